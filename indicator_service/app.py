@@ -1,0 +1,91 @@
+"""Application factory: ``create_app(settings)`` wires settings, database, middleware, error
+handlers and routers. Nothing here runs migrations or touches the database at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from indicator_service import __version__
+from indicator_service.audit.router import router as audit_router
+from indicator_service.auth.router import router as auth_router
+from indicator_service.catalogue.router import router as catalogue_router
+from indicator_service.composite.router import router as composite_router
+from indicator_service.core import health
+from indicator_service.core.database import make_engine
+from indicator_service.core.errors import Problem
+from indicator_service.core.logging import configure_logging
+from indicator_service.core.metrics import Metrics
+from indicator_service.core.middleware import RequestContextMiddleware
+from indicator_service.core.problems import install_problem_handlers
+from indicator_service.core.settings import Settings, get_settings
+from indicator_service.scoring.router import router as scoring_router
+from indicator_service.standards.router import router as standards_router
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": Problem, "description": text, "content": {"application/problem+json": {}}}
+    for status, text in {
+        400: "Malformed request (e.g. unparsable JSON)",
+        413: "Request body too large",
+        415: "Unsupported content type",
+        422: "Validation error",
+    }.items()
+}
+
+
+def _routers() -> list[APIRouter]:
+    """Every router of the service, in one place."""
+    return [
+        health.router,
+        catalogue_router,
+        standards_router,
+        scoring_router,
+        composite_router,
+        auth_router,
+        audit_router,
+    ]
+
+
+def _readiness_checks() -> dict[str, health.ReadinessCheck]:
+    """Named readiness checks beyond database and migrations."""
+    return {}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="indicator-service",
+        version=__version__,
+        summary=(
+            "Budget performance indicators (预算绩效指标): versioned catalogue, standards "
+            "and scoring."
+        ),
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.metrics = Metrics()
+    app.state.readiness_checks = _readiness_checks()
+    install_problem_handlers(app)
+    for router in _routers():
+        app.include_router(router)
+    app.add_middleware(
+        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics
+    )
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """ASGI factory used by ``indicator-service serve`` (``uvicorn --factory``)."""
+    return create_app(get_settings())

@@ -1,0 +1,202 @@
+"""FastAPI dependencies for authentication and authorisation.
+
+- ``PrincipalDep``: any valid key (401 otherwise).
+- ``ReaderDep``: reads of published catalogue data; ``None`` for an anonymous caller when
+  ``INDICATOR_PUBLIC_READS`` is true, a key otherwise (a key that is sent must be valid).
+- ``require_role(*roles)``: a dependency that also checks the role (403); admin passes every
+  role check. Ready-made aliases: ``AdminDep``, ``CuratorDep``, ``ReviewerDep``,
+  ``EvaluatorDep``, ``ScorerDep`` and ``AuditReaderDep``.
+- ``ensure_scope(principal, namespace)``: 403 unless the key may act on the namespace; call it in
+  the handler once the namespace is known.
+
+Keys are read from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Authenticated
+routes document the ``BearerApiKey`` security scheme in OpenAPI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
+from starlette.concurrency import run_in_threadpool
+
+from indicator_service.auth.cache import KEY_CACHE
+from indicator_service.auth.keys import hash_key
+from indicator_service.auth.models import Role
+from indicator_service.auth.principal import Principal
+from indicator_service.auth.service import AUTH_CHALLENGE, authenticate
+from indicator_service.auth.settings import auth_settings
+from indicator_service.core.database import session_scope
+from indicator_service.core.errors import ErrorItem, Forbidden, Problem, Unauthorized
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": Problem,
+        "description": "Missing, malformed, unknown or revoked API key",
+        "content": {"application/problem+json": {}},
+    },
+    403: {
+        "model": Problem,
+        "description": "The key's role or namespace scope does not allow this",
+        "content": {"application/problem+json": {}},
+    },
+}
+"""OpenAPI responses to declare on every route that takes an authentication dependency."""
+
+
+def missing_key() -> Unauthorized:
+    """The 401 for a request that sent no key where one is needed."""
+    return _missing()
+
+
+def _missing() -> Unauthorized:
+    detail = (
+        "Authentication required: send an API key as 'Authorization: Bearer <key>' "
+        "or 'X-API-Key: <key>'"
+    )
+    return Unauthorized(
+        detail,
+        errors=[ErrorItem(loc=["header", "Authorization"], msg=detail, type="missing_api_key")],
+        headers={"WWW-Authenticate": AUTH_CHALLENGE},
+        slug="missing-api-key",
+    )
+
+
+def _malformed(detail: str, header: str) -> Unauthorized:
+    return Unauthorized(
+        detail,
+        errors=[ErrorItem(loc=["header", header], msg=detail, type="malformed_api_key")],
+        headers={"WWW-Authenticate": f'{AUTH_CHALLENGE}, error="invalid_request"'},
+        slug="invalid-api-key",
+    )
+
+
+def presented_key(request: Request) -> str | None:
+    """The key sent with the request, None when none was sent; 401 when the headers are bad."""
+    authorization = request.headers.get("authorization")
+    x_api_key = request.headers.get("x-api-key")
+    bearer: str | None = None
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _malformed("The Authorization header must read 'Bearer <key>'", "Authorization")
+        bearer = token.strip()
+    if x_api_key is not None:
+        x_api_key = x_api_key.strip()
+        if not x_api_key:
+            raise _malformed("The X-API-Key header is empty", "X-API-Key")
+    if bearer is not None and x_api_key is not None and bearer != x_api_key:
+        raise _malformed("Authorization and X-API-Key carry different keys; send one", "X-API-Key")
+    return bearer if bearer is not None else x_api_key
+
+
+def _verify_sync(request: Request, raw: str, key_hash: str) -> Principal:
+    with session_scope(request.app.state.engine) as session:
+        return authenticate(session, raw, key_hash)
+
+
+async def verify_key(request: Request, raw: str) -> Principal:
+    """The principal of ``raw``: from the in-process cache, or the database (401 if invalid)."""
+    key_hash = hash_key(raw, request.app.state.settings.secret_key)
+    principal = KEY_CACHE.get(key_hash)
+    if principal is None:
+        principal = await run_in_threadpool(_verify_sync, request, raw, key_hash)
+        KEY_CACHE.put(key_hash, principal, auth_settings(request).api_key_cache_seconds)
+    request.state.principal = principal
+    return principal
+
+
+class ApiKeyAuth(SecurityBase):
+    """The authentication dependency: a valid key, optionally with one of ``roles``.
+
+    It is a FastAPI security scheme, so every route using it documents the ``BearerApiKey``
+    scheme in OpenAPI, and it is one dependency (no sub-dependencies): it sits on every
+    authenticated request's path.
+    """
+
+    def __init__(self, roles: Sequence[Role] = ()) -> None:
+        self.model = HTTPBearerModel(
+            bearerFormat="isk_<prefix>_<secret>",
+            description="An API key (isk_…) as a bearer token: `Authorization: Bearer isk_…`. "
+            "The same key is also accepted in the `X-API-Key` header.",
+        )
+        self.scheme_name = "BearerApiKey"
+        self.roles = tuple(roles)
+        self.__name__ = "require_" + "_or_".join(r.value for r in roles) if roles else "api_key"
+
+    async def __call__(self, request: Request) -> Principal:
+        raw = presented_key(request)
+        if raw is None:
+            raise _missing()
+        principal = await verify_key(request, raw)
+        if self.roles:
+            ensure_role(principal, *self.roles)
+        return principal
+
+
+get_principal = ApiKeyAuth()
+"""Any valid key."""
+
+
+async def get_reader(request: Request) -> Principal | None:
+    """Reads of published data: anonymous allowed when public reads are on."""
+    raw = presented_key(request)
+    if raw is None:
+        if auth_settings(request).public_reads:
+            return None
+        raise _missing()
+    return await verify_key(request, raw)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ReaderDep = Annotated[Principal | None, Depends(get_reader)]
+
+
+def ensure_role(principal: Principal, *roles: Role) -> None:
+    """403 unless the key has one of ``roles`` (admin always passes)."""
+    if not principal.has_role(*roles):
+        wanted = " or ".join(r.value for r in (*roles, Role.admin))
+        detail = (
+            f"This operation needs the role {wanted}; the key {principal.name!r} has the role "
+            f"{principal.role.value}"
+        )
+        raise Forbidden(
+            detail,
+            errors=[
+                ErrorItem(loc=["header", "Authorization"], msg=detail, type="insufficient_role")
+            ],
+            slug="insufficient-role",
+        )
+
+
+def ensure_scope(
+    principal: Principal, namespace: str, *, loc: Sequence[str | int] = ("path", "namespace")
+) -> None:
+    """403 unless the key may act on ``namespace``."""
+    if not principal.may_act_on(namespace):
+        detail = (
+            f"The key {principal.name!r} may act on the namespaces "
+            f"{', '.join(principal.namespaces)}; not on {namespace!r}"
+        )
+        raise Forbidden(
+            detail,
+            errors=[ErrorItem(loc=list(loc), msg=detail, type="namespace_out_of_scope")],
+            slug="namespace-out-of-scope",
+        )
+
+
+def require_role(*roles: Role) -> ApiKeyAuth:
+    """A dependency: a valid key with one of ``roles`` (or admin)."""
+    return ApiKeyAuth(roles)
+
+
+AdminDep = Annotated[Principal, Depends(require_role(Role.admin))]
+CuratorDep = Annotated[Principal, Depends(require_role(Role.curator))]
+ReviewerDep = Annotated[Principal, Depends(require_role(Role.reviewer))]
+CuratorOrReviewerDep = Annotated[Principal, Depends(require_role(Role.curator, Role.reviewer))]
+EvaluatorDep = Annotated[Principal, Depends(require_role(Role.evaluator))]
+ScorerDep = Annotated[Principal, Depends(require_role(Role.evaluator, Role.client))]
+AuditReaderDep = Annotated[Principal, Depends(require_role(Role.reviewer, Role.curator))]

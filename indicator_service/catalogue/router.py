@@ -1,0 +1,700 @@
+"""Catalogue read API (``/v1``) and the minimal draft/publish write path.
+
+Every read takes an optional ``version``; unpinned reads use the latest published version.
+Responses about a pinned published (or deprecated) version carry
+``Cache-Control: public, max-age=…, immutable`` and an ``ETag`` (the content hash); all
+others carry ``Cache-Control: no-store`` (unpinned reads can change when a version is
+published).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from indicator_service.audit.service import record
+from indicator_service.auth.dependencies import (
+    AUTH_RESPONSES,
+    CuratorDep,
+    ReaderDep,
+    ReviewerDep,
+    ensure_role,
+    ensure_scope,
+    get_reader,
+    missing_key,
+)
+from indicator_service.auth.models import Role
+from indicator_service.auth.principal import Principal
+from indicator_service.catalogue import service
+from indicator_service.catalogue.schemas import (
+    DiffOut,
+    FrameworkList,
+    FrameworkOut,
+    FrameworkPublishOut,
+    FrameworkSummary,
+    FrameworkVersionOut,
+    IndicatorDetail,
+    IndicatorOut,
+    IndicatorPage,
+    NamespaceList,
+    NamespaceOut,
+    NamespaceVersionOut,
+    PublishIn,
+    PublishOut,
+    StandardMatchOut,
+    StandardOut,
+)
+from indicator_service.catalogue.source import (
+    FRAMEWORK_CODE_RE,
+    INDICATOR_CODE_RE,
+    NAMESPACE_RE,
+    REGION_RE,
+)
+from indicator_service.catalogue.versioning import Diff
+from indicator_service.core.database import SessionDep
+from indicator_service.core.errors import Problem
+from indicator_service.core.idempotency import (
+    check_key,
+    find_replay,
+    remember,
+    request_fingerprint,
+)
+
+# Reads of published data are public while INDICATOR_PUBLIC_READS is true (a key that is sent
+# is verified); writes need a curator or reviewer key scoped to the namespace. Frameworks
+# belong to the finance bureau: writing them needs a key scoped to FRAMEWORK_OWNER.
+router = APIRouter(
+    prefix="/v1",
+    tags=["catalogue"],
+    dependencies=[Depends(get_reader)],
+    responses=AUTH_RESPONSES,
+)
+FRAMEWORK_OWNER = "common"
+
+
+def _ensure_draft_reader(reader: Principal | None, namespace: str) -> None:
+    """Drafts are never public: a curator or reviewer of the namespace (or admin) reads them."""
+    if reader is None:
+        raise missing_key()
+    ensure_role(reader, Role.curator, Role.reviewer)
+    ensure_scope(reader, namespace)
+
+
+def _summary(rel: Any) -> dict[str, Any]:
+    return {"version": rel.version, "status": rel.status, "content_hash": rel.content_hash}
+
+
+_VERSION_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-draft(\.[1-9]\d*)?)?$"
+
+
+def _problem(text: str) -> dict[str, Any]:
+    return {"model": Problem, "description": text, "content": {"application/problem+json": {}}}
+
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("Unknown code or version")}
+_WRITE: dict[int | str, dict[str, Any]] = {
+    **_NOT_FOUND,
+    409: _problem("Published versions are immutable, a draft exists, or the bump is too small"),
+}
+
+NsPath = Annotated[str, Path(pattern=NAMESPACE_RE.pattern, description="namespace code")]
+FwPath = Annotated[
+    str, Path(pattern=FRAMEWORK_CODE_RE.pattern, max_length=40, description="framework code")
+]
+IndPath = Annotated[
+    str, Path(pattern=INDICATOR_CODE_RE.pattern, max_length=40, description="indicator code")
+]
+VersionPath = Annotated[str, Path(pattern=_VERSION_PATTERN, max_length=40)]
+VersionQuery = Annotated[
+    str | None,
+    Query(pattern=_VERSION_PATTERN, max_length=40, description="pin a version (default: latest)"),
+]
+ShortQuery = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
+
+
+def _no_store(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+
+
+def _max_age(request: Request) -> int:
+    return int(request.app.state.settings.public_cache_seconds)
+
+
+def _set_cache(
+    request: Request, response: Response, *, pinned: bool, status_: str, etag: str
+) -> None:
+    response.headers["ETag"] = f'"{etag}"'
+    if pinned and status_ in service.READABLE:
+        response.headers["Cache-Control"] = f"public, max-age={_max_age(request)}, immutable"
+    else:
+        response.headers["Cache-Control"] = "no-store"
+
+
+def _diff_out(diff: Diff) -> DiffOut:
+    return DiffOut.model_validate(diff.as_dict())
+
+
+# --- namespaces -----------------------------------------------------------------------------------
+
+
+@router.get("/namespaces", response_model=NamespaceList, summary="Namespaces and their versions")
+def list_namespaces(session: SessionDep, response: Response) -> NamespaceList:
+    _no_store(response)
+    items = [NamespaceOut.model_validate(asdict(n)) for n in service.list_namespaces(session)]
+    return NamespaceList(items=items, total=len(items))
+
+
+@router.get(
+    "/namespaces/{ns}", response_model=NamespaceOut, responses=_NOT_FOUND, summary="A namespace"
+)
+def get_namespace(ns: NsPath, session: SessionDep, response: Response) -> NamespaceOut:
+    _no_store(response)
+    return NamespaceOut.model_validate(asdict(service.get_namespace(session, ns)))
+
+
+@router.get(
+    "/namespaces/{ns}/versions/{version}",
+    response_model=NamespaceVersionOut,
+    responses=_NOT_FOUND,
+    summary="One namespace version: its full document",
+)
+def get_namespace_version(
+    ns: NsPath,
+    version: VersionPath,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    reader: ReaderDep,
+) -> NamespaceVersionOut:
+    rel = service.get_namespace_version(session, ns, version)
+    if rel.status == "draft":
+        _ensure_draft_reader(reader, ns)
+    _set_cache(request, response, pinned=True, status_=rel.status, etag=rel.content_hash)
+    return NamespaceVersionOut.model_validate(asdict(rel))
+
+
+@router.get(
+    "/namespaces/{ns}/diff",
+    response_model=DiffOut,
+    responses=_NOT_FOUND,
+    summary="Differences between two versions of a namespace and the bump they require",
+)
+def diff_namespace(
+    ns: NsPath,
+    session: SessionDep,
+    response: Response,
+    from_: Annotated[str, Query(alias="from", pattern=_VERSION_PATTERN, max_length=40)],
+    to: Annotated[str, Query(pattern=_VERSION_PATTERN, max_length=40)],
+) -> DiffOut:
+    _no_store(response)
+    return _diff_out(service.diff_namespace_versions(session, ns, from_, to))
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="replays the first response for the same key",
+    ),
+]
+
+
+def _created(
+    session: SessionDep,
+    scope: str,
+    key: str | None,
+    create: Callable[[], tuple[dict[str, Any], str, str]],
+) -> JSONResponse:
+    """Run ``create`` (→ body, location, etag) once per Idempotency-Key."""
+    fingerprint = request_fingerprint({"scope": scope})
+    if key is not None:
+        replay = find_replay(session, scope, check_key(key), fingerprint)
+        if replay is not None:
+            body = dict(replay.response_body)
+            location = str(body.pop("_location", ""))
+            return JSONResponse(
+                body,
+                status_code=replay.status_code,
+                headers={
+                    "Location": location,
+                    "ETag": f'"{body["content_hash"]}"',
+                    "Cache-Control": "no-store",
+                },
+            )
+    payload, location, etag = create()
+    if key is not None:
+        remember(session, scope, key, fingerprint, 201, {**payload, "_location": location})
+    return JSONResponse(
+        payload,
+        status_code=201,
+        headers={"Location": location, "ETag": f'"{etag}"', "Cache-Control": "no-store"},
+    )
+
+
+@router.post(
+    "/namespaces/{ns}/drafts",
+    response_model=NamespaceVersionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=_WRITE,
+    summary="Create a draft from the latest published version (Idempotency-Key replays)",
+)
+def create_draft(
+    ns: NsPath, session: SessionDep, curator: CuratorDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    ensure_scope(curator, ns)
+
+    def create() -> tuple[dict[str, Any], str, str]:
+        rel = service.create_namespace_draft(session, ns)
+        record(
+            session,
+            curator,
+            "draft.create",
+            object_type="namespace_version",
+            object_id=f"{ns}@{rel.version}",
+            namespace=ns,
+            version=rel.version,
+            after=_summary(rel),
+        )
+        out = NamespaceVersionOut.model_validate(asdict(rel)).model_dump(mode="json")
+        return out, f"/v1/namespaces/{ns}/versions/{rel.version}", rel.content_hash
+
+    return _created(session, f"catalogue.namespace-draft:{ns}", idempotency_key, create)
+
+
+@router.put(
+    "/namespaces/{ns}/drafts/{version}",
+    response_model=NamespaceVersionOut,
+    responses={
+        **_WRITE,
+        412: _problem("Stale If-Match"),
+        428: _problem("If-Match missing"),
+    },
+    summary="Replace a draft's document (drafts only; published versions give 409)",
+)
+def put_draft(
+    ns: NsPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    document: Annotated[dict[str, Any], Body(description="the namespace document")],
+    curator: CuratorDep,
+    if_match: Annotated[str | None, Header(max_length=100)] = None,
+) -> NamespaceVersionOut:
+    ensure_scope(curator, ns)
+    before = service.get_namespace_version(session, ns, version)
+    rel = service.update_namespace_draft(session, ns, version, document, if_match)
+    record(
+        session,
+        curator,
+        "draft.update",
+        object_type="namespace_version",
+        object_id=f"{ns}@{version}",
+        namespace=ns,
+        version=version,
+        before=NamespaceVersionOut.model_validate(asdict(before)),
+        after=NamespaceVersionOut.model_validate(asdict(rel)),
+    )
+    response.headers["ETag"] = f'"{rel.content_hash}"'
+    response.headers["Cache-Control"] = "no-store"
+    return NamespaceVersionOut.model_validate(asdict(rel))
+
+
+@router.post(
+    "/namespaces/{ns}/versions/{version}/publish",
+    response_model=PublishOut,
+    responses=_WRITE,
+    summary="Publish a draft (refused when the bump is smaller than the changes require)",
+)
+def publish(
+    ns: NsPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    reviewer: ReviewerDep,
+    body: PublishIn | None = None,
+) -> PublishOut:
+    ensure_scope(reviewer, ns)
+    rel, diff = service.publish_namespace_draft(
+        session, ns, version, body.version if body else None
+    )
+    record(
+        session,
+        reviewer,
+        "version.publish",
+        object_type="namespace_version",
+        object_id=f"{ns}@{rel.version}",
+        namespace=ns,
+        version=rel.version,
+        before={"version": version, "status": "draft"},
+        after={**_summary(rel), "diff": _diff_out(diff)},
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return PublishOut(release=NamespaceVersionOut.model_validate(asdict(rel)), diff=_diff_out(diff))
+
+
+@router.post(
+    "/namespaces/{ns}/versions/{version}/deprecate",
+    response_model=NamespaceVersionOut,
+    responses=_WRITE,
+    summary="Deprecate a published version (it stays readable)",
+)
+def deprecate(
+    ns: NsPath, version: VersionPath, session: SessionDep, response: Response, reviewer: ReviewerDep
+) -> NamespaceVersionOut:
+    ensure_scope(reviewer, ns)
+    rel = service.deprecate_namespace_version(session, ns, version)
+    record(
+        session,
+        reviewer,
+        "version.deprecate",
+        object_type="namespace_version",
+        object_id=f"{ns}@{version}",
+        namespace=ns,
+        version=version,
+        before={"version": version, "status": "published"},
+        after=_summary(rel),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return NamespaceVersionOut.model_validate(asdict(rel))
+
+
+# --- indicators -----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/indicators",
+    response_model=IndicatorPage,
+    responses=_NOT_FOUND,
+    summary="Search indicators (latest published versions unless a namespace version is pinned)",
+)
+def list_indicators(
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    namespace: Annotated[str | None, Query(pattern=NAMESPACE_RE.pattern)] = None,
+    version: VersionQuery = None,
+    sector: ShortQuery = None,
+    level: Annotated[int | None, Query(ge=1, le=4)] = None,
+    class_l1: ShortQuery = None,
+    class_l2: ShortQuery = None,
+    project_type: ShortQuery = None,
+    value_type: Literal["quantitative", "qualitative", "quantitative_other"] | None = None,
+    q: ShortQuery = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> IndicatorPage:
+    _no_store(response)
+    filters = service.IndicatorFilters(
+        namespace=namespace,
+        version=version,
+        sector=sector,
+        level=level,
+        class_l1=class_l1,
+        class_l2=class_l2,
+        project_type=project_type,
+        value_type=value_type,
+        q=q,
+    )
+    items, total = service.list_indicators(session, filters, limit, offset)
+    nxt = None
+    if offset + len(items) < total:
+        params = dict(request.query_params)
+        params.update({"limit": str(limit), "offset": str(offset + limit)})
+        nxt = f"{request.url.path}?{urlencode(params)}"
+    return IndicatorPage(
+        items=[IndicatorOut.model_validate(asdict(i)) for i in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+        next=nxt,
+    )
+
+
+@router.get(
+    "/indicators/{code}",
+    response_model=IndicatorDetail,
+    responses=_NOT_FOUND,
+    summary="One indicator with its standards",
+)
+def get_indicator(
+    code: IndPath,
+    session: SessionDep,
+    response: Response,
+    version: VersionQuery = None,
+) -> IndicatorDetail:
+    ind = service.get_indicator(session, code, version)
+    standards = service.standards_for(session, code, version)
+    # standards may come from other namespaces' latest versions: never immutable
+    _no_store(response)
+    return IndicatorDetail(
+        indicator=IndicatorOut.model_validate(asdict(ind)),
+        standards=[StandardOut.model_validate(asdict(s)) for s in standards],
+    )
+
+
+@router.get(
+    "/indicators/{code}/standard",
+    response_model=StandardMatchOut,
+    responses=_NOT_FOUND,
+    summary="The best-matching standard for an indicator in a context, and why it matched",
+)
+def lookup_standard(
+    code: IndPath,
+    session: SessionDep,
+    response: Response,
+    type: Annotated[
+        Literal[
+            "plan",
+            "industry",
+            "professional",
+            "historical",
+            "international",
+            "budget_expenditure",
+            "other",
+        ]
+        | None,
+        Query(description="standard type"),
+    ] = None,
+    region: Annotated[
+        str | None, Query(pattern=REGION_RE.pattern, description="GB/T 2260 code")
+    ] = None,
+    fiscal_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    sector: ShortQuery = None,
+    project_type: ShortQuery = None,
+    version: VersionQuery = None,
+) -> StandardMatchOut:
+    _no_store(response)
+    service.get_indicator(session, code, version)  # 404 for an unknown indicator
+    m = service.resolve_standard(
+        session,
+        code,
+        type=type,
+        region=region,
+        fiscal_year=fiscal_year,
+        sector=sector,
+        project_type=project_type,
+        namespace_version=version,
+    )
+    return StandardMatchOut(
+        match=StandardOut.model_validate(asdict(m.row)),
+        why=m.why,
+        candidates=[StandardOut.model_validate(asdict(c)) for c in m.candidates],
+    )
+
+
+# --- frameworks -----------------------------------------------------------------------------------
+
+
+@router.get("/frameworks", response_model=FrameworkList, summary="Frameworks and their versions")
+def list_frameworks(session: SessionDep, response: Response) -> FrameworkList:
+    _no_store(response)
+    items = [FrameworkSummary.model_validate(asdict(f)) for f in service.list_frameworks(session)]
+    return FrameworkList(items=items, total=len(items))
+
+
+@router.get(
+    "/frameworks/{code}",
+    response_model=FrameworkOut,
+    responses=_NOT_FOUND,
+    summary="A framework's full tree (latest published unless pinned)",
+)
+def get_framework(
+    code: FwPath,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    version: VersionQuery = None,
+) -> FrameworkOut:
+    rel = service.get_framework(session, code, version)
+    _set_cache(
+        request, response, pinned=version is not None, status_=rel.status, etag=rel.content_hash
+    )
+    return FrameworkOut.model_validate(asdict(rel))
+
+
+@router.get(
+    "/frameworks/{code}/versions/{version}",
+    response_model=FrameworkOut,
+    responses=_NOT_FOUND,
+    summary="One framework version's full tree",
+)
+def get_framework_version(
+    code: FwPath, version: VersionPath, session: SessionDep, request: Request, response: Response
+) -> FrameworkOut:
+    rel = service.get_framework(session, code, version)
+    _set_cache(request, response, pinned=True, status_=rel.status, etag=rel.content_hash)
+    return FrameworkOut.model_validate(asdict(rel))
+
+
+@router.get(
+    "/frameworks/{code}/diff",
+    response_model=DiffOut,
+    responses=_NOT_FOUND,
+    summary="Differences between two versions of a framework and the bump they require",
+)
+def diff_framework(
+    code: FwPath,
+    session: SessionDep,
+    response: Response,
+    from_: Annotated[str, Query(alias="from", pattern=_VERSION_PATTERN, max_length=40)],
+    to: Annotated[str, Query(pattern=_VERSION_PATTERN, max_length=40)],
+) -> DiffOut:
+    _no_store(response)
+    return _diff_out(service.diff_framework_versions(session, code, from_, to))
+
+
+@router.get(
+    "/frameworks/{code}/versions/{version}/document",
+    response_model=FrameworkVersionOut,
+    responses=_NOT_FOUND,
+    summary="One framework version's source document (what a draft edit replaces)",
+)
+def get_framework_document(
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    reader: ReaderDep,
+) -> FrameworkVersionOut:
+    doc = service.get_framework_document(session, code, version)
+    if doc.status == "draft":
+        _ensure_draft_reader(reader, FRAMEWORK_OWNER)
+    _set_cache(request, response, pinned=True, status_=doc.status, etag=doc.content_hash)
+    return FrameworkVersionOut.model_validate(asdict(doc))
+
+
+@router.post(
+    "/frameworks/{code}/drafts",
+    response_model=FrameworkVersionOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=_WRITE,
+    summary="Create a framework draft from the latest published version (Idempotency-Key)",
+)
+def create_framework_draft(
+    code: FwPath, session: SessionDep, curator: CuratorDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    ensure_scope(curator, FRAMEWORK_OWNER, loc=("path", "code"))
+
+    def create() -> tuple[dict[str, Any], str, str]:
+        doc = service.create_framework_draft(session, code)
+        record(
+            session,
+            curator,
+            "draft.create",
+            object_type="framework_version",
+            object_id=f"{code}@{doc.version}",
+            namespace=FRAMEWORK_OWNER,
+            version=doc.version,
+            after=_summary(doc),
+        )
+        out = FrameworkVersionOut.model_validate(asdict(doc)).model_dump(mode="json")
+        return out, f"/v1/frameworks/{code}/versions/{doc.version}/document", doc.content_hash
+
+    return _created(session, f"catalogue.framework-draft:{code}", idempotency_key, create)
+
+
+@router.put(
+    "/frameworks/{code}/drafts/{version}",
+    response_model=FrameworkVersionOut,
+    responses={**_WRITE, 412: _problem("Stale If-Match"), 428: _problem("If-Match missing")},
+    summary="Replace a framework draft's document (drafts only; published versions give 409)",
+)
+def put_framework_draft(
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    document: Annotated[dict[str, Any], Body(description="the framework document")],
+    curator: CuratorDep,
+    if_match: Annotated[str | None, Header(max_length=100)] = None,
+) -> FrameworkVersionOut:
+    ensure_scope(curator, FRAMEWORK_OWNER, loc=("path", "code"))
+    before = service.get_framework_document(session, code, version)
+    doc = service.update_framework_draft(session, code, version, document, if_match)
+    record(
+        session,
+        curator,
+        "draft.update",
+        object_type="framework_version",
+        object_id=f"{code}@{version}",
+        namespace=FRAMEWORK_OWNER,
+        version=version,
+        before=FrameworkVersionOut.model_validate(asdict(before)),
+        after=FrameworkVersionOut.model_validate(asdict(doc)),
+    )
+    response.headers["ETag"] = f'"{doc.content_hash}"'
+    response.headers["Cache-Control"] = "no-store"
+    return FrameworkVersionOut.model_validate(asdict(doc))
+
+
+@router.post(
+    "/frameworks/{code}/versions/{version}/publish",
+    response_model=FrameworkPublishOut,
+    responses=_WRITE,
+    summary="Publish a framework draft (refused when the bump is smaller than required)",
+)
+def publish_framework(
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    reviewer: ReviewerDep,
+    body: PublishIn | None = None,
+) -> FrameworkPublishOut:
+    ensure_scope(reviewer, FRAMEWORK_OWNER, loc=("path", "code"))
+    doc, diff = service.publish_framework_draft(
+        session, code, version, body.version if body else None
+    )
+    record(
+        session,
+        reviewer,
+        "version.publish",
+        object_type="framework_version",
+        object_id=f"{code}@{doc.version}",
+        namespace=FRAMEWORK_OWNER,
+        version=doc.version,
+        before={"version": version, "status": "draft"},
+        after={**_summary(doc), "diff": _diff_out(diff)},
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return FrameworkPublishOut(
+        release=FrameworkVersionOut.model_validate(asdict(doc)), diff=_diff_out(diff)
+    )
+
+
+@router.post(
+    "/frameworks/{code}/versions/{version}/deprecate",
+    response_model=FrameworkVersionOut,
+    responses=_WRITE,
+    summary="Deprecate a published framework version (it stays readable)",
+)
+def deprecate_framework(
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    reviewer: ReviewerDep,
+) -> FrameworkVersionOut:
+    ensure_scope(reviewer, FRAMEWORK_OWNER, loc=("path", "code"))
+    doc = service.deprecate_framework_version(session, code, version)
+    record(
+        session,
+        reviewer,
+        "version.deprecate",
+        object_type="framework_version",
+        object_id=f"{code}@{version}",
+        namespace=FRAMEWORK_OWNER,
+        version=version,
+        before={"version": version, "status": "published"},
+        after=_summary(doc),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return FrameworkVersionOut.model_validate(asdict(doc))

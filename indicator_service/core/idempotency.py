@@ -1,0 +1,90 @@
+"""Idempotency keys for POST requests that create something.
+
+The first response sent for (scope, key) is stored in the same transaction as the created
+object; a replay with the same body gets that response again, a replay with a different body
+is a 409 problem. ``scope`` names the operation (and the caller, once there are callers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, select
+
+from indicator_service.core.errors import Conflict, ErrorItem, Unprocessable
+
+MAX_KEY_LENGTH = 200
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=200)
+    key: str = Field(max_length=MAX_KEY_LENGTH)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response_body: Any = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+def request_fingerprint(payload: Any) -> str:
+    """SHA-256 of the canonical JSON form of a request body."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise Unprocessable(
+            "Idempotency-Key must be 1–200 printable characters",
+            errors=[
+                ErrorItem(loc=["header", "Idempotency-Key"], msg="invalid key", type="value_error")
+            ],
+        )
+    return key
+
+
+def find_replay(
+    session: Session, scope: str, key: str, request_hash: str
+) -> IdempotencyRecord | None:
+    """The stored first response for this key, or None. A different body is a 409."""
+    record = session.exec(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        )
+    ).first()
+    if record is not None and record.request_hash != request_hash:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request body",
+            errors=[
+                ErrorItem(
+                    loc=["header", "Idempotency-Key"],
+                    msg="key reused with another body",
+                    type="idempotency_key_reused",
+                )
+            ],
+            slug="idempotency-key-reused",
+        )
+    return record
+
+
+def remember(
+    session: Session, scope: str, key: str, request_hash: str, status_code: int, body: Any
+) -> None:
+    """Store the first response (in the caller's transaction)."""
+    session.add(
+        IdempotencyRecord(
+            scope=scope,
+            key=key,
+            request_hash=request_hash,
+            status_code=status_code,
+            response_body=body,
+        )
+    )
+    session.flush()

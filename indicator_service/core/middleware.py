@@ -1,0 +1,130 @@
+"""One pure-ASGI middleware for the per-request concerns: request id, body-size limit,
+metrics and the access log line. (Pure ASGI rather than ``BaseHTTPMiddleware``: it is on every
+request's path and must stay cheap.)"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from indicator_service.core.logging import request_id_var
+from indicator_service.core.metrics import Metrics
+
+access_log = logging.getLogger("indicator_service.access")
+
+
+class BodyTooLarge(Exception):
+    """Raised while reading a request body that exceeds the configured limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body exceeds {limit} bytes")
+        self.limit = limit
+
+
+# Sent on every response. The API serves JSON only, so the strictest policy applies; the
+# interactive documentation pages (/docs, /redoc) load their own scripts and are exempt from CSP.
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+DOC_PATHS = ("/docs", "/redoc")
+
+
+def _valid_request_id(value: str) -> bool:
+    return 0 < len(value) <= 128 and value.isascii() and value.isprintable()
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = ""
+        content_length: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _valid_request_id(candidate):
+                    request_id = candidate
+            elif name == b"content-length":
+                try:
+                    content_length = int(value)
+                except ValueError:
+                    content_length = None
+        if not request_id:
+            request_id = uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        limit = self.max_body_bytes
+        status_holder = [500]
+        extra_headers = [(b"x-request-id", request_id.encode("latin-1")), *SECURITY_HEADERS]
+        if not scope["path"].startswith(DOC_PATHS):
+            extra_headers.append(API_CSP)
+
+        if content_length is not None and content_length > limit:
+            receive = _refusing_receive(limit)
+        else:
+            receive = _counting_receive(receive, limit)
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), *extra_headers]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe(scope["method"], template, status_holder[0], elapsed)
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status_holder[0],
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": template,
+                    "status": status_holder[0],
+                    "duration_ms": round(elapsed * 1000, 3),
+                },
+            )
+            request_id_var.reset(token)
+
+
+def _refusing_receive(limit: int) -> Receive:
+    async def receive() -> Message:
+        raise BodyTooLarge(limit)
+
+    return receive
+
+
+def _counting_receive(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message: dict[str, Any] = dict(await receive())
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return wrapped

@@ -1,0 +1,201 @@
+"""Exception handlers: every error the service sends is an RFC 9457 problem document."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
+
+from indicator_service.core.errors import PROBLEM_JSON, ErrorItem, ServiceError, problem_body
+from indicator_service.core.middleware import BodyTooLarge
+
+log = logging.getLogger("indicator_service.errors")
+
+JSON_CONTENT_TYPES = (
+    "application/json",
+    "application/problem+json",
+    "application/merge-patch+json",
+)
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str | None,
+    *,
+    title: str | None = None,
+    slug: str | None = None,
+    errors: list[ErrorItem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = problem_body(
+        status,
+        detail,
+        title=title,
+        slug=slug,
+        instance=request.url.path,
+        request_id=getattr(request.state, "request_id", None),
+        errors=errors or [],
+    )
+    all_headers = {"Cache-Control": "no-store", **(headers or {})}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
+
+
+def _loc(loc: Any) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in loc]
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in JSON_CONTENT_TYPES or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return problem_response(
+        request,
+        exc.status,
+        exc.detail,
+        title=exc.title,
+        slug=exc.slug,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw = list(exc.errors())
+    content_type = request.headers.get("content-type", "")
+    has_body_error = any(e.get("loc", ("",))[0] == "body" for e in raw)
+    if (
+        has_body_error
+        and content_type
+        and not _is_json(content_type)
+        and request.method in {"POST", "PUT", "PATCH"}
+    ):
+        return problem_response(
+            request,
+            415,
+            f"Content type {content_type!r} is not accepted here; send application/json",
+            errors=[
+                ErrorItem(
+                    loc=["header", "content-type"],
+                    msg="expected application/json",
+                    type="unsupported_media_type",
+                )
+            ],
+        )
+    if any(e.get("type") == "json_invalid" for e in raw):
+        items = [
+            ErrorItem(
+                loc=_loc(e.get("loc", ["body"])),
+                msg=str(e.get("ctx", {}).get("error", e.get("msg"))),
+                type="json_invalid",
+            )
+            for e in raw
+            if e.get("type") == "json_invalid"
+        ]
+        return problem_response(
+            request, 400, "The request body is not valid JSON", errors=items, slug="malformed-json"
+        )
+    items = [
+        ErrorItem(
+            loc=_loc(e.get("loc", [])),
+            msg=str(e.get("msg", "")),
+            type=str(e.get("type", "value_error")),
+        )
+        for e in raw
+    ]
+    where = ", ".join(".".join(str(p) for p in i.loc) for i in items[:5])
+    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+    return problem_response(
+        request, 422, f"{len(items)} invalid field(s): {where}{more}", errors=items
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps body-read errors in a 400
+        return await _body_too_large(request, exc.__cause__)
+    headers = dict(exc.headers or {})
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404 and detail in (None, "Not Found"):
+        detail = f"No resource at {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"Method {request.method} is not allowed on {request.url.path}"
+        # Starlette fills Allow from the first partially matching route only; a path
+        # served by several routes (GET and DELETE on one resource) needs all of them.
+        headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+        headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
+    return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """Every method some route serves at this path (routes of included routers too)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for ctx in iter_route_contexts(request.app.routes):
+        route_path, route_methods = ctx.path, ctx.methods
+        if route_path and route_methods and compile_path(route_path)[0].match(path):
+            methods |= set(route_methods)
+    return methods
+
+
+async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLarge)
+    return problem_response(
+        request,
+        413,
+        f"The request body is larger than the limit of {exc.limit} bytes",
+        errors=[ErrorItem(loc=["body"], msg=f"at most {exc.limit} bytes", type="too_large")],
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    return problem_response(
+        request,
+        503,
+        "The database is not reachable; try again shortly",
+        headers={"Retry-After": "2"},
+    )
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # Sent by Starlette's outermost error middleware, outside RequestContextMiddleware: the
+    # request id header is added here.
+    request_id = getattr(request.state, "request_id", None) or ""
+    log.error("unhandled error", exc_info=exc, extra={"request_id_": request_id})
+    return problem_response(
+        request,
+        500,
+        "An internal error occurred; it has been logged",
+        headers={"x-request-id": request_id},
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(BodyTooLarge, _body_too_large)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _db_error)
+    app.add_exception_handler(Exception, _unhandled)
+
+
+async def _db_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated:
+        return await _database_unavailable(request, exc)
+    return await _unhandled(request, exc)

@@ -1,0 +1,79 @@
+"""One settings object for the whole service, read from ``INDICATOR_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-in-production"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Service configuration. Every field can be set as ``INDICATOR_<NAME>``.
+
+    An env file can be named with ``INDICATOR_ENV_FILE`` (default ``.env`` when present).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="INDICATOR_", extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = Field(
+        default="sqlite:///./indicator.db",
+        description="SQLAlchemy URL: sqlite:///PATH (embedded default) or postgresql+psycopg://…",
+    )
+    secret_key: str = Field(default=DEFAULT_SECRET, description="Server secret (key hashing).")
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, gt=0, description="Largest accepted request body."
+    )
+    log_level: str = "INFO"
+    log_json: bool = True
+    migrate_on_start: bool = Field(
+        default=False, description="Apply migrations when `serve` starts."
+    )
+    seed_path: Path | None = Field(
+        default=None, description="Catalogue folder imported when `serve` starts (if set)."
+    )
+    public_cache_seconds: int = Field(
+        default=86400, ge=0, description="max-age for responses about published versions."
+    )
+    db_pool_size: int = Field(default=10, gt=0)
+    db_echo: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Self:
+        if self.environment is Environment.production and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "INDICATOR_SECRET_KEY must be set to a non-default value in production"
+            )
+        if self.environment is Environment.production and len(self.secret_key) < 16:
+            raise ValueError("INDICATOR_SECRET_KEY must be at least 16 characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment (and env file), with explicit overrides on top."""
+    import os
+
+    env_file = os.environ.get("INDICATOR_ENV_FILE", ".env")
+    return Settings(_env_file=env_file if Path(env_file).is_file() else None, **overrides)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (used by the CLI and the ASGI factory)."""
+    return load_settings()

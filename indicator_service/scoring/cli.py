@@ -1,0 +1,273 @@
+"""``indicator-service score FILE [-o OUT] [--framework CODE] [--catalog PATH]``.
+
+Reads submissions as JSON (one submission, a list, or ``{"items": [...]}``), CSV or XLSX in the
+layout of a self-evaluation form (level 1/2/3, operator, target, unit, actual, points; see
+``csvform``), scores them against the database catalogue (or the YAML catalogue at
+``--catalog``) and writes the result in the same family of formats: JSON receipts, or one line
+per indicator with its score plus one line per submission with its total and grade.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from indicator_service.core.errors import ErrorItem
+
+OUT_COLUMNS = (
+    "submission",
+    "framework",
+    "version",
+    "id",
+    "class_l1",
+    "class_l2",
+    "name",
+    "points",
+    "target",
+    "value",
+    "level",
+    "status",
+    "score",
+    "lost",
+    "warnings",
+    "total",
+    "grade",
+    "recommendation",
+    "error",
+)
+
+
+class ScoreCommandError(Exception):
+    pass
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    sys.stderr.write(f"\rscoring [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def read_table(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Header and records of a CSV or XLSX file (first sheet)."""
+    from indicator_service.scoring.csvform import normalise_header
+
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = normalise_header(str(h or "") for h in next(rows))
+        records = [
+            {h: ("" if v is None else str(v)) for h, v in zip(header, row, strict=False)}
+            for row in rows
+        ]
+        return header, records
+    text = path.read_text(encoding="utf-8-sig")
+    reader = csv.reader(io.StringIO(text))
+    header = normalise_header(next(reader))
+    return header, [dict(zip(header, line, strict=False)) for line in reader]
+
+
+def read_submissions(path: Path, framework: str | None) -> tuple[list[str], list[Any]]:
+    """Submission keys and ScoreRequest objects (or the problems of each invalid one)."""
+    from pydantic import ValidationError
+
+    from indicator_service.scoring.csvform import (
+        TableError,
+        records_to_submissions,
+        validate_submissions,
+    )
+    from indicator_service.scoring.schemas import ScoreRequest
+
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = data["items"] if isinstance(data, dict) and "items" in data else data
+        raw = raw if isinstance(raw, list) else [raw]
+        keys: list[str] = []
+        items: list[Any] = []
+        for i, item in enumerate(raw):
+            if framework and isinstance(item, dict):
+                item.setdefault("framework", framework)
+            keys.append(str(i + 1))
+            try:
+                items.append(ScoreRequest.model_validate(item))
+            except ValidationError as exc:
+                items.append(
+                    [
+                        ErrorItem(loc=[i, *e["loc"]], msg=e["msg"], type=e["type"])
+                        for e in exc.errors()
+                    ]
+                )
+        return keys, items
+    if suffix not in (".csv", ".xlsx"):
+        raise ScoreCommandError(f"{path}: expected a .json, .csv or .xlsx file")
+    header, records = read_table(path)
+    try:
+        keys, subs = records_to_submissions(header, records, default_framework=framework)
+    except TableError as exc:
+        raise ScoreCommandError(
+            f"{path}: " + "; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in exc.errors)
+        ) from exc
+    valid, errs = validate_submissions(keys, subs)
+    return keys, [it if it is not None else er for it, er in zip(valid, errs, strict=True)]
+
+
+@contextmanager
+def _catalogue(catalog: Path | None) -> Iterator[Any]:
+    from indicator_service.scoring.service import DatabaseCatalogue, DocumentCatalogue
+
+    if catalog is not None:
+        from indicator_service.catalogue.validation import load_catalogue
+
+        cat = load_catalogue(catalog)
+        if cat.issues:
+            raise ScoreCommandError(
+                f"{catalog}: {len(cat.issues)} problem(s), e.g. {cat.issues[0]}"
+            )
+        yield DocumentCatalogue([f for _, f in cat.frameworks], [n for _, n in cat.namespaces])
+        return
+    from indicator_service.core.database import make_engine, session_scope
+    from indicator_service.core.settings import get_settings
+
+    engine = make_engine(get_settings())
+    with session_scope(engine) as session:
+        yield DatabaseCatalogue(session)
+
+
+def score_file(
+    path: Path, out: Path | None, framework: str | None, catalog: Path | None, chunk: int = 500
+) -> tuple[int, int]:
+    """Score every submission of ``path``; returns (scored, failed)."""
+    from indicator_service.scoring import service
+
+    keys, items = read_submissions(path, framework)
+    results: list[Any] = []
+    show = len(items) >= 20 or sum(len(getattr(i, "rows", [])) for i in items) >= 1000
+    with _catalogue(catalog) as lookup:
+        for start in range(0, len(items), chunk):
+            part = items[start : start + chunk]
+            batch = service.score_batch(part, lookup, detail=True)
+            results.extend(batch.items)
+            if show:
+                _progress(min(start + chunk, len(items)), len(items))
+    failed = sum(1 for r in results if not r.ok)
+    target = out or path.with_name(f"{path.stem}.scored{path.suffix}")
+    suffix = target.suffix.lower()
+    if suffix == ".json":
+        payload = [
+            {
+                "submission": k,
+                "ok": r.ok,
+                "result": r.result.model_dump(mode="json") if r.result else None,
+                "errors": [e.model_dump() for e in r.errors],
+            }
+            for k, r in zip(keys, results, strict=True)
+        ]
+        target.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    else:
+        lines = list(_table_lines(keys, items, results))
+        if suffix == ".xlsx":
+            from openpyxl import Workbook
+
+            wb = Workbook()
+            ws = wb.active
+            ws.title = "scores"
+            ws.append(list(OUT_COLUMNS))
+            for line in lines:
+                ws.append([line.get(c) for c in OUT_COLUMNS])
+            wb.save(target)
+        else:
+            with target.open("w", encoding="utf-8", newline="") as fh:
+                w = csv.DictWriter(fh, OUT_COLUMNS)
+                w.writeheader()
+                w.writerows(lines)
+    print(f"{len(results) - failed} scored, {failed} failed → {target}")
+    return len(results) - failed, failed
+
+
+def _table_lines(keys: list[str], items: list[Any], results: list[Any]) -> Iterator[dict[str, Any]]:
+    for key, item, res in zip(keys, items, results, strict=True):
+        if not res.ok or res.result is None:
+            for e in res.errors:
+                yield {"submission": key, "error": f"{'.'.join(map(str, e.loc))}: {e.msg}"}
+            continue
+        rec = res.result
+        rows = {r.id: r for r in getattr(item, "rows", [])}
+        for lf in rec.leaves:
+            row = rows.get(lf.id)
+            yield {
+                "submission": key,
+                "framework": rec.framework.code,
+                "version": rec.framework.version,
+                "id": lf.id,
+                "class_l1": row.class_l1 if row else (lf.path[0] if lf.path else ""),
+                "class_l2": row.class_l2 if row else "",
+                "name": lf.name,
+                "points": lf.points,
+                "target": lf.target,
+                "value": lf.raw_value,
+                "level": lf.level,
+                "status": lf.status,
+                "score": lf.score,
+                "lost": lf.lost,
+                "warnings": ";".join(lf.warnings),
+            }
+        yield {
+            "submission": key,
+            "framework": rec.framework.code,
+            "version": rec.framework.version,
+            "id": "TOTAL",
+            "points": rec.applicable_points,
+            "score": rec.score_sum,
+            "total": rec.total,
+            "grade": rec.grade.grade if rec.grade else None,
+            "recommendation": rec.grade.recommendation_zh if rec.grade else None,
+        }
+
+
+def _run(args: argparse.Namespace) -> int:
+    from indicator_service.cli import CommandError
+
+    if not args.file.is_file():
+        raise CommandError(f"{args.file}: no such file")
+    try:
+        _, failed = score_file(args.file, args.output, args.framework, args.catalog)
+    except ScoreCommandError as exc:
+        raise CommandError(str(exc)) from exc
+    return 1 if failed else 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "score",
+        help="score submissions from a JSON, CSV or XLSX self-evaluation form",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", type=Path)
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="output file (.json, .csv or .xlsx; default FILE.scored.EXT)",
+    )
+    p.add_argument("--framework", default=None, help="framework code when the file gives none")
+    p.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        help="score against this YAML catalogue instead of the database",
+    )
+    p.set_defaults(func=_run)

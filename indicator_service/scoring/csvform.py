@@ -1,0 +1,215 @@
+"""The tabular (CSV / XLSX) form of submissions: one line per indicator row, in the layout of a
+self-evaluation form, with a ``submission`` column to tell submissions apart.
+
+Columns (header names; aliases in brackets): ``submission``, ``framework``, ``version``,
+``project``, ``unit_code``, ``region``, ``fiscal_year``, ``class_l1`` [level1, 一级指标],
+``class_l2`` [level2, 二级指标], ``name`` [level3, 三级指标], ``id``, ``indicator``, ``points``
+[分值], ``operator`` [计算符号], ``target`` [指标值], ``standard_type``, ``unit`` [计量单位],
+``value`` [actual, 实际完成值], ``level``, ``level_score``, ``not_applicable``, ``deduction``,
+``deduction_reason``, ``budget_adjusted``, ``budget_executed``. Submission-level columns are read
+from the submission's first line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from indicator_service.core.errors import ErrorItem, Unprocessable
+from indicator_service.scoring.schemas import ScoreRequest
+
+ALIASES: dict[str, str] = {
+    "level1": "class_l1",
+    "一级指标": "class_l1",
+    "level2": "class_l2",
+    "二级指标": "class_l2",
+    "level3": "name",
+    "三级指标": "name",
+    "分值": "points",
+    "计算符号": "operator",
+    "指标值": "target",
+    "计量单位": "unit",
+    "actual": "value",
+    "实际完成值": "value",
+}
+SUBMISSION_FIELDS = ("framework", "version", "project", "unit_code", "region", "fiscal_year")
+ROW_NUMBERS = ("points", "target", "value", "level_score", "deduction")
+ROW_TEXT = (
+    "id",
+    "indicator",
+    "class_l1",
+    "class_l2",
+    "name",
+    "operator",
+    "standard_type",
+    "unit",
+    "level",
+    "deduction_reason",
+)
+KNOWN = {
+    "submission",
+    *SUBMISSION_FIELDS,
+    *ROW_NUMBERS,
+    *ROW_TEXT,
+    "not_applicable",
+    "budget_adjusted",
+    "budget_executed",
+}
+
+
+class TableError(Exception):
+    def __init__(self, errors: list[ErrorItem]) -> None:
+        super().__init__("; ".join(f"{e.loc}: {e.msg}" for e in errors))
+        self.errors = errors
+
+
+def _number(text: str, loc: list[str | int], errors: list[ErrorItem]) -> float | None:
+    text = text.strip().rstrip("%")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        errors.append(ErrorItem(loc=loc, msg=f"not a number: {text!r}", type="float_parsing"))
+        return None
+    if not math.isfinite(value):
+        errors.append(ErrorItem(loc=loc, msg="must be a finite number", type="finite_number"))
+        return None
+    return value
+
+
+def normalise_header(header: Iterable[str]) -> list[str]:
+    return [ALIASES.get(h.strip(), h.strip()) for h in header]
+
+
+def records_to_submissions(
+    header: list[str],
+    records: Iterable[Mapping[str, Any]],
+    *,
+    default_framework: str | None = None,
+    loc_prefix: str = "line",
+    first_line: int = 2,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Group table lines into submission dicts (not yet validated). Raises :class:`TableError`
+    naming every bad cell as ``[loc_prefix, line, column]``."""
+    unknown = [h for h in header if h and h not in KNOWN]
+    errors: list[ErrorItem] = [
+        ErrorItem(loc=["header", h], msg="unknown column", type="unknown_column") for h in unknown
+    ]
+    if "class_l1" not in header or "points" not in header:
+        errors.append(
+            ErrorItem(
+                loc=["header"], msg="class_l1 and points columns are required", type="missing"
+            )
+        )
+    if errors:
+        raise TableError(errors)
+    subs: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    for n, rec in enumerate(records, start=first_line):
+        cell = {k: ("" if v is None else str(v)) for k, v in rec.items() if k}
+        if not any(v.strip() for v in cell.values()):
+            continue
+        key = cell.get("submission", "").strip() or "1"
+        sub = subs.get(key)
+        if sub is None:
+            sub = {"rows": []}
+            for f in SUBMISSION_FIELDS:
+                v = cell.get(f, "").strip()
+                if v:
+                    if f == "fiscal_year":
+                        year = _number(v, [loc_prefix, n, f], errors)
+                        sub[f] = int(year) if year is not None and year.is_integer() else v
+                    else:
+                        sub["unit" if f == "unit_code" else f] = v
+            if "framework" not in sub and default_framework:
+                sub["framework"] = default_framework
+            subs[key] = sub
+            order.append(key)
+        row: dict[str, Any] = {}
+        for f in ROW_TEXT:
+            v = cell.get(f, "").strip()
+            if v:
+                row[f] = v
+        for f in ROW_NUMBERS:
+            v = cell.get(f, "")
+            if v.strip():
+                row[f] = _number(v, [loc_prefix, n, f], errors)
+        na = cell.get("not_applicable", "").strip().lower()
+        if na in ("1", "true", "yes", "y", "不适用", "n/a"):
+            row["not_applicable"] = True
+        row.setdefault("id", f"{loc_prefix}{n}")
+        sub["rows"].append(row)
+        adjusted = _number(
+            cell.get("budget_adjusted", ""), [loc_prefix, n, "budget_adjusted"], errors
+        )
+        executed = _number(
+            cell.get("budget_executed", ""), [loc_prefix, n, "budget_executed"], errors
+        )
+        if adjusted is not None or executed is not None:
+            sub["budget"] = {"adjusted": adjusted, "executed": executed}
+    if errors:
+        raise TableError(errors)
+    return order, [subs[k] for k in order]
+
+
+def validate_submissions(
+    keys: list[str], subs: list[dict[str, Any]]
+) -> tuple[list[ScoreRequest | None], list[list[ErrorItem]]]:
+    """Pydantic validation per submission (errors are per submission, by its key)."""
+    out: list[ScoreRequest | None] = []
+    errs: list[list[ErrorItem]] = []
+    for key, sub in zip(keys, subs, strict=True):
+        try:
+            out.append(ScoreRequest.model_validate(sub))
+            errs.append([])
+        except ValidationError as exc:
+            out.append(None)
+            errs.append(
+                [
+                    ErrorItem(loc=["submission", key, *e["loc"]], msg=e["msg"], type=e["type"])
+                    for e in exc.errors()
+                ]
+            )
+    return out, errs
+
+
+def parse_batch_csv(raw: bytes) -> list[ScoreRequest | list[ErrorItem]]:
+    """A CSV batch body → submissions (or the problems of a submission that does not validate).
+    Unreadable cells make the whole body a 422 naming every bad line and column."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable(
+            "the CSV body is not UTF-8",
+            errors=[ErrorItem(loc=["body"], msg=str(exc), type="encoding")],
+        ) from exc
+    if "\x00" in text:
+        raise Unprocessable(
+            "NUL characters are not allowed",
+            errors=[ErrorItem(loc=["body"], msg="NUL character", type="nul")],
+        )
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = normalise_header(next(reader))
+    except StopIteration:
+        raise Unprocessable(
+            "empty CSV", errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")]
+        ) from None
+    try:
+        keys, subs = records_to_submissions(
+            header, (dict(zip(header, line, strict=False)) for line in reader)
+        )
+    except TableError as exc:
+        raise Unprocessable("the CSV batch has problems", errors=exc.errors) from exc
+    if not subs:
+        raise Unprocessable(
+            "empty CSV", errors=[ErrorItem(loc=["body"], msg="no data lines", type="missing")]
+        )
+    items, errs = validate_submissions(keys, subs)
+    return [item if item is not None else err for item, err in zip(items, errs, strict=True)]

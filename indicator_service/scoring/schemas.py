@@ -1,0 +1,301 @@
+"""Request and response models of the scoring API.
+
+Requests forbid unknown keys; scalars are strict per field (``false`` is never ``0.0``),
+numbers must be finite, strings may not contain NUL characters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
+
+from indicator_service.core.errors import ErrorItem
+
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Points = Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+NO_NUL = r"^[^\x00]*$"
+Code = Annotated[StrictStr, Field(min_length=1, max_length=80, pattern=NO_NUL)]
+Text = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
+
+
+class ValueIn(RequestModel):
+    """One leaf's actual: a number, a qualitative level (+ optional score), or not applicable."""
+
+    value: Number | None = Field(default=None, description="实际完成值 (numeric actual)")
+    level: Code | None = Field(default=None, description="qualitative level code, e.g. achieved")
+    level_score: Number | None = Field(
+        default=None, description="a score inside the level's band (points)"
+    )
+    not_applicable: StrictBool = Field(default=False, description="不适用: dropped, rebased")
+    deduction: NonNegative | None = Field(
+        default=None, description="manual deduction in points (needs a reason)"
+    )
+    deduction_reason: Text | None = None
+
+
+class RowIn(ValueIn):
+    """One indicator row of the project's own tree (a self-evaluation form line)."""
+
+    id: Code = Field(description="row identifier, unique in the submission")
+    indicator: Code | None = Field(default=None, description="catalogue indicator code")
+    class_l1: Code = Field(description="一级指标: code or name of a level-1 node")
+    class_l2: Code | None = Field(default=None, description="二级指标 (created when new)")
+    name: Text | None = Field(default=None, description="三级指标 name")
+    points: Points
+    operator: Code | None = Field(default=None, description="≥ > = ≤ < 定性")
+    rule: dict[str, Any] | None = Field(default=None, description="rule as data; overrides")
+    target: Number | None = None
+    standard_type: (
+        Literal[
+            "plan",
+            "industry",
+            "professional",
+            "historical",
+            "international",
+            "budget_expenditure",
+            "other",
+        ]
+        | None
+    ) = Field(default=None, description="resolve the target from this catalogue standard")
+    unit: Code | None = None
+
+
+class BudgetIn(RequestModel):
+    """Budget figures for the framework's budget-execution leaf (预算执行率)."""
+
+    adjusted: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)] = Field(
+        description="全年预算数 (adjusted budget)"
+    )
+    executed: NonNegative = Field(description="全年执行数 (executed amount)")
+    explanation: Text | None = None
+
+
+class ScoreRequest(RequestModel):
+    framework: Code = Field(description="framework code, e.g. SELF-EVAL")
+    version: Code | None = Field(default=None, description="default: latest published")
+    project: Code | None = None
+    unit: Code | None = Field(default=None, description="spending unit (预算单位) code")
+    region: Annotated[StrictStr, Field(pattern=r"^\d{6}$")] = "000000"
+    fiscal_year: Annotated[int, Field(strict=True, ge=1990, le=2100)] | None = None
+    rows: list[RowIn] = Field(default_factory=list, max_length=2000)
+    values: dict[Code, ValueIn] = Field(
+        default_factory=dict, description="values keyed by indicator or node code (fixed trees)"
+    )
+    budget: BudgetIn | None = None
+
+
+class BatchRequest(RequestModel):
+    items: list[ScoreRequest] = Field(min_length=1, max_length=20000)
+    validate_only: StrictBool = False
+
+
+class Overrides(RequestModel):
+    """What-if overrides: weights (points), targets by leaf id, or grading bands."""
+
+    points: dict[Code, Points] = Field(default_factory=dict)
+    targets: dict[Code, Number] = Field(default_factory=dict)
+    bands: list[GradeBandIn] | None = None
+
+
+class GradeBandIn(RequestModel):
+    grade: Code
+    name_en: Code
+    min: Points
+    max: Points
+    recommendation_zh: Text | None = None
+    recommendation_en: Text | None = None
+
+
+class WhatIfRequest(RequestModel):
+    submission: ScoreRequest
+    overrides: Overrides
+
+
+Overrides.model_rebuild()
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+class TargetSource(BaseModel):
+    kind: Literal["submitted", "framework", "standard", "budget", "none"]
+    standard_type: str | None = None
+    region: str | None = None
+    fiscal_year: int | None = None
+    source: str | None = None
+
+
+class LeafOut(BaseModel):
+    id: str
+    indicator: str | None
+    name: str | None
+    path: list[str]
+    unit: str | None
+    status: Literal["value", "not_applicable", "missing"]
+    raw_value: float | None
+    level: str | None
+    target: float | None
+    target_source: TargetSource
+    rule: dict[str, Any]
+    points: float
+    applicable: bool
+    fraction: float | None
+    score: float | None
+    lost: float | None
+    effective_weight: float
+    deduction: float | None
+    deduction_reason: str | None
+    warnings: list[str]
+
+
+class ScoredNode(BaseModel):
+    code: str
+    name: str
+    level: int
+    path: list[str]
+    points: float
+    applicable_points: float
+    subtotal: float
+
+
+class GradeOut(BaseModel):
+    grade: str
+    name_en: str
+    min: float
+    max: float
+    recommendation_zh: str | None
+    recommendation_en: str | None
+
+
+class FrameworkRef(BaseModel):
+    code: str
+    version: str
+    name_zh: str | None = None
+    name_en: str | None = None
+
+
+class Receipt(BaseModel):
+    framework: FrameworkRef
+    namespaces: dict[str, str]
+    project: str | None
+    unit: str | None
+    region: str
+    fiscal_year: int | None
+    missing_policy: str
+    rounding: str
+    leaves: list[LeafOut]
+    nodes: list[ScoredNode]
+    applicable_points: float
+    score_sum: float
+    total: float | None
+    grade: GradeOut | None
+    warnings: list[str]
+    input_hash: str
+
+
+class BatchItemOut(BaseModel):
+    index: int
+    ok: bool
+    result: Receipt | None = None
+    total: float | None = None
+    grade: str | None = None
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+class BatchResponse(BaseModel):
+    count: int
+    ok: int
+    failed: int
+    validate_only: bool
+    items: list[BatchItemOut]
+
+
+class NodeDiff(BaseModel):
+    code: str
+    path: list[str]
+    official: float | None
+    what_if: float | None
+    difference: float | None
+
+
+class WhatIfResponse(BaseModel):
+    official: Receipt
+    what_if: Receipt
+    total_difference: float | None
+    grade_changed: bool
+    nodes: list[NodeDiff]
+    leaves: list[NodeDiff]
+
+
+# --- stored evaluations --------------------------------------------------------------------------
+
+
+class EvaluationOut(BaseModel):
+    id: int
+    framework: str
+    version: str
+    project: str | None
+    unit: str | None
+    region: str
+    fiscal_year: int | None
+    total: float | None
+    grade: str | None
+    input_hash: str
+    created_at: datetime
+    result: Receipt
+
+
+class EvaluationSummary(BaseModel):
+    id: int
+    framework: str
+    version: str
+    project: str | None
+    unit: str | None
+    region: str
+    fiscal_year: int | None
+    total: float | None
+    grade: str | None
+    input_hash: str
+    created_at: datetime
+
+
+class EvaluationList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[EvaluationSummary]
+
+
+class RescoreRequest(RequestModel):
+    version: Code | None = Field(
+        default=None, description="framework version to re-score under (default: latest)"
+    )
+
+
+class Comparison(BaseModel):
+    total_difference: float | None
+    grade_changed: bool
+    nodes: list[NodeDiff]
+    leaves: list[NodeDiff]
+
+
+class RescoreResponse(Comparison):
+    evaluation_id: int
+    from_version: str
+    to_version: str
+    original: Receipt
+    rescored: Receipt

@@ -1,0 +1,1174 @@
+"""Scoring service: turns a submission (framework + the project's rows or values) into an
+engine tree, scores it and renders the receipt.
+
+The catalogue is reached through the small :class:`CatalogueLookup` protocol (framework by code
+and version, indicator by code, standard resolution). :class:`DocumentCatalogue` implements it
+over parsed catalogue documents (the YAML source, tests, the CLI). Compiled trees are cached
+by the structure of the submission (published
+framework versions are immutable; two submissions with the same rows, points, rules and targets
+share one compiled tree).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from sqlmodel import Session, col, func, select
+
+from indicator_service.catalogue.source import (
+    BandDef,
+    FrameworkDoc,
+    NamespaceDoc,
+    NodeDef,
+    RuleVariants,
+    StandardDef,
+    normalise_operator,
+    rule_problems,
+)
+from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.scoring import engine
+from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.schemas import (
+    BatchItemOut,
+    BatchResponse,
+    Comparison,
+    EvaluationList,
+    EvaluationOut,
+    EvaluationSummary,
+    FrameworkRef,
+    GradeOut,
+    LeafOut,
+    NodeDiff,
+    Overrides,
+    Receipt,
+    RescoreResponse,
+    RowIn,
+    ScoredNode,
+    ScoreRequest,
+    TargetSource,
+    ValueIn,
+    WhatIfResponse,
+)
+
+_normalise_operator = functools.lru_cache(maxsize=64)(normalise_operator)
+
+# --- catalogue access ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedFramework:
+    code: str
+    version: str
+    doc: FrameworkDoc
+    namespaces: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    """What scoring needs from a catalogue indicator."""
+
+    code: str
+    unit: str | None
+    operator: str | None
+    value_type: str
+    rule: dict[str, Any] | None
+
+    def effective_rule(self) -> dict[str, Any] | None:
+        if self.rule is not None:
+            return dict(self.rule)
+        op = "定性" if self.value_type == "qualitative" else self.operator
+        kind = engine.OPERATOR_KIND.get(op) if op else None
+        return {"kind": kind} if kind else None
+
+
+@dataclass(frozen=True)
+class StandardHit:
+    value: float | None
+    levels: list[float] | None
+    unit: str | None
+    type: str
+    region: str
+    fiscal_year: int | None
+    source: str
+
+
+class CatalogueLookup(Protocol):
+    def framework(self, code: str, version: str | None) -> ResolvedFramework: ...
+
+    def indicator(self, code: str) -> IndicatorInfo | None: ...
+
+    def standard(
+        self, indicator: str, type_: str, region: str, fiscal_year: int | None
+    ) -> StandardHit | None: ...
+
+
+def _version_key(v: str) -> tuple[int, int, int, int]:
+    core, _, pre = v.partition("-")
+    a, b, c = (int(x) for x in core.split("."))
+    return (a, b, c, 0 if pre else 1)
+
+
+class DocumentCatalogue:
+    """The lookup over parsed documents (``load_catalogue(path)`` or built in code)."""
+
+    def __init__(self, frameworks: Iterable[FrameworkDoc], namespaces: Iterable[NamespaceDoc]):
+        self._frameworks: dict[str, list[FrameworkDoc]] = {}
+        for fw in frameworks:
+            self._frameworks.setdefault(fw.framework, []).append(fw)
+        self._namespaces = list(namespaces)
+        self._indicators = {
+            i.code: IndicatorInfo(i.code, i.unit, i.operator, i.value_type, i.rule)
+            for ns in self._namespaces
+            for i in ns.indicators
+        }
+        self._standards: dict[str, list[StandardDef]] = {}
+        for ns in self._namespaces:
+            for s in ns.standards:
+                self._standards.setdefault(s.indicator, []).append(s)
+
+    def framework(self, code: str, version: str | None) -> ResolvedFramework:
+        docs = self._frameworks.get(code, [])
+        if version is not None:
+            docs = [d for d in docs if d.version == version]
+        else:
+            docs = [d for d in docs if "-" not in d.version] or docs
+        if not docs:
+            what = f"framework {code!r}" + (f" version {version!r}" if version else "")
+            raise NotFound(
+                f"unknown {what}",
+                errors=[ErrorItem(loc=["body", "framework"], msg="not found", type="not_found")],
+            )
+        doc = max(docs, key=lambda d: _version_key(d.version))
+        return ResolvedFramework(doc.framework, doc.version, doc, dict(doc.requires))
+
+    def indicator(self, code: str) -> IndicatorInfo | None:
+        return self._indicators.get(code)
+
+    def standard(
+        self, indicator: str, type_: str, region: str, fiscal_year: int | None
+    ) -> StandardHit | None:
+        best: tuple[tuple[int, int], StandardDef] | None = None
+        for s in self._standards.get(indicator, []):
+            if s.type != type_ or s.region not in (region, "000000"):
+                continue
+            if fiscal_year is not None and s.fiscal_year not in (None, fiscal_year):
+                continue
+            rank = (int(s.region == region), int(s.fiscal_year == fiscal_year))
+            if best is None or rank > best[0]:
+                best = (rank, s)
+        if best is None:
+            return None
+        s = best[1]
+        value = s.value if s.value is not None else (s.min if s.min is not None else s.max)
+        return StandardHit(value, s.levels, s.unit, s.type, s.region, s.fiscal_year, s.source)
+
+
+class DatabaseCatalogue:
+    """The lookup over the catalogue service (published versions, latest unless pinned).
+    Indicators and standards are read in the namespace versions the last resolved framework
+    pins (``requires``), else in the latest published namespace version."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._pins: dict[str, str] = {}
+
+    def framework(self, code: str, version: str | None) -> ResolvedFramework:
+        from indicator_service.catalogue import service as cat
+
+        try:
+            rel = cat.get_framework(self._session, code, version)
+        except NotFound as exc:
+            raise NotFound(
+                exc.detail,
+                errors=[ErrorItem(loc=["body", "framework"], msg=exc.detail, type="not_found")],
+            ) from exc
+        key = (rel.code, rel.version, rel.content_hash)
+        hit = _RELEASE_DOCS.get(key)
+        if hit is None:
+            # Already validated when published: construct without re-validating.
+            nodes = [
+                NodeDef.model_construct(
+                    **{f: getattr(n, f) for f in NodeDef.model_fields if hasattr(n, f)}
+                )
+                for n in rel.nodes
+            ]
+            fields: dict[str, Any] = {
+                "framework": rel.code,
+                "name_zh": rel.name_zh,
+                "name_en": rel.name_en,
+                "kind": rel.kind,
+                "version": rel.version,
+                "requires": dict(rel.requires),
+                "bands": [BandDef.model_validate(b) for b in rel.bands],
+                "missing_policy": rel.missing_policy,
+                "rule_variants": RuleVariants.model_validate(rel.rule_variants),
+                "nodes": nodes,
+            }
+            doc = FrameworkDoc.model_construct(**fields)
+            hit = ResolvedFramework(rel.code, rel.version, doc, dict(rel.requires))
+            if rel.status != "draft":
+                _RELEASE_DOCS[key] = hit
+        self._pins = dict(hit.namespaces)
+        return hit
+
+    def indicator(self, code: str) -> IndicatorInfo | None:
+        from indicator_service.catalogue import service as cat
+
+        try:
+            rel = cat.get_indicator(self._session, code)
+            pin = self._pins.get(rel.namespace)
+            if pin is not None and pin != rel.namespace_version:
+                rel = cat.get_indicator(self._session, code, namespace_version=pin)
+        except NotFound:
+            return None
+        return IndicatorInfo(rel.code, rel.unit, rel.operator, rel.value_type, rel.rule)
+
+    def standard(
+        self, indicator: str, type_: str, region: str, fiscal_year: int | None
+    ) -> StandardHit | None:
+        from indicator_service.catalogue import service as cat
+
+        try:
+            pin = None
+            if self._pins:
+                rel = cat.get_indicator(self._session, indicator)
+                pin = self._pins.get(rel.namespace)
+            match = cat.resolve_standard(
+                self._session,
+                indicator,
+                type=type_,
+                region=region,
+                fiscal_year=fiscal_year,
+                namespace_version=pin,
+            )
+        except NotFound:
+            return None
+        r = match.row
+        value = r.value if r.value is not None else (r.min if r.min is not None else r.max)
+        return StandardHit(value, r.levels, r.unit, r.type, r.region, r.fiscal_year, r.source)
+
+
+_RELEASE_DOCS: dict[tuple[str, str, str], ResolvedFramework] = {}
+
+
+# --- submission → tree --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeafMeta:
+    """What the receipt says about a leaf besides its scores."""
+
+    id: str
+    indicator: str | None
+    name: str | None
+    unit: str | None
+    loc: tuple[str | int, ...]  # where its value sits in the request
+    target_source: TargetSource
+
+
+@dataclass
+class Prepared:
+    """A submission ready for the engine (or the problems that stop it)."""
+
+    framework: ResolvedFramework
+    tree: engine.Tree | None
+    meta: list[LeafMeta]
+    observations: dict[str, engine.Observation]
+    node_names: dict[tuple[str, ...], str]
+    errors: list[ErrorItem]
+    request: ScoreRequest
+    loc0: tuple[str | int, ...] = ("body",)
+    structure: Structure | None = None
+
+
+@dataclass
+class Structure:
+    """The value-independent part of a prepared submission (locations relative to it)."""
+
+    tree: engine.Tree | None
+    meta: list[LeafMeta]
+    node_names: dict[tuple[str, ...], str]
+    errors: list[ErrorItem]
+    # (leaf id, rule kind, "values" | "rows" | "budget", key or row index, relative location)
+    sources: list[tuple[str, str, str, Any, tuple[str | int, ...]]]
+    compiled: engine.CompiledTree | None = None
+
+
+def _err(loc: Sequence[str | int], msg: str, type_: str) -> ErrorItem:
+    return ErrorItem(loc=list(loc), msg=msg, type=type_)
+
+
+def _observation(v: ValueIn) -> engine.Observation:
+    return engine.Observation(
+        value=v.value,
+        level=v.level,
+        level_score=v.level_score,
+        not_applicable=v.not_applicable,
+        deduction=v.deduction or 0.0,
+        deduction_reason=v.deduction_reason,
+    )
+
+
+def _value_problems(v: ValueIn, kind: str, loc: tuple[str | int, ...]) -> list[ErrorItem]:
+    out: list[ErrorItem] = []
+    given = [v.value is not None, v.level is not None, v.not_applicable]
+    if sum(given) > 1:
+        out.append(_err(loc, "give one of value, level or not_applicable", "ambiguous_value"))
+    if v.level is not None and kind != "qualitative":
+        out.append(
+            _err(
+                (*loc, "level"),
+                "a qualitative level was given for a quantitative row",
+                "qualitative_for_quantitative",
+            )
+        )
+    if v.value is not None and kind == "qualitative":
+        out.append(
+            _err((*loc, "value"), "a qualitative row takes a level code", "number_for_qualitative")
+        )
+    if v.level_score is not None and v.level is None:
+        out.append(_err((*loc, "level_score"), "level_score needs a level", "level_required"))
+    if v.deduction and not v.deduction_reason:
+        out.append(_err((*loc, "deduction_reason"), "a manual deduction needs a reason", "missing"))
+    if kind == "rank_table" and v.value is not None and (v.value < 1 or v.value % 1):
+        out.append(_err((*loc, "value"), "a rank must be an integer ≥ 1", "invalid_rank"))
+    return out
+
+
+def _rule_kind(rule: Mapping[str, Any] | None, operator: str | None) -> str | None:
+    if rule and "kind" in rule:
+        return str(rule["kind"])
+    if operator is not None:
+        return engine.OPERATOR_KIND.get(operator)
+    return None
+
+
+def _children(doc: FrameworkDoc) -> dict[str | None, list[NodeDef]]:
+    out: dict[str | None, list[NodeDef]] = {}
+    for n in doc.nodes:
+        out.setdefault(n.parent, []).append(n)
+    return out
+
+
+def _node_path(doc: FrameworkDoc, node: NodeDef) -> tuple[str, ...]:
+    by_code = {n.code: n for n in doc.nodes}
+    path: list[str] = []
+    cur = node.parent
+    while cur is not None:
+        path.append(cur)
+        cur = by_code[cur].parent
+    return tuple(reversed(path))
+
+
+def _match(nodes: Sequence[NodeDef], key: str) -> NodeDef | None:
+    for n in nodes:
+        if key in (n.code, n.name_zh, n.name_en):
+            return n
+    return None
+
+
+def _row_leaf(
+    row: RowIn,
+    rloc: tuple[str | int, ...],
+    path: tuple[str, ...],
+    req: ScoreRequest,
+    catalogue: CatalogueLookup,
+    errors: list[ErrorItem],
+    seen_indicators: dict[tuple[tuple[str, ...], str], tuple[str | int, ...]],
+) -> tuple[engine.Leaf, LeafMeta, str] | None:
+    """One project row as an engine leaf: indicator, unit, operator, rule and target resolved.
+    Problems are appended to ``errors`` (None when the row cannot become a leaf)."""
+    ind: IndicatorInfo | None = None
+    if row.indicator is not None:
+        ind = catalogue.indicator(row.indicator)
+        if ind is None:
+            errors.append(
+                _err((*rloc, "indicator"), f"unknown indicator {row.indicator!r}", "unknown_code")
+            )
+            return None
+        dup = (path, row.indicator)
+        if dup in seen_indicators:
+            errors.append(
+                _err(
+                    (*rloc, "indicator"),
+                    "this indicator is already a row of the class",
+                    "duplicate_row",
+                )
+            )
+        seen_indicators[dup] = rloc
+        if row.unit is not None and ind.unit is not None and row.unit != ind.unit:
+            errors.append(
+                _err(
+                    (*rloc, "unit"),
+                    f"unit {row.unit!r} does not match the indicator's unit {ind.unit!r}",
+                    "unit_mismatch",
+                )
+            )
+    operator: str | None = None
+    if row.operator is not None:
+        try:
+            operator = normalise_operator(row.operator)
+        except ValueError as exc:
+            errors.append(_err((*rloc, "operator"), str(exc), "unknown_operator"))
+            return None
+    elif ind is not None:
+        operator = ind.operator if ind.value_type != "qualitative" else "定性"
+    rule: dict[str, Any] = dict(row.rule) if row.rule else {}
+    if not rule and ind is not None:
+        rule = ind.effective_rule() or {}
+    if row.rule:
+        problems = rule_problems(row.rule)
+        if problems:
+            errors.extend(_err((*rloc, "rule"), p, "invalid_rule") for p in problems)
+            return None
+    kind = _rule_kind(rule, operator)
+    if kind is None:
+        errors.append(_err((*rloc, "operator"), "give an operator or a rule", "missing"))
+        return None
+    target = row.target
+    source = TargetSource(kind="submitted" if target is not None else "none")
+    if target is None and row.standard_type is not None:
+        code = row.indicator
+        hit = (
+            catalogue.standard(code, row.standard_type, req.region, req.fiscal_year)
+            if code
+            else None
+        )
+        if hit is None or (hit.value is None and hit.levels is None):
+            errors.append(
+                _err(
+                    (*rloc, "standard_type"),
+                    f"no {row.standard_type} standard for {code or 'a row without indicator'}"
+                    f" in region {req.region}"
+                    + (f", year {req.fiscal_year}" if req.fiscal_year else ""),
+                    "standard_not_found",
+                )
+            )
+            return None
+        if kind == "efficacy" and hit.levels is not None and "levels" not in rule:
+            rule["levels"] = list(hit.levels)
+        target = hit.value
+        source = TargetSource(
+            kind="standard",
+            standard_type=hit.type,
+            region=hit.region,
+            fiscal_year=hit.fiscal_year,
+            source=hit.source,
+        )
+    if target is None and kind in ("higher_better", "equal", "lower_better"):
+        errors.append(_err((*rloc, "target"), "this row needs a target", "missing"))
+        return None
+    if kind == "budget_execution" and target is None:
+        target = 100.0
+    if kind != "qualitative" and row.unit is None and ind is None:
+        errors.append(_err((*rloc, "unit"), "a quantitative row needs a unit", "missing"))
+    leaf = engine.Leaf(row.id, row.points, rule, target, path, operator, row.name or "")
+    unit = row.unit or (ind.unit if ind else None)
+    return leaf, LeafMeta(row.id, row.indicator, row.name, unit, rloc, source), kind
+
+
+def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLookup) -> Structure:
+    """Everything about a submission that does not depend on its values: the framework's fixed
+    leaves, the rows' indicators, rules and targets, and the structural problems (locations
+    relative to the submission)."""
+    loc0: tuple[str | int, ...] = ()
+    doc = fw.doc
+    kids = _children(doc)
+    errors: list[ErrorItem] = []
+    leaves: list[engine.Leaf] = []
+    meta: list[LeafMeta] = []
+    sources: list[tuple[str, str, str, Any, tuple[str | int, ...]]] = []
+    node_names: dict[tuple[str, ...], str] = {}
+    for n in doc.nodes:
+        node_names[(*_node_path(doc, n), n.code)] = n.name_zh
+
+    # Fixed leaves of the framework (nodes without children that are not open classes).
+    used_values: set[str] = set()
+    for node in doc.nodes:
+        if node.open or kids.get(node.code):
+            continue
+        ind = catalogue.indicator(node.indicator) if node.indicator else None
+        rule = dict(node.rule) if node.rule else (ind.effective_rule() if ind else None) or {}
+        operator = ind.operator if ind else None
+        kind = _rule_kind(rule, operator)
+        target = node.target
+        source = TargetSource(kind="framework" if target is not None else "none")
+        value_key = node.code if node.code in req.values else node.indicator
+        vloc: tuple[str | int, ...] = (*loc0, "values", value_key or node.code)
+        has_value = bool(value_key) and value_key in req.values
+        if value_key:
+            used_values.add(value_key)
+        if kind == "budget_execution" and req.budget is not None:
+            # Scored as the execution rate in % against 100 (= executed / adjusted); the
+            # receipt shows the executed amount and the adjusted budget.
+            target = 100.0
+            source = TargetSource(kind="budget")
+            has_value = False
+            vloc = (*loc0, "budget")
+            if kind is not None:
+                sources.append((node.code, kind, "budget", None, vloc))
+        elif kind == "budget_execution" and target is None:
+            target = 100.0  # an execution rate given in %
+        if target is None and node.standard_type and node.indicator:
+            hit = catalogue.standard(
+                node.indicator, node.standard_type, req.region, req.fiscal_year
+            )
+            if hit is not None and hit.value is not None:
+                target = hit.value
+                source = TargetSource(
+                    kind="standard",
+                    standard_type=hit.type,
+                    region=hit.region,
+                    fiscal_year=hit.fiscal_year,
+                    source=hit.source,
+                )
+        if kind is None:
+            errors.append(_err((*loc0, "framework"), f"node {node.code} has no rule", "no_rule"))
+            continue
+        if has_value:
+            sources.append((node.code, kind, "values", value_key, vloc))
+        leaves.append(
+            engine.Leaf(node.code, node.points, rule, target, _node_path(doc, node), operator)
+        )
+        meta.append(
+            LeafMeta(
+                node.code,
+                node.indicator,
+                node.name_zh,
+                ind.unit if ind else None,
+                vloc,
+                source,
+            )
+        )
+    if req.budget is not None and not any(src[2] == "budget" for src in sources):
+        errors.append(
+            _err(("budget",), "this framework has no budget-execution leaf", "unexpected_budget")
+        )
+    for key in req.values:
+        if key not in used_values:
+            errors.append(
+                _err((*loc0, "values", key), "no fixed leaf has this code", "unknown_code")
+            )
+
+    # The project's own rows under open classes.
+    fixed_codes = {lf.code for lf in leaves}
+    class_points: dict[tuple[str, ...], tuple[float, list[int]]] = {}
+    seen_ids: dict[str, int] = {}
+    seen_indicators: dict[tuple[tuple[str, ...], str], tuple[str | int, ...]] = {}
+    level1 = kids.get(None, [])
+    for i, row in enumerate(req.rows):
+        rloc: tuple[str | int, ...] = (*loc0, "rows", i)
+        if row.id in seen_ids or row.id in fixed_codes:
+            errors.append(_err((*rloc, "id"), f"duplicate row id {row.id!r}", "duplicate_row"))
+            continue
+        seen_ids[row.id] = i
+        l1 = _match(level1, row.class_l1)
+        if l1 is None:
+            errors.append(
+                _err((*rloc, "class_l1"), f"no level-1 class {row.class_l1!r}", "unknown_class")
+            )
+            continue
+        path: tuple[str, ...] = (l1.code,)
+        open_node: NodeDef | None = l1 if l1.open else None
+        if row.class_l2 is not None:
+            l2 = _match(kids.get(l1.code, []), row.class_l2)
+            if l2 is not None:
+                path = (l1.code, l2.code)
+                open_node = l2 if l2.open else open_node if l1.open else None
+            elif l1.open:
+                path = (l1.code, row.class_l2)
+                node_names.setdefault(path, row.class_l2)
+            else:
+                errors.append(
+                    _err((*rloc, "class_l2"), f"no class {row.class_l2!r}", "unknown_class")
+                )
+                continue
+        if open_node is None:
+            errors.append(
+                _err((*rloc, "class_l1"), "this class takes no project rows", "class_not_open")
+            )
+            continue
+        opath = (*_node_path(doc, open_node), open_node.code)
+        pts, members = class_points.setdefault(opath, (0.0, []))
+        class_points[opath] = (pts + row.points, [*members, i])
+
+        made = _row_leaf(row, rloc, path, req, catalogue, errors, seen_indicators)
+        if made is not None:
+            leaves.append(made[0])
+            meta.append(made[1])
+            sources.append((row.id, made[2], "rows", i, rloc))
+
+    # Points under an open class must add up to the class's points.
+    by_path = {(*_node_path(doc, n), n.code): n for n in doc.nodes}
+    for opath, (pts, members) in class_points.items():
+        node = by_path[opath]
+        if node.points and not math.isclose(pts, node.points, abs_tol=1e-6):
+            for i in members:
+                errors.append(
+                    _err(
+                        (*loc0, "rows", i, "points"),
+                        f"rows under {node.name_zh} ({node.code}) add up to {pts:g} points; "
+                        f"the framework gives {node.points:g}",
+                        "points_do_not_add_up",
+                    )
+                )
+
+    tree = None
+    if not errors:
+        tree = engine.Tree(
+            tuple(leaves),
+            bands=tuple(engine.Band(**b.model_dump()) for b in doc.bands),
+            missing_policy=doc.missing_policy,
+            rule_variants=doc.rule_variants.model_dump(exclude_none=True),
+        )
+    return Structure(tree, meta, node_names, errors, sources)
+
+
+def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
+    return (
+        fw.code,
+        fw.version,
+        req.region,
+        req.fiscal_year,
+        req.budget is None,
+        tuple(sorted(req.values)),
+        tuple(
+            (
+                r.id,
+                r.indicator,
+                r.class_l1,
+                r.class_l2,
+                r.name,
+                r.points,
+                r.operator,
+                _freeze(r.rule),
+                r.target,
+                r.standard_type,
+                r.unit,
+            )
+            for r in req.rows
+        ),
+    )
+
+
+def _prefixed(e: ErrorItem, loc0: tuple[str | int, ...]) -> ErrorItem:
+    return ErrorItem(loc=[*loc0, *e.loc], msg=e.msg, type=e.type)
+
+
+def prepare(
+    req: ScoreRequest,
+    catalogue: CatalogueLookup,
+    loc0: tuple[str | int, ...] = ("body",),
+    cache: dict[Any, Structure] | None = None,
+) -> Prepared:
+    """Resolve the framework, the rows' indicators, rules and targets; collect every problem.
+    ``cache`` shares the value-independent part between submissions of one batch."""
+    fw = catalogue.framework(req.framework, req.version)
+    key = _structure_key(req, fw) if cache is not None else None
+    st = cache.get(key) if cache is not None else None
+    if st is None:
+        st = _structure(req, fw, catalogue)
+        if cache is not None:
+            cache[key] = st
+    errors = [_prefixed(e, loc0) for e in st.errors]
+    obs: dict[str, engine.Observation] = {}
+    for leaf_id, kind, where, k, rel in st.sources:
+        if where == "budget":
+            assert req.budget is not None
+            value = ValueIn(value=req.budget.executed * 100.0 / req.budget.adjusted)
+        elif where == "values":
+            value = req.values[k]
+        else:
+            value = req.rows[k]
+        errors.extend(_value_problems(value, kind, (*loc0, *rel)))
+        obs[leaf_id] = _observation(value)
+    return Prepared(fw, st.tree, st.meta, obs, st.node_names, errors, req, loc0, st)
+
+
+# --- compiled-tree cache ------------------------------------------------------------------------
+
+
+class _TreeCache:
+    def __init__(self, size: int = 512) -> None:
+        self._d: OrderedDict[Any, engine.CompiledTree] = OrderedDict()
+        self._size = size
+
+    def compiled(self, fw: ResolvedFramework, tree: engine.Tree) -> engine.CompiledTree:
+        key = (fw.code, fw.version, _tree_key(tree))
+        hit = self._d.get(key)
+        if hit is not None:
+            self._d.move_to_end(key)
+            return hit
+        hit = engine.compile_tree(tree)
+        self._d[key] = hit
+        if len(self._d) > self._size:
+            self._d.popitem(last=False)
+        return hit
+
+    def clear(self) -> None:
+        self._d.clear()
+
+
+def _freeze(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
+    if isinstance(x, list | tuple):
+        return tuple(_freeze(v) for v in x)
+    return x
+
+
+def _tree_key(tree: engine.Tree) -> Any:
+    return (
+        tuple(
+            (lf.code, lf.points, _freeze(lf.rule), lf.target, lf.path, lf.operator)
+            for lf in tree.leaves
+        ),
+        tree.bands,
+        tree.missing_policy,
+        _freeze(tree.rule_variants),
+    )
+
+
+TREE_CACHE = _TreeCache()
+
+
+def compile_prepared(p: Prepared) -> engine.CompiledTree:
+    assert p.tree is not None
+    if p.structure is not None and p.structure.compiled is not None:
+        return p.structure.compiled
+    try:
+        compiled = TREE_CACHE.compiled(p.framework, p.tree)
+        if p.structure is not None:
+            p.structure.compiled = compiled
+        return compiled
+    except engine.RuleError as exc:
+        loc: list[str | int] = ["body"]
+        if len(exc.loc) >= 2 and exc.loc[0] == "leaves":
+            leaf = next((m for m in p.meta if m.id == exc.loc[1]), None)
+            if leaf is not None:
+                loc = [*p.loc0, *leaf.loc, *exc.loc[2:]]
+        raise Unprocessable(str(exc), errors=[_err(loc, exc.msg, "invalid_rule")]) from exc
+
+
+# --- scoring and receipts -------------------------------------------------------------------------
+
+
+def input_hash(req: ScoreRequest, fw: ResolvedFramework) -> str:
+    payload = {
+        "request": req.model_dump(mode="json", exclude={"version"}),
+        "framework": [fw.code, fw.version],
+        "namespaces": fw.namespaces,
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _f(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _leaf_errors(p: Prepared, result: engine.BatchResult, offset: int = 0) -> list[ErrorItem]:
+    out: list[ErrorItem] = []
+    for i, m in enumerate(p.meta):
+        code = int(result.leaf_error[offset + i])
+        if code:
+            type_, msg = engine.ERROR_CODES[code]
+            field_ = {3: "level_score", 2: "level"}.get(code, "value")
+            rel = list(m.loc) if m.loc[-1:] == ("budget",) else [*m.loc, field_]
+            loc = [*p.loc0, *rel]
+            out.append(ErrorItem(loc=loc, msg=msg, type=type_))
+    return out
+
+
+def receipt(
+    p: Prepared,
+    compiled: engine.CompiledTree,
+    result: engine.BatchResult,
+    item: int = 0,
+    leaf_offset: int = 0,
+    node_offset: int = 0,
+) -> Receipt:
+    req = p.request
+    fw = p.framework
+    leaves_out: list[LeafOut] = []
+    lost = result.leaf_lost
+    eff = result.leaf_effective_weight
+    for i, (leaf, m) in enumerate(zip(compiled.leaves, p.meta, strict=True)):
+        j = leaf_offset + i
+        ob = p.observations.get(leaf.code)
+        budget = req.budget if m.target_source.kind == "budget" else None
+        status = (
+            "missing"
+            if ob is None or (ob.value is None and ob.level is None and not ob.not_applicable)
+            else "not_applicable"
+            if ob.not_applicable
+            else "value"
+        )
+        leaves_out.append(
+            LeafOut.model_construct(
+                id=leaf.code,
+                indicator=m.indicator,
+                name=m.name,
+                path=list(leaf.path),
+                unit=m.unit,
+                status=status,  # type: ignore[arg-type]
+                raw_value=budget.executed if budget else ob.value if ob else None,
+                level=ob.level if ob else None,
+                target=budget.adjusted if budget else leaf.target,
+                target_source=m.target_source,
+                rule=dict(compiled.rules[i]),
+                points=leaf.points,
+                applicable=bool(result.leaf_applicable[j]),
+                fraction=_f(result.leaf_fraction[j]),
+                score=_f(result.leaf_score[j]),
+                lost=_f(lost[j]),
+                effective_weight=float(eff[j]),
+                deduction=(ob.deduction or None) if ob else None,
+                deduction_reason=ob.deduction_reason if ob else None,
+                warnings=engine.warning_names(int(result.leaf_warnings[j])),
+            )
+        )
+    node_points = result.node_points
+    nodes_out = [
+        ScoredNode.model_construct(
+            code=path[-1],
+            name=p.node_names.get(path, path[-1]),
+            level=len(path),
+            path=list(path),
+            points=float(sum(lf.points for lf in compiled.leaves if lf.path[: len(path)] == path)),
+            applicable_points=float(node_points[node_offset + k]),
+            subtotal=float(result.node_subtotal[node_offset + k]),
+        )
+        for k, path in enumerate(compiled.node_paths)
+    ]
+    band = result.band(item)
+    warnings = sorted({w for lf in leaves_out for w in lf.warnings})
+    return Receipt(
+        framework=FrameworkRef(
+            code=fw.code, version=fw.version, name_zh=fw.doc.name_zh, name_en=fw.doc.name_en
+        ),
+        namespaces=fw.namespaces,
+        project=req.project,
+        unit=req.unit,
+        region=req.region,
+        fiscal_year=req.fiscal_year,
+        missing_policy=fw.doc.missing_policy,
+        rounding=engine.ROUNDING_RULE,
+        leaves=leaves_out,
+        nodes=nodes_out,
+        applicable_points=float(result.item_applicable_points[item]),
+        score_sum=float(result.item_score_sum[item]),
+        total=_f(result.item_total[item]),
+        grade=GradeOut(**band.__dict__) if band else None,
+        warnings=warnings,
+        input_hash=input_hash(req, fw),
+    )
+
+
+def score(req: ScoreRequest, catalogue: CatalogueLookup) -> Receipt:
+    """Score one submission; a 422 names every offending row and field."""
+    p = prepare(req, catalogue)
+    if p.errors:
+        raise Unprocessable("the submission has problems", errors=p.errors)
+    compiled = compile_prepared(p)
+    cols, conv = engine.observations_to_columns(compiled, [p.observations])
+    result = engine.evaluate(compiled, cols)
+    errors = _leaf_errors(p, result)
+    if conv:
+        errors += [_err(("body", c), msg, t) for _, c, t, msg in conv]
+    if errors:
+        raise Unprocessable("the submission has problems", errors=errors)
+    return receipt(p, compiled, result)
+
+
+def score_batch(
+    items: Sequence[ScoreRequest | list[ErrorItem]],
+    catalogue: CatalogueLookup,
+    *,
+    validate_only: bool = False,
+    detail: bool = False,
+) -> BatchResponse:
+    """Score many submissions in one engine call; one bad item does not sink the others."""
+    prepared: list[Prepared | None] = []
+    compiled: list[engine.CompiledTree] = []
+    structures: dict[Any, Structure] = {}
+    out: list[BatchItemOut] = []
+    for i, req in enumerate(items):
+        loc0: tuple[str | int, ...] = ("body", "items", i)
+        if isinstance(req, list):  # failed request validation
+            out.append(BatchItemOut(index=i, ok=False, errors=req))
+            prepared.append(None)
+            continue
+        try:
+            p = prepare(req, catalogue, loc0, structures)
+        except NotFound as exc:
+            out.append(
+                BatchItemOut(
+                    index=i,
+                    ok=False,
+                    errors=[ErrorItem(loc=[*loc0, "framework"], msg=exc.detail, type="not_found")],
+                )
+            )
+            prepared.append(None)
+            continue
+        if p.errors:
+            out.append(BatchItemOut(index=i, ok=False, errors=p.errors))
+            prepared.append(None)
+            continue
+        try:
+            compiled.append(compile_prepared(p))
+        except Unprocessable as exc:
+            out.append(BatchItemOut(index=i, ok=False, errors=exc.errors))
+            prepared.append(None)
+            continue
+        prepared.append(p)
+        out.append(BatchItemOut(index=i, ok=True))
+    good = [(i, p) for i, p in enumerate(prepared) if p is not None]
+    if good:
+        trees = compiled
+        batch = engine.stack(trees)
+        parts = [
+            engine.observations_to_columns(t, [p.observations])
+            for t, (_, p) in zip(trees, good, strict=True)
+        ]
+        cols = engine.Columns(
+            *(
+                np.concatenate([getattr(c, f) for c, _ in parts])
+                for f in engine.Columns.__dataclass_fields__
+            )
+        )
+        result = engine.evaluate(batch, cols)
+        leaf_off = node_off = 0
+        for item, ((i, p), t, (_, conv)) in enumerate(zip(good, trees, parts, strict=True)):
+            errs = _leaf_errors(p, result, leaf_off)
+            errs += [_err(("body", "items", i, c), msg, ty) for _, c, ty, msg in conv]
+            if errs:
+                out[i] = BatchItemOut(index=i, ok=False, errors=errs)
+            elif not validate_only:
+                total = _f(result.item_total[item])
+                band = result.band(item)
+                out[i] = BatchItemOut(
+                    index=i,
+                    ok=True,
+                    total=total,
+                    grade=band.grade if band else None,
+                    result=receipt(p, t, result, item, leaf_off, node_off) if detail else None,
+                )
+            leaf_off += t.n_leaves
+            node_off += t.n_nodes
+    ok = sum(1 for o in out if o.ok)
+    return BatchResponse(
+        count=len(out), ok=ok, failed=len(out) - ok, validate_only=validate_only, items=out
+    )
+
+
+def what_if(req: ScoreRequest, overrides: Overrides, catalogue: CatalogueLookup) -> WhatIfResponse:
+    """Re-score with overridden points, targets or bands; compare with the official result."""
+    official = score(req, catalogue)
+    p = prepare(req, catalogue)
+    assert p.tree is not None
+    ids = {lf.code for lf in p.tree.leaves}
+    errors = [
+        _err(("body", "overrides", part, k), "no leaf with this id", "unknown_code")
+        for part, mapping in (("points", overrides.points), ("targets", overrides.targets))
+        for k in mapping
+        if k not in ids
+    ]
+    if errors:
+        raise Unprocessable("unknown leaves in the overrides", errors=errors)
+    leaves = tuple(
+        engine.Leaf(
+            lf.code,
+            overrides.points.get(lf.code, lf.points),
+            lf.rule,
+            overrides.targets.get(lf.code, lf.target),
+            lf.path,
+            lf.operator,
+            lf.name,
+        )
+        for lf in p.tree.leaves
+    )
+    bands = p.tree.bands
+    if overrides.bands is not None:
+        bands = tuple(engine.Band(**b.model_dump()) for b in overrides.bands)
+    p.tree = engine.Tree(leaves, bands, p.tree.missing_policy, p.tree.rule_variants)
+    try:
+        compiled = engine.compile_tree(p.tree)
+    except engine.RuleError as exc:
+        raise Unprocessable(
+            str(exc), errors=[_err(("body", "overrides", *exc.loc), exc.msg, "invalid_override")]
+        ) from exc
+    cols, _ = engine.observations_to_columns(compiled, [p.observations])
+    alt = receipt(p, compiled, engine.evaluate(compiled, cols))
+    cmp = compare(official, alt)
+    return WhatIfResponse(official=official, what_if=alt, **cmp.model_dump())
+
+
+def compare(official: Receipt, other: Receipt) -> Comparison:
+    """Per-node and per-leaf differences ``other − official`` (matched by path and id)."""
+    off_nodes = {tuple(n.path): n.subtotal for n in official.nodes}
+    nodes = [
+        NodeDiff(
+            code=n.code,
+            path=n.path,
+            official=off_nodes.get(tuple(n.path)),
+            what_if=n.subtotal,
+            difference=_diff(n.subtotal, off_nodes.get(tuple(n.path))),
+        )
+        for n in other.nodes
+    ]
+    off_leaves = {lf.id: lf.score for lf in official.leaves}
+    leaves = [
+        NodeDiff(
+            code=lf.id,
+            path=lf.path,
+            official=off_leaves.get(lf.id),
+            what_if=lf.score,
+            difference=_diff(lf.score, off_leaves.get(lf.id)),
+        )
+        for lf in other.leaves
+    ]
+    return Comparison(
+        total_difference=_diff(other.total, official.total),
+        grade_changed=(other.grade.grade if other.grade else None)
+        != (official.grade.grade if official.grade else None),
+        nodes=nodes,
+        leaves=leaves,
+    )
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return round(a - b, 2)
+
+
+# --- stored evaluations --------------------------------------------------------------------------
+
+IDEMPOTENCY_SCOPE = "scoring.evaluations"
+
+
+def _summary(ev: Evaluation) -> dict[str, Any]:
+    return {
+        "id": ev.id,
+        "framework": ev.framework_code,
+        "version": ev.framework_version,
+        "project": ev.project,
+        "unit": ev.unit,
+        "region": ev.region,
+        "fiscal_year": ev.fiscal_year,
+        "total": ev.total,
+        "grade": ev.grade,
+        "input_hash": ev.input_hash,
+        "created_at": ev.created_at,
+    }
+
+
+def evaluation_out(ev: Evaluation) -> EvaluationOut:
+    return EvaluationOut(**_summary(ev), result=Receipt.model_validate(ev.result))
+
+
+def create_evaluation(
+    session: Session, req: ScoreRequest, catalogue: CatalogueLookup
+) -> EvaluationOut:
+    """Score and store (the caller's transaction commits)."""
+    rec = score(req, catalogue)
+    ev = Evaluation(
+        framework_code=rec.framework.code,
+        framework_version=rec.framework.version,
+        project=req.project,
+        unit=req.unit,
+        region=req.region,
+        fiscal_year=req.fiscal_year,
+        total=rec.total,
+        grade=rec.grade.grade if rec.grade else None,
+        input_hash=rec.input_hash,
+        # The version actually used is pinned so that the stored inputs reproduce the result.
+        request=req.model_copy(update={"version": rec.framework.version}).model_dump(mode="json"),
+        result=rec.model_dump(mode="json"),
+    )
+    session.add(ev)
+    session.flush()
+    return evaluation_out(ev)
+
+
+def get_evaluation(session: Session, evaluation_id: int) -> Evaluation:
+    ev = session.get(Evaluation, evaluation_id)
+    if ev is None:
+        raise NotFound(
+            f"no evaluation {evaluation_id}",
+            errors=[ErrorItem(loc=["path", "evaluation_id"], msg="not found", type="not_found")],
+        )
+    return ev
+
+
+def list_evaluations(
+    session: Session,
+    *,
+    project: str | None,
+    unit: str | None,
+    region: str | None,
+    fiscal_year: int | None,
+    framework: str | None,
+    limit: int,
+    offset: int,
+) -> EvaluationList:
+    conditions = [
+        column == value
+        for column, value in (
+            (col(Evaluation.project), project),
+            (col(Evaluation.unit), unit),
+            (col(Evaluation.region), region),
+            (col(Evaluation.fiscal_year), fiscal_year),
+            (col(Evaluation.framework_code), framework),
+        )
+        if value is not None
+    ]
+    total = session.exec(select(func.count()).select_from(Evaluation).where(*conditions)).one()
+    rows = session.exec(
+        select(Evaluation)
+        .where(*conditions)
+        .order_by(col(Evaluation.id))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return EvaluationList(
+        total=int(total),
+        limit=limit,
+        offset=offset,
+        items=[EvaluationSummary(**_summary(ev)) for ev in rows],
+    )
+
+
+def rescore(
+    session: Session, evaluation_id: int, version: str | None, catalogue: CatalogueLookup
+) -> RescoreResponse:
+    """Re-score a stored evaluation's inputs under another (default: the latest) framework
+    version and compare with the stored result. Nothing is stored."""
+    ev = get_evaluation(session, evaluation_id)
+    original = Receipt.model_validate(ev.result)
+    req = ScoreRequest.model_validate({**ev.request, "version": version})
+    try:
+        rescored = score(req, catalogue)
+    except Unprocessable as exc:
+        raise Unprocessable(
+            f"the stored inputs do not fit framework {req.framework} "
+            f"{version or 'latest'}: {exc.detail}",
+            errors=exc.errors,
+        ) from exc
+    return RescoreResponse(
+        evaluation_id=evaluation_id,
+        from_version=ev.framework_version,
+        to_version=rescored.framework.version,
+        original=original,
+        rescored=rescored,
+        **compare(original, rescored).model_dump(),
+    )

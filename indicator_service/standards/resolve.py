@@ -1,0 +1,230 @@
+"""Standard resolution: which stored standard row the scoring uses, and why.
+
+Pure logic over a ``lookup(type, region) -> row | None`` callable (the catalogue's
+``resolve_standard`` bound to a session, indicator and context; see ``service.py``), so the
+precedence and regional fallback are defined once, independent of storage.
+
+* **Precedence** of standard types, configurable; default ``plan → industry → historical``.
+* **Regional fallback** along GB/T 2260: county ``110105`` → prefecture ``110100`` → province
+  ``110000`` → national ``000000`` (levels equal to the code itself are skipped).
+* **Order**: ``type_first`` (default: every region of the first type before the next type — a
+  national plan target beats a county industry standard) or ``region_first`` (the most specific
+  region wins; types break ties within a region).
+
+Every (type, region) pair is looked up, so the answer lists every candidate and why it lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+NATIONAL = "000000"
+REGION_RE = re.compile(r"^\d{6}$")
+DEFAULT_PRECEDENCE: tuple[str, ...] = ("plan", "industry", "historical")
+STANDARD_TYPES: tuple[str, ...] = (
+    "plan",
+    "industry",
+    "professional",
+    "historical",
+    "international",
+    "budget_expenditure",
+    "other",
+)
+
+
+class Order(StrEnum):
+    type_first = "type_first"
+    region_first = "region_first"
+
+
+class ResolutionError(ValueError):
+    def __init__(self, msg: str, loc: Sequence[str | int]) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.loc = tuple(loc)
+
+
+def region_chain(region: str) -> list[str]:
+    """The region and its broader regions: county → prefecture → province → national."""
+    if not REGION_RE.match(region):
+        raise ResolutionError(
+            f"invalid region code {region!r}: expected 6 digits (GB/T 2260)", ("region",)
+        )
+    chain = [region, region[:4] + "00", region[:2] + "0000", NATIONAL]
+    out: list[str] = []
+    for code in chain:
+        if code not in out:
+            out.append(code)
+    return out
+
+
+def region_level(code: str) -> str:
+    if code == NATIONAL:
+        return "national"
+    if code.endswith("0000"):
+        return "province"
+    if code.endswith("00"):
+        return "prefecture"
+    return "county"
+
+
+def check_precedence(precedence: Sequence[str]) -> tuple[str, ...]:
+    if not precedence:
+        raise ResolutionError("needs at least one standard type", ("precedence",))
+    seen: list[str] = []
+    for i, t in enumerate(precedence):
+        if t not in STANDARD_TYPES:
+            raise ResolutionError(
+                f"unknown standard type {t!r}; known: {', '.join(STANDARD_TYPES)}",
+                ("precedence", i),
+            )
+        if t in seen:
+            raise ResolutionError(f"standard type {t!r} listed twice", ("precedence", i))
+        seen.append(t)
+    return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One (type, region) lookup: the row found (if any), and its outcome."""
+
+    rank: int  # position in the search order, 0 first
+    type: str
+    region: str
+    region_level: str
+    row: Any | None
+    outcome: str  # "won" | "lost" | "none"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    winner: Any | None
+    winner_type: str | None
+    winner_region: str | None
+    precedence: tuple[str, ...]
+    order: Order
+    regions: tuple[str, ...]
+    candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+    explanation: str = ""
+
+
+def _row_region(row: Any, asked: str) -> str:
+    value = row.get("region") if isinstance(row, dict) else getattr(row, "region", None)
+    return value if isinstance(value, str) else asked
+
+
+def _row_id(row: Any) -> Any:
+    """Identity of a row: its ``id``, else the row itself when hashable (frozen dataclasses
+    compare by value), else the object identity."""
+    value = row.get("id") if isinstance(row, dict) else getattr(row, "id", None)
+    if value is not None:
+        return ("id", value)
+    try:
+        hash(row)
+    except TypeError:
+        return ("obj", id(row))
+    return ("row", row)
+
+
+def resolve(
+    lookup: Callable[[str, str], Any | None],
+    *,
+    region: str = NATIONAL,
+    precedence: Sequence[str] = DEFAULT_PRECEDENCE,
+    order: Order | str = Order.type_first,
+    fallback: bool = True,
+) -> Resolution:
+    """Search (type, region) pairs in order; the first row found wins.
+
+    ``lookup(type, region)`` returns the row the catalogue holds for exactly that type and region
+    (already matched on indicator, fiscal year, sector, project type …) or ``None``. A row whose
+    own region differs from the region asked (a lookup that falls back by itself) is ignored
+    there and considered when its own region is searched.
+    """
+    prec = check_precedence(precedence)
+    order = Order(order)
+    regions = region_chain(region) if fallback else region_chain(region)[:1]
+    if order is Order.type_first:
+        pairs = [(t, r) for t in prec for r in regions]
+    else:
+        pairs = [(t, r) for r in regions for t in prec]
+    found: list[tuple[str, str, Any | None]] = []
+    for t, r in pairs:
+        row = lookup(t, r)
+        # A lookup that falls back by itself (e.g. to the national row) answers for another
+        # region: that row is considered at its own region's position, not here.
+        found.append((t, r, row if row is None or _row_region(row, r) == r else None))
+
+    winner: tuple[str, str, Any] | None = None
+    seen_rows: set[Any] = set()
+    candidates: list[Candidate] = []
+    for rank, (t, r, row) in enumerate(found):
+        actual = _row_region(row, r) if row is not None else r
+        if row is None:
+            outcome, reason = "none", f"no {t} standard for region {r}"
+        elif _row_id(row) in seen_rows:
+            continue  # the same row, already reported at a more specific search position
+        elif winner is None:
+            winner = (t, actual, row)
+            outcome, reason = "won", _why_won(t, actual, prec, regions, order)
+        else:
+            outcome, reason = "lost", _why_lost(t, actual, winner, prec, regions, order)
+        if row is not None:
+            seen_rows.add(_row_id(row))
+        candidates.append(Candidate(rank, t, actual, region_level(actual), row, outcome, reason))
+
+    if winner is None:
+        explanation = f"no standard of type {', '.join(prec)} for region {region}" + (
+            f" or its broader regions ({', '.join(regions[1:])})" if len(regions) > 1 else ""
+        )
+    else:
+        explanation = f"{winner[0]} standard of region {winner[1]} used: " + next(
+            c.reason for c in candidates if c.outcome == "won"
+        )
+    return Resolution(
+        winner=None if winner is None else winner[2],
+        winner_type=None if winner is None else winner[0],
+        winner_region=None if winner is None else winner[1],
+        precedence=prec,
+        order=order,
+        regions=tuple(regions),
+        candidates=tuple(candidates),
+        explanation=explanation,
+    )
+
+
+def _why_won(t: str, r: str, prec: tuple[str, ...], regions: list[str], order: Order) -> str:
+    higher_types = prec[: prec.index(t)]
+    narrower = regions[: regions.index(r)] if r in regions else []
+    parts = []
+    if higher_types:
+        parts.append(f"no {'/'.join(higher_types)} standard ranks above it")
+    if narrower:
+        parts.append(f"no {t} standard for the narrower region(s) {', '.join(narrower)}")
+    basis = (
+        "type precedence " + " → ".join(prec) + ", then regional fallback"
+        if order is Order.type_first
+        else "most specific region first, then type precedence " + " → ".join(prec)
+    )
+    return f"first match under {basis}" + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def _why_lost(
+    t: str,
+    r: str,
+    winner: tuple[str, str, Any],
+    prec: tuple[str, ...],
+    regions: list[str],
+    order: Order,
+) -> str:
+    wt, wr, _ = winner
+    if t != wt and (order is Order.type_first or r == wr):
+        return f"{wt} ranks above {t} in the precedence {' → '.join(prec)}"
+    if r != wr:
+        return f"region {wr} is more specific than {r} ({region_level(r)})"
+    return f"the {wt} standard of region {wr} was found first"

@@ -1,0 +1,459 @@
+"""Derived-standards API: ``/v1/standards/…`` (thin handlers over :mod:`.derive`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi.responses import JSONResponse
+
+from indicator_service.catalogue.router import NsPath, VersionPath
+from indicator_service.core.database import SessionDep
+from indicator_service.core.errors import (
+    ErrorItem,
+    NotFound,
+    Problem,
+    ServiceError,
+    Unprocessable,
+)
+from indicator_service.core.idempotency import (
+    check_key,
+    find_replay,
+    remember,
+    request_fingerprint,
+)
+from indicator_service.scoring.router import get_catalogue
+from indicator_service.scoring.service import CatalogueLookup, DatabaseCatalogue
+from indicator_service.standards import derive
+from indicator_service.standards.evaluations import (
+    peers_from_evaluations,
+    series_from_evaluations,
+)
+from indicator_service.standards.resolve import (
+    DEFAULT_PRECEDENCE,
+    NATIONAL,
+    Order,
+    ResolutionError,
+)
+from indicator_service.standards.schemas import (
+    HistoricalFromEvaluations,
+    HistoricalFromEvaluationsOut,
+    HistoricalOut,
+    HistoricalParams,
+    HistoricalRequest,
+    IndustryFromEvaluations,
+    IndustryFromEvaluationsOut,
+    IndustryOut,
+    IndustryParams,
+    IndustryRequest,
+    ProgressOut,
+    ProgressRequest,
+    ResolutionOut,
+    SaveHistorical,
+    SaveOut,
+    SaveRequest,
+    SeriesPoint,
+    StandardRowOut,
+)
+from indicator_service.standards.service import (
+    catalogue_lookup,
+    derivation_text,
+    resolution_to_dict,
+    resolve_standard_with_precedence,
+    save_standard_row,
+)
+
+router = APIRouter(prefix="/v1/standards", tags=["standards"])
+
+_T = TypeVar("_T")
+
+
+def refusal(
+    exc: derive.DerivationError, prefix: tuple[str | int, ...] = ("body",)
+) -> Unprocessable:
+    """A derivation refusal as a 422 problem naming the field."""
+    return Unprocessable(
+        exc.msg,
+        errors=[ErrorItem(loc=[*prefix, *exc.loc], msg=exc.msg, type=exc.type)],
+        slug="derivation-refused",
+    )
+
+
+def run(fn: Callable[[], _T]) -> _T:
+    """Run a derivation; a :class:`~.derive.DerivationError` becomes a 422 problem."""
+    try:
+        return fn()
+    except derive.DerivationError as exc:
+        raise refusal(exc) from None
+
+
+def _points(series: list[SeriesPoint]) -> list[derive.Point]:
+    return [derive.Point(p.year, p.value, p.unit) for p in series]
+
+
+Refuse = Callable[[derive.DerivationError], ServiceError]
+
+
+def compute_historical(
+    body: HistoricalParams, points: list[derive.Point], refuse: Refuse = refusal
+) -> derive.HistoricalStandard:
+    try:
+        return derive.derive_historical(
+            points,
+            body.method,
+            direction=body.direction,
+            n=body.n,
+            target_year=body.target_year,
+            confidence=body.confidence,
+            improve_pct=body.improve_pct,
+            as_of=body.as_of,
+            allow_gaps=body.allow_gaps,
+        )
+    except derive.DerivationError as exc:
+        raise refuse(exc) from None
+
+
+def compute_industry(
+    body: IndustryParams,
+    values: list[float],
+    units: list[str | None],
+    refuse: Refuse = refusal,
+) -> derive.IndustryStandard:
+    try:
+        return derive.derive_industry(
+            values,
+            units=units,
+            direction=body.direction,
+            percentiles=body.percentiles,
+            min_sample=body.min_sample,
+            k=body.k,
+            winsorize=body.winsorize,
+        )
+    except derive.DerivationError as exc:
+        raise refuse(exc) from None
+
+
+@router.post(
+    "/historical",
+    response_model=HistoricalOut,
+    summary="Derive a historical standard (历史标准) from a submitted series",
+)
+async def derive_historical(body: HistoricalRequest) -> HistoricalOut:
+    result = compute_historical(body, _points(list(body.series)))
+    return HistoricalOut.model_validate(result.to_dict())
+
+
+def industry_out(result: derive.IndustryStandard, coefficients: list[float]) -> IndustryOut:
+    data = result.to_dict()
+    data.pop("values")
+    data["efficacy_rule"] = (
+        result.efficacy_rule(coefficients) if result.levels_strictly_monotone else None
+    )
+    return IndustryOut.model_validate(data)
+
+
+@router.post(
+    "/industry",
+    response_model=IndustryOut,
+    summary="Derive an industry standard (行业标准) with five levels from peer values",
+)
+async def derive_industry(body: IndustryRequest) -> IndustryOut:
+    values, units = [v.value for v in body.values], [v.unit for v in body.values]
+    return industry_out(compute_industry(body, values, units), body.coefficients)
+
+
+@router.post(
+    "/progress",
+    response_model=ProgressOut,
+    summary="Progress toward a multi-year target (Statistics Canada / Open SDG method)",
+)
+async def progress(body: ProgressRequest) -> ProgressOut:
+    th = body.thresholds
+    result = run(
+        lambda: derive.progress(
+            _points(list(body.series)),
+            direction=body.direction,
+            base_year=body.base_year,
+            target_value=body.target_value,
+            target_year=body.target_year,
+            thresholds=derive.ProgressThresholds(
+                on_track=th.on_track,
+                acceleration=th.acceleration,
+                growth_on_track=th.growth_on_track,
+                growth_acceleration=th.growth_acceleration,
+            ),
+        )
+    )
+    return ProgressOut.model_validate(result.to_dict())
+
+
+StandardType = Literal[
+    "plan", "industry", "professional", "historical", "international", "budget_expenditure", "other"
+]
+CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
+
+
+@router.get(
+    "/resolve",
+    response_model=ResolutionOut,
+    summary="The standard the scoring uses for an indicator in a context, with the candidates",
+    responses={
+        404: {
+            "model": Problem,
+            "description": "Unknown indicator",
+            "content": {"application/problem+json": {}},
+        }
+    },
+)
+def resolve_standard(
+    catalogue: CatalogueDep,
+    session: SessionDep,
+    indicator: Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")],
+    region: Annotated[
+        str, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 region code")
+    ] = NATIONAL,
+    fiscal_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    sector: Annotated[
+        str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
+    ] = None,
+    project_type: Annotated[
+        str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
+    ] = None,
+    precedence: Annotated[
+        list[StandardType] | None,
+        Query(description="standard types in order of precedence [plan, industry, historical]"),
+    ] = None,
+    order: Order = Order.type_first,
+    fallback: Annotated[bool, Query(description="fall back to broader regions")] = True,
+) -> ResolutionOut:
+    """Database catalogue: sector and project type narrow the rows (exact beats open rows).
+    Injected catalogue documents (tests, benchmarks) match on type, region and year only."""
+    if catalogue.indicator(indicator) is None:
+        raise NotFound(
+            f"unknown indicator {indicator!r}",
+            errors=[ErrorItem(loc=["query", "indicator"], msg="not found", type="not_found")],
+        )
+    lookup = (
+        catalogue_lookup(session, sector=sector, project_type=project_type)
+        if isinstance(catalogue, DatabaseCatalogue)
+        else catalogue.standard
+    )
+    try:
+        res = resolve_standard_with_precedence(
+            lookup,
+            indicator,
+            region=region,
+            fiscal_year=fiscal_year,
+            precedence=precedence or DEFAULT_PRECEDENCE,
+            order=order,
+            fallback=fallback,
+        )
+    except ResolutionError as exc:
+        raise Unprocessable(
+            exc.msg,
+            errors=[ErrorItem(loc=["query", *exc.loc], msg=exc.msg, type="invalid_precedence")],
+        ) from None
+    out = resolution_to_dict(res, indicator, fiscal_year)
+    if not isinstance(catalogue, DatabaseCatalogue) and (sector or project_type):
+        out["explanation"] += " (sector/project type not applied: document catalogue)"
+    return ResolutionOut.model_validate(out)
+
+
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": text, "content": {"application/problem+json": {}}}
+    for status, text in {
+        404: "Unknown namespace or version",
+        409: "The version is published (immutable)",
+        412: "Stale If-Match",
+        428: "If-Match missing",
+    }.items()
+}
+
+
+@router.post(
+    "/drafts/{ns}/{version}/standards",
+    response_model=SaveOut,
+    status_code=201,
+    responses={
+        200: {"description": "An existing row with the same identity was replaced"},
+        **_WRITE_RESPONSES,
+    },
+    summary="Derive a standard on the server and store it as a row of a draft namespace version",
+)
+def save_derived_standard(
+    ns: NsPath,
+    version: VersionPath,
+    body: Annotated[SaveRequest, Body()],
+    session: SessionDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(max_length=100)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            pattern=r"^[\x21-\x7e]+$",
+            description="replays the first response for the same key and body",
+        ),
+    ] = None,
+) -> SaveOut | JSONResponse:
+    """The server recomputes the derivation from the submitted data (it never stores a number
+    it did not compute) and writes the row with its derivation text: method, parameters,
+    SHA-256 of the inputs and the arithmetic. Send the draft's ETag as If-Match."""
+    scope = "standards.save"
+    fingerprint = request_fingerprint(
+        {"ns": ns, "version": version, "body": body.model_dump(mode="json")}
+    )
+    if idempotency_key is not None:
+        replay = find_replay(session, scope, check_key(idempotency_key), fingerprint)
+        if replay is not None:
+            first = dict(replay.response_body)
+            return JSONResponse(
+                first,
+                status_code=replay.status_code,
+                headers={"ETag": f'"{first["etag"]}"', "Cache-Control": "no-store"},
+            )
+    ctx = body.standard
+    prefix: tuple[str | int, ...] = ("body", "derive")
+    row: dict[str, Any] = {
+        "indicator": ctx.indicator,
+        "type": body.kind,
+        "region": ctx.region,
+        "source": ctx.source,
+    }
+    for key in ("fiscal_year", "sector", "project_type", "operator", "valid_from", "valid_to"):
+        value = getattr(ctx, key)
+        if value is not None:
+            row[key] = value.isoformat() if hasattr(value, "isoformat") else value
+    hist_out: HistoricalOut | None = None
+    ind_out: IndustryOut | None = None
+    request_data = body.derive.model_dump(mode="json")
+    if isinstance(body, SaveHistorical):
+        hist = compute_historical(
+            body.derive, _points(list(body.derive.series)), lambda e: refusal(e, prefix)
+        )
+        row["value"] = hist.value
+        unit, arithmetic = hist.unit, hist.derivation
+        hist_out = HistoricalOut.model_validate(hist.to_dict())
+    else:
+        peers = body.derive.values
+        ind = compute_industry(
+            body.derive,
+            [v.value for v in peers],
+            [v.unit for v in peers],
+            lambda e: refusal(e, prefix),
+        )
+        if not ind.levels_strictly_monotone:
+            msg = f"the five levels {ind.level_values} are not strictly monotone (ties)"
+            raise Unprocessable(
+                msg,
+                errors=[ErrorItem(loc=[*prefix, "values"], msg=msg, type="levels_not_monotone")],
+            )
+        row["levels"] = ind.level_values
+        unit, arithmetic = ind.unit, ind.derivation
+        ind_out = industry_out(ind, body.derive.coefficients)
+    if ctx.unit or unit:
+        row["unit"] = ctx.unit or unit
+    row["derivation"] = derivation_text(body.kind, request_data, arithmetic)
+    release, stored, replaced = save_standard_row(session, ns, version, row, if_match)
+    out = SaveOut(
+        namespace=release.code,
+        version=release.version,
+        etag=release.content_hash,
+        replaced=replaced,
+        standard=StandardRowOut.model_validate(stored),
+        historical=hist_out,
+        industry=ind_out,
+    )
+    status_code = 200 if replaced else 201
+    if idempotency_key is not None:
+        remember(
+            session, scope, idempotency_key, fingerprint, status_code, out.model_dump(mode="json")
+        )
+    response.status_code = status_code
+    response.headers["ETag"] = f'"{release.content_hash}"'
+    response.headers["Cache-Control"] = "no-store"
+    return out
+
+
+# --- from stored evaluations ----------------------------------------------------------------
+
+
+def _from_evaluations(exc: derive.DerivationError, ids: list[int]) -> Unprocessable:
+    """A refusal on data read from evaluations: point at the query (``body.indicator``) and name
+    the evaluation when one value is at fault."""
+    msg = exc.msg
+    if len(exc.loc) >= 2 and isinstance(exc.loc[1], int) and exc.loc[1] < len(ids):
+        msg = f"evaluation {ids[exc.loc[1]]}: {msg}"
+    return Unprocessable(
+        msg,
+        errors=[ErrorItem(loc=["body", "indicator"], msg=msg, type=exc.type)],
+        slug="derivation-refused",
+    )
+
+
+@router.post(
+    "/historical/from-evaluations",
+    response_model=HistoricalFromEvaluationsOut,
+    summary="Derive a historical standard from the stored evaluations of a unit or project",
+    responses={
+        404: {
+            "model": Problem,
+            "description": "No stored evaluation has a value for the indicator",
+            "content": {"application/problem+json": {}},
+        }
+    },
+)
+def historical_from_evaluations(
+    body: HistoricalFromEvaluations, session: SessionDep
+) -> HistoricalFromEvaluationsOut:
+    points, ids = series_from_evaluations(
+        session,
+        body.indicator,
+        unit=body.evaluated_unit,
+        project=body.project,
+        region=body.region,
+        framework=body.framework,
+    )
+    if not points:
+        raise NotFound(
+            f"no stored evaluation with a value for {body.indicator} matches",
+            errors=[ErrorItem(loc=["body", "indicator"], msg="no values", type="not_found")],
+        )
+    result = compute_historical(body, points, lambda e: _from_evaluations(e, ids))
+    used = set(result.years)
+    return HistoricalFromEvaluationsOut.model_validate(
+        {
+            **result.to_dict(),
+            "evaluation_ids": [i for p, i in zip(points, ids, strict=True) if p.year in used],
+        }
+    )
+
+
+@router.post(
+    "/industry/from-evaluations",
+    response_model=IndustryFromEvaluationsOut,
+    summary="Derive a five-level industry standard from all units' stored evaluations of a year",
+)
+def industry_from_evaluations(
+    body: IndustryFromEvaluations, session: SessionDep
+) -> IndustryFromEvaluationsOut:
+    peers = peers_from_evaluations(
+        session,
+        body.indicator,
+        fiscal_year=body.fiscal_year,
+        region=body.region,
+        framework=body.framework,
+    )
+    ids = [p.evaluation_id for p in peers]
+    result = compute_industry(
+        body,
+        [p.value for p in peers],
+        [p.unit for p in peers],
+        lambda e: _from_evaluations(e, ids),
+    )
+    out = industry_out(result, body.coefficients).model_dump()
+    return IndustryFromEvaluationsOut.model_validate(
+        {**out, "evaluation_ids": ids, "peers": [p.unit_key for p in peers]}
+    )

@@ -1,0 +1,310 @@
+"""The read API over the imported seed catalogue, and the draft/publish write path."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from indicator_service.catalogue import service
+from indicator_service.core import database
+from tests.helpers import ApiClient, assert_problem
+
+
+def test_namespaces_listed_with_versions(cat_api: ApiClient) -> None:
+    r = cat_api.get("/v1/namespaces")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"] == 6
+    health = next(n for n in body["items"] if n["code"] == "health")
+    assert health["latest_published"] == "1.0.0"
+    assert health["code_prefix"] == "HLT"
+    assert [v["status"] for v in health["versions"]] == ["published"]
+    assert len(health["versions"][0]["content_hash"]) == 64
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_pinned_published_version_is_cacheable(cat_api: ApiClient) -> None:
+    r = cat_api.get("/v1/namespaces/education/versions/1.0.0")
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "public, max-age=86400, immutable"
+    assert r.headers["etag"] == f'"{r.json()["content_hash"]}"'
+    assert len(r.json()["document"]["indicators"]) == 13
+
+
+def test_indicator_filters_and_pagination(cat_api: ApiClient) -> None:
+    r = cat_api.get("/v1/indicators", params={"namespace": "health", "limit": 10})
+    body = r.json()
+    assert body["total"] == 15
+    assert len(body["items"]) == 10
+    assert body["next"] is not None
+    assert "offset=10" in body["next"]
+    page2 = cat_api.get(body["next"]).json()
+    assert len(page2["items"]) == 5
+    assert page2["next"] is None
+    codes = [i["code"] for i in body["items"] + page2["items"]]
+    assert codes == sorted(codes)
+    assert len(set(codes)) == 15
+
+    def codes_of(**params: object) -> list[str]:
+        resp = cat_api.get("/v1/indicators", params={"limit": 500, **params})
+        assert resp.status_code == 200, resp.text
+        return [i["code"] for i in resp.json()["items"]]
+
+    assert codes_of(q="高血压") == ["HLT-01-001", "HLT-02-010"]
+    assert codes_of(q="pm2.5") == ["ENV-05-003"]
+    assert codes_of(q="edu-02-00", value_type="quantitative")[:2] == ["EDU-02-001", "EDU-02-002"]
+    assert codes_of(project_type="wage_guarantee") == ["COM-10-001", "COM-10-002", "COM-10-003"]
+    assert codes_of(sector="transport", value_type="qualitative") == ["TRN-02-003", "TRN-03-001"]
+    assert codes_of(class_l2="资金管理", namespace="common") == [
+        "COM-02-001",
+        "COM-02-002",
+        "COM-02-003",
+    ]
+    assert len(codes_of(level=3)) == 116
+    assert codes_of(level=1) == []
+    assert len(codes_of(version="1.0.0")) == 116  # every namespace at 1.0.0
+    assert codes_of(version="9.0.0") == []
+
+
+def test_indicator_with_standards(cat_api: ApiClient) -> None:
+    r = cat_api.get("/v1/indicators/HLT-02-010")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["indicator"]["unit"] == "%"
+    assert body["indicator"]["operator"] == "≥"
+    assert body["indicator"]["rule"] == {"kind": "higher_better"}
+    assert body["indicator"]["namespace"] == "health"
+    assert sorted((s["type"], s["fiscal_year"]) for s in body["standards"]) == [
+        ("historical", 2022),
+        ("industry", 2023),
+        ("plan", 2023),
+    ]
+    staff = cat_api.get("/v1/indicators/COM-06-001").json()["indicator"]
+    assert staff["rule"] == {
+        "kind": "deduction",
+        "threshold": 100,
+        "per_unit": 0.5,
+        "direction": "above",
+    }
+
+
+def test_standard_lookup_explains_the_match(cat_api: ApiClient) -> None:
+    r = cat_api.get(
+        "/v1/indicators/HLT-02-010/standard",
+        params={"type": "plan", "region": "110105", "fiscal_year": 2023},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["match"]["value"] == 76
+    assert body["match"]["source"].startswith("省级基本公共卫生服务项目2023年绩效目标")
+    assert body["why"][0] == "no row for region 110105 or its parents: national row (000000)"
+    assert body["why"][1] == "exact fiscal year 2023"
+    # 2024 has no row: the nearest earlier year (2023) wins; historical 2022 for that type
+    r = cat_api.get(
+        "/v1/indicators/HLT-02-010/standard", params={"type": "historical", "fiscal_year": 2024}
+    )
+    assert r.json()["match"]["value"] == 73
+    assert r.json()["why"][1] == "no row for 2024: nearest earlier year 2022"
+    # a standard is not applied to years before it exists
+    r = cat_api.get(
+        "/v1/indicators/HLT-02-010/standard", params={"type": "plan", "fiscal_year": 2022}
+    )
+    assert_problem(r, 404)
+    # validity period: GB 3095-2012 limits apply from 2016
+    r = cat_api.get(
+        "/v1/indicators/ENV-05-003/standard", params={"type": "professional", "fiscal_year": 2015}
+    )
+    assert_problem(r, 404)
+    r = cat_api.get(
+        "/v1/indicators/ENV-05-003/standard", params={"type": "professional", "fiscal_year": 2020}
+    )
+    assert r.json()["match"]["value"] == 35
+    assert "valid 2016-01-01 to …" in r.json()["why"]
+
+
+def test_framework_tree_with_resolved_rules(cat_api: ApiClient) -> None:
+    r = cat_api.get("/v1/frameworks/DEPT-OVERALL")
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"  # unpinned: latest can move
+    fw = r.json()
+    assert fw["version"] == "1.0.0"
+    assert fw["requires"] == {"common": "1.0.0"}
+    nodes = {n["code"]: n for n in fw["nodes"]}
+    assert [n["code"] for n in fw["nodes"][:4]] == ["INP", "INP.TGT", "INP.TGT.1", "INP.TGT.2"]
+    assert nodes["INP"]["children"] == ["INP.TGT", "INP.CFG"]
+    assert nodes["INP.CFG.2"]["rule"] == {
+        "kind": "deduction",
+        "threshold": 0,
+        "per_unit": 0.8,
+        "direction": "above",
+    }
+    # the framework's variant is applied to lower-is-better defaults
+    assert nodes["PRC.EXE.2"]["rule"] == {"kind": "lower_better", "variant": "linear"}
+    assert [lv["code"] for lv in nodes["INP.TGT.1"]["rule"]["levels"]] == [
+        "achieved",
+        "partial",
+        "not_achieved",
+    ]
+    assert sum(n["points"] for n in fw["nodes"] if n["level"] == 1) == 100
+    assert [b["grade"] for b in fw["bands"]] == ["优", "良", "中", "差"]
+    pinned = cat_api.get("/v1/frameworks/DEPT-OVERALL/versions/1.0.0")
+    assert pinned.headers["cache-control"].endswith("immutable")
+    assert pinned.json() == fw
+    listing = cat_api.get("/v1/frameworks").json()
+    assert [f["code"] for f in listing["items"]] == [
+        "DEPT-OVERALL",
+        "PRJ-2020",
+        "SELF-EVAL",
+        "SELF-EVAL-2021",
+    ]
+
+
+def test_self_evaluation_rule_and_open_nodes(cat_engine: Engine) -> None:
+    with database.session_scope(cat_engine) as session:
+        rel = service.get_framework(session, "SELF-EVAL")
+        again = service.get_framework(session, "SELF-EVAL", "1.0.0")
+    assert again is rel  # cached per (code, version, hash)
+    nodes = {n.code: n for n in rel.nodes}
+    assert nodes["EXEC"].rule == {"kind": "budget_execution", "cap": 1.0, "warn_below": 0.9}
+    assert nodes["OUT"].open
+    assert nodes["OUT"].children == ("OUT.QTY", "OUT.QLT", "OUT.TIM", "OUT.CST")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/namespaces/nosuch",
+        "/v1/namespaces/health/versions/9.9.9",
+        "/v1/indicators/HLT-99-999",
+        "/v1/indicators/XXX-01-001",
+        "/v1/indicators/HLT-02-001?version=2.0.0",
+        "/v1/frameworks/NOSUCH",
+        "/v1/frameworks/PRJ-2020?version=3.0.0",
+        "/v1/frameworks/PRJ-2020/diff?from=1.0.0&to=1.1.0",
+        "/v1/namespaces/health/diff?from=0.9.0&to=1.0.0",
+    ],
+)
+def test_unknown_codes_and_versions_are_404_problems(cat_api: ApiClient, url: str) -> None:
+    body = assert_problem(cat_api.get(url), 404)
+    assert body["detail"].startswith("unknown")
+    assert body["errors"]
+
+
+def test_bad_query_values_are_422(cat_api: ApiClient) -> None:
+    assert_problem(cat_api.get("/v1/indicators", params={"limit": 0}), 422)
+    assert_problem(cat_api.get("/v1/indicators/HLT-02-001/standard?region=11"), 422)
+    assert_problem(cat_api.get("/v1/frameworks/PRJ-2020?version=v1"), 422)
+
+
+def test_draft_edit_publish_and_immutability(cat_api: ApiClient) -> None:
+    # published versions cannot be written
+    put = cat_api.put("/v1/namespaces/transport/drafts/1.0.0", json={}, headers={"If-Match": "*"})
+    assert_problem(put, 409)
+    r = cat_api.post("/v1/namespaces/transport/drafts", headers={"Idempotency-Key": "k-1"})
+    assert r.status_code == 201, r.text
+    draft = r.json()
+    # a retry with the same key replays the first response instead of a 409
+    replay = cat_api.post("/v1/namespaces/transport/drafts", headers={"Idempotency-Key": "k-1"})
+    assert replay.status_code == 201
+    assert replay.json() == draft
+    assert replay.headers["location"] == r.headers["location"]
+    assert replay.headers["etag"] == r.headers["etag"]
+    assert draft["version"] == "1.0.1-draft"
+    assert draft["status"] == "draft"
+    assert r.headers["location"] == "/v1/namespaces/transport/versions/1.0.1-draft"
+    assert_problem(cat_api.post("/v1/namespaces/transport/drafts"), 409)  # one draft at a time
+    doc = draft["document"]
+    # remove an indicator (major change) and edit a name (patch)
+    doc["indicators"] = [i for i in doc["indicators"] if i["code"] != "TRN-03-002"]
+    doc["name_en"] = "Transport library"
+    url = "/v1/namespaces/transport/drafts/1.0.1-draft"
+    assert_problem(cat_api.put(url, json=doc), 428)
+    assert_problem(cat_api.put(url, json=doc, headers={"If-Match": '"stale"'}), 412)
+    r = cat_api.put(url, json=doc, headers={"If-Match": f'"{draft["content_hash"]}"'})
+    assert r.status_code == 200, r.text
+    bad = {**doc, "indicators": [{**doc["indicators"][0], "unit": "furlong"}]}
+    body = assert_problem(cat_api.put(url, json=bad, headers={"If-Match": r.headers["etag"]}), 422)
+    assert body["errors"][0]["loc"] == ["body", "indicators", 0, "unit"]
+    # the diff between the published version and the draft
+    diff = cat_api.get("/v1/namespaces/transport/diff?from=1.0.0&to=1.0.1-draft").json()
+    assert diff["required_bump"] == "major"
+    assert {(c["entity"], c["key"], c["op"]) for c in diff["changes"]} == {
+        ("namespace", "transport", "changed"),
+        ("indicator", "TRN-03-002", "removed"),
+    }
+    # publishing as a patch is refused with an explanation
+    publish_url = "/v1/namespaces/transport/versions/1.0.1-draft/publish"
+    refused = assert_problem(cat_api.post(publish_url), 409)
+    assert "require a major bump" in refused["detail"]
+    assert "publish as 2.0.0" in refused["detail"]
+    ok = cat_api.post(publish_url, json={"version": "2.0.0"})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["release"]["status"] == "published"
+    assert ok.json()["diff"]["required_bump"] == "major"
+    # latest published moved; the old version stays readable
+    assert cat_api.get("/v1/namespaces/transport").json()["latest_published"] == "2.0.0"
+    assert_problem(cat_api.get("/v1/indicators/TRN-03-002"), 404)
+    old = cat_api.get("/v1/indicators/TRN-03-002", params={"version": "1.0.0"})
+    assert old.status_code == 200
+    # and the new published version is immutable too
+    assert_problem(
+        cat_api.put("/v1/namespaces/transport/drafts/2.0.0", json=doc, headers={"If-Match": "*"}),
+        409,
+    )
+    dep = cat_api.post("/v1/namespaces/transport/versions/1.0.0/deprecate")
+    assert dep.json()["status"] == "deprecated"
+    still = cat_api.get("/v1/namespaces/transport/versions/1.0.0")
+    assert still.status_code == 200
+    assert still.headers["cache-control"].endswith("immutable")
+
+
+def test_framework_draft_reweighting_needs_major(cat_api: ApiClient) -> None:
+    assert_problem(
+        cat_api.put("/v1/frameworks/PRJ-2020/drafts/1.0.0", json={}, headers={"If-Match": "*"}),
+        409,
+    )
+    r = cat_api.post("/v1/frameworks/PRJ-2020/drafts")
+    assert r.status_code == 201, r.text
+    draft = r.json()
+    assert draft["version"] == "1.0.1-draft"
+    doc = draft["document"]
+    url = "/v1/frameworks/PRJ-2020/drafts/1.0.1-draft"
+    etag = r.headers["etag"]
+    # points that no longer add up are refused with the validator's message
+    broken = {**doc, "nodes": [dict(n) for n in doc["nodes"]]}
+    broken["nodes"][0]["points"] = 20.0  # DEC 15 → 20
+    body = assert_problem(cat_api.put(url, json=broken, headers={"If-Match": etag}), 422)
+    msgs = [e["msg"] for e in body["errors"]]
+    assert "level-1 points add up to 105, not 100 (DEC 20, PRC 20, OUT 35, BEN 30)" in msgs[0]
+    # re-weight: 决策 15 → 20, 项目立项 5 → 10 (立项依据充分性 3 → 8); 过程 20 → 15, …
+    nodes = {n["code"]: dict(n) for n in doc["nodes"]}
+    nodes["DEC"]["points"], nodes["DEC.PRJ"]["points"], nodes["DEC.PRJ.1"]["points"] = 20, 10, 8
+    nodes["PRC"]["points"], nodes["PRC.ORG"]["points"] = 15, 3
+    nodes["PRC.ORG.1"]["points"], nodes["PRC.ORG.2"]["points"] = 2, 1
+    reweighted = {**doc, "nodes": [nodes[n["code"]] for n in doc["nodes"]]}
+    r = cat_api.put(url, json=reweighted, headers={"If-Match": etag})
+    assert r.status_code == 200, r.text
+    publish = "/v1/frameworks/PRJ-2020/versions/1.0.1-draft/publish"
+    refused = assert_problem(cat_api.post(publish, json={"version": "1.1.0"}), 409)
+    assert "re-weighting" in refused["detail"]
+    assert "publish as 2.0.0" in refused["detail"]
+    ok = cat_api.post(publish, json={"version": "2.0.0"})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["diff"]["required_bump"] == "major"
+    latest = cat_api.get("/v1/frameworks/PRJ-2020").json()
+    assert latest["version"] == "2.0.0"
+    assert next(n for n in latest["nodes"] if n["code"] == "DEC")["points"] == 20
+    # the old version is still served, unchanged
+    old = cat_api.get("/v1/frameworks/PRJ-2020?version=1.0.0").json()
+    assert next(n for n in old["nodes"] if n["code"] == "DEC")["points"] == 15
+    diff = cat_api.get("/v1/frameworks/PRJ-2020/diff?from=1.0.0&to=2.0.0").json()
+    assert {c["key"] for c in diff["changes"]} == {
+        "DEC",
+        "DEC.PRJ",
+        "DEC.PRJ.1",
+        "PRC",
+        "PRC.ORG",
+        "PRC.ORG.1",
+        "PRC.ORG.2",
+    }
+    assert all(c["reason"] == "re-weighting" for c in diff["changes"])

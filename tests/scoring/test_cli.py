@@ -1,0 +1,101 @@
+"""`indicator-service score FILE`: JSON, CSV and XLSX in, the same family out."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from indicator_service.cli import main
+from tests.scoring.frameworks import COMMON, WORKED_EXAMPLE, self_evaluation
+
+CSV_FORM = (
+    "一级指标,二级指标,三级指标,id,indicator,分值,计算符号,指标值,计量单位,实际完成值,level,"
+    "budget_adjusted,budget_executed\n"
+    "产出,数量指标,完成数量,qty,,50,≥,100,台,96.8,,100,98\n"
+    "效益,社会效益,,soc,COM-03-001,30,,,,,achieved,,\n"
+    "满意度,,,sat,COM-02-001,10,≥,90,%,81,,,\n"
+)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Path:
+    folder = tmp_path / "catalog"
+    (folder / "namespaces").mkdir(parents=True)
+    (folder / "frameworks").mkdir()
+    (folder / "namespaces" / "common.yaml").write_text(
+        yaml.safe_dump(COMMON.model_dump(mode="json", exclude_none=True), allow_unicode=True),
+        encoding="utf-8",
+    )
+    (folder / "frameworks" / "self.yaml").write_text(
+        yaml.safe_dump(
+            self_evaluation().model_dump(mode="json", exclude_none=True), allow_unicode=True
+        ),
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_score_csv_form(tmp_path: Path, catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "form.csv"
+    src.write_text(CSV_FORM, encoding="utf-8")
+    code = main(["score", str(src), "--framework", "SELF-EVAL", "--catalog", str(catalog)])
+    assert code == 0, capsys.readouterr().err
+    out = tmp_path / "form.scored.csv"
+    lines = list(csv.DictReader(out.open(encoding="utf-8")))
+    scores = {line["id"]: line["score"] for line in lines}
+    # 9.8 + 48.4 + 30 + 9 = 97.2
+    assert scores == {"EXEC": "9.8", "qty": "48.4", "soc": "30.0", "sat": "9.0", "TOTAL": "97.2"}
+    total = next(line for line in lines if line["id"] == "TOTAL")
+    assert (total["total"], total["grade"]) == ("97.2", "优")
+
+
+def test_score_json_and_xlsx(tmp_path: Path, catalog: Path) -> None:
+    src = tmp_path / "one.json"
+    src.write_text(json.dumps(WORKED_EXAMPLE, ensure_ascii=False), encoding="utf-8")
+    assert main(["score", str(src), "--catalog", str(catalog)]) == 0
+    result = json.loads((tmp_path / "one.scored.json").read_text(encoding="utf-8"))
+    assert result[0]["result"]["total"] == 94.2
+
+    from openpyxl import Workbook, load_workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for line in csv.reader(CSV_FORM.splitlines()):
+        ws.append([float(c) if c.replace(".", "", 1).isdigit() else (c or None) for c in line])
+    xlsx = tmp_path / "form.xlsx"
+    wb.save(xlsx)
+    out = tmp_path / "scored.xlsx"
+    assert (
+        main(
+            [
+                "score",
+                str(xlsx),
+                "-o",
+                str(out),
+                "--framework",
+                "SELF-EVAL",
+                "--catalog",
+                str(catalog),
+            ]
+        )
+        == 0
+    )
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    total = next(r for r in rows if r[3] == "TOTAL")
+    assert total[15] == 97.2
+
+
+def test_bad_submission_reported(
+    tmp_path: Path, catalog: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "bad.csv"
+    src.write_text(CSV_FORM.replace(",50,", ",40,"), encoding="utf-8")  # 产出 adds up to 40
+    assert main(["score", str(src), "--framework", "SELF-EVAL", "--catalog", str(catalog)]) == 1
+    lines = list(csv.DictReader((tmp_path / "bad.scored.csv").open(encoding="utf-8")))
+    assert "add up to 40" in lines[0]["error"]
+    assert main(["score", str(tmp_path / "missing.csv")]) == 1
+    assert "no such file" in capsys.readouterr().err

@@ -1,0 +1,259 @@
+"""Stored evaluations and scoring against the database catalogue (migrated session database)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from indicator_service.catalogue.service import store_framework
+from indicator_service.core.database import session_scope
+from tests.helpers import ApiClient, assert_problem
+from tests.scoring.frameworks import self_evaluation
+
+CODE = "SCORE-DB-TEST"
+
+
+@pytest.fixture(scope="module")
+def published(engine: Engine) -> None:
+    """Versions 1.0.0, 2.0.0 (lower-is-better: inverse) and 3.0.0 (产出 and 效益 reweighted)
+    of a framework without namespaces."""
+    with session_scope(engine) as s:
+        store_framework(s, self_evaluation("1.0.0", framework=CODE, requires={}))
+        store_framework(
+            s,
+            self_evaluation(
+                "2.0.0", framework=CODE, requires={}, rule_variants={"lower_better": "inverse"}
+            ),
+        )
+        v3 = self_evaluation("3.0.0", framework=CODE, requires={}).model_dump(mode="json")
+        for n in v3["nodes"]:
+            if n["code"] == "OUT":
+                n["points"] = 40
+            if n["code"] == "BEN":
+                n["points"] = 40
+        from indicator_service.catalogue.source import FrameworkDoc
+
+        store_framework(s, FrameworkDoc.model_validate(v3))
+
+
+def submission(project: str, version: str | None = "1.0.0", **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "framework": CODE,
+        "version": version,
+        "project": project,
+        "unit": "U-DB",
+        "region": "330100",
+        "fiscal_year": 2024,
+        "budget": {"adjusted": 200.0, "executed": 190.0},  # 95 % → 9.5
+        "rows": [
+            {
+                "id": "out1",
+                "class_l1": "产出",
+                "name": "完成数量",
+                "points": 20,
+                "operator": "≥",
+                "target": 100,
+                "unit": "台",
+                "value": 90,
+            },  # 18
+            {
+                "id": "out2",
+                "class_l1": "产出",
+                "name": "及时率",
+                "points": 20,
+                "operator": "≥",
+                "target": 100,
+                "unit": "%",
+                "value": 100,
+            },  # 20
+            {
+                "id": "ben",
+                "class_l1": "效益",
+                "name": "受益人数",
+                "points": 40,
+                "operator": "≥",
+                "target": 500,
+                "unit": "人",
+                "value": 450,
+            },  # 36
+            {
+                "id": "sat",
+                "class_l1": "满意度",
+                "name": "满意度",
+                "points": 10,
+                "operator": "≥",
+                "target": 95,
+                "unit": "%",
+                "value": 95,
+            },  # 10
+        ],
+    }
+    body.update(changes)
+    return body
+
+
+def v1_rows(body: dict[str, Any]) -> dict[str, Any]:
+    """The same project under version 1: 产出 50 (25 + 25, the second lower-is-better),
+    效益 30."""
+    out = copy.deepcopy(body)
+    out["rows"][0]["points"] = 25  # 22.5
+    out["rows"][1].update(points=25, operator="≤", target=90, value=99, unit="万元")
+    # linear (1.0.0): 25 · (1 − 9/90) = 22.5; inverse (2.0.0): 25 · 90/99 = 22.727 → 22.73
+    out["rows"][2]["points"] = 30  # 27
+    return out
+
+
+def test_score_against_database_catalogue(api: ApiClient, published: None) -> None:
+    r = api.post("/v1/score", json=submission("P-DB-0", version=None))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["framework"]["version"] == "3.0.0"  # the latest published
+    assert body["total"] == 93.5  # 9.5 + 18 + 20 + 36 + 10
+    assert_problem(api.post("/v1/score", json=submission("P", version="7.0.0")), 404)
+
+
+def test_create_get_list_and_idempotency(api: ApiClient, published: None) -> None:
+    project = f"P-{uuid.uuid4().hex[:8]}"
+    body = v1_rows(submission(project))
+    key = {"Idempotency-Key": f"k-{project}"}
+    first = api.post("/v1/evaluations", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    created = first.json()
+    # v1: 9.5 + 22.5 + 22.5 + 27 + 10 = 91.5
+    assert created["total"] == 91.5
+    assert created["grade"] == "优"
+    assert first.headers["location"] == f"/v1/evaluations/{created['id']}"
+    replay = api.post("/v1/evaluations", json=body, headers=key)
+    assert replay.status_code == 201
+    assert replay.json() == created
+    other = copy.deepcopy(body)
+    other["rows"][0]["value"] = 80
+    assert_problem(api.post("/v1/evaluations", json=other, headers=key), 409)
+
+    got = api.get(f"/v1/evaluations/{created['id']}")
+    assert got.json() == created
+    api.post("/v1/evaluations", json=v1_rows(submission(project, fiscal_year=2023)))
+    listed = api.get("/v1/evaluations", params={"project": project}).json()
+    assert listed["total"] == 2
+    only_2024 = api.get("/v1/evaluations", params={"project": project, "fiscal_year": 2024})
+    assert [i["id"] for i in only_2024.json()["items"]] == [created["id"]]
+    page = api.get("/v1/evaluations", params={"project": project, "limit": 1, "offset": 1}).json()
+    assert (page["total"], len(page["items"])) == (2, 1)
+    assert_problem(api.get("/v1/evaluations/999999999"), 404)
+
+
+def test_rescore_under_newer_version(api: ApiClient, published: None) -> None:
+    project = f"P-{uuid.uuid4().hex[:8]}"
+    body = submission(project)  # rows weighted for version 2 (产出 40, 效益 40)
+    body["rows"][0]["points"] = 20
+    stored = api.post("/v1/evaluations", json=v1_rows(body)).json()
+    # The v1 inputs do not add up under the latest, v3 (产出 50 ≠ 40): a 422 naming the rows.
+    problem = assert_problem(api.post(f"/v1/evaluations/{stored['id']}/rescore", json={}), 422)
+    assert any(e["type"] == "points_do_not_add_up" for e in problem["errors"])
+    # Re-scoring under the same version reproduces the stored result exactly.
+    same = api.post(f"/v1/evaluations/{stored['id']}/rescore", json={"version": "1.0.0"}).json()
+    assert same["total_difference"] == 0.0
+    assert same["rescored"]["input_hash"] == stored["input_hash"]
+    # Version 2.0.0 switches lower-is-better to the inverse variant.
+    newer = api.post(f"/v1/evaluations/{stored['id']}/rescore", json={"version": "2.0.0"})
+    assert newer.status_code == 200, newer.text
+    cmp = newer.json()
+    assert (cmp["from_version"], cmp["to_version"]) == ("1.0.0", "2.0.0")
+    assert cmp["original"]["total"] == 91.5
+    assert cmp["rescored"]["total"] == 91.73
+    assert cmp["total_difference"] == 0.23
+    assert cmp["grade_changed"] is False
+    out = next(n for n in cmp["nodes"] if n["code"] == "OUT")
+    assert (out["official"], out["what_if"], out["difference"]) == (45.0, 45.23, 0.23)
+    assert_problem(api.post("/v1/evaluations/999999999/rescore", json={}), 404)
+
+
+def _namespace(version: str, unit: str, standard: float) -> Any:
+    from indicator_service.catalogue.source import NamespaceDoc
+
+    return NamespaceDoc.model_validate(
+        {
+            "namespace": "scoringtest",
+            "kind": "common",
+            "code_prefix": "SCT",
+            "name_zh": "评分测试",
+            "name_en": "Scoring test",
+            "owner": "test",
+            "version": version,
+            "indicators": [
+                {
+                    "code": "SCT-01-001",
+                    "name_zh": "受益人数",
+                    "name_en": "Beneficiaries",
+                    "value_type": "quantitative",
+                    "operator": "≥",
+                    "unit": unit,
+                }
+            ],
+            "standards": [
+                {
+                    "indicator": "SCT-01-001",
+                    "type": "plan",
+                    "value": standard,
+                    "unit": unit,
+                    "source": f"plan {version}",
+                }
+            ],
+        }
+    )
+
+
+def test_indicators_and_standards_in_the_pinned_namespace_version(
+    api: ApiClient, engine: Engine
+) -> None:
+    from indicator_service.catalogue.service import store_namespace
+
+    with session_scope(engine) as s:
+        store_namespace(s, _namespace("1.0.0", "人", 500))
+        store_namespace(s, _namespace("2.0.0", "万人", 0.05))  # unit changed: major
+        store_framework(
+            s,
+            self_evaluation("1.0.0", framework="SCORE-PIN-TEST", requires={"scoringtest": "1.0.0"}),
+        )
+    body = {
+        "framework": "SCORE-PIN-TEST",
+        "rows": [
+            {
+                "id": "o",
+                "class_l1": "产出",
+                "points": 50,
+                "operator": "≥",
+                "target": 1,
+                "unit": "项",
+                "value": 1,
+            },
+            {
+                "id": "b",
+                "class_l1": "效益",
+                "indicator": "SCT-01-001",
+                "points": 30,
+                "standard_type": "plan",
+                "unit": "人",
+                "value": 450,
+            },
+            {
+                "id": "s",
+                "class_l1": "满意度",
+                "points": 10,
+                "operator": "≥",
+                "target": 90,
+                "unit": "%",
+                "value": 90,
+            },
+        ],
+    }
+    r = api.post("/v1/score", json=body)
+    assert r.status_code == 200, r.text  # unit 人 matches the pinned 1.0.0 definition
+    leaf = next(lf for lf in r.json()["leaves"] if lf["id"] == "b")
+    assert leaf["target"] == 500.0  # the 1.0.0 standard, not 2.0.0's 0.05
+    assert leaf["target_source"]["source"] == "plan 1.0.0"
+    assert leaf["score"] == 27.0  # 30 · 450 / 500
