@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from indicator_service.core.types import INTEGRAL
+
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Code = Annotated[str, Field(strict=True, min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
 Fraction = Annotated[float, Field(strict=True, ge=0.0, le=1.0, allow_inf_nan=False)]
@@ -39,7 +41,7 @@ class CompositeTable(_Request):
 class MetaRowIn(_Request):
     """One node of the tree (COINr's meta table: Level, iCode, Direction, Weight, Parent)."""
 
-    level: Annotated[int, Field(strict=True, ge=1, le=20)] = Field(
+    level: Annotated[int, Field(strict=True, ge=1, le=20), INTEGRAL] = Field(
         description="1 = indicator, 2 = first aggregate level, …"
     )
     code: Code
@@ -132,7 +134,7 @@ class EvaluationsCompositeRequest(CompositeOptions):
         default=None, description="required when the evaluations use several versions"
     )
     region: Annotated[str, Field(strict=True, pattern=r"^[0-9]{6}$")] | None = None
-    fiscal_year: Annotated[int, Field(strict=True, ge=1900, le=2200)] | None = None
+    fiscal_year: Annotated[int, Field(strict=True, ge=1900, le=2200), INTEGRAL] | None = None
 
 
 class CompositeUnitResult(BaseModel):
@@ -171,18 +173,20 @@ class UncertaintyIn(_Request):
         description="alternatives drawn uniformly, each for every level (default: the "
         "request's aggregation)",
     )
-    exclusion_level: Annotated[int, Field(strict=True, ge=1, le=19)] | None = Field(
+    exclusion_level: Annotated[int, Field(strict=True, ge=1, le=19), INTEGRAL] | None = Field(
         default=None, description="leave one node of this level out (1 indicators, 2 groups)"
     )
 
 
 class RobustnessRequest(CompositeRequest):
     uncertainty: UncertaintyIn = Field(default_factory=UncertaintyIn)
-    replications: Annotated[int, Field(strict=True, ge=1, le=100_000)] = 1000
-    seed: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] = 0
+    replications: Annotated[int, Field(strict=True, ge=1, le=100_000), INTEGRAL] = 1000
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1), INTEGRAL] = 0
     target: Code | None = Field(default=None, description="aggregate analysed (default: index)")
-    sensitivity_samples: Annotated[int, Field(strict=True, ge=2, le=100_000)] | None = Field(
-        default=None, description="base samples N of the Sobol analysis (N (k + 2) runs); off"
+    sensitivity_samples: Annotated[int, Field(strict=True, ge=2, le=100_000), INTEGRAL] | None = (
+        Field(
+            default=None, description="base samples N of the Sobol analysis (N (k + 2) runs); off"
+        )
     )
 
 

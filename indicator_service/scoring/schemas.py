@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from indicator_service.core.errors import ErrorItem
+from indicator_service.core.types import INTEGRAL
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Points = Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
@@ -90,7 +91,7 @@ class ScoreRequest(RequestModel):
     project: Code | None = None
     unit: Code | None = Field(default=None, description="spending unit (预算单位) code")
     region: Annotated[StrictStr, Field(pattern=r"^\d{6}$")] = "000000"
-    fiscal_year: Annotated[int, Field(strict=True, ge=1990, le=2100)] | None = None
+    fiscal_year: Annotated[int, Field(strict=True, ge=1990, le=2100), INTEGRAL] | None = None
     rows: list[RowIn] = Field(default_factory=list, max_length=2000)
     values: dict[Code, ValueIn] = Field(
         default_factory=dict, description="values keyed by indicator or node code (fixed trees)"

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from indicator_service.core.types import INTEGRAL
 from indicator_service.standards.derive import (
     DEFAULT_MIN_SAMPLE,
     DEFAULT_PERCENTILES,
@@ -18,7 +19,7 @@ from indicator_service.standards.derive import (
     ProgressStatus,
 )
 
-Year = Annotated[int, Field(strict=True, ge=1900, le=2200)]
+Year = Annotated[int, Field(strict=True, ge=1900, le=2200), INTEGRAL]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Text = Annotated[str, Field(strict=True, min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
 
@@ -43,7 +44,7 @@ class HistoricalParams(_Request):
         description="last_year | mean_last_n | best_last_n | trend | improve_on_last"
     )
     direction: Direction = Direction.higher_better
-    n: Annotated[int, Field(strict=True, ge=1, le=MAX_SERIES)] = Field(
+    n: Annotated[int, Field(strict=True, ge=1, le=MAX_SERIES), INTEGRAL] = Field(
         default=3, description="years in the window (mean_last_n, best_last_n)"
     )
     allow_gaps: Annotated[bool, Field(strict=True)] = Field(
@@ -113,7 +114,9 @@ class IndustryParams(_Request):
             "mirrored (100 − p) when lower is better"
         ),
     )
-    min_sample: Annotated[int, Field(strict=True, ge=2, le=MAX_PEERS)] = DEFAULT_MIN_SAMPLE
+    min_sample: Annotated[int, Field(strict=True, ge=2, le=MAX_PEERS), INTEGRAL] = (
+        DEFAULT_MIN_SAMPLE
+    )
     k: Annotated[float, Field(strict=True, ge=0.0, le=10.0, allow_inf_nan=False)] = 1.0
     winsorize: (
         tuple[
@@ -272,7 +275,7 @@ class StandardContext(_Request):
         str, Field(strict=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
     ]
     region: Annotated[str, Field(strict=True, pattern=r"^[0-9]{6}$")] = "000000"
-    fiscal_year: Annotated[int, Field(strict=True, ge=1990, le=2100)] | None = None
+    fiscal_year: Annotated[int, Field(strict=True, ge=1990, le=2100), INTEGRAL] | None = None
     sector: Text | None = None
     project_type: Text | None = None
     operator: Annotated[str, Field(strict=True, min_length=1, max_length=10)] | None = None

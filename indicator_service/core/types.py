@@ -1,0 +1,25 @@
+"""Request field types shared by every package's schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BeforeValidator
+
+
+def _integral_number(value: Any) -> Any:
+    """JSON has one number type: ``2024.0`` is the integer 2024 (JSON Schema says so too).
+
+    Booleans and strings stay as they are, so that strict validation still rejects them.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+INTEGRAL = BeforeValidator(_integral_number)
+"""Put last in a strict integer field: ``Annotated[int, Field(strict=True, ge=1), INTEGRAL]``.
+
+The field stays strict (no ``true``, no ``"3"``) but accepts ``3.0`` as 3. It must come after
+the ``Field`` so that the bounds still appear as ``minimum``/``maximum`` in the JSON Schema.
+"""
