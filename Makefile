@@ -19,9 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/indicator-service db upgrade
-	$(BIN)/indicator-service catalog import catalog
-	$(BIN)/indicator-service serve --host $(HOST) --port $(PORT)
+	$(BIN)/indicator-service serve --migrate --seed catalog --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

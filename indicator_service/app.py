@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 from indicator_service import __version__
 from indicator_service.audit.router import router as audit_router
 from indicator_service.auth.router import router as auth_router
+from indicator_service.catalogue import service as catalogue_service
 from indicator_service.catalogue.router import router as catalogue_router
 from indicator_service.composite.router import router as composite_router
 from indicator_service.core import health
@@ -50,7 +51,7 @@ def _routers() -> list[APIRouter]:
 
 def _readiness_checks() -> dict[str, health.ReadinessCheck]:
     """Named readiness checks beyond database and migrations."""
-    return {}
+    return {"catalogue": catalogue_service.catalogue_readiness}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -37,6 +37,12 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.migrate or settings.migrate_on_start:
         upgrade(settings.database_url)
+    seed = args.seed or settings.seed_path
+    if seed is not None:
+        from indicator_service.catalogue.cli import import_path
+
+        if (code := import_path(seed, settings.database_url)) != 0:
+            raise CommandError(f"seed catalogue {seed} was not imported", code)
     uvicorn.run(
         "indicator_service.app:app_from_env",
         factory=True,
@@ -56,6 +62,12 @@ def _register_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--migrate", action="store_true", help="apply migrations before serving")
+    p.add_argument(
+        "--seed",
+        type=Path,
+        metavar="PATH",
+        help="import the catalogue at PATH before serving (default INDICATOR_SEED_PATH)",
+    )
     p.set_defaults(func=_serve)
 
 

@@ -25,28 +25,49 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(args: argparse.Namespace) -> int:
+def import_path(path: Path, database_url: str | None = None) -> int:
+    """Validate the catalogue at PATH and store it as published, in one transaction.
+
+    Prints what was published; returns the exit code (1 when the source has problems). Used by
+    ``catalog import`` and by ``serve --seed``. Identical content is a no-op, so a replica that
+    loses the race with another one importing the same seed retries once and finds it stored.
+    """
+    from sqlalchemy.exc import IntegrityError
+
     from indicator_service.catalogue.service import import_catalogue
     from indicator_service.catalogue.validation import load_catalogue
     from indicator_service.core.database import make_engine, session_scope
     from indicator_service.core.settings import get_settings
 
-    cat = load_catalogue(args.path)
+    cat = load_catalogue(path)
     if cat.issues:
         for issue in cat.issues:
             print(str(issue), file=sys.stderr)
         print(f"not imported: {len(cat.issues)} problem(s)", file=sys.stderr)
         return 1
-    engine = make_engine(get_settings())
+    settings = get_settings()
+    if database_url is not None:
+        settings = settings.model_copy(update={"database_url": database_url})
+    engine = make_engine(settings)
     try:
-        with session_scope(engine) as session:  # one transaction: all or nothing
-            report = import_catalogue(session, cat)
+        for attempt in (1, 2):
+            try:
+                with session_scope(engine) as session:  # one transaction: all or nothing
+                    report = import_catalogue(session, cat)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
     finally:
         engine.dispose()
     for line in report.lines():
         print(line)
     print(f"imported: {len(report.created)} new version(s), {len(report.unchanged)} unchanged")
     return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    return import_path(args.path)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

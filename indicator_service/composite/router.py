@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, ScorerDep
 from indicator_service.composite import evaluations, service
 from indicator_service.composite.schemas import (
     CompositeOut,
@@ -19,7 +20,7 @@ from indicator_service.composite.schemas import (
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
 
-router = APIRouter(prefix="/v1/composite", tags=["composite"])
+router = APIRouter(prefix="/v1/composite", tags=["composite"], responses=AUTH_RESPONSES)
 
 
 @router.post(
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/v1/composite", tags=["composite"])
         "missing value drops out and the remaining weights of its group are rescaled."
     ),
 )
-async def composite(body: CompositeRequest) -> CompositeOut:
+async def composite(body: CompositeRequest, _scorer: ScorerDep) -> CompositeOut:
     return await run_in_threadpool(service.composite, body)
 
 
@@ -46,7 +47,7 @@ async def composite(body: CompositeRequest) -> CompositeOut:
         "and rank and the probability of each grade. Reproducible from `seed`."
     ),
 )
-async def composite_robustness(body: RobustnessRequest) -> RobustnessOut:
+async def composite_robustness(body: RobustnessRequest, _scorer: ScorerDep) -> RobustnessOut:
     return await run_in_threadpool(service.robust, body)
 
 
@@ -68,6 +69,6 @@ async def composite_robustness(body: RobustnessRequest) -> RobustnessOut:
     },
 )
 def composite_from_evaluations(
-    body: EvaluationsCompositeRequest, session: SessionDep
+    body: EvaluationsCompositeRequest, session: SessionDep, _evaluator: EvaluatorDep
 ) -> CompositeOut:
     return evaluations.compare(session, body)

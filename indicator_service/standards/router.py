@@ -8,6 +8,14 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
+from indicator_service.audit.service import record
+from indicator_service.auth.dependencies import (
+    AUTH_RESPONSES,
+    CuratorDep,
+    EvaluatorDep,
+    ReaderDep,
+    ensure_scope,
+)
 from indicator_service.catalogue.router import NsPath, VersionPath
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import (
@@ -64,7 +72,7 @@ from indicator_service.standards.service import (
     save_standard_row,
 )
 
-router = APIRouter(prefix="/v1/standards", tags=["standards"])
+router = APIRouter(prefix="/v1/standards", tags=["standards"], responses=AUTH_RESPONSES)
 
 _T = TypeVar("_T")
 
@@ -139,7 +147,7 @@ def compute_industry(
     response_model=HistoricalOut,
     summary="Derive a historical standard (历史标准) from a submitted series",
 )
-async def derive_historical(body: HistoricalRequest) -> HistoricalOut:
+async def derive_historical(body: HistoricalRequest, _reader: ReaderDep) -> HistoricalOut:
     result = compute_historical(body, _points(list(body.series)))
     return HistoricalOut.model_validate(result.to_dict())
 
@@ -158,7 +166,7 @@ def industry_out(result: derive.IndustryStandard, coefficients: list[float]) -> 
     response_model=IndustryOut,
     summary="Derive an industry standard (行业标准) with five levels from peer values",
 )
-async def derive_industry(body: IndustryRequest) -> IndustryOut:
+async def derive_industry(body: IndustryRequest, _reader: ReaderDep) -> IndustryOut:
     values, units = [v.value for v in body.values], [v.unit for v in body.values]
     return industry_out(compute_industry(body, values, units), body.coefficients)
 
@@ -168,7 +176,7 @@ async def derive_industry(body: IndustryRequest) -> IndustryOut:
     response_model=ProgressOut,
     summary="Progress toward a multi-year target (Statistics Canada / Open SDG method)",
 )
-async def progress(body: ProgressRequest) -> ProgressOut:
+async def progress(body: ProgressRequest, _reader: ReaderDep) -> ProgressOut:
     th = body.thresholds
     result = run(
         lambda: derive.progress(
@@ -209,6 +217,7 @@ CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
 def resolve_standard(
     catalogue: CatalogueDep,
     session: SessionDep,
+    _reader: ReaderDep,
     indicator: Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")],
     region: Annotated[
         str, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 region code")
@@ -287,6 +296,7 @@ def save_derived_standard(
     body: Annotated[SaveRequest, Body()],
     session: SessionDep,
     response: Response,
+    curator: CuratorDep,
     if_match: Annotated[str | None, Header(max_length=100)] = None,
     idempotency_key: Annotated[
         str | None,
@@ -301,6 +311,7 @@ def save_derived_standard(
     """The server recomputes the derivation from the submitted data (it never stores a number
     it did not compute) and writes the row with its derivation text: method, parameters,
     SHA-256 of the inputs and the arithmetic. Send the draft's ETag as If-Match."""
+    ensure_scope(curator, ns)
     scope = "standards.save"
     fingerprint = request_fingerprint(
         {"ns": ns, "version": version, "body": body.model_dump(mode="json")}
@@ -367,6 +378,17 @@ def save_derived_standard(
         industry=ind_out,
     )
     status_code = 200 if replaced else 201
+    record(
+        session,
+        curator,
+        "standard.derive",
+        object_type="standard",
+        object_id=f"{ns}@{release.version}:{stored['indicator']}:{stored['type']}",
+        namespace=ns,
+        version=release.version,
+        after=out.standard,
+        comment="replaced a row with the same identity" if replaced else None,
+    )
     if idempotency_key is not None:
         remember(
             session, scope, idempotency_key, fingerprint, status_code, out.model_dump(mode="json")
@@ -406,7 +428,7 @@ def _from_evaluations(exc: derive.DerivationError, ids: list[int]) -> Unprocessa
     },
 )
 def historical_from_evaluations(
-    body: HistoricalFromEvaluations, session: SessionDep
+    body: HistoricalFromEvaluations, session: SessionDep, _evaluator: EvaluatorDep
 ) -> HistoricalFromEvaluationsOut:
     points, ids = series_from_evaluations(
         session,
@@ -437,7 +459,7 @@ def historical_from_evaluations(
     summary="Derive a five-level industry standard from all units' stored evaluations of a year",
 )
 def industry_from_evaluations(
-    body: IndustryFromEvaluations, session: SessionDep
+    body: IndustryFromEvaluations, session: SessionDep, _evaluator: EvaluatorDep
 ) -> IndustryFromEvaluationsOut:
     peers = peers_from_evaluations(
         session,

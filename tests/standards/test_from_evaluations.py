@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from indicator_service.app import create_app
 from indicator_service.core import database
 from indicator_service.scoring.models import Evaluation
+from tests.auth.fixtures import admin_client
 from tests.conftest import TEST_DATABASE_URL, _create_database
 from tests.helpers import ApiClient, assert_problem, make_settings
 
@@ -52,7 +53,7 @@ def eapi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiClient]:
     rows.append(_evaluation(40, "Z", 2024, 1000.0, region="310000"))
     with database.session_scope(app.state.engine) as session:
         session.add_all(rows)
-    client = ApiClient(app)
+    client = admin_client(app)  # stored evaluations are read with an evaluator's key
     yield client
     client.close()
     app.state.engine.dispose()

@@ -105,6 +105,16 @@ def test_save_historical_then_replace(save_api: ApiClient, draft: dict[str, Any]
             and s["type"] == "historical" and s.get("region") == "110000"]  # fmt: skip
     assert [s["value"] for s in rows] == [93.0]
 
+    # both writes are in the audit trail, the second marked as a replacement
+    audit = save_api.get(
+        "/v1/audit", params={"namespace": "education", "action": "standard.derive"}
+    )
+    assert audit.status_code == 200, audit.text
+    entries = [e for e in audit.json()["items"] if e["version"] == draft["version"]]
+    assert len(entries) >= 2
+    assert entries[0]["after"]["value"] == 93.0
+    assert entries[0]["comment"] == "replaced a row with the same identity"
+
 
 def _document(doc: dict[str, Any]) -> dict[str, Any]:
     return doc.get("document", doc)

@@ -1,0 +1,118 @@
+"""`indicator-service serve --migrate --seed PATH` (what `make run` does) in a real process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from indicator_service.app import create_app
+from indicator_service.core import database
+from tests.helpers import ApiClient, make_settings
+from tests.paths import CATALOG_DIR
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    last: httpx.Response | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            pytest.fail(f"serve exited with {proc.returncode}:\n{out}")
+        try:
+            last = httpx.get(url, timeout=2)
+            if last.status_code == 200:
+                return last
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"not ready after {timeout}s: {last.text if last else 'no answer'}")
+
+
+def test_serve_migrates_imports_seed_and_becomes_ready(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    env = {**os.environ, "INDICATOR_DATABASE_URL": fresh_database_url, "INDICATOR_LOG_JSON": "1"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "indicator_service.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--migrate",
+            "--seed",
+            str(CATALOG_DIR),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+        checks = {c["name"]: c for c in ready.json()["checks"]}
+        assert checks["catalogue"]["ok"] is True
+        assert "published" in checks["catalogue"]["detail"]
+        r = httpx.get(f"http://127.0.0.1:{port}/v1/frameworks/PRJ-2020", timeout=5)
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_serve_refuses_an_invalid_seed(fresh_database_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "catalog"
+    bad.mkdir()
+    (bad / "broken.yaml").write_text("kind: namespace\ncode: [unclosed\n", encoding="utf-8")
+    env = {**os.environ, "INDICATOR_DATABASE_URL": fresh_database_url}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "indicator_service.cli",
+            "serve",
+            "--port",
+            str(_free_port()),
+            "--migrate",
+            "--seed",
+            str(bad),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "not imported" in done.stderr
+
+
+def test_readyz_is_red_until_a_catalogue_is_published(fresh_database_url: str) -> None:
+    database.upgrade(fresh_database_url)
+    client = ApiClient(create_app(make_settings(fresh_database_url)))
+    try:
+        r = client.get("/readyz")
+        assert r.status_code == 503
+        checks = {c["name"]: c for c in r.json()["checks"]}
+        assert checks["migrations"]["ok"] is True
+        assert checks["catalogue"] == {
+            "name": "catalogue",
+            "ok": False,
+            "detail": "0 namespace version(s), 0 framework version(s) published",
+        }
+    finally:
+        client.close()
