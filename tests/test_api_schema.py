@@ -24,8 +24,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 @pytest.fixture(autouse=True)
-def _migrated(database_url: str) -> None:
-    """The app's database is the session's, migrated (and seeded) by the shared fixtures."""
+def _seeded(seeded_database_url: str) -> None:
+    """The app's database is the session's, migrated and holding the seed catalogue (so that
+    /readyz is green and lookups can succeed)."""
 
 
 @schema.parametrize()
