@@ -41,23 +41,18 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) ->
     pytest.fail(f"not ready after {timeout}s: {last.text if last else 'no answer'}")
 
 
-def test_serve_migrates_imports_seed_and_becomes_ready(
-    fresh_database_url: str, tmp_path: Path
-) -> None:
+@pytest.mark.parametrize("how", ["flags", "environment"])
+def test_serve_migrates_imports_seed_and_becomes_ready(fresh_database_url: str, how: str) -> None:
+    """`make run` uses the flags; the Dockerfile sets the environment variables."""
     port = _free_port()
     env = {**os.environ, "INDICATOR_DATABASE_URL": fresh_database_url, "INDICATOR_LOG_JSON": "1"}
+    args = ["--migrate", "--seed", str(CATALOG_DIR)]
+    if how == "environment":
+        env |= {"INDICATOR_MIGRATE_ON_START": "true", "INDICATOR_SEED_PATH": str(CATALOG_DIR)}
+        args = []
+    cli = [sys.executable, "-m", "indicator_service.cli", "serve", "--port", str(port), *args]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "indicator_service.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--migrate",
-            "--seed",
-            str(CATALOG_DIR),
-        ],
+        cli,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
