@@ -57,6 +57,17 @@ def load(session: Session, req: EvaluationsCompositeRequest) -> list[Evaluation]
     return list(latest.values())
 
 
+def leaf_fraction(leaf: dict[str, Any]) -> float:
+    """A stored leaf's achievement: its final score ÷ its points (after over-achievement
+    penalties and manual deductions, which the receipt's ``fraction`` is taken before); NaN when
+    the value was missing (even where the missing policy scored it zero) or not applicable, so
+    that it drops out of the composite and its group's weights are rescaled."""
+    score, points = leaf.get("score"), float(leaf.get("points") or 0.0)
+    if leaf.get("status") != "value" or score is None or not points > 0:
+        return math.nan
+    return float(score) / points
+
+
 def table(evaluations: list[Evaluation]) -> tuple[Tree, list[str], np.ndarray, dict[str, int]]:
     """The tree, the units, the units × leaves matrix of fractions, and the ids used."""
     from indicator_service.composite.tree import build_tree
@@ -85,8 +96,7 @@ def table(evaluations: list[Evaluation]) -> tuple[Tree, list[str], np.ndarray, d
                     [(["evaluations", ids[unit], lid], f"{list(path)} vs {list(leaf_paths[lid])}")],
                 )
             leaf_points.setdefault(lid, float(leaf["points"]))
-            fraction = leaf.get("fraction")
-            values[(unit, lid)] = math.nan if fraction is None else float(fraction)
+            values[(unit, lid)] = leaf_fraction(leaf)
     if not leaf_paths:
         raise CompositeError("the evaluations have no indicators", [(["framework"], "no leaves")])
     depth = max(len(p) for p in leaf_paths.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import pytest
@@ -169,3 +170,15 @@ def test_no_match_and_mixed_versions(
     assert_problem(
         api.post("/v1/composite/evaluations", json={"framework": CODE, "region": "12"}), 422
     )
+
+
+def test_leaf_fraction_is_final_score_over_points() -> None:
+    from indicator_service.composite.evaluations import leaf_fraction
+
+    # a manual deduction of 3 on a fully achieved 10-point leaf: 7 / 10, not the pre-deduction 1.0
+    deducted = {"status": "value", "points": 10.0, "fraction": 1.0, "score": 7.0}
+    assert leaf_fraction(deducted) == 0.7
+    # missing (even when the framework's policy scored it zero) and n/a drop out
+    for status in ("missing", "not_applicable"):
+        assert math.isnan(leaf_fraction({"status": status, "points": 10.0, "score": 0.0}))
+    assert math.isnan(leaf_fraction({"status": "value", "points": 0.0, "score": 0.0}))
