@@ -9,6 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from indicator_service.audit.service import record
+from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, ScorerDep
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
@@ -27,7 +29,10 @@ from indicator_service.scoring.schemas import (
     WhatIfResponse,
 )
 
-router = APIRouter(prefix="/v1", tags=["scoring"])
+router = APIRouter(prefix="/v1", tags=["scoring"], responses=AUTH_RESPONSES)
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
+EvaluationId = Annotated[int, Path(ge=1, le=MAX_ID, description="evaluation id")]
 
 
 class BatchEnvelope(BaseModel):
@@ -63,7 +68,7 @@ CatalogueDep = Annotated[service.CatalogueLookup, Depends(get_catalogue)]
     summary="Score one submission and return the full receipt",
     responses={404: {"description": "Unknown framework or version"}},
 )
-def score(body: ScoreRequest, catalogue: CatalogueDep) -> Receipt:
+def score(body: ScoreRequest, catalogue: CatalogueDep, _scorer: ScorerDep) -> Receipt:
     return service.score(body, catalogue)
 
 
@@ -99,6 +104,7 @@ BATCH_BODY: dict[str, Any] = {
 async def score_batch(
     request: Request,
     catalogue: CatalogueDep,
+    _scorer: ScorerDep,
     validate_only: Annotated[bool, Query(description="check only, score nothing")] = False,
     detail: Annotated[bool, Query(description="include full receipts")] = False,
 ) -> BatchResponse:
@@ -137,7 +143,7 @@ async def score_batch(
     summary="Re-score with overridden weights, targets or bands (nothing is stored)",
     responses={404: {"description": "Unknown framework or version"}},
 )
-def what_if(body: WhatIfRequest, catalogue: CatalogueDep) -> WhatIfResponse:
+def what_if(body: WhatIfRequest, catalogue: CatalogueDep, _scorer: ScorerDep) -> WhatIfResponse:
     return service.what_if(body.submission, body.overrides, catalogue)
 
 
@@ -158,6 +164,7 @@ def create_evaluation(
     body: ScoreRequest,
     session: SessionDep,
     catalogue: CatalogueDep,
+    evaluator: EvaluatorDep,
     idempotency_key: Annotated[
         str | None,
         Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$"),
@@ -175,6 +182,25 @@ def create_evaluation(
                 headers={"Location": f"/v1/evaluations/{replay.response_body['id']}"},
             )
     out = service.create_evaluation(session, body, catalogue)
+    record(
+        session,
+        evaluator,
+        "evaluation.create",
+        object_type="evaluation",
+        object_id=str(out.id),
+        version=out.version,
+        after={
+            "framework": out.framework,
+            "version": out.version,
+            "project": out.project,
+            "unit": out.unit,
+            "region": out.region,
+            "fiscal_year": out.fiscal_year,
+            "total": out.total,
+            "grade": out.grade,
+            "input_hash": out.input_hash,
+        },
+    )
     payload = out.model_dump(mode="json")
     if key is not None and fingerprint is not None:
         remember(session, service.IDEMPOTENCY_SCOPE, key, fingerprint, 201, payload)
@@ -188,6 +214,7 @@ def create_evaluation(
 )
 def list_evaluations(
     session: SessionDep,
+    _evaluator: EvaluatorDep,
     project: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None,
     unit: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
@@ -215,7 +242,7 @@ def list_evaluations(
     responses={404: {"description": "No such evaluation"}},
 )
 def get_evaluation(
-    evaluation_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep
+    evaluation_id: EvaluationId, session: SessionDep, _evaluator: EvaluatorDep
 ) -> EvaluationOut:
     return service.evaluation_out(service.get_evaluation(session, evaluation_id))
 
@@ -227,9 +254,10 @@ def get_evaluation(
     responses={404: {"description": "No such evaluation, framework or version"}},
 )
 def rescore(
-    evaluation_id: Annotated[int, Path(ge=1, le=2**62)],
+    evaluation_id: EvaluationId,
     body: RescoreRequest,
     session: SessionDep,
     catalogue: CatalogueDep,
+    _evaluator: EvaluatorDep,
 ) -> RescoreResponse:
     return service.rescore(session, evaluation_id, body.version, catalogue)
