@@ -8,7 +8,9 @@
     .venv/bin/python bench/bench_http.py [--seconds 5] [--concurrency 16] [--items 10000]
 
 The server is started here (``uvicorn bench.bench_http:app_factory --factory``) with the test
-catalogue documents injected, so no database is needed for scoring.
+catalogue documents injected, so the catalogue is not read from the database. The database
+(``BENCH_DATABASE_URL``, default a SQLite file in a temporary folder) is migrated first and holds
+the ``client`` API key every request sends (the key cache makes its check cheap after the first).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +45,7 @@ def app_factory() -> Any:
 
     app = create_app(
         Settings(
-            database_url=os.environ.get("BENCH_DATABASE_URL", "sqlite:///./bench-http.db"),
+            database_url=os.environ["BENCH_DATABASE_URL"],
             log_json=False,
             log_level="WARNING",
             max_body_bytes=512 * 1024 * 1024,  # a 10,000 × 30 JSON batch is ~50 MB
@@ -150,13 +153,45 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def make_key(database_url: str) -> str:
+    """Migrate the benchmark database and create a ``client`` key (may score)."""
+    from indicator_service.auth import service
+    from indicator_service.auth.models import Role
+    from indicator_service.auth.principal import CLI_OPERATOR
+    from indicator_service.core.database import make_engine, session_scope, upgrade
+    from indicator_service.core.settings import Settings
+
+    upgrade(database_url)
+    settings = Settings(database_url=database_url)
+    engine = make_engine(settings)
+    with session_scope(engine) as session:
+        _row, raw = service.create_key(
+            session,
+            name=f"bench {time.time():.0f}",
+            role=Role.client,
+            namespaces=None,
+            server_secret=settings.secret_key,
+            actor=CLI_OPERATOR,
+        )
+    engine.dispose()
+    return raw
+
+
 async def rate(
-    base: str, method: str, path: str, body: bytes | None, seconds: float, conc: int
+    base: str,
+    method: str,
+    path: str,
+    body: bytes | None,
+    seconds: float,
+    conc: int,
+    key: str | None = None,
 ) -> float:
     """Requests per second over ``conc`` keep-alive connections (a minimal HTTP/1.1 client, so
     that the client costs far less CPU than the server it measures)."""
     host, port = base.removeprefix("http://").split(":")
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
+    if key is not None:
+        head += f"Authorization: Bearer {key}\r\n"
     if body is not None:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     request = (head + "\r\n").encode() + (body or b"")
@@ -189,9 +224,10 @@ async def rate(
     return done / (time.perf_counter() - start)
 
 
-async def measure(base: str, seconds: float, conc: int, items: int) -> dict[str, float]:
+async def measure(base: str, seconds: float, conc: int, items: int, key: str) -> dict[str, float]:
     limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+    auth = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120, headers=auth) as client:
         one = json.dumps(submission(1), ensure_ascii=False).encode()
         r = await client.post(
             "/v1/score", content=one, headers={"content-type": "application/json"}
@@ -199,7 +235,7 @@ async def measure(base: str, seconds: float, conc: int, items: int) -> dict[str,
         r.raise_for_status()
         await rate(base, "GET", "/healthz", None, 1.0, conc)  # warm-up
         trivial = await rate(base, "GET", "/healthz", None, seconds, conc)
-        scoring = await rate(base, "POST", "/v1/score", one, seconds, conc)
+        scoring = await rate(base, "POST", "/v1/score", one, seconds, conc, key)
         figures = {"trivial_rps": trivial, "score_rps": scoring, "ratio": scoring / trivial}
         print(
             f"GET /healthz: {trivial:,.0f} req/s; POST /v1/score (30 rows): {scoring:,.0f} req/s"
@@ -238,7 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=10_000)
     args = parser.parse_args(argv)
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    database_url = os.environ.get("BENCH_DATABASE_URL") or (
+        f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-http-')) / 'bench.db'}"
+    )
+    key = make_key(database_url)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_DATABASE_URL": database_url}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -265,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        asyncio.run(measure(base, args.seconds, args.concurrency, args.items))
+        asyncio.run(measure(base, args.seconds, args.concurrency, args.items, key))
     finally:
         server.terminate()
         server.wait(10)

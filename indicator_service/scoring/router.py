@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from indicator_service.audit.service import record
 from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, ScorerDep
-from indicator_service.core.database import SessionDep
+from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.scoring import service
@@ -68,8 +69,20 @@ CatalogueDep = Annotated[service.CatalogueLookup, Depends(get_catalogue)]
     summary="Score one submission and return the full receipt",
     responses={404: {"description": "Unknown framework or version"}},
 )
-def score(body: ScoreRequest, catalogue: CatalogueDep, _scorer: ScorerDep) -> Receipt:
-    return service.score(body, catalogue)
+async def score(body: ScoreRequest, request: Request, _scorer: ScorerDep) -> Response:
+    # The hot path: an async handler (no thread hand-offs) that returns the receipt already
+    # serialised (built as plain data, not re-validated against the response model).
+    lookup: service.CatalogueLookup | None = getattr(request.app.state, "scoring_catalogue", None)
+    if lookup is not None:  # documents in memory: score in the event loop (≈ 0.5 ms)
+        content = service.score_json(body, lookup)
+    else:  # the database catalogue: one trip to the thread pool with its own session
+        content = await run_in_threadpool(_score_with_database, request.app.state.engine, body)
+    return Response(content, media_type="application/json")
+
+
+def _score_with_database(engine: Engine, body: ScoreRequest) -> bytes:
+    with session_scope(engine) as session:
+        return service.score_json(body, service.DatabaseCatalogue(session))
 
 
 def _batch_schema() -> dict[str, Any]:

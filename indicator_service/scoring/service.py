@@ -15,12 +15,15 @@ import functools
 import hashlib
 import json
 import math
+import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+import orjson
 from sqlmodel import Session, col, func, select
 
 from indicator_service.catalogue.source import (
@@ -43,15 +46,11 @@ from indicator_service.scoring.schemas import (
     EvaluationList,
     EvaluationOut,
     EvaluationSummary,
-    FrameworkRef,
-    GradeOut,
-    LeafOut,
     NodeDiff,
     Overrides,
     Receipt,
     RescoreResponse,
     RowIn,
-    ScoredNode,
     ScoreRequest,
     TargetSource,
     ValueIn,
@@ -129,6 +128,8 @@ class DocumentCatalogue:
             for ns in self._namespaces
             for i in ns.indicators
         }
+        # Documents do not change: prepared structures are kept across calls (see prepare).
+        self.structures = StructureCache()
         self._standards: dict[str, list[StandardDef]] = {}
         for ns in self._namespaces:
             for s in ns.standards:
@@ -300,6 +301,8 @@ class Structure:
     # (leaf id, rule kind, "values" | "rows" | "budget", key or row index, relative location)
     sources: list[tuple[str, str, str, Any, tuple[str | int, ...]]]
     compiled: engine.CompiledTree | None = None
+    # The value-independent parts of the receipt (leaves and nodes), built on first use.
+    static: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
 
 
 def _err(loc: Sequence[str | int], msg: str, type_: str) -> ErrorItem:
@@ -659,6 +662,33 @@ def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
     )
 
 
+class StructureCache:
+    """A bounded (LRU) map of submission structure → :class:`Structure`, for catalogues whose
+    content cannot change under it (documents). The database catalogue shares structures
+    within one batch only."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._d: OrderedDict[Any, Structure] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Structure | None:
+        with self._lock:
+            hit = self._d.get(key)
+            if hit is not None:
+                self._d.move_to_end(key)
+            return hit
+
+    def __setitem__(self, key: Any, value: Structure) -> None:
+        with self._lock:
+            self._d[key] = value
+            if len(self._d) > self._size:
+                self._d.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
 def _prefixed(e: ErrorItem, loc0: tuple[str | int, ...]) -> ErrorItem:
     return ErrorItem(loc=[*loc0, *e.loc], msg=e.msg, type=e.type)
 
@@ -667,10 +697,13 @@ def prepare(
     req: ScoreRequest,
     catalogue: CatalogueLookup,
     loc0: tuple[str | int, ...] = ("body",),
-    cache: dict[Any, Structure] | None = None,
+    cache: dict[Any, Structure] | StructureCache | None = None,
 ) -> Prepared:
     """Resolve the framework, the rows' indicators, rules and targets; collect every problem.
-    ``cache`` shares the value-independent part between submissions of one batch."""
+    ``cache`` shares the value-independent part between submissions of one batch; a catalogue
+    with a ``structures`` cache (documents) shares it between calls."""
+    if cache is None:
+        cache = getattr(catalogue, "structures", None)
     fw = catalogue.framework(req.framework, req.version)
     key = _structure_key(req, fw) if cache is not None else None
     st = cache.get(key) if cache is not None else None
@@ -767,8 +800,27 @@ def input_hash(req: ScoreRequest, fw: ResolvedFramework) -> str:
         "framework": [fw.code, fw.version],
         "namespaces": fw.namespaces,
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+# Where orjson's text can differ from ``json.dumps``: exponents (1e+16, 5e-324), numbers below
+# 1e-4 (orjson 0.00001, json 1e-05) and \u escapes. Strings containing these patterns merely
+# take the slow path. (Separate checks: one regex with alternatives scans 10× slower.)
+_EXPONENT = re.compile(rb"e[-+]")
+
+
+def canonical_json(payload: Any) -> bytes:
+    """``json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` as
+    UTF-8, byte for byte (the input hash depends on it), computed with orjson when its output
+    is known to be identical and with ``json`` otherwise."""
+    try:
+        out = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # e.g. integers beyond 64 bits
+        out = None
+    if out is None or b"\\u" in out or b"0.0000" in out or _EXPONENT.search(out):
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")
+    return out
 
 
 def _f(x: float) -> float | None:
@@ -788,6 +840,174 @@ def _leaf_errors(p: Prepared, result: engine.BatchResult, offset: int = 0) -> li
     return out
 
 
+def _static_parts(
+    p: Prepared, compiled: engine.CompiledTree
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The receipt's value-independent leaf and node fields (JSON-ready, in the models' field
+    order), cached on the submission's structure."""
+    st = p.structure
+    if st is not None and st.static is not None and st.compiled is compiled:
+        return st.static
+    leaves = [
+        {
+            "id": leaf.code,
+            "indicator": m.indicator,
+            "name": m.name,
+            "path": list(leaf.path),
+            "unit": m.unit,
+            "target": None if leaf.target is None else float(leaf.target),
+            "target_source": m.target_source.model_dump(mode="json"),
+            "rule": _jsonable(compiled.rules[i]),
+            "points": float(leaf.points),
+            "budget": m.target_source.kind == "budget",
+        }
+        for i, (leaf, m) in enumerate(zip(compiled.leaves, p.meta, strict=True))
+    ]
+    nodes = [
+        {
+            "code": path[-1],
+            "name": p.node_names.get(path, path[-1]),
+            "level": len(path),
+            "path": list(path),
+            "points": float(
+                sum(lf.points for lf in compiled.leaves if lf.path[: len(path)] == path)
+            ),
+        }
+        for path in compiled.node_paths
+    ]
+    if st is not None and st.compiled is compiled:
+        st.static = (leaves, nodes)
+    return leaves, nodes
+
+
+def _jsonable(x: Any) -> Any:
+    """A rule's parameters as JSON values (what ``model_dump(mode="json")`` gives)."""
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def receipt_dict(
+    p: Prepared,
+    compiled: engine.CompiledTree,
+    result: engine.BatchResult,
+    item: int = 0,
+    leaf_offset: int = 0,
+    node_offset: int = 0,
+) -> dict[str, Any]:
+    """The receipt as plain JSON data, equal to ``Receipt.model_dump(mode="json")`` (the hot
+    path: no models per leaf; the value-independent parts come from the structure's cache and
+    are shared between receipts: serialise the dict, do not mutate it)."""
+    req = p.request
+    fw = p.framework
+    static_leaves, static_nodes = _static_parts(p, compiled)
+    n = len(static_leaves)
+    sl = slice(leaf_offset, leaf_offset + n)
+    applicable = result.leaf_applicable[sl].tolist()
+    fraction = result.leaf_fraction[sl].tolist()
+    score_ = result.leaf_score[sl].tolist()
+    lost = result.leaf_lost[sl].tolist()
+    eff = result.leaf_effective_weight[sl].tolist()
+    warn = result.leaf_warnings[sl].tolist()
+    budget = req.budget
+    observations = p.observations
+    leaves_out: list[dict[str, Any]] = []
+    all_warnings: set[str] = set()
+    for i, st in enumerate(static_leaves):
+        ob = observations.get(st["id"])
+        if ob is None:
+            status = "missing"
+        elif ob.not_applicable:
+            status = "not_applicable"
+        elif ob.value is None and ob.level is None:
+            status = "missing"
+        else:
+            status = "value"
+        b = budget if st["budget"] else None
+        warnings = engine.warning_names(warn[i]) if warn[i] else []
+        all_warnings.update(warnings)
+        f, sc, lo = fraction[i], score_[i], lost[i]
+        leaves_out.append(
+            {
+                "id": st["id"],
+                "indicator": st["indicator"],
+                "name": st["name"],
+                "path": st["path"],
+                "unit": st["unit"],
+                "status": status,
+                "raw_value": float(b.executed)
+                if b
+                else (None if ob is None or ob.value is None else float(ob.value)),
+                "level": ob.level if ob else None,
+                "target": float(b.adjusted) if b else st["target"],
+                "target_source": st["target_source"],
+                "rule": st["rule"],
+                "points": st["points"],
+                "applicable": bool(applicable[i]),
+                "fraction": None if f != f else f,
+                "score": None if sc != sc else sc,
+                "lost": None if lo != lo else lo,
+                "effective_weight": eff[i],
+                "deduction": (float(ob.deduction) if ob.deduction else None) if ob else None,
+                "deduction_reason": ob.deduction_reason if ob else None,
+                "warnings": warnings,
+            }
+        )
+    nn = len(static_nodes)
+    node_points = result.node_points[node_offset : node_offset + nn].tolist()
+    subtotal = result.node_subtotal[node_offset : node_offset + nn].tolist()
+    nodes_out = [
+        {
+            "code": st["code"],
+            "name": st["name"],
+            "level": st["level"],
+            "path": st["path"],
+            "points": st["points"],
+            "applicable_points": node_points[k],
+            "subtotal": subtotal[k],
+        }
+        for k, st in enumerate(static_nodes)
+    ]
+    band = result.band(item)
+    total = float(result.item_total[item])
+    return {
+        "framework": {
+            "code": fw.code,
+            "version": fw.version,
+            "name_zh": fw.doc.name_zh,
+            "name_en": fw.doc.name_en,
+        },
+        "namespaces": dict(fw.namespaces),
+        "project": req.project,
+        "unit": req.unit,
+        "region": req.region,
+        "fiscal_year": req.fiscal_year,
+        "missing_policy": fw.doc.missing_policy,
+        "rounding": engine.ROUNDING_RULE,
+        "leaves": leaves_out,
+        "nodes": nodes_out,
+        "applicable_points": float(result.item_applicable_points[item]),
+        "score_sum": float(result.item_score_sum[item]),
+        "total": None if total != total else total,
+        "grade": {
+            "grade": band.grade,
+            "name_en": band.name_en,
+            "min": float(band.min),
+            "max": float(band.max),
+            "recommendation_zh": band.recommendation_zh,
+            "recommendation_en": band.recommendation_en,
+        }
+        if band
+        else None,
+        "warnings": sorted(all_warnings),
+        "input_hash": input_hash(req, fw),
+    }
+
+
 def receipt(
     p: Prepared,
     compiled: engine.CompiledTree,
@@ -796,85 +1016,22 @@ def receipt(
     leaf_offset: int = 0,
     node_offset: int = 0,
 ) -> Receipt:
-    req = p.request
-    fw = p.framework
-    leaves_out: list[LeafOut] = []
-    lost = result.leaf_lost
-    eff = result.leaf_effective_weight
-    for i, (leaf, m) in enumerate(zip(compiled.leaves, p.meta, strict=True)):
-        j = leaf_offset + i
-        ob = p.observations.get(leaf.code)
-        budget = req.budget if m.target_source.kind == "budget" else None
-        status = (
-            "missing"
-            if ob is None or (ob.value is None and ob.level is None and not ob.not_applicable)
-            else "not_applicable"
-            if ob.not_applicable
-            else "value"
-        )
-        leaves_out.append(
-            LeafOut.model_construct(
-                id=leaf.code,
-                indicator=m.indicator,
-                name=m.name,
-                path=list(leaf.path),
-                unit=m.unit,
-                status=status,  # type: ignore[arg-type]
-                raw_value=budget.executed if budget else ob.value if ob else None,
-                level=ob.level if ob else None,
-                target=budget.adjusted if budget else leaf.target,
-                target_source=m.target_source,
-                rule=dict(compiled.rules[i]),
-                points=leaf.points,
-                applicable=bool(result.leaf_applicable[j]),
-                fraction=_f(result.leaf_fraction[j]),
-                score=_f(result.leaf_score[j]),
-                lost=_f(lost[j]),
-                effective_weight=float(eff[j]),
-                deduction=(ob.deduction or None) if ob else None,
-                deduction_reason=ob.deduction_reason if ob else None,
-                warnings=engine.warning_names(int(result.leaf_warnings[j])),
-            )
-        )
-    node_points = result.node_points
-    nodes_out = [
-        ScoredNode.model_construct(
-            code=path[-1],
-            name=p.node_names.get(path, path[-1]),
-            level=len(path),
-            path=list(path),
-            points=float(sum(lf.points for lf in compiled.leaves if lf.path[: len(path)] == path)),
-            applicable_points=float(node_points[node_offset + k]),
-            subtotal=float(result.node_subtotal[node_offset + k]),
-        )
-        for k, path in enumerate(compiled.node_paths)
-    ]
-    band = result.band(item)
-    warnings = sorted({w for lf in leaves_out for w in lf.warnings})
-    return Receipt(
-        framework=FrameworkRef(
-            code=fw.code, version=fw.version, name_zh=fw.doc.name_zh, name_en=fw.doc.name_en
-        ),
-        namespaces=fw.namespaces,
-        project=req.project,
-        unit=req.unit,
-        region=req.region,
-        fiscal_year=req.fiscal_year,
-        missing_policy=fw.doc.missing_policy,
-        rounding=engine.ROUNDING_RULE,
-        leaves=leaves_out,
-        nodes=nodes_out,
-        applicable_points=float(result.item_applicable_points[item]),
-        score_sum=float(result.item_score_sum[item]),
-        total=_f(result.item_total[item]),
-        grade=GradeOut(**band.__dict__) if band else None,
-        warnings=warnings,
-        input_hash=input_hash(req, fw),
-    )
+    return Receipt.model_validate(receipt_dict(p, compiled, result, item, leaf_offset, node_offset))
 
 
 def score(req: ScoreRequest, catalogue: CatalogueLookup) -> Receipt:
     """Score one submission; a 422 names every offending row and field."""
+    return Receipt.model_validate(receipt_dict(*_score(req, catalogue)))
+
+
+def score_json(req: ScoreRequest, catalogue: CatalogueLookup) -> bytes:
+    """``score`` serialised: the receipt as JSON bytes, built without per-leaf models."""
+    return orjson.dumps(receipt_dict(*_score(req, catalogue)))
+
+
+def _score(
+    req: ScoreRequest, catalogue: CatalogueLookup
+) -> tuple[Prepared, engine.CompiledTree, engine.BatchResult]:
     p = prepare(req, catalogue)
     if p.errors:
         raise Unprocessable("the submission has problems", errors=p.errors)
@@ -886,7 +1043,7 @@ def score(req: ScoreRequest, catalogue: CatalogueLookup) -> Receipt:
         errors += [_err(("body", c), msg, t) for _, c, t, msg in conv]
     if errors:
         raise Unprocessable("the submission has problems", errors=errors)
-    return receipt(p, compiled, result)
+    return p, compiled, result
 
 
 def score_batch(
@@ -899,7 +1056,8 @@ def score_batch(
     """Score many submissions in one engine call; one bad item does not sink the others."""
     prepared: list[Prepared | None] = []
     compiled: list[engine.CompiledTree] = []
-    structures: dict[Any, Structure] = {}
+    shared: StructureCache | None = getattr(catalogue, "structures", None)
+    structures: dict[Any, Structure] | StructureCache = shared if shared is not None else {}
     out: list[BatchItemOut] = []
     for i, req in enumerate(items):
         loc0: tuple[str | int, ...] = ("body", "items", i)
