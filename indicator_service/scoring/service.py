@@ -42,6 +42,7 @@ from indicator_service.scoring.models import Evaluation
 from indicator_service.scoring.schemas import (
     BatchItemOut,
     BatchResponse,
+    BudgetIn,
     Comparison,
     EvaluationList,
     EvaluationOut,
@@ -1125,6 +1126,99 @@ def score_batch(
     ok = sum(1 for o in out if o.ok)
     return BatchResponse(
         count=len(out), ok=ok, failed=len(out) - ok, validate_only=validate_only, items=out
+    )
+
+
+_VALUE_FIELDS = ("value", "level", "level_score", "not_applicable", "deduction")
+
+
+def score_columnar(
+    template: ScoreRequest,
+    values: Sequence[Sequence[float | None]],
+    budgets: Sequence[BudgetIn] | None,
+    catalogue: CatalogueLookup,
+) -> bytes:
+    """Score N submissions that share ``template``'s structure, given as an (N, rows) matrix of
+    numeric actuals (+ optional per-submission budgets), in one vectorised engine call. The
+    structure is prepared and compiled once; per submission only numbers are read. Returns the
+    :class:`ColumnarBatchResponse` as JSON bytes. Totals equal those of the JSON batch for the
+    same submissions."""
+    loc0: tuple[str | int, ...] = ("body", "template")
+    errors = [
+        _err((*loc0, "rows", i, f), "the template's rows take no values (use values)", "extra")
+        for i, r in enumerate(template.rows)
+        for f in _VALUE_FIELDS
+        if f in r.model_fields_set
+    ]
+    if template.values:
+        errors.append(_err((*loc0, "values"), "not in the columnar form", "extra"))
+    if template.budget is not None:
+        errors.append(_err((*loc0, "budget"), "give per-submission budgets", "extra"))
+    n, r = len(values), len(template.rows)
+    errors += [
+        _err(("body", "values", k), f"expected {r} values (one per template row)", "length")
+        for k, vs in enumerate(values)
+        if len(vs) != r
+    ]
+    if budgets is not None and len(budgets) != n:
+        errors.append(_err(("body", "budgets"), f"expected {n} budgets", "length"))
+    if errors:
+        raise Unprocessable("the columnar batch has problems", errors=errors)
+    req = template
+    if budgets:
+        req = template.model_copy(update={"budget": budgets[0]})
+    p = prepare(req, catalogue, loc0)
+    if p.errors:
+        raise Unprocessable("the template has problems", errors=p.errors)
+    compiled = compile_prepared(p)
+    assert p.structure is not None
+    matrix = np.array(values, dtype=np.float64) if r else np.empty((n, 0))  # None → NaN
+    actual = np.full((n, compiled.n_leaves), np.nan)
+    column = {leaf.code: i for i, leaf in enumerate(compiled.leaves)}
+    where: dict[int, tuple[str | int, ...]] = {}  # leaf column → location of its value
+    for leaf_id, _kind, source, k, _rel in p.structure.sources:
+        i = column[leaf_id]
+        if source == "rows":
+            actual[:, i] = matrix[:, k]
+            where[i] = ("values", k)
+        elif source == "budget" and budgets:
+            executed = np.array([b.executed for b in budgets], dtype=np.float64)
+            adjusted = np.array([b.adjusted for b in budgets], dtype=np.float64)
+            actual[:, i] = executed * 100.0 / adjusted  # as prepare() computes it
+            where[i] = ("budgets",)
+    result = engine.score_columns(compiled, actual)
+    leaf_error = result.leaf_error.reshape(n, compiled.n_leaves)
+    failed_items = np.flatnonzero(leaf_error.any(axis=1)).tolist()
+    totals: list[float | None] = [None if t != t else t for t in result.item_total.tolist()]
+    bands = compiled.band_sets[int(compiled.band_set[0])]
+    grades: list[str | None] = [
+        bands[g].grade if g >= 0 else None for g in result.item_grade.tolist()
+    ]
+    item_errors = []
+    for item in failed_items:
+        totals[item] = grades[item] = None
+        found = []
+        for i in np.flatnonzero(leaf_error[item]).tolist():
+            code = int(leaf_error[item, i])
+            type_, msg = engine.ERROR_CODES[code]
+            rel = where.get(i)
+            if rel is None:  # a fixed leaf of the framework that the columnar form cannot fill
+                loc: list[str | int] = [*loc0, "framework"]
+            elif rel[0] == "values":
+                loc = ["body", "values", item, rel[1]]
+            else:
+                loc = ["body", "budgets", item]
+            found.append({"loc": loc, "msg": msg, "type": type_})
+        item_errors.append({"index": item, "errors": found})
+    return orjson.dumps(
+        {
+            "count": n,
+            "ok": n - len(failed_items),
+            "failed": len(failed_items),
+            "totals": totals,
+            "grades": grades,
+            "errors": item_errors,
+        }
     )
 
 

@@ -20,10 +20,6 @@ def _row(body: dict[str, Any], row_id: str) -> dict[str, Any]:
 
 
 def _rows_30(seed: int) -> dict[str, Any]:
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from bench.bench_http import submission
 
     return submission(seed)
