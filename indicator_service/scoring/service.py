@@ -752,10 +752,14 @@ class _TreeCache:
 
 
 def _freeze(x: Any) -> Any:
+    """A hashable, type-exact key of JSON-like data (1, 1.0 and True stay apart, so cached
+    structures echo exactly what was sent)."""
     if isinstance(x, Mapping):
         return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
     if isinstance(x, list | tuple):
         return tuple(_freeze(v) for v in x)
+    if isinstance(x, bool | int | float):
+        return (type(x), x)
     return x
 
 

@@ -80,3 +80,18 @@ def test_canonical_json_numbers_where_orjson_differs(number: float) -> None:
     payload = {"x": [number], "s": "a\x01\u2028/"}
     expected = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert service.canonical_json(payload) == expected.encode("utf-8")
+
+
+def test_cached_structures_are_type_exact() -> None:
+    """1 and 1.0 are equal in Python but not in the JSON a receipt echoes: two structures."""
+    cat = catalogue()
+    receipts = []
+    for factor in (2, 2.0):
+        body = json.loads(json.dumps(CASES["worked"]))
+        qty = next(r for r in body["rows"] if r["id"] == "qty")
+        qty["rule"] = {"kind": "higher_better", "over_achievement_factor": factor}
+        out = service.score_json(ScoreRequest.model_validate(body), cat)
+        receipts.append(next(lf for lf in orjson.loads(out)["leaves"] if lf["id"] == "qty"))
+    assert len(cat.structures) == 2
+    assert json.dumps(receipts[0]["rule"]["over_achievement_factor"]) == "2"
+    assert json.dumps(receipts[1]["rule"]["over_achievement_factor"]) == "2.0"
