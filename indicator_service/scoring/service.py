@@ -717,7 +717,15 @@ def prepare(
     for leaf_id, kind, where, k, rel in st.sources:
         if where == "budget":
             assert req.budget is not None
-            value = ValueIn(value=req.budget.executed * 100.0 / req.budget.adjusted)
+            rate = req.budget.executed * 100.0 / req.budget.adjusted
+            if not math.isfinite(rate):  # e.g. 1e300 executed of 1e-300: no rate to score
+                errors.append(
+                    _err(
+                        (*loc0, *rel), "the execution rate is not a finite number", "finite_number"
+                    )
+                )
+                rate = math.nan
+            value = ValueIn.model_construct(value=None if rate != rate else rate)
         elif where == "values":
             value = req.values[k]
         else:
@@ -1188,7 +1196,8 @@ def score_columnar(
         elif source == "budget" and budgets:
             executed = np.array([b.executed for b in budgets], dtype=np.float64)
             adjusted = np.array([b.adjusted for b in budgets], dtype=np.float64)
-            actual[:, i] = executed * 100.0 / adjusted  # as prepare() computes it
+            with np.errstate(over="ignore"):  # an infinite rate is the engine's error 7
+                actual[:, i] = executed * 100.0 / adjusted  # as prepare() computes it
             where[i] = ("budgets",)
     result = engine.score_columns(compiled, actual)
     leaf_error = result.leaf_error.reshape(n, compiled.n_leaves)

@@ -105,3 +105,16 @@ def test_unknown_framework_is_404_and_a_key_is_needed(sapi: ApiClient) -> None:
     assert_problem(sapi.post("/v1/score/columnar", json=body), 404)
     anonymous = sapi.post("/v1/score/columnar", json=_body(), headers={"Authorization": ""})
     assert anonymous.status_code == 401
+
+
+def test_an_infinite_execution_rate_is_a_422_not_a_500(sapi: ApiClient) -> None:
+    body = submission(0)
+    body["budget"] = {"adjusted": 1e-300, "executed": 1e300}  # both finite; the rate is not
+    problem = assert_problem(sapi.post("/v1/score", json=body), 422)
+    assert problem["errors"][0]["loc"] == ["body", "budget"]
+    batch = sapi.post("/v1/score/batch", json={"items": [body, submission(1)]}).json()
+    assert [i["ok"] for i in batch["items"]] == [False, True]
+    columnar = as_columnar([submission(0), body])
+    got = sapi.post("/v1/score/columnar", json=columnar).json()
+    assert got["errors"][0]["index"] == 1
+    assert got["errors"][0]["errors"][0]["loc"] == ["body", "budgets", 1]
