@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from bench.bench_http import as_columnar
 from indicator_service.catalogue.service import store_framework
 from indicator_service.core.database import session_scope
 from indicator_service.core.settings import Settings
@@ -266,6 +267,7 @@ def test_indicators_and_standards_in_the_pinned_namespace_version(
 SCORING_CALLS: list[tuple[str, str, Any]] = [
     ("POST", "/v1/score", lambda: v1_rows(submission("P-AUTH"))),
     ("POST", "/v1/score/batch", lambda: {"items": [v1_rows(submission("P-AUTH"))]}),
+    ("POST", "/v1/score/columnar", lambda: as_columnar([v1_rows(submission("P-AUTH"))])),
     (
         "POST",
         "/v1/score/what-if",
