@@ -1,7 +1,9 @@
 """Request and response models of the scoring API.
 
 Requests forbid unknown keys; scalars are strict per field (``false`` is never ``0.0``),
-numbers must be finite, strings may not contain NUL characters.
+numbers must be finite, strings may not contain NUL characters (every string field has the
+``NO_NUL`` pattern, checked in pydantic's core: a per-field Python validator cost half of the
+validation time of a 30-row submission).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from indicator_service.core.errors import ErrorItem
 from indicator_service.core.types import INTEGRAL
@@ -24,13 +26,6 @@ Text = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=NO_NUL)
 
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("NUL characters are not allowed")
-        return value
 
 
 class ValueIn(RequestModel):
@@ -102,6 +97,30 @@ class ScoreRequest(RequestModel):
 class BatchRequest(RequestModel):
     items: list[ScoreRequest] = Field(min_length=1, max_length=20000)
     validate_only: StrictBool = False
+
+
+MAX_COLUMNAR_ITEMS = 100_000
+
+
+class ColumnarBatchRequest(RequestModel):
+    """Many submissions of one structure: the rows once, the values as a matrix."""
+
+    template: ScoreRequest = Field(
+        description="framework, version, region, fiscal year and the rows (structure: class, "
+        "points, operator or rule, target, unit) shared by every submission; its rows carry no "
+        "values, it has no `values` or `budget`"
+    )
+    values: list[list[Number | None]] = Field(
+        min_length=1,
+        max_length=MAX_COLUMNAR_ITEMS,
+        description="one list per submission: the numeric actual of each template row, in row "
+        "order (null = missing)",
+    )
+    budgets: list[BudgetIn] | None = Field(
+        default=None,
+        description="per submission, the budget figures of the framework's budget-execution "
+        "leaf (as many as `values`)",
+    )
 
 
 class Overrides(RequestModel):
@@ -223,6 +242,20 @@ class BatchResponse(BaseModel):
     failed: int
     validate_only: bool
     items: list[BatchItemOut]
+
+
+class ColumnarItemErrors(BaseModel):
+    index: int
+    errors: list[ErrorItem]
+
+
+class ColumnarBatchResponse(BaseModel):
+    count: int
+    ok: int
+    failed: int
+    totals: list[float | None] = Field(description="per submission (null when it failed)")
+    grades: list[str | None]
+    errors: list[ColumnarItemErrors] = Field(description="the failed submissions' problems")
 
 
 class NodeDiff(BaseModel):

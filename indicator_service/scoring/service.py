@@ -15,12 +15,15 @@ import functools
 import hashlib
 import json
 import math
+import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+import orjson
 from sqlmodel import Session, col, func, select
 
 from indicator_service.catalogue.source import (
@@ -39,19 +42,16 @@ from indicator_service.scoring.models import Evaluation
 from indicator_service.scoring.schemas import (
     BatchItemOut,
     BatchResponse,
+    BudgetIn,
     Comparison,
     EvaluationList,
     EvaluationOut,
     EvaluationSummary,
-    FrameworkRef,
-    GradeOut,
-    LeafOut,
     NodeDiff,
     Overrides,
     Receipt,
     RescoreResponse,
     RowIn,
-    ScoredNode,
     ScoreRequest,
     TargetSource,
     ValueIn,
@@ -129,6 +129,8 @@ class DocumentCatalogue:
             for ns in self._namespaces
             for i in ns.indicators
         }
+        # Documents do not change: prepared structures are kept across calls (see prepare).
+        self.structures = StructureCache()
         self._standards: dict[str, list[StandardDef]] = {}
         for ns in self._namespaces:
             for s in ns.standards:
@@ -300,6 +302,8 @@ class Structure:
     # (leaf id, rule kind, "values" | "rows" | "budget", key or row index, relative location)
     sources: list[tuple[str, str, str, Any, tuple[str | int, ...]]]
     compiled: engine.CompiledTree | None = None
+    # The value-independent parts of the receipt (leaves and nodes), built on first use.
+    static: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
 
 
 def _err(loc: Sequence[str | int], msg: str, type_: str) -> ErrorItem:
@@ -659,6 +663,33 @@ def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
     )
 
 
+class StructureCache:
+    """A bounded (LRU) map of submission structure → :class:`Structure`, for catalogues whose
+    content cannot change under it (documents). The database catalogue shares structures
+    within one batch only."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._d: OrderedDict[Any, Structure] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Structure | None:
+        with self._lock:
+            hit = self._d.get(key)
+            if hit is not None:
+                self._d.move_to_end(key)
+            return hit
+
+    def __setitem__(self, key: Any, value: Structure) -> None:
+        with self._lock:
+            self._d[key] = value
+            if len(self._d) > self._size:
+                self._d.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
 def _prefixed(e: ErrorItem, loc0: tuple[str | int, ...]) -> ErrorItem:
     return ErrorItem(loc=[*loc0, *e.loc], msg=e.msg, type=e.type)
 
@@ -667,10 +698,13 @@ def prepare(
     req: ScoreRequest,
     catalogue: CatalogueLookup,
     loc0: tuple[str | int, ...] = ("body",),
-    cache: dict[Any, Structure] | None = None,
+    cache: dict[Any, Structure] | StructureCache | None = None,
 ) -> Prepared:
     """Resolve the framework, the rows' indicators, rules and targets; collect every problem.
-    ``cache`` shares the value-independent part between submissions of one batch."""
+    ``cache`` shares the value-independent part between submissions of one batch; a catalogue
+    with a ``structures`` cache (documents) shares it between calls."""
+    if cache is None:
+        cache = getattr(catalogue, "structures", None)
     fw = catalogue.framework(req.framework, req.version)
     key = _structure_key(req, fw) if cache is not None else None
     st = cache.get(key) if cache is not None else None
@@ -683,7 +717,15 @@ def prepare(
     for leaf_id, kind, where, k, rel in st.sources:
         if where == "budget":
             assert req.budget is not None
-            value = ValueIn(value=req.budget.executed * 100.0 / req.budget.adjusted)
+            rate = req.budget.executed * 100.0 / req.budget.adjusted
+            if not math.isfinite(rate):  # e.g. 1e300 executed of 1e-300: no rate to score
+                errors.append(
+                    _err(
+                        (*loc0, *rel), "the execution rate is not a finite number", "finite_number"
+                    )
+                )
+                rate = math.nan
+            value = ValueIn.model_construct(value=None if rate != rate else rate)
         elif where == "values":
             value = req.values[k]
         else:
@@ -718,10 +760,14 @@ class _TreeCache:
 
 
 def _freeze(x: Any) -> Any:
+    """A hashable, type-exact key of JSON-like data (1, 1.0 and True stay apart, so cached
+    structures echo exactly what was sent)."""
     if isinstance(x, Mapping):
         return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
     if isinstance(x, list | tuple):
         return tuple(_freeze(v) for v in x)
+    if isinstance(x, bool | int | float):
+        return (type(x), x)
     return x
 
 
@@ -767,8 +813,27 @@ def input_hash(req: ScoreRequest, fw: ResolvedFramework) -> str:
         "framework": [fw.code, fw.version],
         "namespaces": fw.namespaces,
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+# Where orjson's text can differ from ``json.dumps``: exponents (1e+16, 5e-324), numbers below
+# 1e-4 (orjson 0.00001, json 1e-05) and \u escapes. Strings containing these patterns merely
+# take the slow path. (Separate checks: one regex with alternatives scans 10× slower.)
+_EXPONENT = re.compile(rb"e[-+]")
+
+
+def canonical_json(payload: Any) -> bytes:
+    """``json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` as
+    UTF-8, byte for byte (the input hash depends on it), computed with orjson when its output
+    is known to be identical and with ``json`` otherwise."""
+    try:
+        out = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # e.g. integers beyond 64 bits
+        out = None
+    if out is None or b"\\u" in out or b"0.0000" in out or _EXPONENT.search(out):
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")
+    return out
 
 
 def _f(x: float) -> float | None:
@@ -788,6 +853,174 @@ def _leaf_errors(p: Prepared, result: engine.BatchResult, offset: int = 0) -> li
     return out
 
 
+def _static_parts(
+    p: Prepared, compiled: engine.CompiledTree
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The receipt's value-independent leaf and node fields (JSON-ready, in the models' field
+    order), cached on the submission's structure."""
+    st = p.structure
+    if st is not None and st.static is not None and st.compiled is compiled:
+        return st.static
+    leaves = [
+        {
+            "id": leaf.code,
+            "indicator": m.indicator,
+            "name": m.name,
+            "path": list(leaf.path),
+            "unit": m.unit,
+            "target": None if leaf.target is None else float(leaf.target),
+            "target_source": m.target_source.model_dump(mode="json"),
+            "rule": _jsonable(compiled.rules[i]),
+            "points": float(leaf.points),
+            "budget": m.target_source.kind == "budget",
+        }
+        for i, (leaf, m) in enumerate(zip(compiled.leaves, p.meta, strict=True))
+    ]
+    nodes = [
+        {
+            "code": path[-1],
+            "name": p.node_names.get(path, path[-1]),
+            "level": len(path),
+            "path": list(path),
+            "points": float(
+                sum(lf.points for lf in compiled.leaves if lf.path[: len(path)] == path)
+            ),
+        }
+        for path in compiled.node_paths
+    ]
+    if st is not None and st.compiled is compiled:
+        st.static = (leaves, nodes)
+    return leaves, nodes
+
+
+def _jsonable(x: Any) -> Any:
+    """A rule's parameters as JSON values (what ``model_dump(mode="json")`` gives)."""
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def receipt_dict(
+    p: Prepared,
+    compiled: engine.CompiledTree,
+    result: engine.BatchResult,
+    item: int = 0,
+    leaf_offset: int = 0,
+    node_offset: int = 0,
+) -> dict[str, Any]:
+    """The receipt as plain JSON data, equal to ``Receipt.model_dump(mode="json")`` (the hot
+    path: no models per leaf; the value-independent parts come from the structure's cache and
+    are shared between receipts: serialise the dict, do not mutate it)."""
+    req = p.request
+    fw = p.framework
+    static_leaves, static_nodes = _static_parts(p, compiled)
+    n = len(static_leaves)
+    sl = slice(leaf_offset, leaf_offset + n)
+    applicable = result.leaf_applicable[sl].tolist()
+    fraction = result.leaf_fraction[sl].tolist()
+    score_ = result.leaf_score[sl].tolist()
+    lost = result.leaf_lost[sl].tolist()
+    eff = result.leaf_effective_weight[sl].tolist()
+    warn = result.leaf_warnings[sl].tolist()
+    budget = req.budget
+    observations = p.observations
+    leaves_out: list[dict[str, Any]] = []
+    all_warnings: set[str] = set()
+    for i, st in enumerate(static_leaves):
+        ob = observations.get(st["id"])
+        if ob is None:
+            status = "missing"
+        elif ob.not_applicable:
+            status = "not_applicable"
+        elif ob.value is None and ob.level is None:
+            status = "missing"
+        else:
+            status = "value"
+        b = budget if st["budget"] else None
+        warnings = engine.warning_names(warn[i]) if warn[i] else []
+        all_warnings.update(warnings)
+        f, sc, lo = fraction[i], score_[i], lost[i]
+        leaves_out.append(
+            {
+                "id": st["id"],
+                "indicator": st["indicator"],
+                "name": st["name"],
+                "path": st["path"],
+                "unit": st["unit"],
+                "status": status,
+                "raw_value": float(b.executed)
+                if b
+                else (None if ob is None or ob.value is None else float(ob.value)),
+                "level": ob.level if ob else None,
+                "target": float(b.adjusted) if b else st["target"],
+                "target_source": st["target_source"],
+                "rule": st["rule"],
+                "points": st["points"],
+                "applicable": bool(applicable[i]),
+                "fraction": None if f != f else f,
+                "score": None if sc != sc else sc,
+                "lost": None if lo != lo else lo,
+                "effective_weight": eff[i],
+                "deduction": (float(ob.deduction) if ob.deduction else None) if ob else None,
+                "deduction_reason": ob.deduction_reason if ob else None,
+                "warnings": warnings,
+            }
+        )
+    nn = len(static_nodes)
+    node_points = result.node_points[node_offset : node_offset + nn].tolist()
+    subtotal = result.node_subtotal[node_offset : node_offset + nn].tolist()
+    nodes_out = [
+        {
+            "code": st["code"],
+            "name": st["name"],
+            "level": st["level"],
+            "path": st["path"],
+            "points": st["points"],
+            "applicable_points": node_points[k],
+            "subtotal": subtotal[k],
+        }
+        for k, st in enumerate(static_nodes)
+    ]
+    band = result.band(item)
+    total = float(result.item_total[item])
+    return {
+        "framework": {
+            "code": fw.code,
+            "version": fw.version,
+            "name_zh": fw.doc.name_zh,
+            "name_en": fw.doc.name_en,
+        },
+        "namespaces": dict(fw.namespaces),
+        "project": req.project,
+        "unit": req.unit,
+        "region": req.region,
+        "fiscal_year": req.fiscal_year,
+        "missing_policy": fw.doc.missing_policy,
+        "rounding": engine.ROUNDING_RULE,
+        "leaves": leaves_out,
+        "nodes": nodes_out,
+        "applicable_points": float(result.item_applicable_points[item]),
+        "score_sum": float(result.item_score_sum[item]),
+        "total": None if total != total else total,
+        "grade": {
+            "grade": band.grade,
+            "name_en": band.name_en,
+            "min": float(band.min),
+            "max": float(band.max),
+            "recommendation_zh": band.recommendation_zh,
+            "recommendation_en": band.recommendation_en,
+        }
+        if band
+        else None,
+        "warnings": sorted(all_warnings),
+        "input_hash": input_hash(req, fw),
+    }
+
+
 def receipt(
     p: Prepared,
     compiled: engine.CompiledTree,
@@ -796,85 +1029,22 @@ def receipt(
     leaf_offset: int = 0,
     node_offset: int = 0,
 ) -> Receipt:
-    req = p.request
-    fw = p.framework
-    leaves_out: list[LeafOut] = []
-    lost = result.leaf_lost
-    eff = result.leaf_effective_weight
-    for i, (leaf, m) in enumerate(zip(compiled.leaves, p.meta, strict=True)):
-        j = leaf_offset + i
-        ob = p.observations.get(leaf.code)
-        budget = req.budget if m.target_source.kind == "budget" else None
-        status = (
-            "missing"
-            if ob is None or (ob.value is None and ob.level is None and not ob.not_applicable)
-            else "not_applicable"
-            if ob.not_applicable
-            else "value"
-        )
-        leaves_out.append(
-            LeafOut.model_construct(
-                id=leaf.code,
-                indicator=m.indicator,
-                name=m.name,
-                path=list(leaf.path),
-                unit=m.unit,
-                status=status,  # type: ignore[arg-type]
-                raw_value=budget.executed if budget else ob.value if ob else None,
-                level=ob.level if ob else None,
-                target=budget.adjusted if budget else leaf.target,
-                target_source=m.target_source,
-                rule=dict(compiled.rules[i]),
-                points=leaf.points,
-                applicable=bool(result.leaf_applicable[j]),
-                fraction=_f(result.leaf_fraction[j]),
-                score=_f(result.leaf_score[j]),
-                lost=_f(lost[j]),
-                effective_weight=float(eff[j]),
-                deduction=(ob.deduction or None) if ob else None,
-                deduction_reason=ob.deduction_reason if ob else None,
-                warnings=engine.warning_names(int(result.leaf_warnings[j])),
-            )
-        )
-    node_points = result.node_points
-    nodes_out = [
-        ScoredNode.model_construct(
-            code=path[-1],
-            name=p.node_names.get(path, path[-1]),
-            level=len(path),
-            path=list(path),
-            points=float(sum(lf.points for lf in compiled.leaves if lf.path[: len(path)] == path)),
-            applicable_points=float(node_points[node_offset + k]),
-            subtotal=float(result.node_subtotal[node_offset + k]),
-        )
-        for k, path in enumerate(compiled.node_paths)
-    ]
-    band = result.band(item)
-    warnings = sorted({w for lf in leaves_out for w in lf.warnings})
-    return Receipt(
-        framework=FrameworkRef(
-            code=fw.code, version=fw.version, name_zh=fw.doc.name_zh, name_en=fw.doc.name_en
-        ),
-        namespaces=fw.namespaces,
-        project=req.project,
-        unit=req.unit,
-        region=req.region,
-        fiscal_year=req.fiscal_year,
-        missing_policy=fw.doc.missing_policy,
-        rounding=engine.ROUNDING_RULE,
-        leaves=leaves_out,
-        nodes=nodes_out,
-        applicable_points=float(result.item_applicable_points[item]),
-        score_sum=float(result.item_score_sum[item]),
-        total=_f(result.item_total[item]),
-        grade=GradeOut(**band.__dict__) if band else None,
-        warnings=warnings,
-        input_hash=input_hash(req, fw),
-    )
+    return Receipt.model_validate(receipt_dict(p, compiled, result, item, leaf_offset, node_offset))
 
 
 def score(req: ScoreRequest, catalogue: CatalogueLookup) -> Receipt:
     """Score one submission; a 422 names every offending row and field."""
+    return Receipt.model_validate(receipt_dict(*_score(req, catalogue)))
+
+
+def score_json(req: ScoreRequest, catalogue: CatalogueLookup) -> bytes:
+    """``score`` serialised: the receipt as JSON bytes, built without per-leaf models."""
+    return orjson.dumps(receipt_dict(*_score(req, catalogue)))
+
+
+def _score(
+    req: ScoreRequest, catalogue: CatalogueLookup
+) -> tuple[Prepared, engine.CompiledTree, engine.BatchResult]:
     p = prepare(req, catalogue)
     if p.errors:
         raise Unprocessable("the submission has problems", errors=p.errors)
@@ -886,7 +1056,7 @@ def score(req: ScoreRequest, catalogue: CatalogueLookup) -> Receipt:
         errors += [_err(("body", c), msg, t) for _, c, t, msg in conv]
     if errors:
         raise Unprocessable("the submission has problems", errors=errors)
-    return receipt(p, compiled, result)
+    return p, compiled, result
 
 
 def score_batch(
@@ -899,7 +1069,8 @@ def score_batch(
     """Score many submissions in one engine call; one bad item does not sink the others."""
     prepared: list[Prepared | None] = []
     compiled: list[engine.CompiledTree] = []
-    structures: dict[Any, Structure] = {}
+    shared: StructureCache | None = getattr(catalogue, "structures", None)
+    structures: dict[Any, Structure] | StructureCache = shared if shared is not None else {}
     out: list[BatchItemOut] = []
     for i, req in enumerate(items):
         loc0: tuple[str | int, ...] = ("body", "items", i)
@@ -967,6 +1138,100 @@ def score_batch(
     ok = sum(1 for o in out if o.ok)
     return BatchResponse(
         count=len(out), ok=ok, failed=len(out) - ok, validate_only=validate_only, items=out
+    )
+
+
+_VALUE_FIELDS = ("value", "level", "level_score", "not_applicable", "deduction")
+
+
+def score_columnar(
+    template: ScoreRequest,
+    values: Sequence[Sequence[float | None]],
+    budgets: Sequence[BudgetIn] | None,
+    catalogue: CatalogueLookup,
+) -> bytes:
+    """Score N submissions that share ``template``'s structure, given as an (N, rows) matrix of
+    numeric actuals (+ optional per-submission budgets), in one vectorised engine call. The
+    structure is prepared and compiled once; per submission only numbers are read. Returns the
+    :class:`ColumnarBatchResponse` as JSON bytes. Totals equal those of the JSON batch for the
+    same submissions."""
+    loc0: tuple[str | int, ...] = ("body", "template")
+    errors = [
+        _err((*loc0, "rows", i, f), "the template's rows take no values (use values)", "extra")
+        for i, r in enumerate(template.rows)
+        for f in _VALUE_FIELDS
+        if f in r.model_fields_set
+    ]
+    if template.values:
+        errors.append(_err((*loc0, "values"), "not in the columnar form", "extra"))
+    if template.budget is not None:
+        errors.append(_err((*loc0, "budget"), "give per-submission budgets", "extra"))
+    n, r = len(values), len(template.rows)
+    errors += [
+        _err(("body", "values", k), f"expected {r} values (one per template row)", "length")
+        for k, vs in enumerate(values)
+        if len(vs) != r
+    ]
+    if budgets is not None and len(budgets) != n:
+        errors.append(_err(("body", "budgets"), f"expected {n} budgets", "length"))
+    if errors:
+        raise Unprocessable("the columnar batch has problems", errors=errors)
+    req = template
+    if budgets:
+        req = template.model_copy(update={"budget": budgets[0]})
+    p = prepare(req, catalogue, loc0)
+    if p.errors:
+        raise Unprocessable("the template has problems", errors=p.errors)
+    compiled = compile_prepared(p)
+    assert p.structure is not None
+    matrix = np.array(values, dtype=np.float64) if r else np.empty((n, 0))  # None → NaN
+    actual = np.full((n, compiled.n_leaves), np.nan)
+    column = {leaf.code: i for i, leaf in enumerate(compiled.leaves)}
+    where: dict[int, tuple[str | int, ...]] = {}  # leaf column → location of its value
+    for leaf_id, _kind, source, k, _rel in p.structure.sources:
+        i = column[leaf_id]
+        if source == "rows":
+            actual[:, i] = matrix[:, k]
+            where[i] = ("values", k)
+        elif source == "budget" and budgets:
+            executed = np.array([b.executed for b in budgets], dtype=np.float64)
+            adjusted = np.array([b.adjusted for b in budgets], dtype=np.float64)
+            with np.errstate(over="ignore"):  # an infinite rate is the engine's error 7
+                actual[:, i] = executed * 100.0 / adjusted  # as prepare() computes it
+            where[i] = ("budgets",)
+    result = engine.score_columns(compiled, actual)
+    leaf_error = result.leaf_error.reshape(n, compiled.n_leaves)
+    failed_items = np.flatnonzero(leaf_error.any(axis=1)).tolist()
+    totals: list[float | None] = [None if t != t else t for t in result.item_total.tolist()]
+    bands = compiled.band_sets[int(compiled.band_set[0])]
+    grades: list[str | None] = [
+        bands[g].grade if g >= 0 else None for g in result.item_grade.tolist()
+    ]
+    item_errors = []
+    for item in failed_items:
+        totals[item] = grades[item] = None
+        found = []
+        for i in np.flatnonzero(leaf_error[item]).tolist():
+            code = int(leaf_error[item, i])
+            type_, msg = engine.ERROR_CODES[code]
+            rel = where.get(i)
+            if rel is None:  # a fixed leaf of the framework that the columnar form cannot fill
+                loc: list[str | int] = [*loc0, "framework"]
+            elif rel[0] == "values":
+                loc = ["body", "values", item, rel[1]]
+            else:
+                loc = ["body", "budgets", item]
+            found.append({"loc": loc, "msg": msg, "type": type_})
+        item_errors.append({"index": item, "errors": found})
+    return orjson.dumps(
+        {
+            "count": n,
+            "ok": n - len(failed_items),
+            "failed": len(failed_items),
+            "totals": totals,
+            "grades": grades,
+            "errors": item_errors,
+        }
     )
 
 

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from indicator_service.auth.models import Role
 from indicator_service.catalogue.service import store_framework
 from indicator_service.core.database import session_scope
+from indicator_service.core.settings import Settings
+from tests.auth.fixtures import authenticate, issue_key
 from tests.helpers import ApiClient, assert_problem
 from tests.scoring.frameworks import self_evaluation
 
 CODE = "COMPOSITE-EVAL-TEST"
+
+
+@pytest.fixture(scope="module")
+def api(app: FastAPI, engine: Engine, settings: Settings) -> Iterator[ApiClient]:
+    """Storing evaluations needs an evaluator key (see docs/security.md)."""
+    client = authenticate(ApiClient(app), issue_key(engine, settings, Role.evaluator))
+    yield client
+    client.close()
+
+
 REGION = "330100"
 
 

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from bench.bench_http import as_columnar
 from indicator_service.catalogue.service import store_framework
 from indicator_service.core.database import session_scope
+from indicator_service.core.settings import Settings
+from tests.auth.fixtures import bearer, issue_key
 from tests.helpers import ApiClient, assert_problem
 from tests.scoring.frameworks import self_evaluation
 
@@ -107,59 +110,59 @@ def v1_rows(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def test_score_against_database_catalogue(api: ApiClient, published: None) -> None:
-    r = api.post("/v1/score", json=submission("P-DB-0", version=None))
+def test_score_against_database_catalogue(eapi: ApiClient, published: None) -> None:
+    r = eapi.post("/v1/score", json=submission("P-DB-0", version=None))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["framework"]["version"] == "3.0.0"  # the latest published
     assert body["total"] == 93.5  # 9.5 + 18 + 20 + 36 + 10
-    assert_problem(api.post("/v1/score", json=submission("P", version="7.0.0")), 404)
+    assert_problem(eapi.post("/v1/score", json=submission("P", version="7.0.0")), 404)
 
 
-def test_create_get_list_and_idempotency(api: ApiClient, published: None) -> None:
+def test_create_get_list_and_idempotency(eapi: ApiClient, published: None) -> None:
     project = f"P-{uuid.uuid4().hex[:8]}"
     body = v1_rows(submission(project))
     key = {"Idempotency-Key": f"k-{project}"}
-    first = api.post("/v1/evaluations", json=body, headers=key)
+    first = eapi.post("/v1/evaluations", json=body, headers=key)
     assert first.status_code == 201, first.text
     created = first.json()
     # v1: 9.5 + 22.5 + 22.5 + 27 + 10 = 91.5
     assert created["total"] == 91.5
     assert created["grade"] == "优"
     assert first.headers["location"] == f"/v1/evaluations/{created['id']}"
-    replay = api.post("/v1/evaluations", json=body, headers=key)
+    replay = eapi.post("/v1/evaluations", json=body, headers=key)
     assert replay.status_code == 201
     assert replay.json() == created
     other = copy.deepcopy(body)
     other["rows"][0]["value"] = 80
-    assert_problem(api.post("/v1/evaluations", json=other, headers=key), 409)
+    assert_problem(eapi.post("/v1/evaluations", json=other, headers=key), 409)
 
-    got = api.get(f"/v1/evaluations/{created['id']}")
+    got = eapi.get(f"/v1/evaluations/{created['id']}")
     assert got.json() == created
-    api.post("/v1/evaluations", json=v1_rows(submission(project, fiscal_year=2023)))
-    listed = api.get("/v1/evaluations", params={"project": project}).json()
+    eapi.post("/v1/evaluations", json=v1_rows(submission(project, fiscal_year=2023)))
+    listed = eapi.get("/v1/evaluations", params={"project": project}).json()
     assert listed["total"] == 2
-    only_2024 = api.get("/v1/evaluations", params={"project": project, "fiscal_year": 2024})
+    only_2024 = eapi.get("/v1/evaluations", params={"project": project, "fiscal_year": 2024})
     assert [i["id"] for i in only_2024.json()["items"]] == [created["id"]]
-    page = api.get("/v1/evaluations", params={"project": project, "limit": 1, "offset": 1}).json()
+    page = eapi.get("/v1/evaluations", params={"project": project, "limit": 1, "offset": 1}).json()
     assert (page["total"], len(page["items"])) == (2, 1)
-    assert_problem(api.get("/v1/evaluations/999999999"), 404)
+    assert_problem(eapi.get("/v1/evaluations/999999999"), 404)
 
 
-def test_rescore_under_newer_version(api: ApiClient, published: None) -> None:
+def test_rescore_under_newer_version(eapi: ApiClient, published: None) -> None:
     project = f"P-{uuid.uuid4().hex[:8]}"
     body = submission(project)  # rows weighted for version 2 (产出 40, 效益 40)
     body["rows"][0]["points"] = 20
-    stored = api.post("/v1/evaluations", json=v1_rows(body)).json()
+    stored = eapi.post("/v1/evaluations", json=v1_rows(body)).json()
     # The v1 inputs do not add up under the latest, v3 (产出 50 ≠ 40): a 422 naming the rows.
-    problem = assert_problem(api.post(f"/v1/evaluations/{stored['id']}/rescore", json={}), 422)
+    problem = assert_problem(eapi.post(f"/v1/evaluations/{stored['id']}/rescore", json={}), 422)
     assert any(e["type"] == "points_do_not_add_up" for e in problem["errors"])
     # Re-scoring under the same version reproduces the stored result exactly.
-    same = api.post(f"/v1/evaluations/{stored['id']}/rescore", json={"version": "1.0.0"}).json()
+    same = eapi.post(f"/v1/evaluations/{stored['id']}/rescore", json={"version": "1.0.0"}).json()
     assert same["total_difference"] == 0.0
     assert same["rescored"]["input_hash"] == stored["input_hash"]
     # Version 2.0.0 switches lower-is-better to the inverse variant.
-    newer = api.post(f"/v1/evaluations/{stored['id']}/rescore", json={"version": "2.0.0"})
+    newer = eapi.post(f"/v1/evaluations/{stored['id']}/rescore", json={"version": "2.0.0"})
     assert newer.status_code == 200, newer.text
     cmp = newer.json()
     assert (cmp["from_version"], cmp["to_version"]) == ("1.0.0", "2.0.0")
@@ -169,7 +172,7 @@ def test_rescore_under_newer_version(api: ApiClient, published: None) -> None:
     assert cmp["grade_changed"] is False
     out = next(n for n in cmp["nodes"] if n["code"] == "OUT")
     assert (out["official"], out["what_if"], out["difference"]) == (45.0, 45.23, 0.23)
-    assert_problem(api.post("/v1/evaluations/999999999/rescore", json={}), 404)
+    assert_problem(eapi.post("/v1/evaluations/999999999/rescore", json={}), 404)
 
 
 def _namespace(version: str, unit: str, standard: float) -> Any:
@@ -208,7 +211,7 @@ def _namespace(version: str, unit: str, standard: float) -> Any:
 
 
 def test_indicators_and_standards_in_the_pinned_namespace_version(
-    api: ApiClient, engine: Engine
+    eapi: ApiClient, engine: Engine
 ) -> None:
     from indicator_service.catalogue.service import store_namespace
 
@@ -251,9 +254,128 @@ def test_indicators_and_standards_in_the_pinned_namespace_version(
             },
         ],
     }
-    r = api.post("/v1/score", json=body)
+    r = eapi.post("/v1/score", json=body)
     assert r.status_code == 200, r.text  # unit 人 matches the pinned 1.0.0 definition
     leaf = next(lf for lf in r.json()["leaves"] if lf["id"] == "b")
     assert leaf["target"] == 500.0  # the 1.0.0 standard, not 2.0.0's 0.05
     assert leaf["target_source"]["source"] == "plan 1.0.0"
     assert leaf["score"] == 27.0  # 30 · 450 / 500
+
+
+# --- authentication, roles, audit and id bounds ------------------------------------------------
+
+SCORING_CALLS: list[tuple[str, str, Any]] = [
+    ("POST", "/v1/score", lambda: v1_rows(submission("P-AUTH"))),
+    ("POST", "/v1/score/batch", lambda: {"items": [v1_rows(submission("P-AUTH"))]}),
+    ("POST", "/v1/score/columnar", lambda: as_columnar([v1_rows(submission("P-AUTH"))])),
+    (
+        "POST",
+        "/v1/score/what-if",
+        lambda: {"submission": v1_rows(submission("P-AUTH")), "overrides": {"points": {}}},
+    ),
+]
+EVALUATION_CALLS: list[tuple[str, str, Any]] = [
+    ("POST", "/v1/evaluations", lambda: v1_rows(submission("P-AUTH"))),
+    ("GET", "/v1/evaluations", None),
+    ("GET", "/v1/evaluations/1", None),
+    ("POST", "/v1/evaluations/1/rescore", lambda: {}),
+]
+
+
+@pytest.fixture(scope="module")
+def role_headers(engine: Engine, settings: Settings) -> dict[str, dict[str, str]]:
+    """Request headers with a key of each non-admin role (curator and reviewer: every namespace)."""
+    out = {}
+    for role in ("client", "evaluator", "curator", "reviewer"):
+        namespaces = ["*"] if role in ("curator", "reviewer") else None
+        out[role] = bearer(issue_key(engine, settings, role, namespaces))
+    return out
+
+
+def _call(client: ApiClient, method: str, url: str, body: Any, **kw: Any) -> Any:
+    if body is None:
+        return client.request(method, url, **kw)
+    return client.request(method, url, json=body(), **kw)
+
+
+@pytest.mark.parametrize(("method", "url", "body"), SCORING_CALLS + EVALUATION_CALLS)
+def test_every_scoring_endpoint_needs_a_key(
+    api: ApiClient, published: None, method: str, url: str, body: Any
+) -> None:
+    problem = assert_problem(_call(api, method, url, body), 401)
+    assert problem["errors"][0]["type"] == "missing_api_key"
+    unknown = {"Authorization": "Bearer isk_nope_nope"}
+    assert_problem(_call(api, method, url, body, headers=unknown), 401)
+
+
+@pytest.mark.parametrize(("method", "url", "body"), SCORING_CALLS)
+def test_client_and_evaluator_keys_may_score(
+    api: ApiClient,
+    published: None,
+    role_headers: dict[str, dict[str, str]],
+    method: str,
+    url: str,
+    body: Any,
+) -> None:
+    for role in ("client", "evaluator"):
+        r = _call(api, method, url, body, headers=role_headers[role])
+        assert r.status_code == 200, (role, r.text)
+    for role in ("curator", "reviewer"):
+        problem = assert_problem(_call(api, method, url, body, headers=role_headers[role]), 403)
+        assert problem["errors"][0]["type"] == "insufficient_role"
+
+
+@pytest.mark.parametrize(("method", "url", "body"), EVALUATION_CALLS)
+def test_only_evaluators_store_and_read_evaluations(
+    api: ApiClient,
+    published: None,
+    role_headers: dict[str, dict[str, str]],
+    method: str,
+    url: str,
+    body: Any,
+) -> None:
+    for role in ("client", "curator", "reviewer"):
+        problem = assert_problem(_call(api, method, url, body, headers=role_headers[role]), 403)
+        assert problem["errors"][0]["type"] == "insufficient_role"
+
+
+def test_storing_an_evaluation_is_audited(
+    api: ApiClient, published: None, make_key: Any, admin_key: str
+) -> None:
+    key = make_key("evaluator", name=f"auditor-{uuid.uuid4().hex[:6]}")
+    project = f"P-{uuid.uuid4().hex[:8]}"
+    headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"audit-{project}"}
+    body = v1_rows(submission(project))
+    created = api.post("/v1/evaluations", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    ev = created.json()
+    # A replay stores nothing and records nothing.
+    assert api.post("/v1/evaluations", json=body, headers=headers).json() == ev
+    admin = {"Authorization": f"Bearer {admin_key}"}
+    trail = api.get(
+        "/v1/audit", params={"object_type": "evaluation", "object_id": str(ev["id"])}, headers=admin
+    )
+    assert trail.status_code == 200, trail.text
+    entries = trail.json()["items"]
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["action"] == "evaluation.create"
+    assert entry["actor_role"] == "evaluator"
+    assert entry["after"]["total"] == ev["total"] == 91.5
+    assert entry["after"]["input_hash"] == ev["input_hash"]
+
+
+@pytest.mark.parametrize("evaluation_id", [2**31, 2**31 + 1, 2**62, 0, -1])
+def test_evaluation_ids_beyond_the_integer_column_are_422(
+    eapi: ApiClient, evaluation_id: int
+) -> None:
+    problem = assert_problem(eapi.get(f"/v1/evaluations/{evaluation_id}"), 422)
+    assert problem["errors"][0]["loc"] == ["path", "evaluation_id"]
+    rescore = eapi.post(f"/v1/evaluations/{evaluation_id}/rescore", json={})
+    assert_problem(rescore, 422)
+
+
+def test_largest_evaluation_id_is_a_404(eapi: ApiClient) -> None:
+    """2^31 − 1 is the largest id PostgreSQL's integer column holds: a plain 404, not a 500."""
+    assert_problem(eapi.get(f"/v1/evaluations/{2**31 - 1}"), 404)
+    assert_problem(eapi.post(f"/v1/evaluations/{2**31 - 1}/rescore", json={}), 404)
