@@ -139,7 +139,7 @@ export function showError(target, error) {
 
 export function fmt(value, digits = 2) {
   if (value === null || value === undefined) return "—";
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(digits);
+  if (typeof value === "number") return String(Math.round(value * 10 ** digits) / 10 ** digits);
   return String(value);
 }
 

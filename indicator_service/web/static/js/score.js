@@ -38,13 +38,10 @@ function showResults(results, last) {
   state.results = results;
   state.last = last;
   drawResults();
-  actions.replaceChildren(
-    el("button", { type: "button", id: "download", onclick: downloadXlsx }, t("score.download")),
-    last.kind === "rows"
-      ? el("button", { type: "button", id: "save", onclick: saveEvaluation }, t("score.save"))
-      : null,
-    el("span", { id: "save-status", role: "status" }),
-  );
+  const buttons = [el("button", { type: "button", id: "download", onclick: downloadXlsx }, t("score.download"))];
+  if (last.kind === "rows")
+    buttons.push(el("button", { type: "button", id: "save", class: "secondary", onclick: saveEvaluation }, t("score.save")));
+  actions.replaceChildren(...buttons, el("span", { id: "save-status", role: "status" }));
 }
 
 async function downloadXlsx() {
@@ -275,7 +272,7 @@ async function build() {
   frameworkSelect.addEventListener("change", loadFramework);
   const common = el(
     "form",
-    { id: "submission-form", class: "row" },
+    { id: "submission-form", class: "row card" },
     el("div", { class: "field" }, el("label", { for: "framework", "data-i18n": "framework" }, t("framework")), frameworkSelect),
     field("project", "project", { maxlength: 80 }),
     field("region", "region", { value: "000000", pattern: "\\d{6}", maxlength: 6, inputmode: "numeric" }),
