@@ -1,5 +1,5 @@
 // Evaluation history of a project across fiscal years (stored evaluations; evaluator keys).
-import { api, el, field, fmt, params, showError, start, t, table } from "./common.js";
+import { api, el, field, fmt, lang, params, showError, start, t, table } from "./common.js";
 import { yearChart } from "./chart.js";
 
 const main = document.getElementById("main");
@@ -32,7 +32,7 @@ function draw() {
         fmt(e.total),
         e.grade || "—",
         e.region,
-        new Date(e.created_at).toLocaleString(),
+        new Date(e.created_at).toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB"),
       ]),
       { id: "history-table" },
     ),
