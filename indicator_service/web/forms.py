@@ -12,7 +12,6 @@ submission, as the CLI writes it) when ``Accept`` asks for XLSX.
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
@@ -66,7 +65,8 @@ def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
                 "empty workbook",
                 errors=[ErrorItem(loc=["body"], msg="the first sheet is empty", type="missing")],
             ) from None
-        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+        except Exception as exc:  # an untrusted file: any parser failure means unreadable
+            # (BadZipFile, KeyError for a missing part, ParseError for broken XML, ValueError…)
             raise Unprocessable(
                 "the body is not a readable XLSX workbook",
                 errors=[ErrorItem(loc=["body"], msg=str(exc)[:300], type="xlsx")],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import pytest
 from fastapi import FastAPI
@@ -101,6 +102,21 @@ def test_bad_bodies_are_problems(web_api: ApiClient, scorer: dict[str, str]) -> 
     assert_problem(post(web_api, "class_l1,points\n", "text/csv", scorer), 422)
     body = assert_problem(post(web_api, "nonsense,points\nx,1\n", "text/csv", scorer), 422)
     assert body["errors"][0]["loc"] == ["body", "header", "nonsense"]
+
+
+def test_broken_workbook_is_a_problem(web_api: ApiClient, scorer: dict[str, str]) -> None:
+    """A zip whose worksheet XML is cut in half (openpyxl raises ParseError): 422, not 500."""
+    src = zipfile.ZipFile(io.BytesIO(as_xlsx(GOOD_CSV)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as broken:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            broken.writestr(info.filename, data)
+    body = assert_problem(post(web_api, out.getvalue(), XLSX, scorer), 422)
+    assert body["errors"][0]["loc"] == ["body"]
+    assert body["errors"][0]["type"] == "xlsx"
 
 
 def test_needs_a_scorer_key(web_app: FastAPI, web_api: ApiClient) -> None:
