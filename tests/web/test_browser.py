@@ -173,7 +173,13 @@ def test_browse_search_and_indicator_page(tab: Tab) -> None:
     page.select_option("#namespace", "health")
     page.wait_for_selector("#tree h3:has-text('卫生健康')")
     assert page.locator("#version option").count() == 2
-    page.locator("#tree summary", has_text="产出").first.click()
+    page.locator("#tree details details summary").first.click()  # open a level-2 class
+    # the SELF-EVAL framework's tree: level-1 classes with their points, the execution leaf's
+    # catalogue indicator linked
+    out = page.locator("#framework-tree li[data-node=OUT]")
+    out.locator("summary").first.wait_for()
+    assert out.locator("summary").first.inner_text().startswith("产出指标 50")
+    assert page.locator("#framework-tree li[data-node=EXEC] a").inner_text() == "COM-02-002"
     tab.shot("catalogue")
     # search in Chinese
     page.fill("#q", "满意度")

@@ -2,10 +2,12 @@
 import { api, el, field, fmt, nameOf, params, showError, start, t, table } from "./common.js";
 
 const main = document.getElementById("main");
-const state = { namespaces: [], search: null, doc: null };
+const state = { namespaces: [], search: null, doc: null, frameworks: [], framework: null };
 
 const searchOut = el("div", { id: "search-results", "aria-live": "polite" });
 const treeOut = el("div", { id: "tree", "aria-live": "polite" });
+const frameworkOut = el("div", { id: "framework-tree", "aria-live": "polite" });
+const frameworkSelect = el("select", { id: "framework", name: "framework" });
 
 function indicatorLink(code) {
   return el("a", { href: `/ui/indicator?code=${encodeURIComponent(code)}` }, code);
@@ -137,6 +139,52 @@ function drawNamespaceOptions(nsSelect) {
   );
 }
 
+function drawFramework() {
+  if (!state.framework) return;
+  const fw = state.framework;
+  const byCode = new Map(fw.nodes.map((n) => [n.code, n]));
+  const node = (n) => {
+    const kids = n.children.map((c) => byCode.get(c)).filter(Boolean);
+    const label = [
+      el("strong", {}, nameOf(n)),
+      ` ${n.points} ${t("receipt.points")}`,
+      n.open ? el("span", { class: "muted" }, ` · ${t("framework.open")}`) : null,
+      n.indicator ? [" · ", indicatorLink(n.indicator)] : null,
+    ];
+    return el(
+      "li",
+      { "data-node": n.code },
+      kids.length ? el("details", { open: true }, el("summary", {}, label), el("ul", {}, kids.map(node))) : label,
+    );
+  };
+  frameworkOut.replaceChildren(
+    el("h3", {}, `${nameOf(fw)} ${fw.version} · ${t("status")}: ${fw.status}`),
+    el("ul", { class: "tree" }, fw.nodes.filter((n) => !n.parent).map(node)),
+    el(
+      "p",
+      { class: "muted" },
+      fw.bands.map((b) => `${b.grade} [${b.min}, ${b.max}${b.max === 100 ? "]" : ")"}`).join(" · "),
+    ),
+  );
+}
+
+async function loadFramework(code) {
+  frameworkOut.replaceChildren(el("p", {}, t("loading")));
+  try {
+    state.framework = await api(`/v1/frameworks/${encodeURIComponent(code)}`);
+    drawFramework();
+  } catch (error) {
+    showError(frameworkOut, error);
+  }
+}
+
+function drawFrameworkOptions() {
+  const current = frameworkSelect.value;
+  frameworkSelect.replaceChildren(
+    ...state.frameworks.map((f) => el("option", { value: f.code, selected: f.code === current }, `${nameOf(f)} (${f.code})`)),
+  );
+}
+
 let built = false;
 const nsSelect = el("select", { id: "namespace", name: "namespace" });
 const versionSelect = el("select", { id: "version", name: "version" });
@@ -178,7 +226,23 @@ async function build() {
       el("div", { id: "namespaces" }),
       treeOut,
     ),
+    el(
+      "section",
+      { "aria-labelledby": "frameworks-h" },
+      el("h2", { id: "frameworks-h", "data-i18n": "frameworks.heading" }, t("frameworks.heading")),
+      el("form", { id: "framework-form", class: "row" }, el("div", { class: "field" }, el("label", { for: "framework", "data-i18n": "framework" }, t("framework")), frameworkSelect)),
+      frameworkOut,
+    ),
   );
+  frameworkSelect.addEventListener("change", () => loadFramework(frameworkSelect.value));
+  api("/v1/frameworks")
+    .then((list) => {
+      state.frameworks = list.items;
+      drawFrameworkOptions();
+      if (state.frameworks.some((f) => f.code === "SELF-EVAL")) frameworkSelect.value = "SELF-EVAL";
+      if (frameworkSelect.value) loadFramework(frameworkSelect.value);
+    })
+    .catch((error) => showError(frameworkOut, error));
   if (q) search(q);
   try {
     const list = await api("/v1/namespaces");
@@ -220,4 +284,6 @@ start(() => {
   drawTree();
   drawNamespaceOptions(nsSelect);
   drawNamespaceTable();
+  drawFrameworkOptions();
+  drawFramework();
 });

@@ -39,6 +39,8 @@ export const LABELS = {
   operator: { zh: "计算符号", en: "Operator" },
   value_type: { zh: "指标类型", en: "Value type" },
   "tree.heading": { zh: "指标树", en: "Indicator tree" },
+  "frameworks.heading": { zh: "评价指标体系", en: "Evaluation frameworks" },
+  "framework.open": { zh: "由项目填写", en: "filled in by each project" },
   "tree.other": { zh: "（未分类）", en: "(unclassified)" },
   // indicator page
   explanation: { zh: "指标解释", en: "Explanation" },
