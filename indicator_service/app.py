@@ -24,6 +24,8 @@ from indicator_service.core.problems import install_problem_handlers
 from indicator_service.core.settings import Settings, get_settings
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
+from indicator_service.web.forms import router as forms_router
+from indicator_service.web.router import router as web_router
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": Problem, "description": text, "content": {"application/problem+json": {}}}
@@ -46,6 +48,8 @@ def _routers() -> list[APIRouter]:
         composite_router,
         auth_router,
         audit_router,
+        forms_router,
+        web_router,
     ]
 
 

@@ -35,6 +35,14 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 ]
 API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 DOC_PATHS = ("/docs", "/redoc")
+# The evaluator web interface (indicator_service/web) loads its own scripts, styles and images
+# from /ui/static and calls the API on the same origin: 'self' only, still no inline code.
+UI_CSP = (
+    b"content-security-policy",
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+)
+UI_PATH = "/ui"
 
 
 def _valid_request_id(value: str) -> bool:
@@ -71,7 +79,10 @@ class RequestContextMiddleware:
         limit = self.max_body_bytes
         status_holder = [500]
         extra_headers = [(b"x-request-id", request_id.encode("latin-1")), *SECURITY_HEADERS]
-        if not scope["path"].startswith(DOC_PATHS):
+        path = scope["path"]
+        if path == UI_PATH or path.startswith(UI_PATH + "/"):
+            extra_headers.append(UI_CSP)
+        elif not path.startswith(DOC_PATHS):
             extra_headers.append(API_CSP)
 
         if content_length is not None and content_length > limit:

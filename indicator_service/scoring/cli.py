@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from indicator_service.core.errors import ErrorItem
 
@@ -59,12 +59,21 @@ def _progress(done: int, total: int) -> None:
 
 def read_table(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Header and records of a CSV or XLSX file (first sheet)."""
+    if path.suffix.lower() == ".xlsx":
+        return parse_table(path, xlsx=True)
+    return parse_table(path.read_text(encoding="utf-8-sig"), xlsx=False)
+
+
+def parse_table(
+    source: Path | IO[bytes] | str, *, xlsx: bool
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Header and records of a workbook (path or binary stream; first sheet) or of CSV text."""
     from indicator_service.scoring.csvform import normalise_header
 
-    if path.suffix.lower() == ".xlsx":
+    if xlsx:
         from openpyxl import load_workbook
 
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = load_workbook(source, read_only=True, data_only=True)
         rows = wb.worksheets[0].iter_rows(values_only=True)
         header = normalise_header(str(h or "") for h in next(rows))
         records = [
@@ -72,8 +81,8 @@ def read_table(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
             for row in rows
         ]
         return header, records
-    text = path.read_text(encoding="utf-8-sig")
-    reader = csv.reader(io.StringIO(text))
+    assert isinstance(source, str)
+    reader = csv.reader(io.StringIO(source))
     header = normalise_header(next(reader))
     return header, [dict(zip(header, line, strict=False)) for line in reader]
 
@@ -176,7 +185,7 @@ def score_file(
         ]
         target.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", "utf-8")
     else:
-        lines = list(_table_lines(keys, items, results))
+        lines = list(table_lines(keys, items, results))
         if suffix == ".xlsx":
             from openpyxl import Workbook
 
@@ -196,7 +205,7 @@ def score_file(
     return len(results) - failed, failed
 
 
-def _table_lines(keys: list[str], items: list[Any], results: list[Any]) -> Iterator[dict[str, Any]]:
+def table_lines(keys: list[str], items: list[Any], results: list[Any]) -> Iterator[dict[str, Any]]:
     for key, item, res in zip(keys, items, results, strict=True):
         if not res.ok or res.result is None:
             for e in res.errors:

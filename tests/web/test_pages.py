@@ -1,0 +1,65 @@
+"""The pages and assets under /ui, without a browser: served locally, with their own CSP."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from indicator_service.web.router import PAGES, STATIC
+from tests.helpers import ApiClient, assert_problem
+
+UI_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+@pytest.mark.parametrize("page", ["", *PAGES])
+def test_every_page_is_a_shell_loading_its_module(web_api: ApiClient, page: str) -> None:
+    r = web_api.get(f"/ui/{page}")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-security-policy"] == UI_CSP
+    module = page or "catalogue"
+    assert f'<script type="module" src="/ui/static/js/{module}.js"></script>' in r.text
+    assert "<style" not in r.text
+    assert " style=" not in r.text
+    # every script and stylesheet it refers to is served from /ui/static
+    for ref in re.findall(r'(?:src|href)="(/ui/static/[^"]+)"', r.text):
+        assert web_api.get(ref).status_code == 200, ref
+
+
+def test_static_assets_and_imports_resolve(web_api: ApiClient) -> None:
+    for path in STATIC.rglob("*.js"):
+        r = web_api.get(f"/ui/static/{path.relative_to(STATIC)}")
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "text/javascript; charset=utf-8"
+        for target in re.findall(r'from "\./([^"]+)"', r.text):
+            assert (path.parent / target).is_file(), (path, target)
+    css = web_api.get("/ui/static/css/app.css")
+    assert css.headers["content-type"] == "text/css; charset=utf-8"
+
+
+def test_api_keeps_its_strict_policy(web_api: ApiClient) -> None:
+    r = web_api.get("/v1/namespaces")
+    assert r.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    # a path that only starts like /ui is not the interface
+    assert web_api.get("/uix").headers["content-security-policy"].startswith("default-src 'none';")
+
+
+def test_unknown_pages_and_assets_are_404(web_api: ApiClient) -> None:
+    assert_problem(web_api.get("/ui/nope"), 404)
+    assert_problem(web_api.get("/ui/static/js/nope.js"), 404)
+    assert_problem(web_api.get("/ui/static/%2e%2e/router.py"), 404)
+    assert_problem(web_api.get("/ui/static/..%2Fforms.py"), 404)
+    assert_problem(web_api.get("/ui/static/js"), 404)
+    r = web_api.get("/ui")
+    assert r.status_code == 308
+    assert r.headers["location"] == "/ui/"
+
+
+def test_pages_are_not_api_operations(web_api: ApiClient) -> None:
+    paths = web_api.get("/openapi.json").json()["paths"]
+    assert not [p for p in paths if p.startswith("/ui")]
+    assert "/v1/forms/score" in paths
