@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -83,6 +84,45 @@ def _number(text: str, loc: list[str | int], errors: list[ErrorItem]) -> float |
     return value
 
 
+_PUBLISHED_TARGET = re.compile(
+    r"^\s*(≥|>=|>|=|≤|<=|<)\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)?\s*$"
+)
+
+
+def _published_target(
+    text: str, row: dict[str, Any], loc: list[str | int], errors: list[ErrorItem]
+) -> str:
+    """指标值 as published forms write it — ``≥95%``, ``≤90万元``, ``=100%``: the operator and
+    unit go to their columns when those are empty (and must agree when they are not); the
+    number is returned for parsing. Plain numbers pass through unchanged."""
+    m = _PUBLISHED_TARGET.match(text)
+    if m is None:
+        return text
+    op, number, unit = m.group(1), m.group(2), m.group(3)
+    for field, given, canon in (
+        ("operator", op, OPERATOR_SPELLINGS.get),
+        ("unit", unit, lambda u: u),
+    ):
+        if given is None:
+            continue
+        have = row.get(field)
+        if have is None:
+            row[field] = given
+        elif canon(have) != canon(given):
+            errors.append(
+                ErrorItem(
+                    loc=[*loc, "target"],
+                    msg=f"指标值 {text.strip()!r} says {given!r} but the {field} column says "
+                    f"{have!r}",
+                    type=f"{field}_mismatch",
+                )
+            )
+    return number
+
+
+OPERATOR_SPELLINGS = {"≥": "≥", ">=": "≥", ">": ">", "=": "=", "≤": "≤", "<=": "≤", "<": "<"}
+
+
 def normalise_header(header: Iterable[str]) -> list[str]:
     return [ALIASES.get(h.strip(), h.strip()) for h in header]
 
@@ -138,6 +178,8 @@ def records_to_submissions(
                 row[f] = v
         for f in ROW_NUMBERS:
             v = cell.get(f, "")
+            if f == "target" and v.strip():
+                v = _published_target(v, row, [loc_prefix, n], errors)
             if v.strip():
                 row[f] = _number(v, [loc_prefix, n, f], errors)
         na = cell.get("not_applicable", "").strip().lower()

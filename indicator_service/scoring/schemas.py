@@ -41,6 +41,11 @@ class ValueIn(RequestModel):
         default=None, description="manual deduction in points (needs a reason)"
     )
     deduction_reason: Text | None = None
+    target: Number | None = Field(
+        default=None,
+        description="指标值: the project's declared target, for a fixed framework leaf whose "
+        "framework gives none (a row's own target otherwise)",
+    )
 
 
 class RowIn(ValueIn):
@@ -54,7 +59,6 @@ class RowIn(ValueIn):
     points: Points
     operator: Code | None = Field(default=None, description="≥ > = ≤ < 定性")
     rule: dict[str, Any] | None = Field(default=None, description="rule as data; overrides")
-    target: Number | None = None
     standard_type: (
         Literal[
             "plan",

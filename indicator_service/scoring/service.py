@@ -417,14 +417,32 @@ def _row_leaf(
                 )
             )
     operator: str | None = None
+    ind_operator = None
+    if ind is not None:
+        ind_operator = ind.operator if ind.value_type != "qualitative" else "定性"
     if row.operator is not None:
         try:
             operator = normalise_operator(row.operator)
         except ValueError as exc:
             errors.append(_err((*rloc, "operator"), str(exc), "unknown_operator"))
             return None
-    elif ind is not None:
-        operator = ind.operator if ind.value_type != "qualitative" else "定性"
+        if (
+            ind_operator is not None
+            and not row.rule
+            and engine.OPERATOR_KIND.get(operator) != engine.OPERATOR_KIND.get(ind_operator)
+        ):
+            # the rule follows the operator (计算符号); the catalogue's would silently win
+            errors.append(
+                _err(
+                    (*rloc, "operator"),
+                    f"operator {operator} contradicts the indicator {row.indicator}'s "
+                    f"{ind_operator}; leave it out or give the rule explicitly",
+                    "operator_mismatch",
+                )
+            )
+            return None
+    else:
+        operator = ind_operator
     rule: dict[str, Any] = dict(row.rule) if row.rule else {}
     if not rule and ind is not None:
         rule = ind.effective_rule() or {}
@@ -534,6 +552,32 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
                     fiscal_year=hit.fiscal_year,
                     source=hit.source,
                 )
+        declared = req.values[value_key].target if has_value and value_key else None
+        if declared is not None:
+            if source.kind == "none":
+                target, source = declared, TargetSource(kind="submitted")
+            elif target != declared:
+                fixed = (
+                    f"at {target:g}"
+                    if source.kind in ("framework", "budget")
+                    else f"from the {source.standard_type} standard ({target:g})"
+                )
+                errors.append(
+                    _err(
+                        (*vloc, "target"),
+                        f"the framework fixes this leaf's target {fixed}",
+                        "target_fixed",
+                    )
+                )
+        if target is None and has_value and kind in ("higher_better", "equal", "lower_better"):
+            errors.append(
+                _err(
+                    (*vloc, "target"),
+                    f"{node.code} needs a target and the framework gives none: send the "
+                    "project's declared target (指标值) as its target",
+                    "missing",
+                )
+            )
         if kind is None:
             errors.append(_err((*loc0, "framework"), f"node {node.code} has no rule", "no_rule"))
             continue
@@ -643,7 +687,7 @@ def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
         req.region,
         req.fiscal_year,
         req.budget is None,
-        tuple(sorted(req.values)),
+        tuple(sorted((k, v.target) for k, v in req.values.items())),
         tuple(
             (
                 r.id,
@@ -807,9 +851,19 @@ def compile_prepared(p: Prepared) -> engine.CompiledTree:
 # --- scoring and receipts -------------------------------------------------------------------------
 
 
+def _hashed_request(req: ScoreRequest) -> dict[str, Any]:
+    """The request as hashed: fields added after the first release (``values.*.target``) are
+    left out while unset, so that earlier requests keep the hash they were stored with."""
+    data = req.model_dump(mode="json", exclude={"version"})
+    for value in data.get("values", {}).values():
+        if value.get("target") is None:
+            value.pop("target", None)
+    return data
+
+
 def input_hash(req: ScoreRequest, fw: ResolvedFramework) -> str:
     payload = {
-        "request": req.model_dump(mode="json", exclude={"version"}),
+        "request": _hashed_request(req),
         "framework": [fw.code, fw.version],
         "namespaces": fw.namespaces,
     }

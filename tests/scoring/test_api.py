@@ -361,3 +361,19 @@ def test_csv_submission_failing_validation_is_a_per_item_error(sapi: ApiClient) 
     assert items[0]["total"] == 97.2
     assert items[1]["ok"] is False
     assert items[1]["errors"][0]["loc"] == ["submission", "B", "rows", 0, "points"]
+
+
+def test_a_row_operator_contradicting_its_indicator_is_refused(sapi: ApiClient) -> None:
+    # COM-01-002 is ≤ (lower is better): a row saying ≥ would otherwise be scored lower-is-better
+    body = example()
+    row(body, "cost")["operator"] = "≥"
+    problem = assert_problem(sapi.post("/v1/score", json=body), 422)
+    [err] = [e for e in problem["errors"] if e["type"] == "operator_mismatch"]
+    assert err["loc"] == ["body", "rows", 3, "operator"]
+    assert "COM-01-002" in err["msg"]
+    # the same direction in another spelling is fine, and so is an explicit rule
+    row(body, "cost")["operator"] = "<="
+    assert sapi.post("/v1/score", json=body).status_code == 200
+    row(body, "cost")["operator"] = "≥"
+    row(body, "cost")["rule"] = {"kind": "higher_better"}
+    assert sapi.post("/v1/score", json=body).status_code == 200
