@@ -68,9 +68,15 @@ class RowIn(ValueIn):
             "international",
             "budget_expenditure",
             "other",
+            "auto",
         ]
         | None
-    ) = Field(default=None, description="resolve the target from this catalogue standard")
+    ) = Field(
+        default=None,
+        description="resolve the target from this catalogue standard; `auto`: the first of plan "
+        "→ industry → historical found for the region or a broader one (as GET "
+        "/v1/standards/resolve answers)",
+    )
     unit: Code | None = None
 
 

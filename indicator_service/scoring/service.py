@@ -100,6 +100,34 @@ class StandardHit:
     source: str
 
 
+AUTO_STANDARD = "auto"
+
+
+def find_standard(
+    catalogue: CatalogueLookup,
+    indicator: str,
+    type_: str,
+    region: str,
+    fiscal_year: int | None,
+) -> StandardHit | None:
+    """The standard a row asks for: the catalogue's best row of one type on the region's chain,
+    or for ``auto`` the standards resolver's answer under its default precedence (plan →
+    industry → historical, all regions of a type before the next type): the same resolution
+    as ``GET /v1/standards/resolve``."""
+    if type_ != AUTO_STANDARD:
+        return catalogue.standard(indicator, type_, region, fiscal_year)
+    from indicator_service.standards.resolve import resolve
+
+    winner = resolve(
+        lambda t, reg: catalogue.standard(indicator, t, reg, fiscal_year), region=region
+    ).winner
+    return winner if isinstance(winner, StandardHit) else None
+
+
+def _standard_words(type_: str) -> str:
+    return "plan, industry or historical" if type_ == AUTO_STANDARD else type_
+
+
 class CatalogueLookup(Protocol):
     def framework(self, code: str, version: str | None) -> ResolvedFramework: ...
 
@@ -460,7 +488,7 @@ def _row_leaf(
     if target is None and row.standard_type is not None:
         code = row.indicator
         hit = (
-            catalogue.standard(code, row.standard_type, req.region, req.fiscal_year)
+            find_standard(catalogue, code, row.standard_type, req.region, req.fiscal_year)
             if code
             else None
         )
@@ -468,7 +496,8 @@ def _row_leaf(
             errors.append(
                 _err(
                     (*rloc, "standard_type"),
-                    f"no {row.standard_type} standard for {code or 'a row without indicator'}"
+                    f"no {_standard_words(row.standard_type)} standard for "
+                    f"{code or 'a row without indicator'}"
                     f" in region {req.region}"
                     + (f", year {req.fiscal_year}" if req.fiscal_year else ""),
                     "standard_not_found",

@@ -377,3 +377,33 @@ def test_a_row_operator_contradicting_its_indicator_is_refused(sapi: ApiClient) 
     row(body, "cost")["operator"] = "≥"
     row(body, "cost")["rule"] = {"kind": "higher_better"}
     assert sapi.post("/v1/score", json=body).status_code == 200
+
+
+def test_auto_standard_follows_the_resolver_precedence(sapi: ApiClient) -> None:
+    body = example()
+    row(body, "sat")["standard_type"] = "auto"  # no plan row: the industry row of 330000, 2024
+    r = sapi.post("/v1/score", json=body)
+    assert r.status_code == 200, r.text
+    leaf = next(lf for lf in r.json()["leaves"] if lf["id"] == "sat")
+    assert leaf["target"] == 90.0
+    assert leaf["target_source"]["standard_type"] == "industry"
+    assert leaf["target_source"]["region"] == "330000"
+
+
+def test_auto_standard_prefers_a_national_plan_to_a_regional_industry_row() -> None:
+    from indicator_service.catalogue.source import NamespaceDoc
+    from indicator_service.scoring.service import DocumentCatalogue, find_standard
+    from tests.scoring.frameworks import COMMON
+
+    doc = COMMON.model_dump(mode="json", exclude_none=True)
+    doc["standards"].append(
+        {"indicator": "COM-02-001", "type": "plan", "value": 97, "unit": "%", "source": "plan"}
+    )
+    cat = DocumentCatalogue([], [NamespaceDoc.model_validate(doc)])
+    hit = find_standard(cat, "COM-02-001", "auto", "330000", 2024)
+    assert hit is not None
+    assert (hit.type, hit.region, hit.value) == ("plan", "000000", 97.0)
+    industry = find_standard(cat, "COM-02-001", "industry", "330000", 2024)
+    assert industry is not None
+    assert (industry.type, industry.region, industry.value) == ("industry", "330000", 90.0)
+    assert find_standard(cat, "COM-01-001", "auto", "330000", 2024) is None
