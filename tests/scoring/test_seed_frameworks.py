@@ -7,6 +7,7 @@ declared target (成本节约率, 重点支出安排率, 预算调整率, 结转
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from indicator_service.app import create_app
 from indicator_service.catalogue.validation import load_catalogue
 from indicator_service.scoring.service import DocumentCatalogue
 from tests.helpers import ApiClient, assert_problem, make_settings
-from tests.paths import CATALOG_DIR
+from tests.paths import CATALOG_DIR, REPO_ROOT
 
 DECLARED = {"OUT.CST.1": 10.0, "INP.CFG.3": 60.0, "PRC.EXE.2": 5.0, "PRC.EXE.4": 8.0}
 
@@ -121,3 +122,15 @@ def test_a_target_the_framework_fixes_cannot_be_replaced(
     # the same target as the framework's is accepted
     body["values"]["OUT.QTY.1"] = {"value": 100.0, "target": 100.0}
     assert seed_api.post("/v1/score", json=body).status_code == 200
+
+
+def test_the_readme_example_scores_as_computed_by_hand(seed_api: ApiClient) -> None:
+    body = json.loads((REPO_ROOT / "docs" / "examples" / "score-prj-2020.json").read_text("utf-8"))
+    r = seed_api.post("/v1/score", json=body)
+    assert r.status_code == 200, r.text
+    leaves = {lf["id"]: lf["score"] for lf in r.json()["leaves"]}
+    assert leaves["OUT.CST.1"] == 5.6  # 7 · 8 / 10
+    assert leaves["BEN.SAT.1"] == 9.56  # 10 · 86 / 90 = 9.5555… → 9.56
+    assert leaves["PRC.FIN.2"] == 3.76  # 4 · 470 / 500
+    assert r.json()["total"] == 97.92  # 100 − 1.4 − 0.44 − 0.24
+    assert r.json()["grade"]["grade"] == "优"
