@@ -683,7 +683,12 @@ def prepare(
     for leaf_id, kind, where, k, rel in st.sources:
         if where == "budget":
             assert req.budget is not None
-            value = ValueIn(value=req.budget.executed * 100.0 / req.budget.adjusted)
+            rate = req.budget.executed / req.budget.adjusted * 100.0
+            if not math.isfinite(rate):  # e.g. executed 1e308: a 422, never an overflow 500
+                msg = "executed / adjusted overflows; check the amounts and their unit"
+                errors.append(_err((*loc0, "budget", "executed"), msg, "value_error"))
+                continue
+            value = ValueIn(value=rate)
         elif where == "values":
             value = req.values[k]
         else:
