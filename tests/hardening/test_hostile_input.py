@@ -160,6 +160,35 @@ CORPUS: list[tuple[str, str, str, dict[str, Any], set[int]]] = [
         {"content": VALID.encode(), "headers": {"content-type": "application/x-bogus"}},
         {415},
     ),
+    # CSV bodies with bare carriage returns and broken quoting (were 500s: csv.Error)
+    (
+        "csv-bare-cr",
+        "POST",
+        "/v1/score/batch",
+        {"content": b'framework,rows\r0"x', "headers": {"content-type": "text/csv"}},
+        {422},
+    ),
+    (
+        "csv-unterminated",
+        "POST",
+        "/v1/score/batch",
+        {"content": b'a\n"unterminated', "headers": {"content-type": "text/csv"}},
+        {422},
+    ),
+    (
+        "meta-csv-bare-cr",
+        "POST",
+        "/v1/composite",
+        {"json": {"aggregation": [], "data": {"columns": {}, "units": ["0"]}, "meta_csv": "\r0"}},
+        {422},
+    ),
+    (
+        "data-csv-quote",
+        "POST",
+        "/v1/composite",
+        {"json": {"aggregation": [], "data_csv": 'uCode,"x\r\n', "meta_csv": "Level"}},
+        {422},
+    ),
     # huge numbers and strings
     (
         "value-1e400",
