@@ -81,6 +81,7 @@ def _migrated(database_url: str) -> None:
     """The anonymous run reads the session's database, migrated by the shared fixtures."""
 
 
+@pytest.mark.usefixtures("_migrated")
 @anonymous_schema.parametrize()
 @settings(
     max_examples=max(5, MAX_EXAMPLES // 5),
@@ -88,5 +89,5 @@ def _migrated(database_url: str) -> None:
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_api_without_a_key(case: schemathesis.Case, _migrated: None) -> None:
+def test_api_without_a_key(case: schemathesis.Case) -> None:
     case.call_and_validate()

@@ -181,6 +181,7 @@ class PublishIn(BaseModel):
     version: StrictStr | None = Field(
         default=None,
         max_length=40,
+        pattern=r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$",
         description="release number to publish as (default: the draft's number without -draft)",
     )
 
