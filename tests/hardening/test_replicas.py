@@ -66,6 +66,11 @@ async def _get(port: int, key: str, path: str) -> tuple[int, dict[str, object]]:
 def test_two_replicas_under_mixed_load(replicas: tuple[str, str, list[int]]) -> None:
     url, key, ports = replicas
     log = asyncio.run(mixed_load(ports, key, clients=CLIENTS, seconds=LOAD_SECONDS, run="r1"))
+    print(f"\nreplica load: {log.total()} requests in {LOAD_SECONDS:g} s: {log.statuses}")
+    print(
+        f"acknowledged evaluations {len(log.evaluations)}, replays {len(log.replays)}, "
+        f"publishes {log.published}"
+    )
 
     assert log.server_errors() == {}, log.errors[:5]
     assert log.errors == []
