@@ -78,7 +78,8 @@ def test_api_conforms_to_its_schema(case: schemathesis.Case, fuzz_key: str) -> N
 
 @pytest.fixture
 def _migrated(database_url: str) -> None:
-    """The anonymous run reads the session's database, migrated by the shared fixtures."""
+    """A migrated database behind the app (the session's, or the seeded one while the keyed
+    run's module fixture is active)."""
 
 
 @pytest.mark.usefixtures("_migrated")
