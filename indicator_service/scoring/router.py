@@ -215,7 +215,7 @@ def list_evaluations(
     responses={404: {"description": "No such evaluation"}},
 )
 def get_evaluation(
-    evaluation_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep
+    evaluation_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep
 ) -> EvaluationOut:
     return service.evaluation_out(service.get_evaluation(session, evaluation_id))
 
@@ -227,7 +227,7 @@ def get_evaluation(
     responses={404: {"description": "No such evaluation, framework or version"}},
 )
 def rescore(
-    evaluation_id: Annotated[int, Path(ge=1, le=2**62)],
+    evaluation_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     body: RescoreRequest,
     session: SessionDep,
     catalogue: CatalogueDep,

@@ -420,6 +420,16 @@ CORPUS: list[tuple[str, str, str, dict[str, Any], set[int]]] = [
     ("draft-path", "POST", "/v1/namespaces/..%2Fcommon/drafts", {}, {404, 422}),
     ("eval-id-sql", "GET", "/v1/evaluations/1%20OR%201=1", {}, {404, 422}),
     ("eval-id-huge", "GET", "/v1/evaluations/99999999999999999999999999", {}, {404, 422}),
+    # beyond a 32-bit id column: PostgreSQL said "integer out of range" (a 500) before
+    ("eval-id-int32", "GET", "/v1/evaluations/3322644015186", {}, {404, 422}),
+    ("rescore-id-int32", "POST", "/v1/evaluations/3322644015186/rescore", {"json": {}}, {404, 422}),
+    (
+        "publish-version-int32",
+        "POST",
+        "/v1/namespaces/education/versions/1.0.1-draft/publish",
+        {"json": {"version": "17.502.7965484638062"}},
+        {422},
+    ),
     ("audit-id-huge", "GET", "/v1/audit/99999999999999999999999999", {}, {404, 422}),
     ("key-id-huge", "DELETE", "/v1/api-keys/99999999999999999999999999", {}, {404, 422}),
     ("version-sql", "GET", "/v1/frameworks/SELF-EVAL?version=1.0.0%27--", {}, {422}),
