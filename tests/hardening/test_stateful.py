@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import copy
 import os
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -149,7 +151,13 @@ def test_stateful_workflows(workflow_key: str) -> None:
 
     class Workflows(schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
-            _publish_leftover_drafts(admin)
+            _reset_namespaces(admin)
+
+        def before_call(self, case: schemathesis.Case) -> None:
+            # a fresh Idempotency-Key per call: a key generated again in a later scenario would
+            # replay or conflict with an earlier one, and scenarios must not depend on each other
+            if case.headers and "Idempotency-Key" in case.headers:
+                case.headers["Idempotency-Key"] = uuid.uuid4().hex
 
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
             return {"headers": bearer(workflow_key)}
@@ -163,7 +171,9 @@ def test_stateful_workflows(workflow_key: str) -> None:
         admin.close()
     reached = {op for op, status in calls if status < 300}
     # the chains ran to their ends: an edited draft was published, a stored evaluation re-scored
-    assert {CREATE_DRAFT, PUT_DRAFT, PUBLISH, CREATE_EVAL, GET_EVAL, RESCORE} <= reached, calls
+    assert {CREATE_DRAFT, PUT_DRAFT, PUBLISH, CREATE_EVAL, GET_EVAL, RESCORE} <= reached, sorted(
+        Counter(calls).items()
+    )
 
 
 def _run(machine: Any) -> None:
@@ -178,17 +188,20 @@ def _run(machine: Any) -> None:
     )
 
 
-def _publish_leftover_drafts(admin: ApiClient) -> None:
+def _publish(admin: ApiClient, ns: str, version: str) -> None:
+    url = f"/v1/namespaces/{ns}/versions/{version}/publish"
+    if admin.post(url, json={}).status_code == 200:
+        return
+    # the changes may need a larger bump than a patch
+    versions = admin.get(f"/v1/namespaces/{ns}").json()["versions"]
+    major = max(int(v["version"].split(".")[0]) for v in versions)
+    done = admin.post(url, json={"version": f"{major + 1}.0.0"})
+    assert done.status_code == 200, done.text
+
+
+def _reset_namespaces(admin: ApiClient) -> None:
     """Each scenario starts with no drafts, so that its create-draft step can succeed."""
     for ns in NAMESPACES:
-        versions = admin.get(f"/v1/namespaces/{ns}").json()["versions"]
-        for v in versions:
-            if v["status"] != "draft":
-                continue
-            url = f"/v1/namespaces/{ns}/versions/{v['version']}/publish"
-            if admin.post(url, json={}).status_code == 200:
-                continue
-            # the scenario's edits may need a larger bump than a patch
-            major = max(int(x["version"].split(".")[0]) for x in versions)
-            done = admin.post(url, json={"version": f"{major + 1}.0.0"})
-            assert done.status_code == 200, done.text
+        for v in admin.get(f"/v1/namespaces/{ns}").json()["versions"]:
+            if v["status"] == "draft":
+                _publish(admin, ns, v["version"])
