@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-all lint format openapi bench clean
+.PHONY: install run test test-all lint format openapi bench fuzz load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,18 @@ openapi: install
 
 bench: install
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# A longer schemathesis pass (every operation with a key and without, stateful workflows).
+FUZZ_EXAMPLES ?= 300
+fuzz: install
+	INDICATOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_api_schema.py tests/auth/test_fuzz_with_keys.py tests/hardening/test_stateful.py $(PYTEST_ARGS)
+
+# HTTP figures on 1 and 2 uvicorn workers (docs/performance.md). LOAD_DATABASE_URL: an empty
+# database (PostgreSQL recommended); default a temporary SQLite file.
+LOAD_DATABASE_URL ?=
+LOAD_ARGS ?= --seconds 5 --clients 8
+load: install
+	$(BIN)/python bench/bench_load.py $(if $(LOAD_DATABASE_URL),--database-url $(LOAD_DATABASE_URL)) $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis indicator.db*

@@ -21,6 +21,7 @@ from indicator_service.core.logging import configure_logging
 from indicator_service.core.metrics import Metrics
 from indicator_service.core.middleware import RequestContextMiddleware
 from indicator_service.core.problems import install_problem_handlers
+from indicator_service.core.ratelimit import RateLimiter
 from indicator_service.core.settings import Settings, get_settings
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
@@ -34,6 +35,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
         413: "Request body too large",
         415: "Unsupported content type",
         422: "Validation error",
+        429: "Rate limit exceeded (see Retry-After)",
     }.items()
 }
 
@@ -85,8 +87,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in _routers():
         app.include_router(router)
+    limiter = (
+        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        if settings.rate_limit_per_minute > 0
+        else None
+    )
+    app.state.rate_limiter = limiter
     app.add_middleware(
-        RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=app.state.metrics,
+        limiter=limiter,
     )
     return app
 

@@ -66,23 +66,6 @@ def database_url() -> str:
     return SESSION_DATABASE_URL
 
 
-@pytest.fixture(scope="session")
-def seeded_database_url(database_url: str) -> str:
-    """The session's database with the seed catalogue published (a no-op when it already is)."""
-    from indicator_service.catalogue.service import import_catalogue
-    from indicator_service.catalogue.validation import load_catalogue
-    from tests.helpers import make_settings
-    from tests.paths import CATALOG_DIR
-
-    engine = database.make_engine(make_settings(database_url))
-    try:
-        with database.session_scope(engine) as session:
-            import_catalogue(session, load_catalogue(CATALOG_DIR))
-    finally:
-        engine.dispose()
-    return database_url
-
-
 @pytest.fixture
 def fresh_database_url(tmp_path: Path) -> Iterator[str]:
     """An empty, unmigrated database of the same kind as the session's, dropped afterwards."""

@@ -17,6 +17,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "environment": Environment.test,
         "log_json": False,
         "log_level": "WARNING",
+        # Tests share one client address and a few keys; rate limiting is tested on its own.
+        "rate_limit_per_minute": 0,
         **overrides,
     }
     return Settings(**values)

@@ -181,6 +181,8 @@ class PublishIn(BaseModel):
     version: StrictStr | None = Field(
         default=None,
         max_length=40,
+        # at most 9 digits a part: major, minor and patch are stored as 32-bit integers
+        pattern=r"^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$",
         description="release number to publish as (default: the draft's number without -draft)",
     )
 

@@ -414,6 +414,16 @@ def _namespace(session: Session, code: str) -> CatalogueNamespace:
     return ns
 
 
+def _lock_for_write(session: Session, model: Any, code: str) -> None:
+    """Serialise writes to one namespace or framework: lock its row until the transaction ends
+    (PostgreSQL ``SELECT … FOR UPDATE``; SQLite has a single writer anyway). Without it, two
+    replicas publishing the same draft at once both answer 200, and two concurrent PUTs with the
+    same If-Match both pass the check. Loaded rows are expired so that the checks that follow
+    read what the previous writer committed."""
+    session.exec(select(model.id).where(model.code == code).with_for_update()).first()
+    session.expire_all()
+
+
 def _order_desc(model: Any) -> list[Any]:
     return [col(model.major).desc(), col(model.minor).desc(), col(model.patch).desc()]
 
@@ -1158,6 +1168,7 @@ def list_frameworks(session: Session) -> list[FrameworkInfo]:
 
 def create_namespace_draft(session: Session, code: str) -> NamespaceRelease:
     """A new draft copied from the latest published version, labelled ``<next patch>-draft``."""
+    _lock_for_write(session, CatalogueNamespace, code)
     ns = _namespace(session, code)
     rows = list(
         session.exec(
@@ -1193,6 +1204,7 @@ def update_namespace_draft(
 ) -> NamespaceRelease:
     from indicator_service.core.errors import PreconditionFailed, PreconditionRequired
 
+    _lock_for_write(session, CatalogueNamespace, code)
     row = _namespace_version_row(session, code, version)
     _require_draft(row)
     if if_match is None:
@@ -1262,6 +1274,7 @@ def publish_namespace_draft(
 ) -> tuple[NamespaceRelease, Diff]:
     """Publish a draft as ``target`` (default: the draft's release number), refusing a bump
     smaller than the changes since the latest published version require."""
+    _lock_for_write(session, CatalogueNamespace, code)
     row = _namespace_version_row(session, code, version)
     _require_draft(row)
     new_version = target or release_of(row.version)
@@ -1318,6 +1331,7 @@ def publish_namespace_draft(
 
 
 def deprecate_namespace_version(session: Session, code: str, version: str) -> NamespaceRelease:
+    _lock_for_write(session, CatalogueNamespace, code)
     row = _namespace_version_row(session, code, version)
     if row.status != PUBLISHED:
         raise Conflict(f"only a published version can be deprecated ({version} is {row.status})")
@@ -1353,6 +1367,7 @@ def get_framework_document(session: Session, code: str, version: str | None) -> 
 
 def create_framework_draft(session: Session, code: str) -> FrameworkVersionDoc:
     """A new draft copied from the latest published version, labelled ``<next patch>-draft``."""
+    _lock_for_write(session, CatalogueFramework, code)
     fw = session.exec(select(CatalogueFramework).where(CatalogueFramework.code == code)).first()
     if fw is None:
         raise _not_found(f"framework {code!r}", ["path", "code"])
@@ -1379,6 +1394,7 @@ def update_framework_draft(
 ) -> FrameworkVersionDoc:
     from indicator_service.core.errors import PreconditionFailed, PreconditionRequired
 
+    _lock_for_write(session, CatalogueFramework, code)
     row = _framework_version_row(session, code, version)
     if row.status != DRAFT:
         raise Conflict(
@@ -1436,6 +1452,7 @@ def publish_framework_draft(
     session: Session, code: str, version: str, target: str | None = None
 ) -> tuple[FrameworkVersionDoc, Diff]:
     """Publish a framework draft, refusing a bump smaller than the changes require."""
+    _lock_for_write(session, CatalogueFramework, code)
     row = _framework_version_row(session, code, version)
     if row.status != DRAFT:
         raise Conflict(
@@ -1489,6 +1506,7 @@ def publish_framework_draft(
 
 
 def deprecate_framework_version(session: Session, code: str, version: str) -> FrameworkVersionDoc:
+    _lock_for_write(session, CatalogueFramework, code)
     row = _framework_version_row(session, code, version)
     if row.status != PUBLISHED:
         raise Conflict(f"only a published version can be deprecated ({version} is {row.status})")

@@ -19,12 +19,17 @@ META_COLUMNS = ("Level", "iCode", "Direction", "Weight", "Parent", "Type")
 
 
 def _rows(text: str, what: str) -> tuple[list[str], list[list[str]]]:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    # newline="": the csv module handles \r, \n and \r\n itself (a bare \r is a line break)
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
         header = [h.strip() for h in next(reader)]
+        rows = [r for r in reader if any(c.strip() for c in r)]
     except StopIteration:
         raise CompositeError(f"the {what} table is empty", [([what], "no header row")]) from None
-    rows = [r for r in reader if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise CompositeError(
+            f"the {what} table is not readable CSV", [([what, reader.line_num], str(exc))]
+        ) from exc
     for i, r in enumerate(rows):
         if len(r) != len(header):
             raise CompositeError(

@@ -76,7 +76,11 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session commits when the handler returns, *before* the response is sent.
+# (FastAPI's default scope for yield dependencies runs the teardown after the response has gone
+# out: a client could see 201 for a write that was not yet committed — or never was, when the
+# commit fails — and a read on another replica right after would not find it.)
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from indicator_service.core.errors import Conflict, ErrorItem, Unprocessable
@@ -77,7 +78,11 @@ def find_replay(
 def remember(
     session: Session, scope: str, key: str, request_hash: str, status_code: int, body: Any
 ) -> None:
-    """Store the first response (in the caller's transaction)."""
+    """Store the first response (in the caller's transaction).
+
+    Two requests with the same key running at once (on two replicas, say) both miss the
+    replay; the second one to insert its record violates the unique key and gets a 409 problem,
+    and its transaction (the object it created too) is rolled back. A retry gets the replay."""
     session.add(
         IdempotencyRecord(
             scope=scope,
@@ -87,4 +92,18 @@ def remember(
             response_body=body,
         )
     )
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "A request with this Idempotency-Key is being processed concurrently; retry it",
+            headers={"Retry-After": "1"},
+            errors=[
+                ErrorItem(
+                    loc=["header", "Idempotency-Key"],
+                    msg="concurrent request with the same key",
+                    type="idempotency_key_in_flight",
+                )
+            ],
+            slug="idempotency-key-in-flight",
+        ) from exc

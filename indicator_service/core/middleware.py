@@ -1,9 +1,10 @@
-"""One pure-ASGI middleware for the per-request concerns: request id, body-size limit,
-metrics and the access log line. (Pure ASGI rather than ``BaseHTTPMiddleware``: it is on every
-request's path and must stay cheap.)"""
+"""One pure-ASGI middleware for the per-request concerns: request id, per-caller rate limit,
+body-size limit, metrics and the access log line. (Pure ASGI rather than
+``BaseHTTPMiddleware``: it is on every request's path and must stay cheap.)"""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -11,8 +12,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from indicator_service.core.errors import PROBLEM_JSON, ErrorItem, problem_body
 from indicator_service.core.logging import request_id_var
 from indicator_service.core.metrics import Metrics
+from indicator_service.core.ratelimit import EXEMPT_PATHS, RateLimiter, caller_identity
 
 access_log = logging.getLogger("indicator_service.access")
 
@@ -50,10 +53,18 @@ def _valid_request_id(value: str) -> bool:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,7 +108,13 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            wait = 0.0
+            if self.limiter is not None and scope["path"] not in EXEMPT_PATHS:
+                wait = self.limiter.take(caller_identity(scope["headers"], scope.get("client")))
+            if wait > 0.0:
+                await _too_many_requests(scope["path"], request_id, wait, send_wrapper)
+            else:
+                await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -117,6 +134,26 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+async def _too_many_requests(path: str, request_id: str, wait: float, send: Send) -> None:
+    retry_after = RateLimiter.retry_after(wait)
+    body = problem_body(
+        429,
+        f"Rate limit exceeded for this API key or client; retry in {retry_after} s",
+        instance=path,
+        request_id=request_id,
+        errors=[ErrorItem(loc=["header", "authorization"], msg="rate limit", type="rate_limited")],
+    )
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(payload)).encode()),
+        (b"retry-after", str(retry_after).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _refusing_receive(limit: int) -> Receive:

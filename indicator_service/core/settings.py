@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     public_cache_seconds: int = Field(
         default=86400, ge=0, description="max-age for responses about published versions."
     )
+    rate_limit_per_minute: int = Field(
+        default=1200,
+        ge=0,
+        description="Requests a minute per API key (per client address without a key), "
+        "per process; 0 turns rate limiting off.",
+    )
+    rate_limit_burst: int = Field(
+        default=200, gt=0, description="Requests a caller may send at once before being limited."
+    )
     db_pool_size: int = Field(default=10, gt=0)
     db_echo: bool = False
 

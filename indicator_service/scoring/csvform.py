@@ -236,17 +236,22 @@ def parse_batch_csv(raw: bytes) -> list[ScoreRequest | list[ErrorItem]]:
             "NUL characters are not allowed",
             errors=[ErrorItem(loc=["body"], msg="NUL character", type="nul")],
         )
-    reader = csv.reader(io.StringIO(text))
+    # newline="": the csv module handles \r, \n and \r\n itself (a bare \r is a line break)
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = normalise_header(next(reader))
+        keys, subs = records_to_submissions(
+            header, (dict(zip(header, line, strict=False)) for line in reader)
+        )
     except StopIteration:
         raise Unprocessable(
             "empty CSV", errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")]
         ) from None
-    try:
-        keys, subs = records_to_submissions(
-            header, (dict(zip(header, line, strict=False)) for line in reader)
-        )
+    except csv.Error as exc:
+        raise Unprocessable(
+            "the CSV body is not readable",
+            errors=[ErrorItem(loc=["body", reader.line_num], msg=str(exc), type="csv")],
+        ) from exc
     except TableError as exc:
         raise Unprocessable("the CSV batch has problems", errors=exc.errors) from exc
     if not subs:

@@ -1,0 +1,573 @@
+"""A corpus of hostile requests: each is answered with a 4xx problem document and changes nothing.
+
+Malformed and truncated JSON, wrong content types, huge numbers and strings, NaN and infinity
+literals, deeply nested bodies, oversized bodies, NUL bytes and odd Unicode, SQL and path
+fragments in codes and search terms, forged and revoked keys. After each request the catalogue,
+the stored evaluations, idempotency records, keys and the audit trail are compared with a
+snapshot taken before it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from bench.bench_load import submission
+from indicator_service.app import create_app
+from indicator_service.auth.models import Role
+from tests.auth.fixtures import bearer, issue_key
+from tests.helpers import ApiClient, assert_problem, make_settings
+
+VALID = json.dumps(submission(3), ensure_ascii=False)
+DRAFT = "/v1/namespaces/education/drafts/1.0.1-draft"
+
+# Tables whose content a refused request must not change (counts and a content digest).
+SNAPSHOT_SQL = {
+    "namespace_versions": "SELECT version, status, content_hash FROM catalogue_namespace_version "
+    "ORDER BY id",
+    "framework_versions": "SELECT version, status, content_hash FROM catalogue_framework_version "
+    "ORDER BY id",
+    "indicators": "SELECT count(*) FROM catalogue_indicator",
+    "standards": "SELECT count(*) FROM catalogue_standard",
+    "evaluations": "SELECT count(*) FROM scoring_evaluation",
+    "idempotency": "SELECT count(*) FROM idempotency_record",
+    "keys": "SELECT id, revoked_at FROM api_key ORDER BY id",
+    "audit": "SELECT count(*) FROM audit_entry",
+}
+
+
+def snapshot(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return {
+            name: [tuple(r) for r in conn.execute(text(sql))] for name, sql in SNAPSHOT_SQL.items()
+        }
+
+
+def _nested(depth: int) -> str:
+    return '{"framework": "SELF-EVAL", "rows": ' + "[" * depth + "]" * depth + "}"
+
+
+def _with(**changes: Any) -> str:
+    body = submission(3)
+    body.update(changes)
+    return json.dumps(body, ensure_ascii=False)
+
+
+def _row(**changes: Any) -> str:
+    body = submission(3)
+    body["rows"][0].update(changes)
+    return json.dumps(body, ensure_ascii=False)
+
+
+def _raw(field: str, literal: str, *, row: bool = True) -> bytes:
+    """A submission whose ``field`` (of the first row, or top level) is the raw JSON ``literal``."""
+    text_ = _row(**{field: "__RAW__"}) if row else _with(**{field: "__RAW__"})
+    assert '"__RAW__"' in text_
+    return text_.replace('"__RAW__"', literal).encode()
+
+
+JSON = {"content-type": "application/json"}
+
+# (id, method, path, request kwargs, accepted statuses)
+CORPUS: list[tuple[str, str, str, dict[str, Any], set[int]]] = [
+    # malformed and truncated JSON
+    (
+        "score-malformed",
+        "POST",
+        "/v1/score",
+        {"content": b'{"framework": ', "headers": JSON},
+        {400},
+    ),
+    (
+        "score-truncated",
+        "POST",
+        "/v1/score",
+        {"content": VALID[: len(VALID) // 2].encode(), "headers": JSON},
+        {400},
+    ),
+    (
+        "eval-truncated",
+        "POST",
+        "/v1/evaluations",
+        {"content": VALID[:-1].encode(), "headers": JSON},
+        {400},
+    ),
+    (
+        "batch-garbage",
+        "POST",
+        "/v1/score/batch",
+        {"content": b"\xff\xfe\x00garbage", "headers": JSON},
+        {400, 422},
+    ),
+    (
+        "put-malformed",
+        "PUT",
+        DRAFT,
+        {"content": b"{'single': 'quotes'}", "headers": {**JSON, "If-Match": "*"}},
+        {400},
+    ),
+    ("score-empty", "POST", "/v1/score", {"content": b"", "headers": JSON}, {400, 422}),
+    ("score-array", "POST", "/v1/score", {"content": b"[]", "headers": JSON}, {422}),
+    ("score-null", "POST", "/v1/score", {"content": b"null", "headers": JSON}, {422}),
+    ("keys-malformed", "POST", "/v1/api-keys", {"content": b'{"name":', "headers": JSON}, {400}),
+    ("composite-malformed", "POST", "/v1/composite", {"content": b"{,}", "headers": JSON}, {400}),
+    (
+        "standards-malformed",
+        "POST",
+        "/v1/standards/historical",
+        {"content": b"[1,2", "headers": JSON},
+        {400},
+    ),
+    # wrong content types
+    (
+        "score-text",
+        "POST",
+        "/v1/score",
+        {"content": VALID.encode(), "headers": {"content-type": "text/plain"}},
+        {415},
+    ),
+    (
+        "score-xml",
+        "POST",
+        "/v1/score",
+        {"content": b"<a/>", "headers": {"content-type": "application/xml"}},
+        {415},
+    ),
+    ("score-form", "POST", "/v1/score", {"data": {"framework": "SELF-EVAL"}}, {415}),
+    (
+        "eval-multipart",
+        "POST",
+        "/v1/evaluations",
+        {"files": {"f": ("a.json", VALID.encode())}},
+        {415},
+    ),
+    (
+        "put-text",
+        "PUT",
+        DRAFT,
+        {"content": b"{}", "headers": {"content-type": "text/plain", "If-Match": "*"}},
+        {415},
+    ),
+    (
+        "batch-bogus-type",
+        "POST",
+        "/v1/score/batch",
+        {"content": VALID.encode(), "headers": {"content-type": "application/x-bogus"}},
+        {415},
+    ),
+    # CSV bodies with bare carriage returns and broken quoting (were 500s: csv.Error)
+    (
+        "csv-bare-cr",
+        "POST",
+        "/v1/score/batch",
+        {"content": b'framework,rows\r0"x', "headers": {"content-type": "text/csv"}},
+        {422},
+    ),
+    (
+        "csv-unterminated",
+        "POST",
+        "/v1/score/batch",
+        {"content": b'a\n"unterminated', "headers": {"content-type": "text/csv"}},
+        {422},
+    ),
+    (
+        "meta-csv-bare-cr",
+        "POST",
+        "/v1/composite",
+        {"json": {"aggregation": [], "data": {"columns": {}, "units": ["0"]}, "meta_csv": "\r0"}},
+        {422},
+    ),
+    (
+        "data-csv-quote",
+        "POST",
+        "/v1/composite",
+        {"json": {"aggregation": [], "data_csv": 'uCode,"x\r\n', "meta_csv": "Level"}},
+        {422},
+    ),
+    # huge numbers and strings
+    (
+        "value-1e400",
+        "POST",
+        "/v1/score",
+        {"content": _raw("value", "1e400"), "headers": JSON},
+        {400, 422},
+    ),
+    (
+        "value-bigint",
+        "POST",
+        "/v1/score",
+        {"content": _raw("value", "9" * 5000), "headers": JSON},
+        {400, 422},
+    ),
+    (
+        "points-huge",
+        "POST",
+        "/v1/score",
+        {"content": _row(points=1e308).encode(), "headers": JSON},
+        {422},
+    ),
+    (
+        "target-huge",
+        "POST",
+        "/v1/evaluations",
+        {"content": _row(target=1e308, value=1e308).encode(), "headers": JSON},
+        {201, 422},
+    ),
+    (
+        "year-huge",
+        "POST",
+        "/v1/evaluations",
+        {"content": _with(fiscal_year=10**30).encode(), "headers": JSON},
+        {422},
+    ),
+    (
+        "budget-huge",
+        "POST",
+        "/v1/evaluations",
+        {
+            "content": _with(budget={"adjusted": 1e-300, "executed": 1e308}).encode(),
+            "headers": JSON,
+        },
+        {422},
+    ),
+    (
+        "project-1mb",
+        "POST",
+        "/v1/evaluations",
+        {"content": _with(project="x" * 1_000_000).encode(), "headers": JSON},
+        {422},
+    ),
+    (
+        "name-1mb",
+        "POST",
+        "/v1/score",
+        {"content": _row(name="名" * 300_000).encode(), "headers": JSON},
+        {422},
+    ),
+    (
+        "many-rows",
+        "POST",
+        "/v1/score",
+        {"content": _with(rows=[submission(3)["rows"][0]] * 20_000).encode(), "headers": JSON},
+        {422},
+    ),
+    ("limit-huge", "GET", "/v1/indicators?limit=99999999999999999999999", {}, {422}),
+    ("offset-negative", "GET", "/v1/indicators?offset=-1", {}, {422}),
+    # NaN and infinity literals
+    (
+        "value-nan",
+        "POST",
+        "/v1/score",
+        {"content": _raw("value", "NaN"), "headers": JSON},
+        {400, 422},
+    ),
+    (
+        "value-inf",
+        "POST",
+        "/v1/evaluations",
+        {"content": _raw("value", "Infinity"), "headers": JSON},
+        {400, 422},
+    ),
+    (
+        "budget-neg-inf",
+        "POST",
+        "/v1/score",
+        {
+            "content": _raw("budget", '{"adjusted": 1, "executed": -Infinity}', row=False),
+            "headers": JSON,
+        },
+        {400, 422},
+    ),
+    (
+        "value-nan-string",
+        "POST",
+        "/v1/score",
+        {"content": _row(value="NaN").encode(), "headers": JSON},
+        {422},
+    ),
+    (
+        "value-inf-string",
+        "POST",
+        "/v1/evaluations",
+        {"content": _row(value="Infinity").encode(), "headers": JSON},
+        {422},
+    ),
+    # deeply nested bodies
+    (
+        "nested-deep",
+        "POST",
+        "/v1/score",
+        {"content": _nested(100_000).encode(), "headers": JSON},
+        {400, 422},
+    ),
+    (
+        "nested-put",
+        "PUT",
+        DRAFT,
+        {
+            "content": ('{"a":' * 5000 + "1" + "}" * 5000).encode(),
+            "headers": {**JSON, "If-Match": "*"},
+        },
+        {400, 422},
+    ),
+    (
+        "nested-moderate",
+        "POST",
+        "/v1/evaluations",
+        {"content": _nested(500).encode(), "headers": JSON},
+        {400, 422},
+    ),
+    # NUL bytes and odd Unicode
+    (
+        "project-nul",
+        "POST",
+        "/v1/evaluations",
+        {"content": _with(project="a\x00b").encode(), "headers": JSON},
+        {422},
+    ),
+    (
+        "row-name-nul",
+        "POST",
+        "/v1/evaluations",
+        {"content": _row(name="\x00").encode(), "headers": JSON},
+        {422},
+    ),
+    (
+        "lone-surrogate",
+        "POST",
+        "/v1/evaluations",
+        {"content": _raw("project", '"\\ud800"', row=False), "headers": JSON},
+        {400, 422},
+    ),
+    (
+        "unit-surrogate",
+        "POST",
+        "/v1/score",
+        {"content": _raw("unit", '"\\udfff\\ud800"'), "headers": JSON},
+        {400, 422},
+    ),
+    (
+        "invalid-utf8",
+        "POST",
+        "/v1/evaluations",
+        {"content": VALID.encode().replace(b"P3", b"P\xc3\x28"), "headers": JSON},
+        {400, 422},
+    ),
+    (
+        "bidi-project",
+        "POST",
+        "/v1/score",
+        {"content": _with(framework="SELF\u202e-EVAL").encode(), "headers": JSON},
+        {404, 422},
+    ),
+    (
+        "zero-width-framework",
+        "POST",
+        "/v1/evaluations",
+        {"content": _with(framework="SELF-EVAL\u200b").encode(), "headers": JSON},
+        {404, 422},
+    ),
+    (
+        "put-nul-name",
+        "PUT",
+        DRAFT,
+        {"json": {"namespace": "education", "name_en": "a\x00b"}, "headers": {"If-Match": "*"}},
+        {422},
+    ),
+    ("search-nul", "GET", "/v1/indicators?q=%00", {}, {422}),
+    ("code-nul", "GET", "/v1/indicators/EDU%00", {}, {404, 422}),
+    ("eval-list-nul", "GET", "/v1/evaluations?project=%00x", {}, {422}),
+    (
+        "idem-key-unicode",
+        "POST",
+        "/v1/evaluations",
+        {"content": VALID.encode(), "headers": {**JSON, "Idempotency-Key": "ключ".encode()}},
+        {400, 422},
+    ),
+    # SQL and path fragments in codes and search terms
+    ("code-sql", "GET", "/v1/indicators/EDU-01' OR '1'='1", {}, {404, 422}),
+    ("code-path", "GET", "/v1/indicators/..%2F..%2Fetc%2Fpasswd", {}, {404, 422}),
+    ("ns-sql", "GET", "/v1/namespaces/education;DROP TABLE catalogue_indicator", {}, {404, 422}),
+    ("ns-path", "GET", "/v1/namespaces/%2e%2e%2f%2e%2e/versions/1.0.0", {}, {404, 422}),
+    (
+        "search-sql",
+        "GET",
+        "/v1/indicators?q=%27%3B%20DROP%20TABLE%20catalogue_indicator%3B--",
+        {},
+        {200},
+    ),
+    ("search-like", "GET", "/v1/indicators?q=%25%25%25_", {}, {200}),
+    ("filter-sql", "GET", "/v1/indicators?namespace=education%27%20OR%201%3D1--", {}, {404, 422}),
+    (
+        "framework-sql",
+        "POST",
+        "/v1/score",
+        {"content": _with(framework="X' OR 1=1 --").encode(), "headers": JSON},
+        {404, 422},
+    ),
+    (
+        "publish-sql",
+        "POST",
+        "/v1/namespaces/education/versions/1.0.1-draft';--/publish",
+        {},
+        {404, 422},
+    ),
+    ("draft-path", "POST", "/v1/namespaces/..%2Fcommon/drafts", {}, {404, 422}),
+    ("eval-id-sql", "GET", "/v1/evaluations/1%20OR%201=1", {}, {404, 422}),
+    ("eval-id-huge", "GET", "/v1/evaluations/99999999999999999999999999", {}, {404, 422}),
+    # beyond a 32-bit id column: PostgreSQL said "integer out of range" (a 500) before
+    ("eval-id-int32", "GET", "/v1/evaluations/3322644015186", {}, {404, 422}),
+    ("rescore-id-int32", "POST", "/v1/evaluations/3322644015186/rescore", {"json": {}}, {404, 422}),
+    (
+        "publish-version-int32",
+        "POST",
+        "/v1/namespaces/education/versions/1.0.1-draft/publish",
+        {"json": {"version": "17.502.7965484638062"}},
+        {422},
+    ),
+    ("audit-id-huge", "GET", "/v1/audit/99999999999999999999999999", {}, {404, 422}),
+    ("key-id-huge", "DELETE", "/v1/api-keys/99999999999999999999999999", {}, {404, 422}),
+    ("version-sql", "GET", "/v1/frameworks/SELF-EVAL?version=1.0.0%27--", {}, {422}),
+    (
+        "resolve-sql",
+        "GET",
+        "/v1/standards/resolve?indicator=X%27%20OR%201%3D1&region=000000",
+        {},
+        {404, 422},
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def victim_keys(hard_app: FastAPI) -> dict[str, str]:
+    """A revoked key and a valid one whose secret part is then forged."""
+    engine, settings = hard_app.state.engine, hard_app.state.settings
+    revoked = issue_key(engine, settings, Role.evaluator, name="to revoke")
+    valid = issue_key(engine, settings, Role.evaluator, name="to forge")
+    admin = ApiClient(hard_app)
+    try:
+        admin_key = issue_key(engine, settings, Role.admin, name="revoker")
+        listed = admin.get("/v1/api-keys", headers=bearer(admin_key)).json()
+        prefix = revoked.split("_")[1]
+        (key_id,) = [k["id"] for k in listed["items"] if k["prefix"] == prefix]
+        assert admin.delete(f"/v1/api-keys/{key_id}", headers=bearer(admin_key)).status_code == 200
+    finally:
+        admin.close()
+    head, prefix, secret = valid.split("_", 2)
+    forged = f"{head}_{prefix}_{'A' * len(secret)}"
+    return {"revoked": revoked, "forged": forged, "valid": valid}
+
+
+@pytest.fixture(scope="module")
+def draft_etag(hapi: ApiClient) -> str:
+    created = hapi.post("/v1/namespaces/education/drafts")
+    assert created.status_code == 201, created.text
+    return str(created.headers["etag"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "statuses"), [c[1:] for c in CORPUS], ids=[c[0] for c in CORPUS]
+)
+def test_hostile_request_is_refused_and_changes_nothing(
+    hapi: ApiClient,
+    hard_engine: Engine,
+    draft_etag: str,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    statuses: set[int],
+) -> None:
+    before = snapshot(hard_engine)
+    response = hapi.request(method, path, **kwargs)
+    assert response.status_code in statuses, response.text[:500]
+    if response.status_code >= 400:
+        assert_problem(response, response.status_code)
+    if response.status_code < 300 and method == "POST" and path == "/v1/evaluations":
+        return  # an accepted evaluation is stored: that is the point of the endpoint
+    assert snapshot(hard_engine) == before
+
+
+KEY_CASES: list[tuple[str, dict[str, str], int, str]] = [
+    ("forged", {}, 401, "unknown_key"),
+    ("revoked", {}, 401, "revoked_key"),
+    ("nul", {"Authorization": "Bearer isk_\x00"}, 401, ""),
+    ("empty-bearer", {"Authorization": "Bearer "}, 401, ""),
+    ("basic", {"Authorization": "Basic dXNlcjpwYXNz"}, 401, "malformed_api_key"),
+    ("sql", {"Authorization": "Bearer isk_' OR 1=1 --"}, 401, ""),
+    ("huge", {"Authorization": "Bearer isk_" + "a" * 20_000}, 401, ""),
+    ("two-keys", {"X-API-Key": "isk_000000000000_" + "B" * 43}, 401, "malformed_api_key"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "extra", "status", "error_type"), KEY_CASES, ids=[c[0] for c in KEY_CASES]
+)
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/api-keys", {"name": "intruder", "role": "admin"}),
+        ("POST", "/v1/namespaces/health/drafts", None),
+        ("GET", "/v1/audit", None),
+        ("GET", "/v1/namespaces", None),
+    ],
+    ids=["create-key", "create-draft", "audit", "public-read"],
+)
+def test_forged_and_revoked_keys_are_refused(
+    hard_app: FastAPI,
+    hard_engine: Engine,
+    victim_keys: dict[str, str],
+    case: str,
+    extra: dict[str, str],
+    status: int,
+    error_type: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    headers = dict(extra)
+    if case in ("forged", "revoked"):
+        headers = bearer(victim_keys[case])
+    if case == "two-keys":
+        headers.update(bearer(victim_keys["valid"]))
+    before = snapshot(hard_engine)
+    client = ApiClient(hard_app)
+    try:
+        response = client.request(method, path, json=body, headers=headers)
+    finally:
+        client.close()
+    problem = assert_problem(response, status)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    if error_type:
+        assert problem["errors"][0]["type"] == error_type
+    assert snapshot(hard_engine) == before
+
+
+def test_oversized_bodies_are_413_and_change_nothing(seeded_url: str, hard_engine: Engine) -> None:
+    app = create_app(make_settings(seeded_url, max_body_bytes=4096))
+    key = issue_key(app.state.engine, app.state.settings, Role.admin, name="oversize")
+    client = ApiClient(app)
+    before = snapshot(hard_engine)
+    try:
+        big = json.dumps({**submission(1), "project": "x" * 10_000}).encode()
+        for path in ("/v1/evaluations", "/v1/score", "/v1/score/batch", "/v1/api-keys"):
+            assert_problem(client.post(path, content=big, headers={**JSON, **bearer(key)}), 413)
+        # a Content-Length that lies about a large body is refused before reading it
+        lying = {**JSON, **bearer(key), "content-length": str(10**12)}
+        assert_problem(client.post("/v1/evaluations", content=big, headers=lying), 413)
+
+        # streamed without a Content-Length: counted while reading
+        async def chunks() -> Any:
+            for _ in range(10):
+                yield b" " * 1024
+
+        streamed = client.post("/v1/evaluations", content=chunks(), headers={**JSON, **bearer(key)})
+        assert_problem(streamed, 413)
+    finally:
+        client.close()
+        app.state.engine.dispose()
+    assert snapshot(hard_engine) == before

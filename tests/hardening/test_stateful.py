@@ -1,0 +1,207 @@
+"""Stateful schemathesis: workflows across linked operations, with an admin key.
+
+* curation: create a draft → PUT it with the ETag as If-Match (body: the draft's own document)
+  → publish it;
+* evaluations: store an evaluation → read it → re-score it.
+
+The links are added to this test's copy of the OpenAPI document (``LINKS``); the published
+document carries none yet. Submit/approve links (a draft's review workflow, being built on
+another branch) slot into ``LINKS`` the same way: ``create_draft`` → ``submit`` (path ns and
+version from the response, If-Match from the ETag) → ``approve``.
+
+The generated path parameters and evaluation bodies are narrowed to values the seed catalogue
+knows (``_narrow``), or nearly every chain would stop at its first 404/422.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from bench.bench_load import submission
+from indicator_service.app import create_app
+from indicator_service.auth.models import Role
+from tests.auth.fixtures import bearer, issue_key
+from tests.conftest import SESSION_DATABASE_URL
+from tests.helpers import ApiClient, make_settings
+
+MAX_EXAMPLES = int(os.environ.get("INDICATOR_FUZZ_EXAMPLES", "25"))
+
+CREATE_DRAFT = "create_draft_v1_namespaces__ns__drafts_post"
+PUT_DRAFT = "put_draft_v1_namespaces__ns__drafts__version__put"
+PUBLISH = "publish_v1_namespaces__ns__versions__version__publish_post"
+CREATE_EVAL = "create_evaluation_v1_evaluations_post"
+GET_EVAL = "get_evaluation_v1_evaluations__evaluation_id__get"
+RESCORE = "rescore_v1_evaluations__evaluation_id__rescore_post"
+
+DRAFT_TARGET = {"path.ns": "$request.path.ns", "path.version": "$response.body#/version"}
+# (source operation, status) → {link name: link object}
+LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    (CREATE_DRAFT, "201"): {
+        "EditDraft": {
+            "operationId": PUT_DRAFT,
+            "parameters": {**DRAFT_TARGET, "header.If-Match": "$response.header.ETag"},
+            "requestBody": "$response.body#/document",
+        },
+        # an empty body: publish as the draft's own release number
+        "PublishDraft": {"operationId": PUBLISH, "parameters": DRAFT_TARGET, "requestBody": {}},
+    },
+    (PUT_DRAFT, "200"): {
+        "EditAgain": {
+            "operationId": PUT_DRAFT,
+            "parameters": {**DRAFT_TARGET, "header.If-Match": "$response.header.ETag"},
+            "requestBody": "$response.body#/document",
+        },
+        "PublishEdited": {"operationId": PUBLISH, "parameters": DRAFT_TARGET, "requestBody": {}},
+    },
+    (CREATE_EVAL, "201"): {
+        "ReadEvaluation": {
+            "operationId": GET_EVAL,
+            "parameters": {"path.evaluation_id": "$response.body#/id"},
+        },
+        "RescoreEvaluation": {
+            "operationId": RESCORE,
+            "parameters": {"path.evaluation_id": "$response.body#/id"},
+        },
+    },
+    (GET_EVAL, "200"): {
+        "RescoreRead": {
+            "operationId": RESCORE,
+            "parameters": {"path.evaluation_id": "$response.body#/id"},
+        }
+    },
+}
+WORKFLOW_OPERATIONS = {CREATE_DRAFT, PUT_DRAFT, PUBLISH, CREATE_EVAL, GET_EVAL, RESCORE}
+NAMESPACES = ["education", "health", "transport"]
+
+app = create_app(make_settings(SESSION_DATABASE_URL))
+_full_openapi = app.openapi
+
+
+def _narrow(doc: dict[str, Any]) -> dict[str, Any]:
+    """Only the workflow operations, with their links, and inputs narrowed to known values."""
+    doc = copy.deepcopy(doc)
+    paths: dict[str, Any] = {}
+    for path, item in doc["paths"].items():
+        ops = {m: op for m, op in item.items() if op.get("operationId") in WORKFLOW_OPERATIONS}
+        if not ops:
+            continue
+        for op in ops.values():
+            for param in op.get("parameters", []):
+                if param["in"] == "path" and param["name"] == "ns":
+                    param["schema"] = {"type": "string", "enum": NAMESPACES}
+            for (source, status), links in LINKS.items():
+                if op["operationId"] == source:
+                    op["responses"][status]["links"] = links
+            if op["operationId"] == CREATE_EVAL:
+                body = op["requestBody"]["content"]["application/json"]
+                body["schema"] = {
+                    "type": "object",
+                    "enum": [submission(k) for k in range(3)],
+                }
+        paths[path] = ops
+    doc["paths"] = paths
+    return doc
+
+
+app.openapi = lambda: _narrow(_full_openapi())  # type: ignore[method-assign]
+schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+schema.config.generation.update(with_security_parameters=False)
+
+
+@pytest.fixture(scope="module")
+def workflow_key(seeded_url: str) -> Iterator[str]:
+    """Point the app at the hardening tests' seeded database; an admin key of it."""
+    settings_ = make_settings(seeded_url)
+    from indicator_service.core.database import make_engine
+
+    engine = make_engine(settings_)
+    previous = app.state.engine
+    app.state.engine = engine
+    try:
+        yield issue_key(engine, settings_, Role.admin, name="stateful admin")
+    finally:
+        app.state.engine = previous
+        engine.dispose()
+
+
+def test_links_are_well_formed() -> None:
+    """Every link names an operation of the document (a typo would silently test nothing)."""
+    doc = _narrow(_full_openapi())
+    ids = {op["operationId"] for item in doc["paths"].values() for op in item.values()}
+    assert ids == WORKFLOW_OPERATIONS
+    for (source, _status), links in LINKS.items():
+        assert source in ids
+        assert {link["operationId"] for link in links.values()} <= ids
+
+
+def test_stateful_workflows(workflow_key: str) -> None:
+    calls: list[tuple[str, int]] = []
+
+    admin = ApiClient(app)
+    admin._client.headers.update(bearer(workflow_key))
+
+    class Workflows(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            _reset_namespaces(admin)
+
+        def before_call(self, case: schemathesis.Case) -> None:
+            # a fresh Idempotency-Key per call: a key generated again in a later scenario would
+            # replay or conflict with an earlier one, and scenarios must not depend on each other
+            if case.headers and "Idempotency-Key" in case.headers:
+                case.headers["Idempotency-Key"] = uuid.uuid4().hex
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"headers": bearer(workflow_key)}
+
+        def after_call(self, response: Any, case: schemathesis.Case) -> None:
+            calls.append((case.operation.definition.raw["operationId"], response.status_code))
+
+    try:
+        _run(Workflows)
+    finally:
+        admin.close()
+    reached = {op for op, status in calls if status < 300}
+    # the chains ran to their ends: an edited draft was published, a stored evaluation re-scored
+    assert {CREATE_DRAFT, PUT_DRAFT, PUBLISH, CREATE_EVAL, GET_EVAL, RESCORE} <= reached, sorted(
+        Counter(calls).items()
+    )
+
+
+def _run(machine: Any) -> None:
+    machine.run(
+        settings=settings(
+            max_examples=MAX_EXAMPLES,
+            stateful_step_count=8,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        )
+    )
+
+
+def _publish(admin: ApiClient, ns: str, version: str) -> None:
+    url = f"/v1/namespaces/{ns}/versions/{version}/publish"
+    if admin.post(url, json={}).status_code == 200:
+        return
+    # the changes may need a larger bump than a patch
+    versions = admin.get(f"/v1/namespaces/{ns}").json()["versions"]
+    major = max(int(v["version"].split(".")[0]) for v in versions)
+    done = admin.post(url, json={"version": f"{major + 1}.0.0"})
+    assert done.status_code == 200, done.text
+
+
+def _reset_namespaces(admin: ApiClient) -> None:
+    """Each scenario starts with no drafts, so that its create-draft step can succeed."""
+    for ns in NAMESPACES:
+        for v in admin.get(f"/v1/namespaces/{ns}").json()["versions"]:
+            if v["status"] == "draft":
+                _publish(admin, ns, v["version"])
