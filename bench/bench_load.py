@@ -220,22 +220,18 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
 def start_server(
     database_url: str, port: int, *, workers: int = 1, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """``uvicorn indicator_service.app:app_from_env --factory`` on 127.0.0.1:``port``."""
+    """``indicator-service serve`` (the production entry point) on 127.0.0.1:``port``."""
     cmd = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "indicator_service.app:app_from_env",
-        "--factory",
+        "indicator_service.cli",
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
     ]
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env or server_env(database_url), stdout=subprocess.DEVNULL

@@ -111,3 +111,35 @@ def test_readyz_is_red_until_a_catalogue_is_published(fresh_database_url: str) -
         }
     finally:
         client.close()
+
+
+def test_the_shared_worker_socket_sets_tcp_nodelay() -> None:
+    import uvicorn
+
+    from indicator_service.cli import listening_socket
+
+    config = uvicorn.Config("indicator_service.app:app_from_env", port=_free_port(), workers=2)
+    sock = listening_socket(config)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
+
+
+def test_serve_with_two_workers(fresh_database_url: str) -> None:
+    port = _free_port()
+    env = {**os.environ, "INDICATOR_DATABASE_URL": fresh_database_url}
+    cli = [sys.executable, "-m", "indicator_service.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*cli, "--workers", "2", "--migrate", "--seed", str(CATALOG_DIR)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/readyz", proc)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:  # keep-alive
+            assert all(client.get("/healthz").status_code == 200 for _ in range(5))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
