@@ -51,9 +51,9 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
             "parameters": {**DRAFT_TARGET, "header.If-Match": "$response.header.ETag"},
             "requestBody": "$response.body#/document",
         },
-        # an empty body: publish as the draft's own release number
-        "PublishDraft": {"operationId": PUBLISH, "parameters": DRAFT_TARGET, "requestBody": {}},
     },
+    # (no create → publish link: every chain edits the draft before publishing it, as the
+    # curation workflow does, and the edit step is not starved by chains that publish first)
     (PUT_DRAFT, "200"): {
         "EditAgain": {
             "operationId": PUT_DRAFT,
@@ -171,9 +171,8 @@ def test_stateful_workflows(workflow_key: str) -> None:
         admin.close()
     reached = {op for op, status in calls if status < 300}
     # the chains ran to their ends: an edited draft was published, a stored evaluation re-scored
-    assert {CREATE_DRAFT, PUT_DRAFT, PUBLISH, CREATE_EVAL, GET_EVAL, RESCORE} <= reached, sorted(
-        Counter(calls).items()
-    )
+    missing = {CREATE_DRAFT, PUT_DRAFT, PUBLISH, CREATE_EVAL, GET_EVAL, RESCORE} - reached
+    assert not missing, (sorted(missing), [c for c in Counter(calls).items() if c[0][0] in missing])
 
 
 def _run(machine: Any) -> None:
