@@ -135,7 +135,7 @@ class CellError:
 @dataclass
 class RowResult:
     row: int
-    section: Literal["indicators", "standards", "header"]
+    section: Literal["indicators", "standards", "nodes", "header"]
     key: str | None
     status: Literal["created", "updated", "unchanged", "error"]
     errors: list[CellError] = field(default_factory=list)
@@ -516,20 +516,144 @@ def export(doc: Mapping[str, Any], fmt: Format) -> bytes:
         return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")
     if fmt == "yaml":
         return yaml.safe_dump(dict(doc), allow_unicode=True, sort_keys=False).encode("utf-8")
-    rows = _sheet_rows(doc)
+    return _table(SHEET_COLUMNS, _sheet_rows(doc), fmt, str(doc.get("namespace", "indicators")))
+
+
+def _table(columns: Sequence[str], rows: list[list[Any]], fmt: Format, title: str) -> bytes:
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(SHEET_COLUMNS)
+        writer.writerow(columns)
         writer.writerows([["" if v is None else v for v in r] for r in rows])
         return buf.getvalue().encode("utf-8")
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(str(doc.get("namespace", "indicators"))[:31])
-    sheet.append(list(SHEET_COLUMNS))
+    sheet = book.create_sheet(title[:31])
+    sheet.append(list(columns))
     for r in rows:
         sheet.append(r)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+# --- frameworks -----------------------------------------------------------------------------------
+
+_FW_HEADER_FIELDS = (
+    "name_zh",
+    "name_en",
+    "description",
+    "kind",
+    "requires",
+    "bands",
+    "missing_policy",
+    "not_applicable_policy",
+    "rule_variants",
+    "constraints",
+)
+#: Framework sheet columns (export only): the bureau columns plus the tree's own.
+FRAMEWORK_SHEET_COLUMNS = (
+    "level1",
+    "level2",
+    "level3",
+    "code",
+    "name",
+    "name_en",
+    "explanation",
+    "target",
+    "standard_type",
+    "points",
+    "rule",
+    "indicator",
+    "parent",
+    "level",
+    "open",
+)
+
+
+def merge_framework_document(
+    doc: Mapping[str, Any], incoming: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[RowResult]]:
+    """Merge a YAML/JSON framework document: top-level settings given in the file replace the
+    draft's; nodes are matched by code (the file's node replaces the draft's, or is added).
+    ``row`` is the 1-based position in the file's ``nodes`` list (0 for the header)."""
+    from indicator_service.catalogue.source import NodeDef
+
+    out = copy.deepcopy(dict(doc))
+    out.setdefault("nodes", [])
+    results: list[RowResult] = []
+    header = {k: incoming[k] for k in _FW_HEADER_FIELDS if k in incoming}
+    if header:
+        changed = any(out.get(k) != v for k, v in header.items())
+        out.update(copy.deepcopy(header))
+        results.append(RowResult(0, "header", None, "updated" if changed else "unchanged"))
+    items = incoming.get("nodes", [])
+    if not isinstance(items, list):
+        return out, [
+            *results,
+            RowResult(0, "nodes", None, "error", [CellError("nodes", "expected a list")]),
+        ]
+    for n, item in enumerate(items, start=1):
+        key = item.get("code") if isinstance(item, dict) else None
+        try:
+            node = NodeDef.model_validate(item)
+        except ValidationError as exc:
+            errs = [
+                CellError(".".join(str(x) for x in e["loc"]) or None, e["msg"], e["type"])
+                for e in exc.errors(include_url=False)
+            ]
+            results.append(RowResult(n, "nodes", key, "error", errs))
+            continue
+        data = _dump(node)
+        at = next((i for i, x in enumerate(out["nodes"]) if x.get("code") == node.code), None)
+        if at is None:
+            out["nodes"].append(data)
+            results.append(RowResult(n, "nodes", node.code, "created"))
+        elif _same(out["nodes"][at], data, NodeDef):
+            results.append(RowResult(n, "nodes", node.code, "unchanged"))
+        else:
+            out["nodes"][at] = data
+            results.append(RowResult(n, "nodes", node.code, "updated"))
+    return out, results
+
+
+def _framework_sheet_rows(doc: Mapping[str, Any]) -> list[list[Any]]:
+    """One row per node, depth-first in document order; ``level1``–``level3`` are the names of
+    the node's ancestors and itself."""
+    nodes = list(doc.get("nodes", []))
+    by_code = {n["code"]: n for n in nodes}
+    out: list[list[Any]] = []
+    for node in nodes:
+        path: list[dict[str, Any]] = []
+        cur: dict[str, Any] | None = node
+        while cur is not None and len(path) < 8:
+            path.insert(0, cur)
+            cur = by_code.get(cur.get("parent") or "")
+        names = [p.get("name_zh") for p in path] + [None, None, None]
+        cells = {
+            "level1": names[0],
+            "level2": names[1],
+            "level3": names[2],
+            "code": node["code"],
+            "name": node.get("name_zh"),
+            "name_en": node.get("name_en"),
+            "explanation": node.get("note"),
+            "target": node.get("target"),
+            "standard_type": node.get("standard_type"),
+            "points": node.get("points"),
+            "rule": json.dumps(node["rule"], ensure_ascii=False) if node.get("rule") else None,
+            "indicator": node.get("indicator"),
+            "parent": node.get("parent"),
+            "level": node.get("level"),
+            "open": node.get("open"),
+        }
+        out.append([cells.get(c) for c in FRAMEWORK_SHEET_COLUMNS])
+    return out
+
+
+def export_framework(doc: Mapping[str, Any], fmt: Format) -> bytes:
+    if fmt in ("json", "yaml"):
+        return export(doc, fmt)
+    rows = _framework_sheet_rows(doc)
+    return _table(FRAMEWORK_SHEET_COLUMNS, rows, fmt, str(doc.get("framework", "framework")))

@@ -720,37 +720,42 @@ _UPLOAD_TYPES = {
     "application/yaml": {"schema": {"type": "string"}},
     "application/json": {"schema": {"type": "object"}},
 }
+_DOC_TYPES = {
+    k: v for k, v in _UPLOAD_TYPES.items() if k in ("application/yaml", "application/json")
+}
+RawBody = Annotated[bytes, Depends(_raw_body)]
+ContentType = Annotated[str | None, Header(max_length=200)]
+ValidateOnly = Annotated[bool, Query(description="check and report without changing the draft")]
 
 
-@router.post(
-    "/namespaces/{ns}/drafts/{version}/import",
-    response_model=ImportReportOut,
-    responses={**_EDIT, 413: _problem("Body too large"), 415: _problem("Unsupported type")},
-    openapi_extra={"requestBody": {"required": True, "content": _UPLOAD_TYPES}},
-    summary="Import a file (YAML, JSON, CSV, XLSX) into a draft, with a per-row report",
-)
-def import_namespace(
-    ns: NsPath,
-    version: VersionPath,
+def _import(
     session: SessionDep,
     response: Response,
-    curator: CuratorDep,
-    data: Annotated[bytes, Depends(_raw_body)],
-    content_type: Annotated[str | None, Header(max_length=200)] = None,
-    if_match: IfMatch = None,
-    validate_only: Annotated[
-        bool, Query(description="check and report without changing the draft")
-    ] = False,
-    comment: Comment = None,
+    who: Principal,
+    kind: curation.Kind,
+    code: str,
+    version: str,
+    data: bytes,
+    content_type: str | None,
+    if_match: str | None,
+    validate_only: bool,
+    comment: str | None,
 ) -> ImportReportOut:
-    ensure_scope(curator, ns)
-    row = service.namespace_draft_row(session, ns, version)
+    """Parse, merge, validate (all problems at once) and — unless validate-only or invalid —
+    store with one compare-and-set; a failed import changes nothing."""
+    row = curation.version_row(session, kind, code, version)
     service.require_editable(row)
     expected = row.content_hash if validate_only else service.check_if_match(row, if_match)
     before = curation.document_of(row)
     try:
         fmt = bulk.format_of(content_type)
-        if fmt in ("csv", "xlsx"):
+        if kind == "framework":
+            if fmt not in ("yaml", "json"):
+                raise bulk.FileError(
+                    415, "a framework is imported as YAML or JSON (the sheet form is export-only)"
+                )
+            after, results = bulk.merge_framework_document(before, bulk.read_document(data, fmt))
+        elif fmt in ("csv", "xlsx"):
             after, results = bulk.merge_sheet(before, bulk.read_sheet(data, fmt))
         else:
             after, results = bulk.merge_document(before, bulk.read_document(data, fmt))
@@ -768,15 +773,18 @@ def import_namespace(
     ]
     if not row_errors:
         try:
-            service.validate_namespace_draft(session, ns, row.version, after)
+            if kind == "namespace":
+                service.validate_namespace_draft(session, code, row.version, after)
+            else:
+                service.validate_framework_draft(session, code, row.version, after)
         except Unprocessable as exc:
             problems = exc.errors
     report = ImportReportOut.build(
         fmt, validate_only, results, problems, applied=False, content_hash=row.content_hash
     )
+    response.headers["Cache-Control"] = "no-store"
     if row_errors or problems:
         if validate_only:
-            response.headers["Cache-Control"] = "no-store"
             return report
         raise Unprocessable(
             f"the import has {len(row_errors) + len(problems)} problem(s); nothing was changed",
@@ -784,33 +792,116 @@ def import_namespace(
         )
     if validate_only:
         response.headers["ETag"] = f'"{row.content_hash}"'
-        response.headers["Cache-Control"] = "no-store"
         return report
-    ed = curation.store_document(session, "namespace", ns, row, before, after, expected)
+    ed = curation.store_document(session, kind, code, row, before, after, expected)
     report = report.model_copy(update={"applied": True, "content_hash": ed.content_hash})
     record(
         session,
-        curator,
+        who,
         "draft.import",
-        object_type="namespace_version",
-        object_id=f"{ns}@{version}",
-        namespace=ns,
+        object_type=f"{kind}_version",
+        object_id=f"{code}@{version}",
+        namespace=code if kind == "namespace" else FRAMEWORK_OWNER,
         version=version,
         before={"content_hash": expected},
         after={"content_hash": ed.content_hash, "format": fmt, "counts": report.counts},
         comment=comment,
     )
     response.headers["ETag"] = f'"{ed.content_hash}"'
-    response.headers["Cache-Control"] = "no-store"
     return report
 
 
+_IMPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_EDIT,
+    413: _problem("Body too large"),
+    415: _problem("Unsupported content type"),
+}
+
+
+@router.post(
+    "/namespaces/{ns}/drafts/{version}/import",
+    response_model=ImportReportOut,
+    responses=_IMPORT_RESPONSES,
+    openapi_extra={"requestBody": {"required": True, "content": _UPLOAD_TYPES}},
+    summary="Import a file (YAML, JSON, CSV, XLSX) into a draft, with a per-row report",
+)
+def import_namespace(
+    ns: NsPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    curator: CuratorDep,
+    data: RawBody,
+    content_type: ContentType = None,
+    if_match: IfMatch = None,
+    validate_only: ValidateOnly = False,
+    comment: Comment = None,
+) -> ImportReportOut:
+    ensure_scope(curator, ns)
+    return _import(
+        session,
+        response,
+        curator,
+        "namespace",
+        ns,
+        version,
+        data,
+        content_type,
+        if_match,
+        validate_only,
+        comment,
+    )
+
+
+@router.post(
+    "/frameworks/{code}/drafts/{version}/import",
+    response_model=ImportReportOut,
+    responses=_IMPORT_RESPONSES,
+    openapi_extra={"requestBody": {"required": True, "content": _DOC_TYPES}},
+    summary="Import a framework document (YAML, JSON) into a draft, with a per-node report",
+)
+def import_framework(
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    curator: CuratorDep,
+    data: RawBody,
+    content_type: ContentType = None,
+    if_match: IfMatch = None,
+    validate_only: ValidateOnly = False,
+    comment: Comment = None,
+) -> ImportReportOut:
+    ensure_scope(curator, FRAMEWORK_OWNER, loc=("path", "code"))
+    return _import(
+        session,
+        response,
+        curator,
+        "framework",
+        code,
+        version,
+        data,
+        content_type,
+        if_match,
+        validate_only,
+        comment,
+    )
+
+
 _EXPORT_TYPES = {media: {"schema": {"type": "string"}} for media in bulk.MEDIA_TYPES.values()}
+FormatQuery = Annotated[
+    Literal["yaml", "json", "csv", "xlsx"] | None, Query(description="default: from Accept")
+]
+AcceptHeader = Annotated[str | None, Header(max_length=500)]
+_EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the version as a file", "content": _EXPORT_TYPES},
+    404: _problem("Unknown code or version"),
+}
 
 
-def _negotiate(fmt: str | None, accept: str | None) -> bulk.Format:
+def _negotiate(fmt: bulk.Format | None, accept: str | None) -> bulk.Format:
     if fmt is not None:
-        return fmt  # type: ignore[return-value]
+        return fmt
     for part in (accept or "").split(","):
         media = part.split(";")[0].strip().lower()
         for name, known in bulk.MEDIA_TYPES.items():
@@ -819,37 +910,57 @@ def _negotiate(fmt: str | None, accept: str | None) -> bulk.Format:
     return "yaml"
 
 
+def _file(data: bytes, fmt: bulk.Format, etag: str, name: str) -> Response:
+    return Response(
+        data,
+        media_type=bulk.MEDIA_TYPES[fmt],
+        headers={
+            "ETag": f'"{etag}"',
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+        },
+    )
+
+
 @router.get(
     "/namespaces/{ns}/versions/{version}/export",
-    responses={
-        200: {"description": "the version as a file", "content": _EXPORT_TYPES},
-        404: _problem("Unknown namespace or version"),
-    },
+    responses=_EXPORT_RESPONSES,
     response_class=Response,
-    summary="Export a version as YAML, JSON, CSV or XLSX (format parameter or Accept)",
+    summary="Export a namespace version as YAML, JSON, CSV or XLSX (format parameter or Accept)",
 )
 def export_namespace(
     ns: NsPath,
     version: VersionPath,
     session: SessionDep,
     reader: ReaderDep,
-    format: Annotated[
-        Literal["yaml", "json", "csv", "xlsx"] | None, Query(description="default: from Accept")
-    ] = None,
-    accept: Annotated[str | None, Header(max_length=500)] = None,
+    format: FormatQuery = None,
+    accept: AcceptHeader = None,
 ) -> Response:
     row = service.namespace_draft_row(session, ns, version)
     if row.status in service.UNPUBLISHED:
         _ensure_draft_reader(reader, ns)
     fmt = _negotiate(format, accept)
-    doc = curation.document_of(row)
-    data = bulk.export({"namespace": ns, **doc}, fmt)
-    return Response(
-        data,
-        media_type=bulk.MEDIA_TYPES[fmt],
-        headers={
-            "ETag": f'"{row.content_hash}"',
-            "Cache-Control": "no-store",
-            "Content-Disposition": f'attachment; filename="{ns}-{row.version}.{fmt}"',
-        },
-    )
+    data = bulk.export({"namespace": ns, **curation.document_of(row)}, fmt)
+    return _file(data, fmt, row.content_hash, f"{ns}-{row.version}")
+
+
+@router.get(
+    "/frameworks/{code}/versions/{version}/export",
+    responses=_EXPORT_RESPONSES,
+    response_class=Response,
+    summary="Export a framework version as YAML, JSON, or a CSV/XLSX sheet of its nodes",
+)
+def export_framework(
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    reader: ReaderDep,
+    format: FormatQuery = None,
+    accept: AcceptHeader = None,
+) -> Response:
+    row = service.framework_draft_row(session, code, version)
+    if row.status in service.UNPUBLISHED:
+        _ensure_draft_reader(reader, FRAMEWORK_OWNER)
+    fmt = _negotiate(format, accept)
+    data = bulk.export_framework({"framework": code, **curation.document_of(row)}, fmt)
+    return _file(data, fmt, row.content_hash, f"{code}-{row.version}")

@@ -266,7 +266,7 @@ class ImportCellError(BaseModel):
 
 class ImportRowOut(BaseModel):
     row: int = Field(description="spreadsheet row (header = 1) or 1-based position in the list")
-    section: Literal["indicators", "standards", "header"]
+    section: Literal["indicators", "standards", "nodes", "header"]
     key: str | None
     status: Literal["created", "updated", "unchanged", "error"]
     errors: list[ImportCellError]

@@ -1482,15 +1482,10 @@ def update_framework_draft(
     return store_framework_draft(session, code, row, body, expected)
 
 
-def store_framework_draft(
-    session: Session,
-    code: str,
-    row: CatalogueFrameworkVersion,
-    body: Mapping[str, Any],
-    expected_hash: str,
-) -> FrameworkVersionDoc:
-    """Validate ``body`` as the new content of framework draft ``row`` (against the namespace
-    versions it requires; every problem at once), then compare-and-set and rewrite its rows."""
+def validate_framework_draft(
+    session: Session, code: str, version: str, body: Mapping[str, Any]
+) -> FrameworkDoc:
+    """Every check a framework draft edit runs; 422 listing every problem."""
     data = dict(body)
     if data.get("framework", code) != code:
         raise Unprocessable(
@@ -1500,7 +1495,7 @@ def store_framework_draft(
             ],
         )
     data["framework"] = code
-    data["version"] = row.version
+    data["version"] = version
     try:
         doc = FrameworkDoc.model_validate(data)
     except ValidationError as exc:
@@ -1525,6 +1520,19 @@ def store_framework_draft(
             f"the draft has {len(issues)} problem(s)",
             errors=[ErrorItem(loc=["body"], msg=i.message, type="catalogue") for i in issues],
         )
+    return doc
+
+
+def store_framework_draft(
+    session: Session,
+    code: str,
+    row: CatalogueFrameworkVersion,
+    body: Mapping[str, Any],
+    expected_hash: str,
+) -> FrameworkVersionDoc:
+    """Validate ``body`` as the new content of framework draft ``row`` (against the namespace
+    versions it requires; every problem at once), then compare-and-set and rewrite its rows."""
+    doc = validate_framework_draft(session, code, row.version, body)
     compare_and_set_hash(session, row, expected_hash, content_hash(doc))
     row.document = document_content(doc)
     row.name_zh, row.name_en = doc.name_zh, doc.name_en

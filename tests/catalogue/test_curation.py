@@ -505,6 +505,7 @@ NEW_WRITES = [
     ("PATCH", "/v1/frameworks/PRJ-2020/drafts/9.9.9-draft/nodes/DEC", {}, "curator", "common"),
     ("DELETE", "/v1/frameworks/PRJ-2020/drafts/9.9.9-draft/nodes/DEC", None, "curator", "common"),
     ("POST", "/v1/frameworks/PRJ-2020/versions/9.9.9-draft/submit", None, "curator", "common"),
+    ("POST", "/v1/frameworks/PRJ-2020/drafts/9.9.9-draft/import", {}, "curator", "common"),
     ("POST", "/v1/frameworks/PRJ-2020/versions/9.9.9-draft/return", {"comment": "c"}, "reviewer",
      "common"),
     ("POST", "/v1/frameworks/PRJ-2020/versions/9.9.9-draft/approve", None, "reviewer", "common"),
@@ -639,3 +640,54 @@ def test_bad_uploads_are_refused_naming_row_and_column(
     # nothing was changed by any of these
     now = call(api, "GET", f"/v1/namespaces/agriculture_rural/versions/{version}", cur)
     assert now.headers["etag"] == etag
+
+
+def test_framework_export_and_document_import(
+    env: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    _, api = env
+    cur = keys["common_curator"]
+    src = "/v1/frameworks/DEPT-OVERALL/versions/1.0.0/export"
+    published = call(api, "GET", "/v1/frameworks/DEPT-OVERALL/versions/1.0.0/document", None)
+    nodes = published.json()["document"]["nodes"]
+    sheet = call(api, "GET", src, None, params={"format": "csv"})
+    assert sheet.status_code == 200, sheet.text
+    rows = list(csv.DictReader(io.StringIO(sheet.text)))
+    assert [r["code"] for r in rows] == [n["code"] for n in nodes]
+    assert [float(r["points"]) for r in rows] == [float(n["points"]) for n in nodes]
+    leaf = next(r for r in rows if r["level"] == "3")
+    assert leaf["level1"]
+    assert leaf["level2"]
+    assert leaf["level3"] == leaf["name"]
+    book = call(api, "GET", src, None, params={"format": "xlsx"})
+    assert load_workbook(io.BytesIO(book.content)).worksheets[0].max_row == len(nodes) + 1
+    as_yaml = call(api, "GET", src, None, headers={"Accept": "application/yaml"})
+    assert as_yaml.headers["content-type"].startswith("application/yaml")
+
+    r = call(api, "POST", "/v1/frameworks/DEPT-OVERALL/drafts", cur)
+    assert r.status_code == 201, r.text
+    version, etag = r.json()["version"], r.headers["etag"]
+    url = f"/v1/frameworks/DEPT-OVERALL/drafts/{version}/import"
+    same = call(api, "POST", url, cur, content=as_yaml.content,
+                headers={"Content-Type": "application/yaml", "If-Match": etag})  # fmt: skip
+    assert same.status_code == 200, same.text
+    assert same.json()["counts"]["unchanged"] == len(nodes) + 1  # the nodes and the header
+    assert same.headers["etag"] == etag
+    # the sheet form is export-only for frameworks
+    assert_problem(call(api, "POST", url, cur, content=sheet.content,
+                        headers={"Content-Type": "text/csv", "If-Match": etag}), 415)  # fmt: skip
+    # re-weighting one node alone breaks the sums: reported, nothing changed
+    heavier = {"nodes": [{**nodes[0], "points": nodes[0]["points"] + 1}]}
+    bad = call(api, "POST", url, cur, json=heavier, headers={"If-Match": etag})
+    assert any("100" in e["msg"] for e in assert_problem(bad, 422)["errors"])
+    checked = call(api, "POST", url, cur, json=heavier, params={"validate_only": "true"})
+    assert checked.status_code == 200
+    assert checked.json()["valid"] is False
+    assert checked.json()["problems"]
+    renamed = {"nodes": [{**nodes[0], "name_en": nodes[0]["name_en"] + " (2025)"}]}
+    ok = call(api, "POST", url, cur, json=renamed, headers={"If-Match": etag})
+    assert ok.status_code == 200, ok.text
+    assert [(r["key"], r["status"]) for r in ok.json()["rows"]] == [(nodes[0]["code"], "updated")]
+    entry = audit(api, keys["common_reviewer"], namespace="common", action="draft.import")[0]
+    assert entry["object_id"] == f"DEPT-OVERALL@{version}"
+    assert entry["after"]["counts"]["updated"] == 1
