@@ -527,12 +527,23 @@ def _table(columns: Sequence[str], rows: list[list[Any]], fmt: Format, title: st
         writer.writerows([["" if v is None else v for v in r] for r in rows])
         return buf.getvalue().encode("utf-8")
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.append(list(columns))
+
+    def cell(value: Any) -> Any:
+        # text is always written as text: a value such as "=HYPERLINK(…)" must not become a
+        # formula in the reviewer's spreadsheet program
+        if not isinstance(value, str):
+            return value
+        c = WriteOnlyCell(sheet, value=value)
+        c.data_type = "s"
+        return c
+
     for r in rows:
-        sheet.append(r)
+        sheet.append([cell(v) for v in r])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
