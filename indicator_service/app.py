@@ -12,6 +12,7 @@ from indicator_service import __version__
 from indicator_service.audit.router import router as audit_router
 from indicator_service.auth.router import router as auth_router
 from indicator_service.catalogue import service as catalogue_service
+from indicator_service.catalogue.curation_router import router as curation_router
 from indicator_service.catalogue.router import router as catalogue_router
 from indicator_service.composite.router import router as composite_router
 from indicator_service.core import health
@@ -45,6 +46,7 @@ def _routers() -> list[APIRouter]:
     return [
         health.router,
         catalogue_router,
+        curation_router,
         standards_router,
         scoring_router,
         composite_router,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -46,7 +46,7 @@ class CatalogueNamespaceVersion(SQLModel, table=True):
     major: int
     minor: int
     patch: int
-    status: str = Field(max_length=20)  # draft | published | deprecated
+    status: str = Field(max_length=20)  # draft | submitted | published | deprecated
     content_hash: str = Field(max_length=64)
     name_zh: str = Field(max_length=200)
     name_en: str = Field(max_length=200)
@@ -54,6 +54,11 @@ class CatalogueNamespaceVersion(SQLModel, table=True):
     document: Any = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=_now)
     published_at: datetime | None = Field(default=None)
+    # review state (migration 0005_review)
+    submitted_by_key_id: int | None = Field(default=None)
+    submitted_by: str | None = Field(default=None, max_length=200)
+    submitted_at: datetime | None = Field(default=None)
+    review_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class CatalogueIndicator(SQLModel, table=True):
@@ -146,6 +151,11 @@ class CatalogueFrameworkVersion(SQLModel, table=True):
     document: Any = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=_now)
     published_at: datetime | None = Field(default=None)
+    # review state (migration 0005_review)
+    submitted_by_key_id: int | None = Field(default=None)
+    submitted_by: str | None = Field(default=None, max_length=200)
+    submitted_at: datetime | None = Field(default=None)
+    review_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class CatalogueFrameworkNode(SQLModel, table=True):

@@ -14,7 +14,7 @@ class Out(BaseModel):
 
 class VersionOut(Out):
     version: str
-    status: Literal["draft", "published", "deprecated"]
+    status: Literal["draft", "submitted", "published", "deprecated"]
     content_hash: str
     created_at: datetime
     published_at: datetime | None
@@ -203,3 +203,124 @@ class FrameworkVersionOut(Out):
 class FrameworkPublishOut(BaseModel):
     release: FrameworkVersionOut
     diff: DiffOut
+
+
+# --- curation ------------------------------------------------------------------------------------
+
+
+class DraftEditOut(BaseModel):
+    """The outcome of a draft edit; ``content_hash`` is the draft's new ETag."""
+
+    kind: Literal["namespace", "framework"]
+    code: str
+    version: str
+    status: str
+    content_hash: str
+    id: str | None = Field(description="the item's code, or a standard's id")
+    item: dict[str, Any] | None = Field(description="the item after the edit (null if retired)")
+
+
+class StandardItemOut(BaseModel):
+    id: str
+    standard: dict[str, Any]
+
+
+class StandardItemsOut(BaseModel):
+    code: str
+    version: str
+    status: str
+    content_hash: str
+    items: list[StandardItemOut]
+
+
+class SubmitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: StrictStr | None = Field(default=None, max_length=2000)
+
+
+class ReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: StrictStr = Field(max_length=2000, description="what the curators must fix")
+
+
+class ApproveIn(PublishIn):
+    comment: StrictStr | None = Field(default=None, max_length=2000)
+
+
+class ReviewOut(BaseModel):
+    kind: Literal["namespace", "framework"]
+    code: str
+    version: str
+    status: Literal["draft", "submitted", "published", "deprecated"]
+    content_hash: str
+    submitted_by: str | None
+    submitted_at: datetime | None
+    review_comment: str | None
+
+
+class ImportCellError(BaseModel):
+    column: str | None
+    msg: str
+    type: str
+
+
+class ImportRowOut(BaseModel):
+    row: int = Field(description="spreadsheet row (header = 1) or 1-based position in the list")
+    section: Literal["indicators", "standards", "nodes", "header"]
+    key: str | None
+    status: Literal["created", "updated", "unchanged", "error"]
+    errors: list[ImportCellError]
+
+
+class ImportReportOut(BaseModel):
+    format: Literal["yaml", "json", "csv", "xlsx"]
+    validate_only: bool
+    applied: bool = Field(description="true when the draft was changed")
+    valid: bool
+    counts: dict[str, int]
+    rows: list[ImportRowOut]
+    problems: list[dict[str, Any]] = Field(
+        description="problems of the resulting document as a whole (cross-document checks)"
+    )
+    content_hash: str = Field(description="the draft's ETag after the import")
+
+    @classmethod
+    def build(
+        cls,
+        fmt: str,
+        validate_only: bool,
+        results: Any,
+        problems: Any,
+        *,
+        applied: bool,
+        content_hash: str,
+    ) -> ImportReportOut:
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "error": 0}
+        rows = []
+        for r in results:
+            counts[r.status] += 1
+            rows.append(
+                ImportRowOut(
+                    row=r.row,
+                    section=r.section,
+                    key=r.key,
+                    status=r.status,
+                    errors=[
+                        ImportCellError(column=e.column, msg=e.msg, type=e.type) for e in r.errors
+                    ],
+                )
+            )
+        return cls.model_validate(
+            {
+                "format": fmt,
+                "validate_only": validate_only,
+                "applied": applied,
+                "valid": counts["error"] == 0 and not problems,
+                "counts": counts,
+                "rows": rows,
+                "problems": [p.model_dump() for p in problems],
+                "content_hash": content_hash,
+            }
+        )

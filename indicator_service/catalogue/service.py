@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import event, func, inspect, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapper, defer
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, delete, select
 
 from indicator_service.catalogue.models import (
@@ -55,8 +56,11 @@ from indicator_service.core.errors import Conflict, ErrorItem, NotFound, Unproce
 
 PUBLISHED = "published"
 DRAFT = "draft"
+SUBMITTED = "submitted"
 DEPRECATED = "deprecated"
 READABLE = (PUBLISHED, DEPRECATED)
+#: Statuses of a version that is not (yet) published: editable (draft) or under review.
+UNPUBLISHED = (DRAFT, SUBMITTED)
 
 #: Default qualitative levels (docs/scoring.md), applied when a framework names none.
 DEFAULT_QUALITATIVE_LEVELS: tuple[dict[str, Any], ...] = (
@@ -1175,7 +1179,7 @@ def create_namespace_draft(session: Session, code: str) -> NamespaceRelease:
             select(CatalogueNamespaceVersion).where(CatalogueNamespaceVersion.namespace_id == ns.id)
         )
     )
-    drafts = [r for r in rows if r.status == DRAFT]
+    drafts = [r for r in rows if r.status in UNPUBLISHED]
     if drafts:
         raise Conflict(
             f"namespace {code} already has a draft ({drafts[0].version}); edit or publish it first",
@@ -1191,7 +1195,13 @@ def create_namespace_draft(session: Session, code: str) -> NamespaceRelease:
     )
 
 
-def _require_draft(row: CatalogueNamespaceVersion) -> None:
+def require_editable(row: CatalogueNamespaceVersion | CatalogueFrameworkVersion) -> None:
+    """409 unless ``row`` is a draft that is not under review, saying what to do instead."""
+    if row.status == SUBMITTED:
+        raise Conflict(
+            f"cannot edit a submitted draft ({row.version}); a reviewer must return it first",
+            slug="draft-submitted",
+        )
     if row.status != DRAFT:
         raise Conflict(
             f"version {row.version} is {row.status} and immutable; create a draft",
@@ -1199,38 +1209,131 @@ def _require_draft(row: CatalogueNamespaceVersion) -> None:
         )
 
 
+def check_if_match(
+    row: CatalogueNamespaceVersion | CatalogueFrameworkVersion, if_match: str | None
+) -> str:
+    """The content hash an edit may replace: 428 without ``If-Match``, 412 when stale."""
+    from indicator_service.core.errors import PreconditionFailed, PreconditionRequired
+
+    if if_match is None:
+        raise PreconditionRequired("If-Match is required to edit a draft (use its ETag)")
+    tag = if_match.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    tag = tag.strip('"')
+    if tag not in (row.content_hash, "*"):
+        raise PreconditionFailed(f'the draft changed since you read it (ETag "{row.content_hash}")')
+    return row.content_hash
+
+
+def compare_and_set_hash(
+    session: Session,
+    row: CatalogueNamespaceVersion | CatalogueFrameworkVersion,
+    expected: str,
+    new_hash: str,
+) -> None:
+    """Atomically move ``row``'s content hash from ``expected`` to ``new_hash``.
+
+    ``UPDATE … SET content_hash = :new WHERE id = :id AND content_hash = :expected AND status =
+    'draft'``: on PostgreSQL a concurrent writer of the same draft blocks on the row lock and,
+    once the first commits, matches no row — it gets 412 and changes nothing. The rest of the
+    edit is written in the same transaction.
+    """
+    from sqlalchemy import update
+
+    from indicator_service.core.errors import PreconditionFailed
+
+    model = type(row)
+    result = session.execute(
+        update(model)
+        .where(
+            col(model.id) == row.id,
+            col(model.content_hash) == expected,
+            col(model.status) == DRAFT,
+        )
+        .values(content_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise PreconditionFailed(
+            "the draft changed since you read it (another edit was saved first); "
+            "read it again and reapply your change"
+        )
+    set_committed_value(row, "content_hash", new_hash)
+
+
 def update_namespace_draft(
     session: Session, code: str, version: str, body: Mapping[str, Any], if_match: str | None
 ) -> NamespaceRelease:
-    from indicator_service.core.errors import PreconditionFailed, PreconditionRequired
-
     _lock_for_write(session, CatalogueNamespace, code)
     row = _namespace_version_row(session, code, version)
-    _require_draft(row)
-    if if_match is None:
-        raise PreconditionRequired("If-Match is required to edit a draft (use its ETag)")
-    if if_match.strip().strip('"') not in (row.content_hash, "*"):
-        raise PreconditionFailed(f'the draft changed since you read it (ETag "{row.content_hash}")')
+    require_editable(row)
+    expected = check_if_match(row, if_match)
+    return store_namespace_draft(session, code, row, body, expected)
+
+
+def namespace_draft_row(session: Session, code: str, version: str) -> CatalogueNamespaceVersion:
+    return _namespace_version_row(session, code, version)
+
+
+def framework_draft_row(session: Session, code: str, version: str) -> CatalogueFrameworkVersion:
+    return _framework_version_row(session, code, version)
+
+
+def parse_namespace_document(
+    code: str, version: str, body: Mapping[str, Any], loc: Sequence[str | int] = ("body",)
+) -> NamespaceDoc:
+    """The namespace document ``body`` as draft ``version`` of ``code`` (422 with every
+    field problem at once)."""
     data = dict(body)
     if data.get("namespace", code) != code:
         raise Unprocessable(
             "namespace mismatch",
             errors=[
-                ErrorItem(loc=["body", "namespace"], msg=f"must be {code!r}", type="value_error")
+                ErrorItem(loc=[*loc, "namespace"], msg=f"must be {code!r}", type="value_error")
             ],
         )
     data.setdefault("namespace", code)
-    data["version"] = row.version
+    data["version"] = version
     try:
-        doc = NamespaceDoc.model_validate(data)
+        return NamespaceDoc.model_validate(data)
     except ValidationError as exc:
         raise Unprocessable(
             "invalid namespace document",
             errors=[
-                ErrorItem(loc=["body", *e["loc"]], msg=e["msg"], type=e["type"])
+                ErrorItem(loc=[*loc, *e["loc"]], msg=e["msg"], type=e["type"])
                 for e in exc.errors(include_url=False)
             ],
         ) from exc
+
+
+def store_namespace_draft(
+    session: Session,
+    code: str,
+    row: CatalogueNamespaceVersion,
+    body: Mapping[str, Any],
+    expected_hash: str,
+) -> NamespaceRelease:
+    """Validate ``body`` as the new content of draft ``row`` (every problem at once), then
+    compare-and-set its hash from ``expected_hash`` and rewrite its rows."""
+    doc = validate_namespace_draft(session, code, row.version, body)
+    compare_and_set_hash(session, row, expected_hash, content_hash(doc))
+    row.document = document_content(doc)
+    row.name_zh, row.name_en, row.owner = doc.name_zh, doc.name_en, doc.owner
+    session.add(row)
+    session.flush()
+    _write_namespace_rows(session, row, doc)
+    return NamespaceRelease(
+        code, row.version, row.status, row.content_hash, {**row.document, "version": row.version}
+    )
+
+
+def validate_namespace_draft(
+    session: Session, code: str, version: str, body: Mapping[str, Any]
+) -> NamespaceDoc:
+    """Every check a draft edit runs (fields, then cross-document against the latest published
+    namespaces, then the fixed header); 422 listing every problem."""
+    doc = parse_namespace_document(code, version, body)
     _validate_against_catalogue(session, doc)
     ns = _namespace(session, code)
     if (doc.kind, doc.sector, doc.code_prefix) != (ns.kind, ns.sector, ns.code_prefix):
@@ -1242,15 +1345,7 @@ def update_namespace_draft(
                 )
             ],
         )
-    row.document = document_content(doc)
-    row.content_hash = content_hash(doc)
-    row.name_zh, row.name_en, row.owner = doc.name_zh, doc.name_en, doc.owner
-    session.add(row)
-    session.flush()
-    _write_namespace_rows(session, row, doc)
-    return NamespaceRelease(
-        code, row.version, row.status, row.content_hash, {**row.document, "version": row.version}
-    )
+    return doc
 
 
 def _validate_against_catalogue(session: Session, doc: NamespaceDoc) -> None:
@@ -1276,7 +1371,11 @@ def publish_namespace_draft(
     smaller than the changes since the latest published version require."""
     _lock_for_write(session, CatalogueNamespace, code)
     row = _namespace_version_row(session, code, version)
-    _require_draft(row)
+    if row.status not in UNPUBLISHED:
+        raise Conflict(
+            f"version {row.version} is {row.status} and immutable; create a draft",
+            slug="published-immutable",
+        )
     new_version = target or release_of(row.version)
     try:
         nv = Version.parse(new_version)
@@ -1374,7 +1473,7 @@ def create_framework_draft(session: Session, code: str) -> FrameworkVersionDoc:
     draft = session.exec(
         select(CatalogueFrameworkVersion.version).where(
             CatalogueFrameworkVersion.framework_id == fw.id,
-            CatalogueFrameworkVersion.status == DRAFT,
+            col(CatalogueFrameworkVersion.status).in_(UNPUBLISHED),
         )
     ).first()
     if draft is not None:
@@ -1392,19 +1491,17 @@ def create_framework_draft(session: Session, code: str) -> FrameworkVersionDoc:
 def update_framework_draft(
     session: Session, code: str, version: str, body: Mapping[str, Any], if_match: str | None
 ) -> FrameworkVersionDoc:
-    from indicator_service.core.errors import PreconditionFailed, PreconditionRequired
-
     _lock_for_write(session, CatalogueFramework, code)
     row = _framework_version_row(session, code, version)
-    if row.status != DRAFT:
-        raise Conflict(
-            f"version {row.version} is {row.status} and immutable; create a draft",
-            slug="published-immutable",
-        )
-    if if_match is None:
-        raise PreconditionRequired("If-Match is required to edit a draft (use its ETag)")
-    if if_match.strip().strip('"') not in (row.content_hash, "*"):
-        raise PreconditionFailed(f'the draft changed since you read it (ETag "{row.content_hash}")')
+    require_editable(row)
+    expected = check_if_match(row, if_match)
+    return store_framework_draft(session, code, row, body, expected)
+
+
+def validate_framework_draft(
+    session: Session, code: str, version: str, body: Mapping[str, Any]
+) -> FrameworkDoc:
+    """Every check a framework draft edit runs; 422 listing every problem."""
     data = dict(body)
     if data.get("framework", code) != code:
         raise Unprocessable(
@@ -1414,7 +1511,7 @@ def update_framework_draft(
             ],
         )
     data["framework"] = code
-    data["version"] = row.version
+    data["version"] = version
     try:
         doc = FrameworkDoc.model_validate(data)
     except ValidationError as exc:
@@ -1439,8 +1536,21 @@ def update_framework_draft(
             f"the draft has {len(issues)} problem(s)",
             errors=[ErrorItem(loc=["body"], msg=i.message, type="catalogue") for i in issues],
         )
+    return doc
+
+
+def store_framework_draft(
+    session: Session,
+    code: str,
+    row: CatalogueFrameworkVersion,
+    body: Mapping[str, Any],
+    expected_hash: str,
+) -> FrameworkVersionDoc:
+    """Validate ``body`` as the new content of framework draft ``row`` (against the namespace
+    versions it requires; every problem at once), then compare-and-set and rewrite its rows."""
+    doc = validate_framework_draft(session, code, row.version, body)
+    compare_and_set_hash(session, row, expected_hash, content_hash(doc))
     row.document = document_content(doc)
-    row.content_hash = content_hash(doc)
     row.name_zh, row.name_en = doc.name_zh, doc.name_en
     session.add(row)
     session.flush()
@@ -1454,7 +1564,7 @@ def publish_framework_draft(
     """Publish a framework draft, refusing a bump smaller than the changes require."""
     _lock_for_write(session, CatalogueFramework, code)
     row = _framework_version_row(session, code, version)
-    if row.status != DRAFT:
+    if row.status not in UNPUBLISHED:
         raise Conflict(
             f"version {row.version} is {row.status} and immutable", slug="published-immutable"
         )

@@ -80,9 +80,9 @@ WRITES = [
     ),
     (
         "POST",
-        "/v1/namespaces/health/versions/1.0.0/publish",
-        ["evaluator", "client", "health_curator"],
-        ["edu_reviewer"],
+        "/v1/namespaces/health/versions/1.0.0/publish",  # direct publish: admin only
+        ["evaluator", "client", "health_curator", "health_reviewer"],
+        [],
     ),
     (
         "POST",
@@ -104,9 +104,9 @@ WRITES = [
     ),
     (
         "POST",
-        "/v1/frameworks/PRJ-2020/versions/1.0.0/publish",
-        ["evaluator", "client", "common_curator"],
-        ["health_reviewer"],
+        "/v1/frameworks/PRJ-2020/versions/1.0.0/publish",  # direct publish: admin only
+        ["evaluator", "client", "common_curator", "common_reviewer"],
+        [],
     ),
     (
         "POST",
@@ -180,17 +180,20 @@ def test_curate_review_publish_story_is_audited(
         headers={"If-Match": created.headers["etag"]},
     )
     assert ok.status_code == 200, ok.text
-    published = _call(api, "POST", f"{url}/publish", reviewer)
+    submitted = _call(api, "POST", f"{url}/submit", curator)
+    assert submitted.status_code == 200, submitted.text
+    published = _call(api, "POST", f"{url}/approve", reviewer)
     assert published.status_code == 200, published.text
     new_version = published.json()["release"]["version"]
 
     entries = _audit(api, reviewer, namespace="health")
     assert [e["action"] for e in entries] == [
-        "version.publish",
+        "version.approve",
+        "version.submit",
         "draft.update",
         "draft.create",
     ]
-    publish_entry, update_entry, create_entry = entries
+    publish_entry, _submit_entry, update_entry, create_entry = entries
     assert create_entry["actor_name"] == "卫健委 curator"
     assert create_entry["version"] == version
     assert create_entry["after"]["status"] == "draft"

@@ -1,0 +1,90 @@
+"""The pure import/export core (no database)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from indicator_service.catalogue import bulk
+
+DOC = {
+    "namespace": "education",
+    "indicators": [
+        {
+            "code": "EDU-04-001",
+            "name_zh": "生均公用经费",
+            "name_en": "Per-pupil funding",
+            "explanation": '=HYPERLINK("http://example.invalid")',
+            "value_type": "quantitative",
+            "operator": "=",
+            "unit": "元/生·年",
+            "rule": {"kind": "equal"},
+        }
+    ],
+    "standards": [
+        {"indicator": "EDU-04-001", "type": "budget_expenditure", "operator": "=", "value": 500,
+         "unit": "元/生·年", "source": "standard"},
+    ],
+}  # fmt: skip
+
+
+def test_xlsx_export_writes_text_as_text_never_as_a_formula() -> None:
+    data = bulk.export(DOC, "xlsx")
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    explanation = sheet.cell(2, bulk.SHEET_COLUMNS.index("explanation") + 1)
+    assert explanation.data_type == "s"
+    assert explanation.value == DOC["indicators"][0]["explanation"]
+    [(row, cells)] = bulk.read_sheet(data, "xlsx")
+    assert row == 2
+    assert cells["operator"] == "="
+    assert cells["target"] == "500"
+    assert cells["rule"] == '{"kind": "equal"}'
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "yaml", "json"])
+def test_every_format_merges_back_unchanged(fmt: bulk.Format) -> None:
+    data = bulk.export(DOC, fmt)
+    if fmt in ("csv", "xlsx"):
+        merged, results = bulk.merge_sheet(DOC, bulk.read_sheet(data, fmt))
+    else:
+        merged, results = bulk.merge_document(DOC, bulk.read_document(data, fmt))
+    assert {r.status for r in results} == {"unchanged"}
+    assert merged["indicators"] == DOC["indicators"]
+
+
+def test_sheet_rows_create_update_and_report_cells() -> None:
+    text = (
+        "指标编码,指标名称,英文名称,运算符,计量单位,指标值,标准类型,标准来源,评分规则\n"
+        "EDU-04-001,,,,,520,budget_expenditure,,\n"
+        "EDU-01-009,新增学位,New places,≥,个,,,,higher_better\n"
+        "EDU-01-010,x,y,≥,个,10,plan,,\n"
+        "EDU-01-011,x,y,≥,个,,,,{kind: nonsense}\n"
+    ).encode()
+    merged, results = bulk.merge_sheet(DOC, bulk.read_sheet(text, "csv"))
+    assert [(r.row, r.status) for r in results] == [
+        (2, "updated"),
+        (3, "created"),
+        (4, "error"),
+        (5, "error"),
+    ]
+    assert results[2].errors[0].column == "source"
+    assert results[3].errors[0].column == "rule"
+    assert merged["standards"][0]["value"] == 520
+    assert merged["standards"][0]["source"] == "standard"  # kept from the draft
+    assert merged["indicators"][1]["rule"] == {"kind": "higher_better"}
+
+
+def test_unreadable_files_name_the_problem() -> None:
+    with pytest.raises(bulk.FileError, match="unsupported content type 'text/plain'") as e:
+        bulk.format_of("text/plain")
+    assert e.value.status == 415
+    assert bulk.format_of("text/csv; charset=utf-8") == "csv"
+    with pytest.raises(bulk.FileError, match="appears twice"):
+        bulk.read_sheet(b"code,Code\n", "csv")
+    with pytest.raises(bulk.FileError, match="no 'code'"):
+        bulk.read_sheet(b"name\nx\n", "csv")
+    with pytest.raises(bulk.FileError, match="invalid JSON") as e:
+        bulk.read_document(b'{"a": \n', "json")
+    assert e.value.row == 2
