@@ -1,13 +1,11 @@
 """Stateful schemathesis: workflows across linked operations, with an admin key.
 
 * curation: create a draft → PUT it with the ETag as If-Match (body: the draft's own document)
-  → publish it;
+  → submit it → approve it with a second key (or publish it directly, as an admin may);
 * evaluations: store an evaluation → read it → re-score it.
 
 The links are added to this test's copy of the OpenAPI document (``LINKS``); the published
-document carries none yet. Submit/approve links (a draft's review workflow, being built on
-another branch) slot into ``LINKS`` the same way: ``create_draft`` → ``submit`` (path ns and
-version from the response, If-Match from the ETag) → ``approve``.
+document carries none yet.
 
 The generated path parameters and evaluation bodies are narrowed to values the seed catalogue
 knows (``_narrow``), or nearly every chain would stop at its first 404/422.
@@ -41,6 +39,8 @@ PUBLISH = "publish_v1_namespaces__ns__versions__version__publish_post"
 CREATE_EVAL = "create_evaluation_v1_evaluations_post"
 GET_EVAL = "get_evaluation_v1_evaluations__evaluation_id__get"
 RESCORE = "rescore_v1_evaluations__evaluation_id__rescore_post"
+SUBMIT = "submit_namespace_v1_namespaces__ns__versions__version__submit_post"
+APPROVE = "approve_namespace_v1_namespaces__ns__versions__version__approve_post"
 
 DRAFT_TARGET = {"path.ns": "$request.path.ns", "path.version": "$response.body#/version"}
 # (source operation, status) → {link name: link object}
@@ -61,6 +61,15 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
             "requestBody": "$response.body#/document",
         },
         "PublishEdited": {"operationId": PUBLISH, "parameters": DRAFT_TARGET, "requestBody": {}},
+        "SubmitEdited": {"operationId": SUBMIT, "parameters": DRAFT_TARGET, "requestBody": {}},
+    },
+    # review: a second key approves (the submitter's own key may not), publishing the version
+    (SUBMIT, "200"): {
+        "ApproveSubmitted": {
+            "operationId": APPROVE,
+            "parameters": {"path.ns": "$request.path.ns", "path.version": "$request.path.version"},
+            "requestBody": {},
+        }
     },
     (CREATE_EVAL, "201"): {
         "ReadEvaluation": {
@@ -79,7 +88,16 @@ LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         }
     },
 }
-WORKFLOW_OPERATIONS = {CREATE_DRAFT, PUT_DRAFT, PUBLISH, CREATE_EVAL, GET_EVAL, RESCORE}
+WORKFLOW_OPERATIONS = {
+    CREATE_DRAFT,
+    PUT_DRAFT,
+    SUBMIT,
+    APPROVE,
+    PUBLISH,
+    CREATE_EVAL,
+    GET_EVAL,
+    RESCORE,
+}
 NAMESPACES = ["education", "health", "transport"]
 
 app = create_app(make_settings(SESSION_DATABASE_URL))
@@ -128,8 +146,22 @@ def workflow_key(seeded_url: str) -> Iterator[str]:
     app.state.engine = engine
     try:
         yield issue_key(engine, settings_, Role.admin, name="stateful admin")
+
     finally:
         app.state.engine = previous
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def reviewer_key(workflow_key: str, seeded_url: str) -> str:
+    """A second admin key of the same database: approves what the first one submitted."""
+    from indicator_service.core.database import make_engine
+
+    settings_ = make_settings(seeded_url)
+    engine = make_engine(settings_)
+    try:
+        return issue_key(engine, settings_, Role.admin, name="stateful reviewer")
+    finally:
         engine.dispose()
 
 
@@ -143,7 +175,7 @@ def test_links_are_well_formed() -> None:
         assert {link["operationId"] for link in links.values()} <= ids
 
 
-def test_stateful_workflows(workflow_key: str) -> None:
+def test_stateful_workflows(workflow_key: str, reviewer_key: str) -> None:
     calls: list[tuple[str, int]] = []
 
     admin = ApiClient(app)
@@ -160,7 +192,8 @@ def test_stateful_workflows(workflow_key: str) -> None:
                 case.headers["Idempotency-Key"] = uuid.uuid4().hex
 
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-            return {"headers": bearer(workflow_key)}
+            approving = case.operation.definition.raw["operationId"] == APPROVE
+            return {"headers": bearer(reviewer_key if approving else workflow_key)}
 
         def after_call(self, response: Any, case: schemathesis.Case) -> None:
             calls.append((case.operation.definition.raw["operationId"], response.status_code))
@@ -171,7 +204,7 @@ def test_stateful_workflows(workflow_key: str) -> None:
         admin.close()
     reached = {op for op, status in calls if status < 300}
     # the chains ran to their ends: an edited draft was published, a stored evaluation re-scored
-    missing = {CREATE_DRAFT, PUT_DRAFT, PUBLISH, CREATE_EVAL, GET_EVAL, RESCORE} - reached
+    missing = WORKFLOW_OPERATIONS - reached
     assert not missing, (sorted(missing), [c for c in Counter(calls).items() if c[0][0] in missing])
 
 
@@ -202,5 +235,5 @@ def _reset_namespaces(admin: ApiClient) -> None:
     """Each scenario starts with no drafts, so that its create-draft step can succeed."""
     for ns in NAMESPACES:
         for v in admin.get(f"/v1/namespaces/{ns}").json()["versions"]:
-            if v["status"] == "draft":
+            if v["status"] in ("draft", "submitted"):
                 _publish(admin, ns, v["version"])
