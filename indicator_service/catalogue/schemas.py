@@ -242,7 +242,9 @@ class SubmitIn(BaseModel):
 class ReturnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    comment: StrictStr = Field(max_length=2000, description="what the curators must fix")
+    comment: StrictStr = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="what the curators must fix"
+    )
 
 
 class ApproveIn(PublishIn):

@@ -53,8 +53,10 @@ class HistoricalParams(_Request):
     )
     as_of: Year | None = Field(default=None, description="use only years ≤ as_of")
     target_year: Year | None = Field(default=None, description="trend: year to project to")
-    confidence: Annotated[float, Field(strict=True, gt=0.0, lt=1.0, allow_inf_nan=False)] = Field(
-        default=0.95, description="trend: confidence of the slope interval"
+    confidence: Annotated[float, Field(strict=True, ge=0.5, le=0.999, allow_inf_nan=False)] = Field(
+        default=0.95,
+        description="trend: confidence of the slope interval, 0.5 … 0.999 (scipy's Theil–Sen "
+        "overflows on confidences near 0)",
     )
     improve_pct: (
         Annotated[float, Field(strict=True, ge=0.0, le=1000.0, allow_inf_nan=False)] | None

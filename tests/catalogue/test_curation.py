@@ -472,6 +472,7 @@ def test_review_state_machine_refuses_illegal_moves(
     # returning needs a comment; a too small explicit version is refused with the reason
     assert_problem(call(api, "POST", f"{url}/return", rev, json={"comment": "  "}), 422)
     assert_problem(call(api, "POST", f"{url}/return", rev, json={}), 422)
+    assert_problem(call(api, "POST", f"{url}/return", rev, json={"comment": ""}), 422)
     # publishing a draft directly is for administrators only
     assert_problem(call(api, "POST", f"{url}/publish", rev), 403)
     ok = call(api, "POST", f"{url}/approve", rev, json={"version": "1.0.1"})

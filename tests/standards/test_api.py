@@ -163,3 +163,16 @@ def test_progress_refuses_non_positive(api: ApiClient) -> None:
     problem = assert_problem(api.post("/v1/standards/progress", json={"series": series}), 422)
     assert problem["errors"][0]["type"] == "non_positive_value"
     assert problem["errors"][0]["loc"] == ["body", "series"]
+
+
+@pytest.mark.parametrize("confidence", [5e-324, 0.49, 0.9995, 1.0])
+def test_trend_confidence_outside_its_range_is_422(api: ApiClient, confidence: float) -> None:
+    # 5e-324 made scipy's Theil–Sen overflow (a 500 found by schemathesis)
+    series = [
+        {"year": 1900, "value": 0.0},
+        {"year": 1901, "value": 1.0},
+        {"year": 1902, "value": 0.0},
+    ]
+    body = {"method": "trend", "series": series, "confidence": confidence, "target_year": 1903}
+    problem = assert_problem(api.post("/v1/standards/historical", json=body), 422)
+    assert problem["errors"][0]["loc"] == ["body", "confidence"]
