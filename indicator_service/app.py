@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -101,7 +102,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=app.state.metrics,
         limiter=limiter,
     )
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = require_if_match(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def require_if_match(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare ``If-Match`` required wherever an operation takes it (edits of drafts).
+
+    The handlers declare it optional so that a request without it is answered with the
+    conventional 428 Precondition Required problem (RFC 6585) rather than a generic 422;
+    for clients it is required all the same, and the document says so."""
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            for param in op.get("parameters", []) if isinstance(op, dict) else []:
+                if param.get("in") == "header" and param.get("name", "").lower() == "if-match":
+                    param["required"] = True
+    return schema
 
 
 def app_from_env() -> FastAPI:

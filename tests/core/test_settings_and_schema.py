@@ -64,6 +64,23 @@ def test_committed_openapi_matches_app() -> None:
     )
 
 
+def test_if_match_is_declared_required_on_every_draft_edit() -> None:
+    """Every operation taking If-Match declares it required (the handlers answer 428 without
+    it), and every operation under a draft that writes takes it."""
+    doc = json.loads(render_openapi())
+    taking, draft_writes = set(), set()
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            params = [p for p in op.get("parameters", []) if p["name"].lower() == "if-match"]
+            assert all(p["required"] for p in params), (method, path)
+            if params:
+                taking.add((method, path))
+            if "/drafts/{" in path and method != "get":
+                draft_writes.add((method, path))
+    assert taking == draft_writes
+    assert len(taking) == 14, sorted(taking)
+
+
 def test_cli_db_upgrade_and_current(
     fresh_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
