@@ -15,8 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import math
+import operator
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -40,6 +41,9 @@ ALIASES: dict[str, str] = {
 }
 SUBMISSION_FIELDS = ("framework", "version", "project", "unit_code", "region", "fiscal_year")
 ROW_NUMBERS = ("points", "target", "value", "level_score", "deduction")
+NOT_APPLICABLE_SPELLINGS = frozenset({"1", "true", "yes", "y", "不适用", "n/a"})
+# Cells of a line that carry the actual (the rest describe the indicator row).
+VALUE_TEXT = ("level", "deduction_reason")
 ROW_TEXT = (
     "id",
     "indicator",
@@ -127,6 +131,16 @@ def normalise_header(header: Iterable[str]) -> list[str]:
     return [ALIASES.get(h.strip(), h.strip()) for h in header]
 
 
+def _picker(indexes: Sequence[int]) -> Callable[[Sequence[str]], tuple[str, ...]]:
+    """``line → tuple of the cells at indexes`` (operator.itemgetter, always a tuple)."""
+    if len(indexes) >= 2:
+        return operator.itemgetter(*indexes)
+    if len(indexes) == 1:
+        i = indexes[0]
+        return lambda line: (line[i],)
+    return lambda line: ()
+
+
 def records_to_submissions(
     header: list[str],
     records: Iterable[Mapping[str, Any]],
@@ -135,8 +149,30 @@ def records_to_submissions(
     loc_prefix: str = "line",
     first_line: int = 2,
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """Group table lines into submission dicts (not yet validated). Raises :class:`TableError`
-    naming every bad cell as ``[loc_prefix, line, column]``."""
+    """:func:`lines_to_submissions` for records given as ``{column: cell}`` mappings."""
+    names = [h for h in dict.fromkeys(header) if h]
+    lines = ([("" if (v := rec.get(h)) is None else str(v)) for h in names] for rec in records)
+    return lines_to_submissions(
+        names,
+        lines,
+        default_framework=default_framework,
+        loc_prefix=loc_prefix,
+        first_line=first_line,
+    )
+
+
+def lines_to_submissions(
+    header: list[str],
+    lines: Iterable[Sequence[str]],
+    *,
+    default_framework: str | None = None,
+    loc_prefix: str = "line",
+    first_line: int = 2,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Group table lines (cells in the order of ``header``; blank header names and cells beyond
+    the header are ignored, missing trailing cells are empty) into submission dicts, not yet
+    validated. Raises :class:`TableError` naming every bad cell as ``[loc_prefix, line,
+    column]``."""
     unknown = [h for h in header if h and h not in KNOWN]
     errors: list[ErrorItem] = [
         ErrorItem(loc=["header", h], msg="unknown column", type="unknown_column") for h in unknown
@@ -149,18 +185,36 @@ def records_to_submissions(
         )
     if errors:
         raise TableError(errors)
+    width = len(header)
+    col = {h: i for i, h in enumerate(header) if h}  # the last of repeated names, as dict(zip)
+    named = _picker(sorted(col.values()))
+    struct_text = [(f, col[f]) for f in ROW_TEXT if f in col and f not in VALUE_TEXT]
+    struct_numbers = [(f, col[f]) for f in ("points", "target") if f in col]
+    value_text = [(f, col[f]) for f in VALUE_TEXT if f in col]
+    value_numbers = [(f, col[f]) for f in ROW_NUMBERS if f in col and f not in ("points", "target")]
+    shape_of = _picker([i for _, i in (*struct_text, *struct_numbers)])
+    sub_fields = [(f, col[f]) for f in SUBMISSION_FIELDS if f in col]
+    at = col.get
+    i_sub, i_na = at("submission"), at("not_applicable")
+    i_adj, i_exe = at("budget_adjusted"), at("budget_executed")
     subs: dict[str, dict[str, Any]] = {}
     order: list[str] = []
-    for n, rec in enumerate(records, start=first_line):
-        cell = {k: ("" if v is None else str(v)) for k, v in rec.items() if k}
-        if not any(v.strip() for v in cell.values()):
+    # A large batch repeats its rows' structure (every submission of a form has the same
+    # indicator lines, only the actuals differ): the structural cells of a line are parsed once
+    # per distinct spelling and the parsed fields copied (lines with a problem are not kept,
+    # so each one reports its own line).
+    parsed: dict[tuple[str, ...], dict[str, Any]] = {}
+    for n, line in enumerate(lines, start=first_line):
+        if len(line) < width:
+            line = [*line, *[""] * (width - len(line))]
+        if not "".join(named(line)).strip():
             continue
-        key = cell.get("submission", "").strip() or "1"
+        key = (line[i_sub].strip() if i_sub is not None else "") or "1"
         sub = subs.get(key)
         if sub is None:
             sub = {"rows": []}
-            for f in SUBMISSION_FIELDS:
-                v = cell.get(f, "").strip()
+            for f, i in sub_fields:
+                v = line[i].strip()
                 if v:
                     if f == "fiscal_year":
                         year = _number(v, [loc_prefix, n, f], errors)
@@ -171,30 +225,49 @@ def records_to_submissions(
                 sub["framework"] = default_framework
             subs[key] = sub
             order.append(key)
-        row: dict[str, Any] = {}
-        for f in ROW_TEXT:
-            v = cell.get(f, "").strip()
+        shape = shape_of(line)
+        template = parsed.get(shape)
+        if template is None:
+            before = len(errors)
+            template = {}
+            for f, i in struct_text:
+                v = line[i].strip()
+                if v:
+                    template[f] = v
+            for f, i in struct_numbers:
+                v = line[i]
+                if f == "target" and v.strip():
+                    v = _published_target(v, template, [loc_prefix, n], errors)
+                if v.strip():
+                    template[f] = _number(v, [loc_prefix, n, f], errors)
+            if len(errors) == before:
+                parsed[shape] = template
+        row = dict(template)
+        for f, i in value_text:
+            v = line[i].strip()
             if v:
                 row[f] = v
-        for f in ROW_NUMBERS:
-            v = cell.get(f, "")
-            if f == "target" and v.strip():
-                v = _published_target(v, row, [loc_prefix, n], errors)
+        for f, i in value_numbers:
+            v = line[i]
             if v.strip():
                 row[f] = _number(v, [loc_prefix, n, f], errors)
-        na = cell.get("not_applicable", "").strip().lower()
-        if na in ("1", "true", "yes", "y", "不适用", "n/a"):
+        if i_na is not None and line[i_na].strip().lower() in NOT_APPLICABLE_SPELLINGS:
             row["not_applicable"] = True
         row.setdefault("id", f"{loc_prefix}{n}")
         sub["rows"].append(row)
-        adjusted = _number(
-            cell.get("budget_adjusted", ""), [loc_prefix, n, "budget_adjusted"], errors
-        )
-        executed = _number(
-            cell.get("budget_executed", ""), [loc_prefix, n, "budget_executed"], errors
-        )
-        if adjusted is not None or executed is not None:
-            sub["budget"] = {"adjusted": adjusted, "executed": executed}
+        if i_adj is not None or i_exe is not None:
+            adjusted = (
+                None
+                if i_adj is None
+                else _number(line[i_adj], [loc_prefix, n, "budget_adjusted"], errors)
+            )
+            executed = (
+                None
+                if i_exe is None
+                else _number(line[i_exe], [loc_prefix, n, "budget_executed"], errors)
+            )
+            if adjusted is not None or executed is not None:
+                sub["budget"] = {"adjusted": adjusted, "executed": executed}
     if errors:
         raise TableError(errors)
     return order, [subs[k] for k in order]
@@ -240,9 +313,7 @@ def parse_batch_csv(raw: bytes) -> list[ScoreRequest | list[ErrorItem]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = normalise_header(next(reader))
-        keys, subs = records_to_submissions(
-            header, (dict(zip(header, line, strict=False)) for line in reader)
-        )
+        keys, subs = lines_to_submissions(header, reader)
     except StopIteration:
         raise Unprocessable(
             "empty CSV", errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")]

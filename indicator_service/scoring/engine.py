@@ -30,7 +30,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -237,6 +237,24 @@ class Observation:
     not_applicable: bool = False
     deduction: float = 0.0
     deduction_reason: str | None = None
+
+
+class ObservationLike(Protocol):
+    """What the engine reads of an observation: :class:`Observation`, or any object with these
+    attributes (the service passes its validated request values as they are)."""
+
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def level(self) -> str | None: ...
+    @property
+    def level_score(self) -> float | None: ...
+    @property
+    def not_applicable(self) -> bool: ...
+    @property
+    def deduction(self) -> float | None: ...
+    @property
+    def deduction_reason(self) -> str | None: ...
 
 
 # --- compiled trees ------------------------------------------------------------------------------
@@ -652,7 +670,7 @@ class Columns:
 
 
 def observations_to_columns(
-    compiled: CompiledTree, observations: Sequence[Mapping[str, Observation]]
+    compiled: CompiledTree, observations: Sequence[Mapping[str, ObservationLike]]
 ) -> tuple[Columns, list[tuple[int, str, str, str]]]:
     """Columns for a tiled single tree from per-item ``{leaf code: Observation}`` mappings.
 
@@ -971,7 +989,9 @@ def warning_names(bits: int) -> list[str]:
     return [name for name, flag in WARNING_FLAGS.items() if bits & flag]
 
 
-def score_tree(tree: Tree | CompiledTree, observations: Mapping[str, Observation]) -> BatchResult:
+def score_tree(
+    tree: Tree | CompiledTree, observations: Mapping[str, ObservationLike]
+) -> BatchResult:
     """Score one submission against one tree (plain-Python entry point)."""
     compiled = tree if isinstance(tree, CompiledTree) else compile_tree(tree)
     cols, errors = observations_to_columns(compiled, [observations])

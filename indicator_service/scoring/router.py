@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
@@ -14,6 +15,7 @@ from indicator_service.audit.service import record
 from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, ScorerDep
 from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType
+from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.scoring import service
 from indicator_service.scoring.csvform import parse_batch_csv
@@ -122,34 +124,50 @@ async def score_batch(
     _scorer: ScorerDep,
     validate_only: Annotated[bool, Query(description="check only, score nothing")] = False,
     detail: Annotated[bool, Query(description="include full receipts")] = False,
-) -> BatchResponse:
+) -> Response:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    raw = await request.body()
-    items: list[ScoreRequest | list[ErrorItem]]
-    if media == "text/csv":
-        items = parse_batch_csv(raw)
-    elif media in ("application/json", ""):
-        try:  # the common case, every item valid: one pass of parsing and validation
-            whole = BatchRequest.model_validate_json(raw)
-            items = list(whole.items)
-            validate_only = validate_only or whole.validate_only
-        except ValidationError:
-            try:
-                envelope = BatchEnvelope.model_validate_json(raw)
-            except ValidationError as exc:
-                raise Unprocessable("invalid batch", errors=_errors(exc, ["body"])) from exc
-            items = []
-            for i, raw_item in enumerate(envelope.items):
-                try:
-                    items.append(ScoreRequest.model_validate(raw_item))
-                except ValidationError as exc:
-                    items.append(_errors(exc, ["body", "items", i]))
-            validate_only = validate_only or envelope.validate_only
-    else:
+    if media not in ("text/csv", "application/json", ""):
         raise UnsupportedMediaType(f"send application/json or text/csv, not {media!r}")
-    return await run_in_threadpool(
-        service.score_batch, items, catalogue, validate_only=validate_only, detail=detail
+    raw = await request.body()
+    # Parsing and validating a large body is CPU work: off the event loop, with the scoring.
+    content = await run_in_threadpool(
+        _score_batch_body, raw, media, catalogue, validate_only=validate_only, detail=detail
     )
+    return Response(content, media_type="application/json")
+
+
+def _score_batch_body(
+    raw: bytes,
+    media: str,
+    catalogue: service.CatalogueLookup,
+    *,
+    validate_only: bool,
+    detail: bool,
+) -> bytes:
+    """A JSON or CSV batch body → the :class:`BatchResponse` as JSON bytes."""
+    with gc_paused():  # millions of short-lived objects: see core.gcpause
+        items: list[ScoreRequest | list[ErrorItem]]
+        if media == "text/csv":
+            items = parse_batch_csv(raw)
+        else:
+            try:  # the common case, every item valid: one pass of parsing and validation
+                whole = BatchRequest.model_validate_json(raw)
+                items = list(whole.items)
+                validate_only = validate_only or whole.validate_only
+            except ValidationError:
+                try:
+                    envelope = BatchEnvelope.model_validate_json(raw)
+                except ValidationError as exc:
+                    raise Unprocessable("invalid batch", errors=_errors(exc, ["body"])) from exc
+                items = []
+                for i, raw_item in enumerate(envelope.items):
+                    try:
+                        items.append(ScoreRequest.model_validate(raw_item))
+                    except ValidationError as exc:
+                        items.append(_errors(exc, ["body", "items", i]))
+                validate_only = validate_only or envelope.validate_only
+        out = service.score_batch(items, catalogue, validate_only=validate_only, detail=detail)
+        return orjson.dumps(out.model_dump(mode="json"))
 
 
 @router.post(
@@ -170,6 +188,13 @@ async def score_columnar(
 
 
 def _score_columnar(
+    engine: Engine, lookup: service.CatalogueLookup | None, body: ColumnarBatchRequest
+) -> bytes:
+    with gc_paused():
+        return _score_columnar_paused(engine, lookup, body)
+
+
+def _score_columnar_paused(
     engine: Engine, lookup: service.CatalogueLookup | None, body: ColumnarBatchRequest
 ) -> bytes:
     if lookup is not None:

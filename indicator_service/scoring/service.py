@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import math
+import operator
 import re
 import threading
 from collections import OrderedDict
@@ -54,7 +55,6 @@ from indicator_service.scoring.schemas import (
     RowIn,
     ScoreRequest,
     TargetSource,
-    ValueIn,
     WhatIfResponse,
 )
 
@@ -311,7 +311,8 @@ class Prepared:
     framework: ResolvedFramework
     tree: engine.Tree | None
     meta: list[LeafMeta]
-    observations: dict[str, engine.Observation]
+    # the request's values as the engine reads them (ValueIn / RowIn are ObservationLike)
+    observations: dict[str, engine.ObservationLike]
     node_names: dict[tuple[str, ...], str]
     errors: list[ErrorItem]
     request: ScoreRequest
@@ -338,18 +339,26 @@ def _err(loc: Sequence[str | int], msg: str, type_: str) -> ErrorItem:
     return ErrorItem(loc=list(loc), msg=msg, type=type_)
 
 
-def _observation(v: ValueIn) -> engine.Observation:
-    return engine.Observation(
-        value=v.value,
-        level=v.level,
-        level_score=v.level_score,
-        not_applicable=v.not_applicable,
-        deduction=v.deduction or 0.0,
-        deduction_reason=v.deduction_reason,
-    )
+# Rule kinds whose values are checked beyond "one of value, level or not_applicable".
+_VALUE_CHECKED_KINDS = frozenset({"qualitative", "rank_table"})
 
 
-def _value_problems(v: ValueIn, kind: str, loc: tuple[str | int, ...]) -> list[ErrorItem]:
+def _value_problems(
+    v: engine.ObservationLike,
+    kind: str,
+    loc0: tuple[str | int, ...],
+    rel: tuple[str | int, ...],
+) -> list[ErrorItem]:
+    """The problems of one value at ``loc0 + rel`` (``[]`` for the common case, at once)."""
+    if (
+        v.level is None
+        and v.level_score is None
+        and not v.not_applicable
+        and not v.deduction
+        and kind not in _VALUE_CHECKED_KINDS
+    ):  # a plain number (or nothing) on a quantitative rule: the common case, nothing to check
+        return []
+    loc = (*loc0, *rel)
     out: list[ErrorItem] = []
     given = [v.value is not None, v.level is not None, v.not_applicable]
     if sum(given) > 1:
@@ -709,6 +718,21 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
     return Structure(tree, meta, node_names, errors, sources)
 
 
+# A row's value-independent fields, as one tuple (the rule, a dict, is keyed apart).
+_ROW_STRUCTURE = operator.attrgetter(
+    "id",
+    "indicator",
+    "class_l1",
+    "class_l2",
+    "name",
+    "points",
+    "operator",
+    "target",
+    "standard_type",
+    "unit",
+)
+
+
 def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
     return (
         fw.code,
@@ -717,22 +741,9 @@ def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
         req.fiscal_year,
         req.budget is None,
         tuple(sorted((k, v.target) for k, v in req.values.items())),
-        tuple(
-            (
-                r.id,
-                r.indicator,
-                r.class_l1,
-                r.class_l2,
-                r.name,
-                r.points,
-                r.operator,
-                _freeze(r.rule),
-                r.target,
-                r.standard_type,
-                r.unit,
-            )
-            for r in req.rows
-        ),
+        tuple(map(_ROW_STRUCTURE, req.rows)),
+        # free-form rules, type-exact (validated fields above are already of one type each)
+        tuple((i, _freeze(r.rule)) for i, r in enumerate(req.rows) if r.rule is not None),
     )
 
 
@@ -786,9 +797,13 @@ def prepare(
         if cache is not None:
             cache[key] = st
     errors = [_prefixed(e, loc0) for e in st.errors]
-    obs: dict[str, engine.Observation] = {}
+    obs: dict[str, engine.ObservationLike] = {}
+    rows = req.rows
     for leaf_id, kind, where, k, rel in st.sources:
-        if where == "budget":
+        value: engine.ObservationLike
+        if where == "rows":
+            value = rows[k]
+        elif where == "budget":
             assert req.budget is not None
             rate = req.budget.executed * 100.0 / req.budget.adjusted
             if not math.isfinite(rate):  # e.g. 1e300 executed of 1e-300: no rate to score
@@ -798,13 +813,13 @@ def prepare(
                     )
                 )
                 rate = math.nan
-            value = ValueIn.model_construct(value=None if rate != rate else rate)
-        elif where == "values":
-            value = req.values[k]
+            value = engine.Observation(value=None if rate != rate else rate)
         else:
-            value = req.rows[k]
-        errors.extend(_value_problems(value, kind, (*loc0, *rel)))
-        obs[leaf_id] = _observation(value)
+            value = req.values[k]
+        problems = _value_problems(value, kind, loc0, rel)
+        if problems:
+            errors.extend(problems)
+        obs[leaf_id] = value
     return Prepared(fw, st.tree, st.meta, obs, st.node_names, errors, req, loc0, st)
 
 
@@ -1185,39 +1200,38 @@ def score_batch(
             continue
         prepared.append(p)
         out.append(BatchItemOut(index=i, ok=True))
-    good = [(i, p) for i, p in enumerate(prepared) if p is not None]
-    if good:
-        trees = compiled
-        batch = engine.stack(trees)
-        parts = [
-            engine.observations_to_columns(t, [p.observations])
-            for t, (_, p) in zip(trees, good, strict=True)
-        ]
-        cols = engine.Columns(
-            *(
-                np.concatenate([getattr(c, f) for c, _ in parts])
-                for f in engine.Columns.__dataclass_fields__
-            )
-        )
-        result = engine.evaluate(batch, cols)
-        leaf_off = node_off = 0
-        for item, ((i, p), t, (_, conv)) in enumerate(zip(good, trees, parts, strict=True)):
-            errs = _leaf_errors(p, result, leaf_off)
-            errs += [_err(("body", "items", i, c), msg, ty) for _, c, ty, msg in conv]
-            if errs:
-                out[i] = BatchItemOut(index=i, ok=False, errors=errs)
-            elif not validate_only:
-                total = _f(result.item_total[item])
+    # One engine call per compiled tree: submissions of one structure (the common case: a
+    # batch of one framework's forms) share a tiled tree and one set of columns.
+    groups: dict[int, tuple[engine.CompiledTree, list[tuple[int, Prepared]]]] = {}
+    good = [(i, q) for i, q in enumerate(prepared) if q is not None]
+    for t, (i, q) in zip(compiled, good, strict=True):
+        groups.setdefault(id(t), (t, []))[1].append((i, q))
+    for t, members in groups.values():
+        cols, conv = engine.observations_to_columns(t, [p.observations for _, p in members])
+        result = engine.evaluate(t.tile(len(members)), cols)
+        bad_items = {item for item, *_ in conv}
+        failed = set(np.flatnonzero(result.item_error).tolist()) | bad_items
+        totals = result.item_total.tolist()
+        for item, (i, p) in enumerate(members):
+            leaf_off, node_off = item * t.n_leaves, item * t.n_nodes
+            if item in failed:
+                errs = _leaf_errors(p, result, leaf_off)
+                errs += [
+                    _err(("body", "items", i, c), msg, ty) for it, c, ty, msg in conv if it == item
+                ]
+                if errs:
+                    out[i] = BatchItemOut(index=i, ok=False, errors=errs)
+                    continue
+            if not validate_only:
                 band = result.band(item)
+                total = totals[item]
                 out[i] = BatchItemOut(
                     index=i,
                     ok=True,
-                    total=total,
+                    total=None if total != total else total,
                     grade=band.grade if band else None,
                     result=receipt(p, t, result, item, leaf_off, node_off) if detail else None,
                 )
-            leaf_off += t.n_leaves
-            node_off += t.n_nodes
     ok = sum(1 for o in out if o.ok)
     return BatchResponse(
         count=len(out), ok=ok, failed=len(out) - ok, validate_only=validate_only, items=out

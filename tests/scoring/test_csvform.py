@@ -65,3 +65,56 @@ def test_text_that_is_no_target_is_still_refused() -> None:
     with pytest.raises(TableError) as info:
         _rows(_row("≥", "≥about 95", "%"))
     assert info.value.errors[0].type == "float_parsing"
+
+
+def _lines(text: str) -> tuple[list[str], list[dict[str, object]]]:
+    import csv
+    import io
+
+    from indicator_service.scoring.csvform import lines_to_submissions, normalise_header
+
+    reader = csv.reader(io.StringIO(text))
+    return lines_to_submissions(normalise_header(next(reader)), reader)
+
+
+def test_repeated_structure_is_parsed_once_but_each_line_keeps_its_values() -> None:
+    """Lines of the same indicator in many submissions share their parsed structure; values,
+    n/a flags and default ids stay per line, and no row shares a dict with another."""
+    keys, subs = _lines(
+        "submission,class_l1,points,operator,target,unit,value,not_applicable\n"
+        "a,产出,50,,≥95%,,96,\n"
+        "b,产出,50,,≥95%,,97,\n"
+        "c,产出,50,,≥95%,,,是\n"
+        "c,产出,50,,≥95%,,,不适用\n"
+    )
+    assert keys == ["a", "b", "c"]
+    rows = [r for s in subs for r in s["rows"]]
+    assert [r.get("value") for r in rows] == [96.0, 97.0, None, None]
+    assert [r["id"] for r in rows] == ["line2", "line3", "line4", "line5"]
+    assert [r.get("not_applicable") for r in rows] == [None, None, None, True]
+    assert all(r["operator"] == "≥" and r["target"] == 95.0 and r["unit"] == "%" for r in rows)
+    rows[0]["target"] = 0.0
+    assert rows[1]["target"] == 95.0
+
+
+def test_every_line_of_a_repeated_bad_cell_is_named() -> None:
+    """A structure that fails to parse is not reused: each line reports its own problem."""
+    with pytest.raises(TableError) as info:
+        _lines(
+            "submission,class_l1,points,target,value,budget_adjusted\n"
+            "a,产出,50,lots,96,\n"
+            "b,产出,50,lots,97,x\n"
+        )
+    assert [e.loc for e in info.value.errors] == [
+        ["line", 2, "target"],
+        ["line", 3, "target"],
+        ["line", 3, "budget_adjusted"],
+    ]
+
+
+def test_short_lines_unnamed_and_extra_cells() -> None:
+    """Missing trailing cells are empty; cells under a blank header name or beyond the header
+    are ignored (and do not make a blank line count)."""
+    keys, subs = _lines("class_l1,points,,value\n产出,50\n,,stray,,beyond\n产出,50,x,96,y\n")
+    assert keys == ["1"]
+    assert [r.get("value") for r in subs[0]["rows"]] == [None, 96.0]
