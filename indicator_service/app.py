@@ -43,13 +43,14 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 def _routers() -> list[APIRouter]:
-    """Every router of the service, in one place."""
+    """Every router of the service, in one place. Requests are matched against the routes in
+    this order, one by one: the probes and the scoring API (the hot paths) come first."""
     return [
         health.router,
+        scoring_router,
         catalogue_router,
         curation_router,
         standards_router,
-        scoring_router,
         composite_router,
         auth_router,
         audit_router,

@@ -44,7 +44,9 @@ SUBMIT = "submit_namespace_v1_namespaces__ns__versions__version__submit_post"
 APPROVE = "approve_namespace_v1_namespaces__ns__versions__version__approve_post"
 
 DRAFT_TARGET = {"path.ns": "$request.path.ns", "path.version": "$response.body#/version"}
-# (source operation, status) → {link name: link object}
+# (source operation, status) → {link name: link object}. A link's body replaces the generated
+# one (``merge_body: False``): merged field by field, a draft document would lose a required
+# field most of the time.
 LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     (CREATE_DRAFT, "201"): {
         "EditDraft": {
@@ -120,7 +122,10 @@ def _narrow(doc: dict[str, Any]) -> dict[str, Any]:
                     param["schema"] = {"type": "string", "enum": NAMESPACES}
             for (source, status), links in LINKS.items():
                 if op["operationId"] == source:
-                    op["responses"][status]["links"] = links
+                    op["responses"][status]["links"] = {
+                        name: {**link, "x-schemathesis": {"merge_body": False}}
+                        for name, link in links.items()
+                    }
             if op["operationId"] == CREATE_EVAL:
                 body = op["requestBody"]["content"]["application/json"]
                 body["schema"] = {
@@ -208,11 +213,20 @@ class DraftLedger:
         self.drafts: dict[tuple[str, str], dict[str, Any]] = {}
         self.faithful_puts: list[int] = []  # statuses of PUTs with the current ETag and document
         self.violations: list[str] = []
+        self.log: list[str] = []  # the draft steps, for the failure message
 
     def observe(self, op: str, case: schemathesis.Case, status: int, body: Any) -> None:
         path = case.path_parameters or {}
         key = (str(path.get("ns")), str(path.get("version")))
         known = self.drafts.get(key)
+        if op in (CREATE_DRAFT, PUT_DRAFT, SUBMIT, APPROVE, PUBLISH):
+            sent = (case.headers or {}).get("If-Match")
+            same = known is not None and _without_nulls(case.body) == known["document"]
+            body_kind = "document" if same else type(case.body).__name__
+            self.log.append(
+                f"{op.split('_')[0]} {key} {known and known['status']} If-Match={sent!r:.20}"
+                f" body={body_kind} → {status}"
+            )
         if op == CREATE_DRAFT and status == 201:
             self.drafts[(key[0], body["version"])] = {
                 "etag": body["content_hash"],
@@ -282,8 +296,12 @@ def test_stateful_workflows(workflow_key: str, reviewer_key: str) -> None:
     # Schemathesis follows a link with each of its values only most of the time (by design it
     # explores with generated values too, drawing from true randomness), so which steps succeed
     # varies from run to run; the ledger checks every step whose outcome is determined.
+    print("\n".join(ledger.log))  # shown when the test fails
     assert not ledger.violations, ledger.violations
-    assert ledger.faithful_puts, "no PUT carried a draft's current ETag and document"
+    assert ledger.faithful_puts, (
+        "no PUT carried a draft's current ETag and document",
+        ledger.log,
+    )
     reached = {op for op, status in calls if status < 300}
     called = {op for op, _status in calls}
     missing = ({CREATE_DRAFT, PUT_DRAFT, CREATE_EVAL, GET_EVAL, RESCORE} - reached) | (
