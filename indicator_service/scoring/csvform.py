@@ -294,9 +294,15 @@ def validate_submissions(
     return out, errs
 
 
-def parse_batch_csv(raw: bytes) -> list[ScoreRequest | list[ErrorItem]]:
-    """A CSV batch body → submissions (or the problems of a submission that does not validate).
-    Unreadable cells make the whole body a 422 naming every bad line and column."""
+def validated(keys: list[str], subs: list[dict[str, Any]]) -> list[ScoreRequest | list[ErrorItem]]:
+    """Each submission validated, or the problems that stop it."""
+    items, errs = validate_submissions(keys, subs)
+    return [item if item is not None else err for item, err in zip(items, errs, strict=True)]
+
+
+def read_batch_csv(raw: bytes) -> tuple[list[str], list[dict[str, Any]]]:
+    """A CSV batch body → submission keys and dicts, not yet validated (422 for an unreadable
+    body or cells)."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -329,5 +335,4 @@ def parse_batch_csv(raw: bytes) -> list[ScoreRequest | list[ErrorItem]]:
         raise Unprocessable(
             "empty CSV", errors=[ErrorItem(loc=["body"], msg="no data lines", type="missing")]
         )
-    items, errs = validate_submissions(keys, subs)
-    return [item if item is not None else err for item, err in zip(items, errs, strict=True)]
+    return keys, subs

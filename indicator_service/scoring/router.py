@@ -18,7 +18,7 @@ from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedM
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.scoring import service
-from indicator_service.scoring.csvform import parse_batch_csv
+from indicator_service.scoring.csvform import read_batch_csv, validated
 from indicator_service.scoring.schemas import (
     BatchRequest,
     BatchResponse,
@@ -148,7 +148,12 @@ def _score_batch_body(
     with gc_paused():  # millions of short-lived objects: see core.gcpause
         items: list[ScoreRequest | list[ErrorItem]]
         if media == "text/csv":
-            items = parse_batch_csv(raw)
+            keys, subs = read_batch_csv(raw)
+            if not (validate_only or detail):  # a form's lines for many units: one structure
+                shared = service.score_shared_structure(subs, catalogue)
+                if shared is not None:
+                    return orjson.dumps(shared)
+            items = validated(keys, subs)
         else:
             try:  # the common case, every item valid: one pass of parsing and validation
                 whole = BatchRequest.model_validate_json(raw)

@@ -21,10 +21,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 
 import numpy as np
 import orjson
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, func, select
 
 from indicator_service.catalogue.source import (
@@ -1252,6 +1253,17 @@ def score_columnar(
     structure is prepared and compiled once; per submission only numbers are read. Returns the
     :class:`ColumnarBatchResponse` as JSON bytes. Totals equal those of the JSON batch for the
     same submissions."""
+    return orjson.dumps(columnar_scores(template, values, budgets, catalogue))
+
+
+def columnar_scores(
+    template: ScoreRequest,
+    values: Sequence[Sequence[float | None]],
+    budgets: Sequence[BudgetIn] | None,
+    catalogue: CatalogueLookup,
+) -> dict[str, Any]:
+    """:func:`score_columnar`'s response as plain data (count, ok, failed, totals, grades,
+    errors)."""
     loc0: tuple[str | int, ...] = ("body", "template")
     errors = [
         _err((*loc0, "rows", i, f), "the template's rows take no values (use values)", "extra")
@@ -1320,16 +1332,83 @@ def score_columnar(
                 loc = ["body", "budgets", item]
             found.append({"loc": loc, "msg": msg, "type": type_})
         item_errors.append({"index": item, "errors": found})
-    return orjson.dumps(
-        {
-            "count": n,
-            "ok": n - len(failed_items),
-            "failed": len(failed_items),
-            "totals": totals,
-            "grades": grades,
-            "errors": item_errors,
-        }
-    )
+    return {
+        "count": n,
+        "ok": n - len(failed_items),
+        "failed": len(failed_items),
+        "totals": totals,
+        "grades": grades,
+        "errors": item_errors,
+    }
+
+
+# What may differ between submissions scored as one structure (besides their rows' values).
+_PER_SUBMISSION = ("rows", "project", "budget")
+_PROJECT_FIELD = ScoreRequest.model_fields["project"]
+_PROJECT: TypeAdapter[Any] = TypeAdapter(
+    cast(Any, Annotated[_PROJECT_FIELD.annotation, _PROJECT_FIELD])  # the field as declared
+)
+_BUDGETS = TypeAdapter(list[BudgetIn])
+
+
+def score_shared_structure(
+    subs: Sequence[Mapping[str, Any]], catalogue: CatalogueLookup
+) -> dict[str, Any] | None:
+    """The :class:`BatchResponse` (as data) of submission dicts read from a table (cells are
+    text or float) that share one structure, scored as one columnar batch; ``None`` when they
+    do not qualify and must go the general way.
+
+    They qualify when every submission has the first one's fields (but for project, budget and
+    its rows' numeric ``value``), row for row, each row carrying no other value field (level,
+    not applicable, deduction …), and every submission scores: a batch with a problem anywhere
+    takes the general path, which locates each problem in its own item. The template is
+    validated once as a :class:`ScoreRequest`, the budgets and projects one by one; totals are
+    those of the general path (the same engine on the same numbers)."""
+    first = subs[0]
+    head = {k: v for k, v in first.items() if k not in _PER_SUBMISSION}
+    shape = [{k: v for k, v in r.items() if k != "value"} for r in first.get("rows", [])]
+    if not shape or any(f in r for r in shape for f in _VALUE_FIELDS):
+        return None
+    budgeted = "budget" in first
+    for sub in subs:
+        rows = sub.get("rows")
+        if (
+            not isinstance(rows, list)
+            or len(rows) != len(shape)
+            or ("budget" in sub) != budgeted
+            or {k: v for k, v in sub.items() if k not in _PER_SUBMISSION} != head
+        ):
+            return None
+        for row, want in zip(rows, shape, strict=True):
+            if row != ({**want, "value": row["value"]} if "value" in row else want):
+                return None
+            value = row.get("value")
+            if value is not None and (type(value) is not float or not math.isfinite(value)):
+                return None
+    try:
+        template = ScoreRequest.model_validate({**head, "rows": shape})
+        budgets = _BUDGETS.validate_python([s["budget"] for s in subs]) if budgeted else None
+        for project in {s.get("project") for s in subs}:
+            _PROJECT.validate_python(project)
+    except ValidationError:
+        return None
+    values = [[r.get("value") for r in sub["rows"]] for sub in subs]
+    try:
+        scored = columnar_scores(template, values, budgets, catalogue)
+    except (Unprocessable, NotFound):
+        return None
+    if scored["failed"]:
+        return None
+    return {
+        "count": scored["count"],
+        "ok": scored["ok"],
+        "failed": 0,
+        "validate_only": False,
+        "items": [
+            {"index": i, "ok": True, "result": None, "total": t, "grade": g, "errors": []}
+            for i, (t, g) in enumerate(zip(scored["totals"], scored["grades"], strict=True))
+        ],
+    }
 
 
 def what_if(req: ScoreRequest, overrides: Overrides, catalogue: CatalogueLookup) -> WhatIfResponse:

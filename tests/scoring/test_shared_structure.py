@@ -1,0 +1,103 @@
+"""A CSV batch whose submissions share one structure (a form's lines for many units) is scored
+as one columnar batch: the same response as the general path, which still takes every batch
+that does not qualify or has a problem anywhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+
+from bench.bench_http import as_csv, submission
+from indicator_service.scoring import service
+from indicator_service.scoring.csvform import read_batch_csv, validated
+from tests.helpers import ApiClient
+from tests.scoring.frameworks import catalogue
+
+CATALOGUE = catalogue()
+
+
+def _general(raw: bytes) -> dict[str, Any]:
+    keys, subs = read_batch_csv(raw)
+    out = service.score_batch(validated(keys, subs), CATALOGUE)
+    return out.model_dump(mode="json")
+
+
+def _csv(items: list[dict[str, Any]], edit: Any = None) -> bytes:
+    """as_csv, with ``edit(line number, row dict)`` applied to the data lines."""
+    raw = as_csv(items).decode()
+    if edit is None:
+        return raw.encode()
+    reader = csv.DictReader(io.StringIO(raw))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*(reader.fieldnames or []), "not_applicable"])
+    writer.writeheader()
+    for n, row in enumerate(reader):
+        edit(n, row)
+        writer.writerow(row)
+    return out.getvalue().encode()
+
+
+def test_shared_structure_gives_the_general_response() -> None:
+    raw = _csv([submission(k) for k in range(40)])
+    _keys, subs = read_batch_csv(raw)
+    fast = service.score_shared_structure(subs, CATALOGUE)
+    assert fast is not None
+    assert fast == _general(raw)
+    assert len({i["total"] for i in fast["items"]}) > 5  # the values differ per submission
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda n, r: r.update(target="99") if n == 45 else None, id="other-target"),
+        pytest.param(lambda n, r: r.update(name="x") if n == 70 else None, id="other-name"),
+        pytest.param(
+            lambda n, r: r.update(value="", not_applicable="1") if n == 33 else None,
+            id="not-applicable",
+        ),
+        pytest.param(
+            lambda n, r: r.update(budget_adjusted="", budget_executed="") if n >= 60 else None,
+            id="no-budget",
+        ),
+    ],
+)
+def test_other_structures_take_the_general_path(edit: Any) -> None:
+    raw = _csv([submission(k) for k in range(3)], edit)
+    _keys, subs = read_batch_csv(raw)
+    assert service.score_shared_structure(subs, CATALOGUE) is None
+    assert _general(raw)["count"] == 3
+
+
+def test_a_problem_anywhere_takes_the_general_path() -> None:
+    """Points that do not add up fail every submission: reported per item by the general path."""
+    raw = _csv(
+        [submission(k) for k in range(3)],
+        lambda n, r: r.update(points="1") if n % 30 == 0 else None,
+    )
+    _keys, subs = read_batch_csv(raw)
+    assert service.score_shared_structure(subs, CATALOGUE) is None
+    general = _general(raw)
+    assert general["failed"] == 3
+    assert general["items"][0]["errors"][0]["type"] == "points_do_not_add_up"
+
+
+def test_an_invalid_project_is_still_refused() -> None:
+    items = [submission(k) for k in range(2)]
+    _keys, subs = read_batch_csv(_csv(items))
+    subs[1]["project"] = "x" * 1000  # longer than a code may be
+    assert service.score_shared_structure(subs, CATALOGUE) is None
+
+
+def test_http_csv_batch_equals_the_general_path(sapi: ApiClient) -> None:
+    raw = _csv([submission(k) for k in range(25)])
+    r = sapi.post("/v1/score/batch", content=raw, headers={"content-type": "text/csv"})
+    assert r.status_code == 200, r.text
+    assert r.json() == _general(raw)
+    # validate_only and detail take the general path (receipts are per submission)
+    r = sapi.post("/v1/score/batch?detail=true", content=raw, headers={"content-type": "text/csv"})
+    assert r.status_code == 200, r.text
+    assert [i["total"] for i in r.json()["items"]] == [i["total"] for i in _general(raw)["items"]]
+    assert r.json()["items"][0]["result"]["total"] == r.json()["items"][0]["total"]
