@@ -204,6 +204,15 @@ def lines_to_submissions(
     # per distinct spelling and the parsed fields copied (lines with a problem are not kept,
     # so each one reports its own line).
     parsed: dict[tuple[str, ...], dict[str, Any]] = {}
+    # the same for number cells (actuals and budgets repeat): text → finite float
+    numbers: dict[str, float] = {}
+
+    def numbers_parsed(text: str, loc: list[str | int]) -> float | None:
+        x = _number(text, loc, errors)
+        if x is not None:
+            numbers[text] = x
+        return x
+
     for n, line in enumerate(lines, start=first_line):
         if len(line) < width:
             line = [*line, *[""] * (width - len(line))]
@@ -249,23 +258,24 @@ def lines_to_submissions(
                 row[f] = v
         for f, i in value_numbers:
             v = line[i]
-            if v.strip():
-                row[f] = _number(v, [loc_prefix, n, f], errors)
+            x = numbers.get(v)
+            if x is None and v.strip():
+                x = numbers_parsed(v, [loc_prefix, n, f])
+            if x is not None or v.strip():
+                row[f] = x
         if i_na is not None and line[i_na].strip().lower() in NOT_APPLICABLE_SPELLINGS:
             row["not_applicable"] = True
-        row.setdefault("id", f"{loc_prefix}{n}")
+        if "id" not in row:
+            row["id"] = f"{loc_prefix}{n}"
         sub["rows"].append(row)
         if i_adj is not None or i_exe is not None:
-            adjusted = (
-                None
-                if i_adj is None
-                else _number(line[i_adj], [loc_prefix, n, "budget_adjusted"], errors)
-            )
-            executed = (
-                None
-                if i_exe is None
-                else _number(line[i_exe], [loc_prefix, n, "budget_executed"], errors)
-            )
+            adjusted = executed = None
+            if i_adj is not None:
+                v = line[i_adj]
+                adjusted = numbers.get(v) or numbers_parsed(v, [loc_prefix, n, "budget_adjusted"])
+            if i_exe is not None:
+                v = line[i_exe]
+                executed = numbers.get(v) or numbers_parsed(v, [loc_prefix, n, "budget_executed"])
             if adjusted is not None or executed is not None:
                 sub["budget"] = {"adjusted": adjusted, "executed": executed}
     if errors:

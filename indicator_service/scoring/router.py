@@ -20,6 +20,7 @@ from indicator_service.core.idempotency import check_key, find_replay, remember,
 from indicator_service.scoring import service
 from indicator_service.scoring.csvform import read_batch_csv, validated
 from indicator_service.scoring.schemas import (
+    MAX_BATCH_ITEMS,
     BatchRequest,
     BatchResponse,
     ColumnarBatchRequest,
@@ -46,7 +47,7 @@ class BatchEnvelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[dict[str, Any]] = Field(
         min_length=1,
-        max_length=20000,
+        max_length=MAX_BATCH_ITEMS,
         description="submissions (ScoreRequest); each is validated on its own and an invalid "
         "one is reported in its item result",
     )
@@ -155,6 +156,10 @@ def _score_batch_body(
                     return orjson.dumps(shared)
             items = validated(keys, subs)
         else:
+            if not (validate_only or detail):
+                shared = _shared_json_batch(raw, catalogue)
+                if shared is not None:
+                    return orjson.dumps(shared)
             try:  # the common case, every item valid: one pass of parsing and validation
                 whole = BatchRequest.model_validate_json(raw)
                 items = list(whole.items)
@@ -173,6 +178,23 @@ def _score_batch_body(
                 validate_only = validate_only or envelope.validate_only
         out = service.score_batch(items, catalogue, validate_only=validate_only, detail=detail)
         return orjson.dumps(out.model_dump(mode="json"))
+
+
+def _shared_json_batch(raw: bytes, catalogue: service.CatalogueLookup) -> dict[str, Any] | None:
+    """A JSON batch of one structure scored as one columnar batch (see
+    :func:`service.score_shared_structure`), or ``None`` for the general path."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or set(data) - {"items", "validate_only"}:
+        return None
+    items = data.get("items")
+    if data.get("validate_only", False) is not False or not isinstance(items, list):
+        return None
+    if not 1 <= len(items) <= MAX_BATCH_ITEMS:
+        return None
+    return service.score_shared_structure(items, catalogue, exact=True)
 
 
 @router.post(

@@ -28,6 +28,9 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_BATCH_ITEMS = 20000  # submissions in one batch
+
+
 class ValueIn(RequestModel):
     """One leaf's actual: a number, a qualitative level (+ optional score), or not applicable."""
 
@@ -105,7 +108,7 @@ class ScoreRequest(RequestModel):
 
 
 class BatchRequest(RequestModel):
-    items: list[ScoreRequest] = Field(min_length=1, max_length=20000)
+    items: list[ScoreRequest] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
     validate_only: StrictBool = False
 
 

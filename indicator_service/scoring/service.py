@@ -19,7 +19,7 @@ import operator
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, cast
 
@@ -1352,50 +1352,67 @@ _BUDGETS = TypeAdapter(list[BudgetIn])
 
 
 def score_shared_structure(
-    subs: Sequence[Mapping[str, Any]], catalogue: CatalogueLookup
+    subs: Sequence[Any], catalogue: CatalogueLookup, *, exact: bool = False
 ) -> dict[str, Any] | None:
-    """The :class:`BatchResponse` (as data) of submission dicts read from a table (cells are
-    text or float) that share one structure, scored as one columnar batch; ``None`` when they
-    do not qualify and must go the general way.
+    """The :class:`BatchResponse` (as data) of submission dicts that share one structure, scored
+    as one columnar batch; ``None`` when they do not qualify and must go the general way.
 
     They qualify when every submission has the first one's fields (but for project, budget and
     its rows' numeric ``value``), row for row, each row carrying no other value field (level,
     not applicable, deduction …), and every submission scores: a batch with a problem anywhere
     takes the general path, which locates each problem in its own item. The template is
     validated once as a :class:`ScoreRequest`, the budgets and projects one by one; totals are
-    those of the general path (the same engine on the same numbers)."""
-    first = subs[0]
+    those of the general path (the same engine on the same numbers).
+
+    ``exact``: compare fields by their canonical JSON (1, 1.0 and true differ), for parsed JSON;
+    without it, Python equality, enough for dicts read from a table (text and float cells)."""
+    first = subs[0] if subs else None
+    if not isinstance(first, dict) or not isinstance(first.get("rows"), list):
+        return None
     head = {k: v for k, v in first.items() if k not in _PER_SUBMISSION}
-    shape = [{k: v for k, v in r.items() if k != "value"} for r in first.get("rows", [])]
-    if not shape or any(f in r for r in shape for f in _VALUE_FIELDS):
+    if not first["rows"] or not all(isinstance(r, dict) for r in first["rows"]):
+        return None
+    shape = [{k: v for k, v in r.items() if k != "value"} for r in first["rows"]]
+    if any(f in r for r in shape for f in _VALUE_FIELDS):
         return None
     budgeted = "budget" in first
-    for sub in subs:
-        rows = sub.get("rows")
-        if (
-            not isinstance(rows, list)
-            or len(rows) != len(shape)
-            or ("budget" in sub) != budgeted
-            or {k: v for k, v in sub.items() if k not in _PER_SUBMISSION} != head
-        ):
-            return None
-        for row, want in zip(rows, shape, strict=True):
-            if row != ({**want, "value": row["value"]} if "value" in row else want):
+    values: list[list[float | None]] = []
+    try:
+        same_head = _sameness(head, exact)
+        same_row = [_sameness({**r, "value": None}, exact) for r in shape]
+        for sub in subs:
+            rows = sub.get("rows") if isinstance(sub, dict) else None
+            if (
+                not isinstance(rows, list)
+                or len(rows) != len(shape)
+                or ("budget" in sub) != budgeted
+                or not same_head({k: v for k, v in sub.items() if k not in _PER_SUBMISSION})
+            ):
                 return None
-            value = row.get("value")
-            if value is not None and (type(value) is not float or not math.isfinite(value)):
-                return None
+            numbers: list[float | None] = []
+            for row, same in zip(rows, same_row, strict=True):
+                if not isinstance(row, dict):
+                    return None
+                value = row.get("value")
+                if not same({**row, "value": None}):
+                    return None
+                if value is None or (type(value) is float and math.isfinite(value)):
+                    numbers.append(value)
+                elif type(value) is int and abs(value) <= 2**53:  # exactly a float
+                    numbers.append(float(value))
+                else:
+                    return None
+            values.append(numbers)
+        projects = {s.get("project") for s in subs}
+    except (TypeError, orjson.JSONEncodeError):  # unhashable or unencodable: not a plain batch
+        return None
     try:
         template = ScoreRequest.model_validate({**head, "rows": shape})
         budgets = _BUDGETS.validate_python([s["budget"] for s in subs]) if budgeted else None
-        for project in {s.get("project") for s in subs}:
+        for project in projects:
             _PROJECT.validate_python(project)
-    except ValidationError:
-        return None
-    values = [[r.get("value") for r in sub["rows"]] for sub in subs]
-    try:
         scored = columnar_scores(template, values, budgets, catalogue)
-    except (Unprocessable, NotFound):
+    except (ValidationError, Unprocessable, NotFound):
         return None
     if scored["failed"]:
         return None
@@ -1409,6 +1426,14 @@ def score_shared_structure(
             for i, (t, g) in enumerate(zip(scored["totals"], scored["grades"], strict=True))
         ],
     }
+
+
+def _sameness(want: Any, exact: bool) -> Callable[[Any], bool]:
+    """``x → x is the same data as want``: by canonical JSON bytes when ``exact``."""
+    if not exact:
+        return lambda x: bool(x == want)
+    encoded = orjson.dumps(want, option=orjson.OPT_SORT_KEYS)
+    return lambda x: orjson.dumps(x, option=orjson.OPT_SORT_KEYS) == encoded
 
 
 def what_if(req: ScoreRequest, overrides: Overrides, catalogue: CatalogueLookup) -> WhatIfResponse:

@@ -101,3 +101,65 @@ def test_http_csv_batch_equals_the_general_path(sapi: ApiClient) -> None:
     assert r.status_code == 200, r.text
     assert [i["total"] for i in r.json()["items"]] == [i["total"] for i in _general(raw)["items"]]
     assert r.json()["items"][0]["result"]["total"] == r.json()["items"][0]["total"]
+
+
+def _general_json(body: dict[str, Any]) -> dict[str, Any]:
+    from indicator_service.scoring.schemas import BatchRequest
+
+    whole = BatchRequest.model_validate(body)
+    out = service.score_batch(list(whole.items), CATALOGUE, validate_only=whole.validate_only)
+    return out.model_dump(mode="json")
+
+
+def _post_json(sapi: ApiClient, body: dict[str, Any]) -> dict[str, Any]:
+    r = sapi.post("/v1/score/batch", json=body)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_json_batch_of_one_structure(sapi: ApiClient) -> None:
+    items = [submission(k) for k in range(30)]
+    items[3]["rows"][0]["value"] = 96  # an integer actual is a number like any other
+    body = {"items": items}
+    assert service.score_shared_structure(items, CATALOGUE, exact=True) is not None
+    assert _post_json(sapi, body) == _general_json(body)
+
+
+def _with_points(sub: dict[str, Any], first: Any) -> dict[str, Any]:
+    """The satisfaction rows re-weighted 1 + 4 + 2.5 + 2.5 (still 10 points)."""
+    sub["rows"][26]["points"] = first
+    sub["rows"][27]["points"] = 4.0
+    return sub
+
+
+def test_json_fields_are_compared_exactly(sapi: ApiClient) -> None:
+    """``true`` equals 1 in Python but is no number of points: the general path refuses that
+    item, and the batch does not pass as one structure."""
+    items = [_with_points(submission(0), 1.0), _with_points(submission(1), True)]
+    assert items[0]["rows"][26] == {**items[1]["rows"][26], "value": items[0]["rows"][26]["value"]}
+    assert service.score_shared_structure(items, CATALOGUE, exact=True) is None
+    body = {"items": items}
+    out = _post_json(sapi, body)
+    assert out["failed"] == 1
+    assert out["items"][0]["ok"]
+    assert out["items"][1]["errors"][0]["loc"][-1] == "points"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"items": [submission(0), submission(1)], "validate_only": True}, id="check"),
+        pytest.param({"items": [submission(0), {**submission(1), "region": "330000"}]}, id="head"),
+    ],
+)
+def test_json_batches_that_do_not_qualify(sapi: ApiClient, body: dict[str, Any]) -> None:
+    assert service.score_shared_structure(body["items"], CATALOGUE, exact=True) is None or (
+        body.get("validate_only")
+    )
+    assert _post_json(sapi, body) == _general_json(body)
+
+
+def test_a_json_item_that_is_no_object_is_named(sapi: ApiClient) -> None:
+    r = sapi.post("/v1/score/batch", json={"items": [submission(0), []]})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["body", "items", 1]
