@@ -48,11 +48,11 @@ class RateLimiter:
         self.rate = per_minute / 60.0
         self.capacity = float(max(burst, 1))
         self.max_callers = max_callers
-        self._clock = clock
+        self.clock = clock  # seconds, monotonic (tests freeze it)
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     def take(self, caller: str) -> float:
-        now = self._clock()
+        now = self.clock()
         bucket = self._buckets.get(caller)
         if bucket is None:
             bucket = _Bucket(self.capacity, now)

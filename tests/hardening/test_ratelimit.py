@@ -79,7 +79,11 @@ def test_default_settings_limit() -> None:
 
 @pytest.fixture
 def limited_app(database_url: str) -> FastAPI:
-    return create_app(make_settings(database_url, rate_limit_per_minute=60, rate_limit_burst=3))
+    """1 request per second, bursts of 3, on a clock that stands still: no token comes back
+    while a test runs, however slowly the machine runs it."""
+    app = create_app(make_settings(database_url, rate_limit_per_minute=60, rate_limit_burst=3))
+    app.state.rate_limiter.clock = lambda: 1000.0
+    return app
 
 
 def test_429_problem_with_retry_after_per_key(
