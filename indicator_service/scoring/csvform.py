@@ -141,6 +141,17 @@ def _picker(indexes: Sequence[int]) -> Callable[[Sequence[str]], tuple[str, ...]
     return lambda line: ()
 
 
+def _texts(
+    line: Sequence[str], fields: Sequence[tuple[str, int]], into: dict[str, Any]
+) -> dict[str, Any]:
+    """``into`` with the non-blank text cells of ``line`` (``(field, column)`` pairs), stripped."""
+    for f, i in fields:
+        v = line[i].strip()
+        if v:
+            into[f] = v
+    return into
+
+
 def records_to_submissions(
     header: list[str],
     records: Iterable[Mapping[str, Any]],
@@ -238,11 +249,7 @@ def lines_to_submissions(
         template = parsed.get(shape)
         if template is None:
             before = len(errors)
-            template = {}
-            for f, i in struct_text:
-                v = line[i].strip()
-                if v:
-                    template[f] = v
+            template = _texts(line, struct_text, {})
             for f, i in struct_numbers:
                 v = line[i]
                 if f == "target" and v.strip():
@@ -251,11 +258,7 @@ def lines_to_submissions(
                     template[f] = _number(v, [loc_prefix, n, f], errors)
             if len(errors) == before:
                 parsed[shape] = template
-        row = dict(template)
-        for f, i in value_text:
-            v = line[i].strip()
-            if v:
-                row[f] = v
+        row = _texts(line, value_text, dict(template))
         for f, i in value_numbers:
             v = line[i]
             x = numbers.get(v)
