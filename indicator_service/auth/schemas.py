@@ -16,13 +16,18 @@ from pydantic import (
 )
 
 from indicator_service.auth.models import ALL_NAMESPACES, Role
+from indicator_service.core.types import WHITESPACE_CLASS
 
 NAMESPACE_PATTERN = r"^(\*|[a-z][a-z0-9_]{0,63})$"
 NamespaceScope = Annotated[
     str, StringConstraints(strict=True, pattern=NAMESPACE_PATTERN, max_length=64)
 ]
 # Text with at least one visible character and no control characters (C0, DEL, C1).
-NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+NAME_PATTERN = (
+    r"^[^\x00-\x1f\x7f-\x9f]*"
+    rf"[^{WHITESPACE_CLASS}\x00-\x1f\x7f-\x9f]"
+    r"[^\x00-\x1f\x7f-\x9f]*$"
+)
 SCOPED_ROLES = frozenset({Role.curator, Role.reviewer})
 
 

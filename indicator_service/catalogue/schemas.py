@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from indicator_service.core.types import NOT_BLANK_PATTERN
+
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -243,7 +245,10 @@ class ReturnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     comment: StrictStr = Field(
-        min_length=1, max_length=2000, pattern=r"\S", description="what the curators must fix"
+        min_length=1,
+        max_length=2000,
+        pattern=NOT_BLANK_PATTERN,
+        description="what the curators must fix",
     )
 
 
