@@ -109,6 +109,7 @@ def test_key_creation_is_audited_without_secrets(api: ApiClient, admin_key: str)
         ({"name": "x"}, ["body"]),
         ({"name": "", "role": "client"}, ["body", "client", "name"]),
         ({"name": "a\x00b", "role": "client"}, ["body", "client", "name"]),
+        ({"name": " \u3000\ufeff", "role": "client"}, ["body", "client", "name"]),  # blank
         ({"name": 5, "role": "client"}, ["body", "client", "name"]),
         (
             {"name": "x", "role": "curator", "namespaces": ["Health!"]},
