@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from indicator_service.audit.service import record
 from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, ScorerDep
 from indicator_service.core.database import SessionDep, session_scope
-from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType
+from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.scoring import service
-from indicator_service.scoring.csvform import read_batch_csv, validated
 from indicator_service.scoring.schemas import (
-    MAX_BATCH_ITEMS,
-    BatchRequest,
+    BatchEnvelope,
     BatchResponse,
     ColumnarBatchRequest,
     ColumnarBatchResponse,
@@ -39,23 +35,6 @@ router = APIRouter(prefix="/v1", tags=["scoring"], responses=AUTH_RESPONSES)
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
 EvaluationId = Annotated[int, Path(ge=1, le=MAX_ID, description="evaluation id")]
-
-
-class BatchEnvelope(BaseModel):
-    """The JSON batch before its items are validated one by one."""
-
-    model_config = ConfigDict(extra="forbid")
-    items: list[dict[str, Any]] = Field(
-        min_length=1,
-        max_length=MAX_BATCH_ITEMS,
-        description="submissions (ScoreRequest); each is validated on its own and an invalid "
-        "one is reported in its item result",
-    )
-    validate_only: StrictBool = False
-
-
-def _errors(exc: ValidationError, prefix: list[str | int]) -> list[ErrorItem]:
-    return [ErrorItem(loc=[*prefix, *e["loc"]], msg=e["msg"], type=e["type"]) for e in exc.errors()]
 
 
 def get_catalogue(request: Request, session: SessionDep) -> service.CatalogueLookup:
@@ -132,69 +111,9 @@ async def score_batch(
     raw = await request.body()
     # Parsing and validating a large body is CPU work: off the event loop, with the scoring.
     content = await run_in_threadpool(
-        _score_batch_body, raw, media, catalogue, validate_only=validate_only, detail=detail
+        service.score_batch_body, raw, media, catalogue, validate_only=validate_only, detail=detail
     )
     return Response(content, media_type="application/json")
-
-
-def _score_batch_body(
-    raw: bytes,
-    media: str,
-    catalogue: service.CatalogueLookup,
-    *,
-    validate_only: bool,
-    detail: bool,
-) -> bytes:
-    """A JSON or CSV batch body → the :class:`BatchResponse` as JSON bytes."""
-    with gc_paused():  # millions of short-lived objects: see core.gcpause
-        items: list[ScoreRequest | list[ErrorItem]]
-        if media == "text/csv":
-            keys, subs = read_batch_csv(raw)
-            if not (validate_only or detail):  # a form's lines for many units: one structure
-                shared = service.score_shared_structure(subs, catalogue)
-                if shared is not None:
-                    return orjson.dumps(shared)
-            items = validated(keys, subs)
-        else:
-            if not (validate_only or detail):
-                shared = _shared_json_batch(raw, catalogue)
-                if shared is not None:
-                    return orjson.dumps(shared)
-            try:  # the common case, every item valid: one pass of parsing and validation
-                whole = BatchRequest.model_validate_json(raw)
-                items = list(whole.items)
-                validate_only = validate_only or whole.validate_only
-            except ValidationError:
-                try:
-                    envelope = BatchEnvelope.model_validate_json(raw)
-                except ValidationError as exc:
-                    raise Unprocessable("invalid batch", errors=_errors(exc, ["body"])) from exc
-                items = []
-                for i, raw_item in enumerate(envelope.items):
-                    try:
-                        items.append(ScoreRequest.model_validate(raw_item))
-                    except ValidationError as exc:
-                        items.append(_errors(exc, ["body", "items", i]))
-                validate_only = validate_only or envelope.validate_only
-        out = service.score_batch(items, catalogue, validate_only=validate_only, detail=detail)
-        return orjson.dumps(out.model_dump(mode="json"))
-
-
-def _shared_json_batch(raw: bytes, catalogue: service.CatalogueLookup) -> dict[str, Any] | None:
-    """A JSON batch of one structure scored as one columnar batch (see
-    :func:`service.score_shared_structure`), or ``None`` for the general path."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict) or set(data) - {"items", "validate_only"}:
-        return None
-    items = data.get("items")
-    if data.get("validate_only", False) is not False or not isinstance(items, list):
-        return None
-    if not 1 <= len(items) <= MAX_BATCH_ITEMS:
-        return None
-    return service.score_shared_structure(items, catalogue, exact=True)
 
 
 @router.post(
@@ -217,18 +136,12 @@ async def score_columnar(
 def _score_columnar(
     engine: Engine, lookup: service.CatalogueLookup | None, body: ColumnarBatchRequest
 ) -> bytes:
-    with gc_paused():
-        return _score_columnar_paused(engine, lookup, body)
-
-
-def _score_columnar_paused(
-    engine: Engine, lookup: service.CatalogueLookup | None, body: ColumnarBatchRequest
-) -> bytes:
-    if lookup is not None:
-        return service.score_columnar(body.template, body.values, body.budgets, lookup)
-    with session_scope(engine) as session:
-        catalogue = service.DatabaseCatalogue(session)
-        return service.score_columnar(body.template, body.values, body.budgets, catalogue)
+    with gc_paused():  # see core.gcpause
+        if lookup is not None:
+            return service.score_columnar(body.template, body.values, body.budgets, lookup)
+        with session_scope(engine) as session:
+            catalogue = service.DatabaseCatalogue(session)
+            return service.score_columnar(body.template, body.values, body.budgets, catalogue)
 
 
 @router.post(

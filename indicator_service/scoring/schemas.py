@@ -115,6 +115,19 @@ class BatchRequest(RequestModel):
 MAX_COLUMNAR_ITEMS = 100_000
 
 
+class BatchEnvelope(BaseModel):
+    """The JSON batch before its items are validated one by one."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ITEMS,
+        description="submissions (ScoreRequest); each is validated on its own and an invalid "
+        "one is reported in its item result",
+    )
+    validate_only: StrictBool = False
+
+
 class ColumnarBatchRequest(RequestModel):
     """Many submissions of one structure: the rows once, the values as a matrix."""
 

@@ -39,10 +39,15 @@ from indicator_service.catalogue.source import (
     rule_problems,
 )
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.gcpause import gc_paused
 from indicator_service.scoring import engine
+from indicator_service.scoring.csvform import read_batch_csv, validated
 from indicator_service.scoring.models import Evaluation
 from indicator_service.scoring.schemas import (
+    MAX_BATCH_ITEMS,
+    BatchEnvelope,
     BatchItemOut,
+    BatchRequest,
     BatchResponse,
     BudgetIn,
     Comparison,
@@ -1436,6 +1441,74 @@ def _sameness(want: Any, exact: bool) -> Callable[[Any], bool]:
         return lambda x: bool(x == want)
     encoded = orjson.dumps(want, option=orjson.OPT_SORT_KEYS)
     return lambda x: orjson.dumps(x, option=orjson.OPT_SORT_KEYS) == encoded
+
+
+def score_batch_body(
+    raw: bytes,
+    media: str,
+    catalogue: CatalogueLookup,
+    *,
+    validate_only: bool,
+    detail: bool,
+) -> bytes:
+    """A JSON or CSV batch body (``POST /v1/score/batch``) → the :class:`BatchResponse` as JSON
+    bytes. One structure goes the columnar way (:func:`score_shared_structure`), the rest is
+    validated item by item and scored by :func:`score_batch`. Run it off the event loop."""
+    with gc_paused():  # millions of short-lived objects: see core.gcpause
+        items: list[ScoreRequest | list[ErrorItem]]
+        if media == "text/csv":
+            keys, subs = read_batch_csv(raw)
+            if not (validate_only or detail):  # a form's lines for many units: one structure
+                shared = score_shared_structure(subs, catalogue)
+                if shared is not None:
+                    return orjson.dumps(shared)
+            items = validated(keys, subs)
+        else:
+            if not (validate_only or detail):
+                shared = _shared_json_batch(raw, catalogue)
+                if shared is not None:
+                    return orjson.dumps(shared)
+            try:  # the common case, every item valid: one pass of parsing and validation
+                whole = BatchRequest.model_validate_json(raw)
+                items = list(whole.items)
+                validate_only = validate_only or whole.validate_only
+            except ValidationError:
+                try:
+                    envelope = BatchEnvelope.model_validate_json(raw)
+                except ValidationError as exc:
+                    raise Unprocessable(
+                        "invalid batch", errors=_validation_errors(exc, ["body"])
+                    ) from exc
+                items = []
+                for i, raw_item in enumerate(envelope.items):
+                    try:
+                        items.append(ScoreRequest.model_validate(raw_item))
+                    except ValidationError as exc:
+                        items.append(_validation_errors(exc, ["body", "items", i]))
+                validate_only = validate_only or envelope.validate_only
+        out = score_batch(items, catalogue, validate_only=validate_only, detail=detail)
+        return orjson.dumps(out.model_dump(mode="json"))
+
+
+def _shared_json_batch(raw: bytes, catalogue: CatalogueLookup) -> dict[str, Any] | None:
+    """A JSON batch of one structure scored as one columnar batch (see
+    :func:`score_shared_structure`), or ``None`` for the general path."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or set(data) - {"items", "validate_only"}:
+        return None
+    items = data.get("items")
+    if data.get("validate_only", False) is not False or not isinstance(items, list):
+        return None
+    if not 1 <= len(items) <= MAX_BATCH_ITEMS:
+        return None
+    return score_shared_structure(items, catalogue, exact=True)
+
+
+def _validation_errors(exc: ValidationError, prefix: list[str | int]) -> list[ErrorItem]:
+    return [ErrorItem(loc=[*prefix, *e["loc"]], msg=e["msg"], type=e["type"]) for e in exc.errors()]
 
 
 def what_if(req: ScoreRequest, overrides: Overrides, catalogue: CatalogueLookup) -> WhatIfResponse:
