@@ -942,10 +942,6 @@ def canonical_json(payload: Any) -> bytes:
     return out
 
 
-def _f(x: float) -> float | None:
-    return None if math.isnan(x) else float(x)
-
-
 def _leaf_errors(p: Prepared, result: engine.BatchResult, offset: int = 0) -> list[ErrorItem]:
     out: list[ErrorItem] = []
     for i, m in enumerate(p.meta):
