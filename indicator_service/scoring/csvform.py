@@ -218,10 +218,13 @@ def lines_to_submissions(
     # the same for number cells (actuals and budgets repeat): text → finite float
     numbers: dict[str, float] = {}
 
-    def numbers_parsed(text: str, loc: list[str | int]) -> float | None:
-        x = _number(text, loc, errors)
-        if x is not None:
-            numbers[text] = x
+    def number(text: str, n: int, field: str) -> float | None:
+        """The cell's number (``None`` for a blank or bad cell; a bad one is reported)."""
+        x = numbers.get(text)
+        if x is None:
+            x = _number(text, [loc_prefix, n, field], errors)
+            if x is not None:
+                numbers[text] = x
         return x
 
     for n, line in enumerate(lines, start=first_line):
@@ -260,25 +263,16 @@ def lines_to_submissions(
                 parsed[shape] = template
         row = _texts(line, value_text, dict(template))
         for f, i in value_numbers:
-            v = line[i]
-            x = numbers.get(v)
-            if x is None and v.strip():
-                x = numbers_parsed(v, [loc_prefix, n, f])
-            if x is not None or v.strip():
-                row[f] = x
+            if line[i].strip():
+                row[f] = number(line[i], n, f)
         if i_na is not None and line[i_na].strip().lower() in NOT_APPLICABLE_SPELLINGS:
             row["not_applicable"] = True
         if "id" not in row:
             row["id"] = f"{loc_prefix}{n}"
         sub["rows"].append(row)
         if i_adj is not None or i_exe is not None:
-            adjusted = executed = None
-            if i_adj is not None:
-                v = line[i_adj]
-                adjusted = numbers.get(v) or numbers_parsed(v, [loc_prefix, n, "budget_adjusted"])
-            if i_exe is not None:
-                v = line[i_exe]
-                executed = numbers.get(v) or numbers_parsed(v, [loc_prefix, n, "budget_executed"])
+            adjusted = None if i_adj is None else number(line[i_adj], n, "budget_adjusted")
+            executed = None if i_exe is None else number(line[i_exe], n, "budget_executed")
             if adjusted is not None or executed is not None:
                 sub["budget"] = {"adjusted": adjusted, "executed": executed}
     if errors:
