@@ -14,15 +14,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from indicator_service.core.errors import PROBLEM_JSON, ErrorItem, ServiceError, problem_body
+from indicator_service.core.jsonbody import is_json_media
 from indicator_service.core.middleware import BodyTooLarge
 
 log = logging.getLogger("indicator_service.errors")
-
-JSON_CONTENT_TYPES = (
-    "application/json",
-    "application/problem+json",
-    "application/merge-patch+json",
-)
 
 
 def problem_response(
@@ -52,13 +47,6 @@ def _loc(loc: Any) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media in JSON_CONTENT_TYPES or (
-        media.startswith("application/") and media.endswith("+json")
-    )
-
-
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     return problem_response(
@@ -80,7 +68,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     if (
         has_body_error
         and content_type
-        and not _is_json(content_type)
+        and not is_json_media(content_type)
         and request.method in {"POST", "PUT", "PATCH"}
     ):
         return problem_response(
