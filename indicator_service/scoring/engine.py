@@ -30,6 +30,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -316,9 +317,41 @@ class CompiledTree:
     def n_nodes(self) -> int:
         return int(self.node_item.shape[0])
 
+    # Structure-only arrays the evaluation needs, computed once per compiled tree (a cached
+    # tree is evaluated for many requests; a single small tree pays numpy's per-call overhead).
+    @cached_property
+    def leaf_kind(self) -> IntArray:
+        """(M,) rule kind of each leaf."""
+        return _frozen(self.kind[self.row])
+
+    @cached_property
+    def leaf_weight(self) -> FloatArray:
+        """(M,) points of each leaf."""
+        return _frozen(self.p["points"][self.row])
+
+    @cached_property
+    def kind_leaves(self) -> dict[int, tuple[IntArray, IntArray]]:
+        """Per rule kind present: its leaves' indices and their parameter-table rows."""
+        out = {}
+        for k in np.unique(self.leaf_kind).tolist():
+            idx = np.flatnonzero(self.leaf_kind == k)
+            out[int(k)] = (_frozen(idx), _frozen(self.row[idx]))
+        return out
+
+    @cached_property
+    def band_edges(self) -> tuple[FloatArray, ...]:
+        """Lower grade edges of each band set (sorted by ``min``)."""
+        return tuple(_frozen(np.asarray([b.min for b in bands])) for bands in self.band_sets)
+
     def tile(self, n: int) -> CompiledTree:
         """The same single tree repeated for ``n`` submissions (a fixed framework)."""
         return stack([self] * n) if n != 1 else self
+
+
+def _frozen(a: Any) -> Any:
+    """``a`` made read-only: cached arrays are shared by every evaluation of their tree."""
+    a.flags.writeable = False
+    return a
 
 
 def _num(loc: list[str | int], params: Mapping[str, Any], name: str, default: float) -> float:
@@ -784,34 +817,39 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
     p = batch.p
     m = batch.n_leaves
     row = batch.row
-    kind = batch.kind[row]
-    w = p["points"][row]
+    kind = batch.leaf_kind
+    w = batch.leaf_weight
+    kind_leaves = batch.kind_leaves
     status = cols.status
     a_raw = cols.actual
     warnings = np.zeros(m, dtype=np.int64)
     error = np.zeros(m, dtype=np.int64)
 
     has_value = status == VALUE
-    # Kind of each leaf that carries a value (-1 otherwise): one pass, then one mask per kind.
-    kind_v = np.where(has_value, kind, -1)
-    is_qual = kind_v == QUAL
+    every_value = bool(has_value.all())
+    is_qual = has_value & (kind == QUAL) if QUAL in kind_leaves else np.zeros(m, dtype=bool)
     quantitative = has_value & ~is_qual
     # Validation of values against their rows.
     not_finite = quantitative & ~np.isfinite(a_raw)
     if not_finite.any():
         error[not_finite] = np.where(np.isinf(a_raw[not_finite]), 7, 4)
     error[is_qual & (cols.level < 0)] = 2
-    bad_ded = ~(cols.deduction >= 0) | np.isinf(cols.deduction)
-    if bad_ded.any():
+    any_deduction = bool(cols.deduction.any())  # NaN counts: it is an invalid deduction
+    if any_deduction:
+        bad_ded = ~(cols.deduction >= 0) | np.isinf(cols.deduction)
         error[bad_ded] = 6
 
     score = np.zeros(m)
     over = np.zeros(m, dtype=bool)
+    no_leaves = np.zeros(0, dtype=np.int64)
 
     def take(k: int) -> tuple[IntArray, IntArray]:
         """Indices of the leaves of kind ``k`` with a value, and their table rows."""
-        idx = np.flatnonzero(kind_v == k)
-        return idx, row[idx]
+        idx, r = kind_leaves.get(k, (no_leaves, no_leaves))
+        if every_value or not idx.size:
+            return idx, r
+        keep = has_value[idx]
+        return idx[keep], r[keep]
 
     def clamped(idx: IntArray) -> FloatArray:
         """Actuals with negatives clamped to 0 (warning on the clamped leaves)."""
@@ -917,8 +955,8 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
         pen = over & ~np.isnan(penalty)
         score[pen] *= penalty[pen]
         warnings[pen] |= WARNING_FLAGS["over_achievement_penalty"]
-    ded = (cols.deduction > 0) & has_value
-    if ded.any():
+    if any_deduction:
+        ded = (cols.deduction > 0) & has_value
         warnings[ded] |= WARNING_FLAGS["manual_deduction"]
         score[ded] = np.maximum(score[ded] - cols.deduction[ded], 0.0)
 
@@ -961,10 +999,9 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
     total[(item_points <= 0) | item_error] = np.nan
 
     grade = np.full(n, -1, dtype=np.int64)
-    for bs_index, bands in enumerate(batch.band_sets):
+    for bs_index, edges in enumerate(batch.band_edges):
         sel = np.flatnonzero((batch.band_set == bs_index) & ~np.isnan(total))
         if sel.size:
-            edges = np.asarray([b.min for b in bands])
             grade[sel] = np.clip(np.searchsorted(edges, total[sel], side="right") - 1, 0, None)
 
     return BatchResult(

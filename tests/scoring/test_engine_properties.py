@@ -158,6 +158,30 @@ def test_engine_equals_oracle(sub: tuple[Tree, dict[str, Observation]]) -> None:
     assert_agrees(tree, obs, score_tree(tree, obs))
 
 
+@settings(max_examples=150, deadline=None)
+@given(submissions(), st.floats(0, 200, allow_nan=False))
+def test_a_compiled_tree_reused_equals_oracle(
+    sub: tuple[Tree, dict[str, Observation]], filler: float
+) -> None:
+    """A compiled tree caches structure-only arrays on first use (kinds, weights, each kind's
+    leaves): evaluated first with a value on every leaf, then with the drawn values (missing,
+    not applicable, levels …), it must still agree with the oracle; the cache is read-only."""
+    tree, obs = sub
+    compiled = compile_tree(tree)
+    full = {
+        leaf.code: Observation(level="achieved")
+        if compiled.rules[i]["kind"] == "qualitative"
+        else Observation(value=filler if compiled.rules[i]["kind"] != "rank_table" else 1.0)
+        for i, leaf in enumerate(tree.leaves)
+    }
+    assert_agrees(tree, full, score_tree(compiled, full))
+    assert_agrees(tree, obs, score_tree(compiled, obs))
+    for idx, rows in compiled.kind_leaves.values():
+        assert not idx.flags.writeable
+        assert not rows.flags.writeable
+    assert not compiled.leaf_weight.flags.writeable
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(submissions(), min_size=1, max_size=5))
 def test_ragged_batch_equals_oracle(subs: list[tuple[Tree, dict[str, Observation]]]) -> None:
