@@ -340,7 +340,7 @@ class Structure:
     sources: list[tuple[str, str, str, Any, tuple[str | int, ...]]]
     compiled: engine.CompiledTree | None = None
     # The value-independent parts of the receipt (leaves and nodes), built on first use.
-    static: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
+    static: tuple[list[StaticLeaf], list[dict[str, Any]]] | None = None
 
 
 def _err(loc: Sequence[str | int], msg: str, type_: str) -> ErrorItem:
@@ -955,27 +955,42 @@ def _leaf_errors(p: Prepared, result: engine.BatchResult, offset: int = 0) -> li
     return out
 
 
+@dataclass(frozen=True)
+class StaticLeaf:
+    """A receipt leaf's value-independent fields, JSON-ready: ``head`` (id … unit) and ``mid``
+    (target_source, rule, points) keep the model's field order around the values."""
+
+    head: dict[str, Any]
+    mid: dict[str, Any]
+    target: float | None
+    budget: bool
+
+
 def _static_parts(
     p: Prepared, compiled: engine.CompiledTree
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The receipt's value-independent leaf and node fields (JSON-ready, in the models' field
-    order), cached on the submission's structure."""
+) -> tuple[list[StaticLeaf], list[dict[str, Any]]]:
+    """The receipt's value-independent leaf and node fields, cached on the submission's
+    structure."""
     st = p.structure
     if st is not None and st.static is not None and st.compiled is compiled:
         return st.static
     leaves = [
-        {
-            "id": leaf.code,
-            "indicator": m.indicator,
-            "name": m.name,
-            "path": list(leaf.path),
-            "unit": m.unit,
-            "target": None if leaf.target is None else float(leaf.target),
-            "target_source": m.target_source.model_dump(mode="json"),
-            "rule": _jsonable(compiled.rules[i]),
-            "points": float(leaf.points),
-            "budget": m.target_source.kind == "budget",
-        }
+        StaticLeaf(
+            head={
+                "id": leaf.code,
+                "indicator": m.indicator,
+                "name": m.name,
+                "path": list(leaf.path),
+                "unit": m.unit,
+            },
+            mid={
+                "target_source": m.target_source.model_dump(mode="json"),
+                "rule": _jsonable(compiled.rules[i]),
+                "points": float(leaf.points),
+            },
+            target=None if leaf.target is None else float(leaf.target),
+            budget=m.target_source.kind == "budget",
+        )
         for i, (leaf, m) in enumerate(zip(compiled.leaves, p.meta, strict=True))
     ]
     nodes = [
@@ -1033,7 +1048,7 @@ def receipt_dict(
     leaves_out: list[dict[str, Any]] = []
     all_warnings: set[str] = set()
     for i, st in enumerate(static_leaves):
-        ob = observations.get(st["id"])
+        ob = observations.get(st.head["id"])
         if ob is None:
             status = "missing"
         elif ob.not_applicable:
@@ -1042,27 +1057,24 @@ def receipt_dict(
             status = "missing"
         else:
             status = "value"
-        b = budget if st["budget"] else None
+        if st.budget and budget is not None:
+            raw_value: float | None = float(budget.executed)
+            target: float | None = float(budget.adjusted)
+        else:
+            raw_value = None if ob is None or ob.value is None else float(ob.value)
+            target = st.target
         warnings = engine.warning_names(warn[i]) if warn[i] else []
         all_warnings.update(warnings)
         f, sc, lo = fraction[i], score_[i], lost[i]
         leaves_out.append(
             {
-                "id": st["id"],
-                "indicator": st["indicator"],
-                "name": st["name"],
-                "path": st["path"],
-                "unit": st["unit"],
+                **st.head,
                 "status": status,
-                "raw_value": float(b.executed)
-                if b
-                else (None if ob is None or ob.value is None else float(ob.value)),
+                "raw_value": raw_value,
                 "level": ob.level if ob else None,
-                "target": float(b.adjusted) if b else st["target"],
-                "target_source": st["target_source"],
-                "rule": st["rule"],
-                "points": st["points"],
-                "applicable": bool(applicable[i]),
+                "target": target,
+                **st.mid,
+                "applicable": applicable[i],
                 "fraction": None if f != f else f,
                 "score": None if sc != sc else sc,
                 "lost": None if lo != lo else lo,
