@@ -18,6 +18,7 @@ def test_benchmark_runs_and_prints_figures(
     assert bench_http.main(["--seconds", "0.3", "--items", "20", "--concurrency", "2"]) == 0
     out = capsys.readouterr().out
     assert "% of the trivial endpoint (goal ≥ 50 %)" in out
+    assert "POST /bench/no-engine (all of /v1/score but the rule evaluation)" in out
     assert "batch 20 × 30 rows over HTTP: columnar" in out
 
 
@@ -31,4 +32,4 @@ def test_floor_is_matched_just_before_the_scoring_routes(
     owners = [getattr(r, "original_router", None) for r in routes]
     at = owners.index(scoring_router)
     floor_paths = [r.path for r in owners[at - 1].routes]  # type: ignore[union-attr]
-    assert floor_paths == ["/bench/floor"]
+    assert floor_paths == ["/bench/floor", "/bench/no-engine"]
