@@ -1394,7 +1394,7 @@ def score_shared_structure(
     values: list[list[float | None]] = []
     try:
         same_head = _sameness(head, exact)
-        same_row = [_sameness({**r, "value": None}, exact) for r in shape]
+        same_rows = _sameness(shape, exact)
         for sub in subs:
             rows = sub.get("rows") if isinstance(sub, dict) else None
             if (
@@ -1402,16 +1402,25 @@ def score_shared_structure(
                 or len(rows) != len(shape)
                 or ("budget" in sub) != budgeted
                 or not same_head({k: v for k, v in sub.items() if k not in _PER_SUBMISSION})
+                or not all(type(row) is dict for row in rows)
             ):
                 return None
+            # The rows without their values must be the first submission's, all at once
+            # (the values are taken out for the comparison and put back at once).
+            taken = [row.pop("value", _ABSENT) for row in rows]
+            try:
+                same = same_rows(rows)
+            finally:
+                for row, value in zip(rows, taken, strict=True):
+                    if value is not _ABSENT:
+                        row["value"] = value
+            if not same:
+                return None
             numbers: list[float | None] = []
-            for row, same in zip(rows, same_row, strict=True):
-                if not isinstance(row, dict):
-                    return None
-                value = row.get("value")
-                if not same({**row, "value": None}):
-                    return None
-                if value is None or (type(value) is float and math.isfinite(value)):
+            for value in taken:
+                if value is _ABSENT or value is None:
+                    numbers.append(None)
+                elif type(value) is float and math.isfinite(value):
                     numbers.append(value)
                 elif type(value) is int and abs(value) <= 2**53:  # exactly a float
                     numbers.append(float(value))
@@ -1441,6 +1450,9 @@ def score_shared_structure(
             for i, (t, g) in enumerate(zip(scored["totals"], scored["grades"], strict=True))
         ],
     }
+
+
+_ABSENT = object()  # a row without a value field
 
 
 def _sameness(want: Any, exact: bool) -> Callable[[Any], bool]:

@@ -4,6 +4,7 @@ that does not qualify or has a problem anywhere."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 from typing import Any
@@ -69,6 +70,22 @@ def test_other_structures_take_the_general_path(edit: Any) -> None:
     _keys, subs = read_batch_csv(raw)
     assert service.score_shared_structure(subs, CATALOGUE) is None
     assert _general(raw)["count"] == 3
+
+
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("differ_at", [None, (1, 0), (2, 29)], ids=["same", "early", "late"])
+def test_submissions_are_left_as_they_were(exact: bool, differ_at: Any) -> None:
+    """Values are taken out of the rows for the structure comparison and put back: whether the
+    batch qualifies or not (the general path then reads the same dicts), nothing changes."""
+    items = [submission(k) for k in range(3)]
+    items[1]["rows"][5].pop("value")  # a row without a value (missing) is kept so too
+    if differ_at is not None:
+        k, j = differ_at
+        items[k]["rows"][j]["name"] = "另一个指标"
+    before = copy.deepcopy(items)
+    out = service.score_shared_structure(items, CATALOGUE, exact=exact)
+    assert (out is None) == (differ_at is not None)
+    assert items == before
 
 
 def test_a_problem_anywhere_takes_the_general_path() -> None:
