@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import csv
+import io
 
-from indicator_service.scoring.csvform import TableError, records_to_submissions
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indicator_service.scoring.csvform import TableError, csv_lines, records_to_submissions
 
 HEADER = [
     "一级指标",
@@ -118,3 +123,72 @@ def test_short_lines_unnamed_and_extra_cells() -> None:
     keys, subs = _lines("class_l1,points,,value\n产出,50\n,,stray,,beyond\n产出,50,x,96,y\n")
     assert keys == ["1"]
     assert [r.get("value") for r in subs[0]["rows"]] == [None, 96.0]
+
+
+def test_budget_cells_are_read_per_line_as_before() -> None:
+    """Each line of a submission repeats its budget: read once while it repeats, a change is
+    read (the last line's budget wins), and a bad cell is named on every line that has it."""
+    _keys, subs = _lines(
+        "submission,class_l1,points,value,budget_adjusted,budget_executed\n"
+        "a,产出,50,96,100,90\n"
+        "a,产出,50,97,100,90\n"
+        "a,产出,50,98,100,95\n"
+        "b,产出,50,96,100,90\n"
+        "b,产出,50,96,,\n"
+    )
+    assert [s["budget"] for s in subs] == [
+        {"adjusted": 100.0, "executed": 95.0},
+        {"adjusted": 100.0, "executed": 90.0},  # blank cells do not clear it
+    ]
+    with pytest.raises(TableError) as info:
+        _lines("submission,class_l1,points,value,budget_adjusted\na,产出,50,96,x\na,产出,50,97,x\n")
+    assert [e.loc for e in info.value.errors] == [
+        ["line", 2, "budget_adjusted"],
+        ["line", 3, "budget_adjusted"],
+    ]
+
+
+def test_a_line_is_blank_only_if_every_named_cell_is() -> None:
+    keys, subs = _lines("submission,class_l1,points,value\n , , ,\n ,产出,50,96\n")
+    assert keys == ["1"]
+    assert [r["value"] for r in subs[0]["rows"]] == [96.0]
+
+
+CSV_ALPHABET = st.sampled_from(
+    [
+        "a",
+        "1",
+        ",",
+        ",",
+        '"',
+        "\r",
+        "\n",
+        "\r\n",
+        " ",
+        "产",
+        "\x0b",
+        "\x0c",
+        "\x1c",
+        "\x85",
+        "\u2028",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(CSV_ALPHABET, max_size=40).map("".join))
+def test_csv_lines_reads_as_the_csv_module(text: str) -> None:
+    expected = list(csv.reader(io.StringIO(text, newline="")))
+    assert list(csv_lines(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["a,b\nccc,d\n", "a,b\r\nccc\rd"])
+def test_csv_lines_keeps_the_field_limit(text: str) -> None:
+    old = csv.field_size_limit(2)
+    try:
+        with pytest.raises(csv.Error):
+            list(csv.reader(io.StringIO(text, newline="")))
+        with pytest.raises(csv.Error):
+            list(csv_lines(text))
+    finally:
+        csv.field_size_limit(old)
