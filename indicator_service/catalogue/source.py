@@ -32,6 +32,8 @@ from pydantic import (
     model_validator,
 )
 
+from indicator_service.scoring.engine import qualitative_band_problems
+
 # --- controlled vocabularies -------------------------------------------------------------------
 
 #: Units a quantitative indicator or a standard may use (an unknown unit is an error).
@@ -243,6 +245,8 @@ def _qualitative_level_problems(levels: Any) -> list[str]:
             out.append(f"levels[{i}]: min, max and default must be numbers")
         elif not (0 <= lo < hi <= 1 and lo <= d <= hi):
             out.append(f"levels[{i}]: need 0 ≤ min ≤ default ≤ max ≤ 1 and min < max")
+    if not out:
+        out.extend(qualitative_band_problems(levels))
     return out
 
 

@@ -402,6 +402,22 @@ def resolve_rule(leaf: Leaf, rule_variants: Mapping[str, Any]) -> dict[str, Any]
     return rule
 
 
+def qualitative_band_problems(levels: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Problems of qualitative levels taken together (each level valid on its own): the codes
+    must differ, and the bands must not overlap — they may touch, as [0.6, 0.8) and [0.8, 1]
+    do — so that a score inside a band names one level."""
+    out: list[str] = []
+    codes = [str(lvl["code"]) for lvl in levels]
+    repeated = sorted({c for c in codes if codes.count(c) > 1})
+    if repeated:
+        out.append(f"level codes must differ: {', '.join(repeated)} repeated")
+    spans = sorted((float(lvl["min"]), float(lvl["max"]), str(lvl["code"])) for lvl in levels)
+    for (_lo, hi, a), (lo, _hi, b) in itertools.pairwise(spans):
+        if lo < hi:
+            out.append(f"the bands of levels {a} and {b} overlap")
+    return out
+
+
 def compile_tree(tree: Tree) -> CompiledTree:
     """Compile one tree into arrays (validating every rule parameter)."""
     bands = validate_bands(tree.bands)
@@ -521,6 +537,9 @@ def compile_tree(tree: Tree) -> CompiledTree:
                     )
                 if not isinstance(lvl.get("code"), str):
                     raise RuleError([*rloc, "levels", j, "code"], "must be a string")
+            problems = qualitative_band_problems(levels)
+            if problems:
+                raise RuleError([*rloc, "levels"], problems[0])
             qual = list(levels)
         qual_levels.append(qual)
         ranks.append(rank)

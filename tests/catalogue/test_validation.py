@@ -256,6 +256,16 @@ def test_rule_problems() -> None:
         "rule efficacy: levels must be strictly monotonic (优秀 … 较差)"
     ]
     assert rule_problems({"kind": "magic"})[0].startswith("unknown rule kind 'magic'")
+    level = {"name_zh": "级", "name_en": "level", "default": 0.9}
+    overlapping = [
+        {"code": "a", "min": 0.7, "max": 1.0, **level},
+        {"code": "b", "min": 0.5, "max": 0.8, **level, "default": 0.6},
+        {"code": "b", "min": 0.0, "max": 0.5, **level, "default": 0.1},
+    ]
+    assert rule_problems({"kind": "qualitative", "levels": overlapping}) == [
+        "rule qualitative: level codes must differ: b repeated",
+        "rule qualitative: the bands of levels b and a overlap",
+    ]
     assert rule_problems({"kind": "higher_better", "over_achievement_penalty": 2}) == [
         "over_achievement_penalty must be in (0, 1]"
     ]

@@ -183,6 +183,32 @@ def test_qualitative_levels_from_framework_and_unknown_level() -> None:
     assert errors[0][2] == "invalid_level"
 
 
+def _levels(*spans: tuple[str, float, float]) -> list[dict[str, Any]]:
+    return [{"code": c, "min": lo, "max": hi, "default": hi} for c, lo, hi in spans]
+
+
+@pytest.mark.parametrize(
+    ("levels", "msg"),
+    [
+        (_levels(("a", 0.7, 1.0), ("b", 0.5, 0.8)), "the bands of levels b and a overlap"),
+        (_levels(("a", 0.0, 1.0), ("b", 0.2, 0.4)), "the bands of levels a and b overlap"),
+        (_levels(("a", 0.8, 1.0), ("a", 0.0, 0.8)), "level codes must differ: a repeated"),
+    ],
+)
+def test_qualitative_levels_must_not_overlap(levels: list[dict[str, Any]], msg: str) -> None:
+    """A score inside a band must name one level; bands may touch (the defaults do)."""
+    for rule, variants in (
+        ({"kind": "qualitative", "levels": levels}, {}),
+        ({"kind": "qualitative"}, {"qualitative_levels": levels}),
+    ):
+        with pytest.raises(RuleError) as info:
+            compile_tree(Tree((Leaf("x", 10, rule),), rule_variants=variants))
+        assert info.value.loc == ["leaves", "x", "rule", "levels"]
+        assert info.value.msg == msg
+    touching = _levels(("a", 0.8, 1.0), ("b", 0.6, 0.8), ("c", 0.0, 0.6))
+    compile_tree(Tree((Leaf("x", 10, {"kind": "qualitative", "levels": touching}),)))
+
+
 def test_number_for_qualitative_and_level_for_quantitative_are_errors() -> None:
     r = score_tree(Tree((Leaf("x", 10, {"kind": "qualitative"}),)), {"x": V(5.0)})
     assert int(r.leaf_error[0]) == 2
