@@ -38,12 +38,15 @@ ALIASES: dict[str, str] = {
     "计量单位": "unit",
     "actual": "value",
     "实际完成值": "value",
+    "偏差原因分析及改进措施": "explanation",
+    "偏差原因分析": "explanation",
+    "偏差原因": "explanation",
 }
 SUBMISSION_FIELDS = ("framework", "version", "project", "unit_code", "region", "fiscal_year")
 ROW_NUMBERS = ("points", "target", "value", "level_score", "deduction")
 NOT_APPLICABLE_SPELLINGS = frozenset({"1", "true", "yes", "y", "不适用", "n/a"})
 # Cells of a line that carry the actual (the rest describe the indicator row).
-VALUE_TEXT = ("level", "deduction_reason")
+VALUE_TEXT = ("level", "deduction_reason", "explanation")
 ROW_TEXT = (
     "id",
     "indicator",
@@ -55,6 +58,7 @@ ROW_TEXT = (
     "unit",
     "level",
     "deduction_reason",
+    "explanation",
 )
 KNOWN = {
     "submission",

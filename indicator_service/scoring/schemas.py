@@ -44,6 +44,11 @@ class ValueIn(RequestModel):
         default=None, description="manual deduction in points (needs a reason)"
     )
     deduction_reason: Text | None = None
+    explanation: Text | None = Field(
+        default=None,
+        description="偏差原因分析及改进措施: why the actual deviates from the target (asked for "
+        "by the over-achievement and budget-execution warnings; echoed in the receipt)",
+    )
     target: Number | None = Field(
         default=None,
         description="指标值: the project's declared target, for a fixed framework leaf whose "
@@ -90,7 +95,9 @@ class BudgetIn(RequestModel):
         description="全年预算数 (adjusted budget)"
     )
     executed: NonNegative = Field(description="全年执行数 (executed amount)")
-    explanation: Text | None = None
+    explanation: Text | None = Field(
+        default=None, description="why execution fell short (echoed on the budget leaf)"
+    )
 
 
 class ScoreRequest(RequestModel):
@@ -205,6 +212,7 @@ class LeafOut(BaseModel):
     effective_weight: float
     deduction: float | None
     deduction_reason: str | None
+    explanation: str | None = None  # absent from receipts stored before it was echoed
     warnings: list[str]
 
 

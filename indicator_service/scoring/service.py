@@ -910,6 +910,9 @@ def _hashed_request(req: ScoreRequest) -> dict[str, Any]:
     for value in data.get("values", {}).values():
         if value.get("target") is None:
             value.pop("target", None)
+    for item in (*data.get("rows", ()), *data.get("values", {}).values()):
+        if item.get("explanation") is None:
+            item.pop("explanation", None)
     return data
 
 
@@ -953,6 +956,12 @@ def _leaf_errors(p: Prepared, result: engine.BatchResult, offset: int = 0) -> li
             loc = [*p.loc0, *rel]
             out.append(ErrorItem(loc=loc, msg=msg, type=type_))
     return out
+
+
+#: Warnings that ask for an explanation of the deviation (docs/scoring.md, rules 6 and 8): a leaf
+#: that has one and no explanation also carries ``explanation_missing``.
+EXPLAINED_WARNINGS = frozenset({"over_achievement", "execution_below_threshold"})
+EXPLANATION_MISSING = "explanation_missing"
 
 
 @dataclass(frozen=True)
@@ -1060,10 +1069,14 @@ def receipt_dict(
         if st.budget and budget is not None:
             raw_value: float | None = float(budget.executed)
             target: float | None = float(budget.adjusted)
+            explanation = budget.explanation
         else:
             raw_value = None if ob is None or ob.value is None else float(ob.value)
             target = st.target
+            explanation = getattr(ob, "explanation", None)  # request values carry one
         warnings = engine.warning_names(warn[i]) if warn[i] else []
+        if explanation is None and not EXPLAINED_WARNINGS.isdisjoint(warnings):
+            warnings.append(EXPLANATION_MISSING)
         all_warnings.update(warnings)
         f, sc, lo = fraction[i], score_[i], lost[i]
         leaves_out.append(
@@ -1081,6 +1094,7 @@ def receipt_dict(
                 "effective_weight": eff[i],
                 "deduction": (float(ob.deduction) if ob.deduction else None) if ob else None,
                 "deduction_reason": ob.deduction_reason if ob else None,
+                "explanation": explanation,
                 "warnings": warnings,
             }
         )
@@ -1254,7 +1268,7 @@ def score_batch(
     )
 
 
-_VALUE_FIELDS = ("value", "level", "level_score", "not_applicable", "deduction")
+_VALUE_FIELDS = ("value", "level", "level_score", "not_applicable", "deduction", "explanation")
 
 
 def score_columnar(

@@ -242,7 +242,7 @@ def test_batch_items_sharing_a_structure_keep_their_own_values(sapi: ApiClient) 
     assert items[1]["total"] == 82.7
     exec_leaf = items[1]["result"]["leaves"][0]
     assert (exec_leaf["raw_value"], exec_leaf["target"]) == (150.0, 200.0)
-    assert exec_leaf["warnings"] == ["execution_below_threshold"]
+    assert exec_leaf["warnings"] == ["execution_below_threshold", "explanation_missing"]
     assert items[2]["ok"] is False
     assert items[2]["errors"][0]["loc"] == ["body", "items", 2, "rows", 2, "level"]
 
@@ -407,3 +407,48 @@ def test_auto_standard_prefers_a_national_plan_to_a_regional_industry_row() -> N
     assert industry is not None
     assert (industry.type, industry.region, industry.value) == ("industry", "330000", 90.0)
     assert find_standard(cat, "COM-01-001", "auto", "330000", 2024) is None
+
+
+def test_explanations_are_echoed_and_asked_for(sapi: ApiClient) -> None:
+    """偏差原因分析: a row's explanation and the budget's are echoed on their leaves; a leaf whose
+    warning asks for one (over-achievement, execution below 90 %) and has none says so."""
+    body = example(budget={"adjusted": 100.0, "executed": 80.0})  # 80 %: below 90 %
+    row(body, "qty")["value"] = 140  # ≥ 1.3 × 100: over-achievement
+    row(body, "econ")["explanation"] = "市场价格下降"
+    r = sapi.post("/v1/score", json=body)
+    assert r.status_code == 200, r.text
+    receipt = r.json()
+    leaves = {lf["id"]: lf for lf in receipt["leaves"]}
+    assert leaves["qty"]["warnings"] == ["over_achievement", "explanation_missing"]
+    assert leaves["EXEC"]["warnings"] == ["execution_below_threshold", "explanation_missing"]
+    assert leaves["econ"]["explanation"] == "市场价格下降"
+    assert leaves["econ"]["warnings"] == []  # 80 of 100: no warning asks for it
+    assert "explanation_missing" in receipt["warnings"]
+
+    row(body, "qty")["explanation"] = "需求超出预期"
+    body["budget"]["explanation"] = "项目延期至次年"
+    again = sapi.post("/v1/score", json=body).json()
+    leaves = {lf["id"]: lf for lf in again["leaves"]}
+    assert leaves["qty"]["warnings"] == ["over_achievement"]
+    assert leaves["qty"]["explanation"] == "需求超出预期"
+    assert leaves["EXEC"]["explanation"] == "项目延期至次年"
+    assert "explanation_missing" not in again["warnings"]
+    assert again["total"] == receipt["total"]  # explanations do not change scores
+    assert again["input_hash"] != receipt["input_hash"]  # but they are part of the input
+
+
+def test_explanation_column_of_a_form(sapi: ApiClient) -> None:
+    csv_body = (
+        "submission,framework,budget_adjusted,budget_executed,class_l1,name,points,operator,"
+        "target,unit,value,偏差原因分析及改进措施\n"
+        "a,SELF-EVAL,100,95,产出,完成数量,50,≥,100,台,140,需求超出预期\n"
+        "a,SELF-EVAL,100,95,效益,增收,30,≥,100,万元,90,\n"
+        "a,SELF-EVAL,100,95,满意度,满意度,10,≥,90,%,95,\n"
+    )
+    r = sapi.post(
+        "/v1/score/batch?detail=true", content=csv_body, headers={"content-type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    leaves = r.json()["items"][0]["result"]["leaves"]
+    assert [lf["explanation"] for lf in leaves] == [None, "需求超出预期", None, None]
+    assert leaves[1]["warnings"] == ["over_achievement"]

@@ -379,3 +379,28 @@ def test_largest_evaluation_id_is_a_404(eapi: ApiClient) -> None:
     """2^31 − 1 is the largest id PostgreSQL's integer column holds: a plain 404, not a 500."""
     assert_problem(eapi.get(f"/v1/evaluations/{2**31 - 1}"), 404)
     assert_problem(eapi.post(f"/v1/evaluations/{2**31 - 1}/rescore", json={}), 404)
+
+
+def test_a_receipt_stored_before_explanations_is_still_read(
+    eapi: ApiClient, published: None, engine: Engine
+) -> None:
+    """Receipts stored by earlier versions have no ``explanation`` on their leaves: they are
+    read (and re-scored) as they are, the field reading null."""
+    from indicator_service.scoring.models import Evaluation
+
+    stored = eapi.post("/v1/evaluations", json=v1_rows(submission(f"P-{uuid.uuid4().hex[:8]}")))
+    assert stored.status_code == 201, stored.text
+    ev_id = stored.json()["id"]
+    with session_scope(engine) as s:
+        ev = s.get(Evaluation, ev_id)
+        assert ev is not None
+        old = copy.deepcopy(ev.result)
+        for leaf in old["leaves"]:
+            del leaf["explanation"]
+        ev.result = old
+    got = eapi.get(f"/v1/evaluations/{ev_id}")
+    assert got.status_code == 200, got.text
+    assert all(leaf["explanation"] is None for leaf in got.json()["result"]["leaves"])
+    again = eapi.post(f"/v1/evaluations/{ev_id}/rescore", json={"version": "1.0.0"})
+    assert again.status_code == 200, again.text
+    assert again.json()["total_difference"] == 0.0

@@ -32,7 +32,7 @@ from tests.auth.fixtures import bearer, issue_key
 from tests.conftest import IS_POSTGRES
 from tests.paths import REPO_ROOT
 from tests.web.conftest import HEALTH_NEW_NAME, build_web_app
-from tests.web.forms import BAD_CELL_CSV, GOOD_CSV, GRADE, TOTAL
+from tests.web.forms import BAD_CELL_CSV, EXPLANATION, GOOD_CSV, GRADE, TOTAL
 
 CHROMIUM = os.environ.get("INDICATOR_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
@@ -253,6 +253,7 @@ def test_sign_in_upload_form_read_grade_and_download(tab: Tab, server: Server) -
     assert bars.count() == 4  # 产出, 效益, 满意度 and the budget-execution leaf
     assert "48.4 / 50" in (page.locator("svg.chart").text_content() or "")
     assert "失分 1.6" in page.locator(".receipt-tree [data-leaf=qty]").inner_text()
+    assert EXPLANATION in page.locator(".receipt-tree [data-leaf=sat]").inner_text()
     tab.shot("score-upload")
     with page.expect_download() as info:
         page.click("#download")

@@ -11,7 +11,15 @@ from fastapi import FastAPI
 from indicator_service.auth.models import Role
 from tests.auth.fixtures import bearer, issue_key
 from tests.helpers import ApiClient, assert_problem
-from tests.web.forms import BAD_CELL_CSV, BAD_ROW_CSV, GOOD_CSV, GRADE, TOTAL, as_xlsx
+from tests.web.forms import (
+    BAD_CELL_CSV,
+    BAD_ROW_CSV,
+    EXPLANATION,
+    GOOD_CSV,
+    GRADE,
+    TOTAL,
+    as_xlsx,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -41,6 +49,8 @@ def test_csv_form_scores_with_receipt(web_api: ApiClient, scorer: dict[str, str]
     scores = {leaf["id"]: leaf["score"] for leaf in receipt["leaves"]}
     assert scores == {"EXEC": 9.8, "qty": 48.4, "soc": 30.0, "sat": 9.0}
     assert receipt["grade"]["recommendation_zh"] == "下年度优先支持"
+    explained = {leaf["id"]: leaf["explanation"] for leaf in receipt["leaves"]}
+    assert explained == {"EXEC": None, "qty": None, "soc": None, "sat": EXPLANATION}
 
 
 def test_xlsx_form_and_scored_workbook(web_api: ApiClient, scorer: dict[str, str]) -> None:

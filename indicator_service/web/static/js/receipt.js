@@ -31,6 +31,7 @@ function leafItem(leaf) {
     el("span", {}, `${t("receipt.points")} ${fmt(leaf.points)}`),
     leaf.lost ? el("span", { class: "lost" }, ` ${t("receipt.lost")} ${fmt(leaf.lost)}`) : null,
     leaf.warnings.length ? el("span", { class: "warn" }, ` ⚠ ${leaf.warnings.join(", ")}`) : null,
+    leaf.explanation ? el("span", { class: "muted" }, ` (${leaf.explanation})`) : null,
   );
 }
 
