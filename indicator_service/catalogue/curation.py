@@ -17,17 +17,23 @@ Functions take a ``Session`` and never commit; every edit runs through
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlmodel import Session
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, select
 
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import service
 from indicator_service.catalogue.edits import EditError
-from indicator_service.catalogue.models import CatalogueFrameworkVersion, CatalogueNamespaceVersion
+from indicator_service.catalogue.models import (
+    CatalogueFramework,
+    CatalogueFrameworkVersion,
+    CatalogueNamespace,
+    CatalogueNamespaceVersion,
+)
 from indicator_service.catalogue.versioning import Diff, Version
 from indicator_service.core.errors import (
     Conflict,
@@ -141,6 +147,40 @@ def review_state(kind: Kind, code: str, row: VersionRow) -> ReviewState:
         row.submitted_at,
         row.review_comment,
     )
+
+
+def read_review(session: Session, kind: Kind, code: str, version: str) -> ReviewState:
+    """A version's review state (404 for an unknown namespace, framework or version)."""
+    return review_state(kind, code, version_row(session, kind, code, version))
+
+
+def review_queue(
+    session: Session, statuses: Sequence[str], may_see: Callable[[Kind, str], bool]
+) -> list[ReviewState]:
+    """Namespace and framework versions in ``statuses`` that ``may_see(kind, code)`` allows,
+    the longest waiting first (by submission time; never-submitted drafts last)."""
+    found: list[tuple[Kind, str, VersionRow]] = []
+    ns_rows = session.exec(
+        select(CatalogueNamespace.code, CatalogueNamespaceVersion)
+        .join(
+            CatalogueNamespace, col(CatalogueNamespaceVersion.namespace_id) == CatalogueNamespace.id
+        )
+        .where(col(CatalogueNamespaceVersion.status).in_(list(statuses)))
+        .options(defer(CatalogueNamespaceVersion.document))
+    ).all()
+    found += [("namespace", code, row) for code, row in ns_rows]
+    fw_rows = session.exec(
+        select(CatalogueFramework.code, CatalogueFrameworkVersion)
+        .join(
+            CatalogueFramework, col(CatalogueFrameworkVersion.framework_id) == CatalogueFramework.id
+        )
+        .where(col(CatalogueFrameworkVersion.status).in_(list(statuses)))
+        .options(defer(CatalogueFrameworkVersion.document))
+    ).all()
+    found += [("framework", code, row) for code, row in fw_rows]
+    visible = [(kind, code, row) for kind, code, row in found if may_see(kind, code)]
+    visible.sort(key=lambda x: (x[2].submitted_at is None, x[2].submitted_at or datetime.min))
+    return [review_state(kind, code, row) for kind, code, row in visible]
 
 
 def _same_key(principal: Principal, row: VersionRow) -> bool:

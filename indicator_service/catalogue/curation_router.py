@@ -17,6 +17,7 @@ from indicator_service.audit.service import record
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
     CuratorDep,
+    CuratorOrReviewerDep,
     ReaderDep,
     ReviewerDep,
     ensure_scope,
@@ -43,6 +44,7 @@ from indicator_service.catalogue.schemas import (
     NamespaceVersionOut,
     PublishOut,
     ReturnIn,
+    ReviewList,
     ReviewOut,
     StandardItemOut,
     StandardItemsOut,
@@ -497,6 +499,74 @@ def retire_node(
 
 def _review_out(state: curation.ReviewState) -> ReviewOut:
     return ReviewOut.model_validate(asdict(state))
+
+
+ReviewStatus = Literal["draft", "submitted"]
+
+
+@router.get(
+    "/reviews",
+    response_model=ReviewList,
+    summary="The review queue: versions submitted for review (or drafts), longest waiting first",
+    description="Namespace and framework versions in the given statuses (default: submitted) "
+    "that the key may act on: a reviewer's work list, and a curator's view of returned drafts "
+    "(status draft with a review comment). Curator or reviewer keys.",
+)
+def review_queue(
+    session: SessionDep,
+    response: Response,
+    who: CuratorOrReviewerDep,
+    status_: Annotated[list[ReviewStatus], Query(alias="status")] = ["submitted"],  # noqa: B006
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
+) -> ReviewList:
+    def may_see(kind: curation.Kind, code: str) -> bool:
+        return who.may_act_on(code if kind == "namespace" else FRAMEWORK_OWNER)
+
+    states = curation.review_queue(session, sorted(set(status_)), may_see)
+    response.headers["Cache-Control"] = "no-store"
+    return ReviewList(
+        total=len(states),
+        limit=limit,
+        offset=offset,
+        items=[_review_out(s) for s in states[offset : offset + limit]],
+    )
+
+
+@router.get(
+    "/namespaces/{ns}/versions/{version}/review",
+    response_model=ReviewOut,
+    responses={404: _problem("Unknown namespace or version")},
+    summary="A namespace version's review state: status, submitter, the reviewer's comment",
+)
+def namespace_review(
+    ns: NsPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    who: CuratorOrReviewerDep,
+) -> ReviewOut:
+    ensure_scope(who, ns)
+    response.headers["Cache-Control"] = "no-store"
+    return _review_out(curation.read_review(session, "namespace", ns, version))
+
+
+@router.get(
+    "/frameworks/{code}/versions/{version}/review",
+    response_model=ReviewOut,
+    responses={404: _problem("Unknown framework or version")},
+    summary="A framework version's review state: status, submitter, the reviewer's comment",
+)
+def framework_review(
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    who: CuratorOrReviewerDep,
+) -> ReviewOut:
+    ensure_scope(who, FRAMEWORK_OWNER, loc=("path", "code"))
+    response.headers["Cache-Control"] = "no-store"
+    return _review_out(curation.read_review(session, "framework", code, version))
 
 
 def _submit(

@@ -267,6 +267,13 @@ class ReviewOut(BaseModel):
     review_comment: str | None
 
 
+class ReviewList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[ReviewOut]
+
+
 class ImportCellError(BaseModel):
     column: str | None
     msg: str

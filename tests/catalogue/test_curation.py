@@ -692,3 +692,65 @@ def test_framework_export_and_document_import(
     entry = audit(api, keys["common_reviewer"], namespace="common", action="draft.import")[0]
     assert entry["object_id"] == f"DEPT-OVERALL@{version}"
     assert entry["after"]["counts"]["updated"] == 1
+
+
+# --- reading review states ------------------------------------------------------------------------
+
+
+def test_review_states_and_the_review_queue(
+    env: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    """A returned draft's comment can be read back by its curators, and reviewers find what
+    waits for them: per version (``…/versions/{v}/review``) and as a queue (``/v1/reviews``),
+    each key seeing only the namespaces it may act on."""
+    _, api = env
+    cur, rev = keys["edu_curator"], keys["edu_reviewer"]
+    version, _ = new_draft(api, "education", cur)
+    url = f"/v1/namespaces/education/versions/{version}"
+
+    def queue(key: str, *status: str) -> list[tuple[str, str, str]]:
+        r = call(api, "GET", "/v1/reviews", key, params={"status": list(status)} if status else {})
+        assert r.status_code == 200, r.text
+        assert r.headers["cache-control"] == "no-store"
+        return [(i["kind"], i["code"], i["version"]) for i in r.json()["items"]]
+
+    state = call(api, "GET", f"{url}/review", cur).json()
+    assert (state["status"], state["submitted_by"], state["review_comment"]) == (
+        "draft",
+        None,
+        None,
+    )
+    assert ("namespace", "education", version) not in queue(rev)
+    assert ("namespace", "education", version) in queue(cur, "draft")
+
+    assert call(api, "POST", f"{url}/submit", cur).status_code == 200
+    state = call(api, "GET", f"{url}/review", rev).json()
+    assert (state["status"], state["submitted_by"]) == ("submitted", "教育局 curator")
+    assert state["submitted_at"] is not None
+    assert ("namespace", "education", version) in queue(rev)
+    assert ("namespace", "education", version) in queue(keys["admin"], "submitted", "draft")
+    # other namespaces' keys neither see it in their queue nor read it
+    assert ("namespace", "education", version) not in queue(keys["hlt_reviewer"])
+    assert_problem(call(api, "GET", f"{url}/review", keys["hlt_reviewer"]), 403)
+
+    back = call(api, "POST", f"{url}/return", rev, json={"comment": "请补充数据来源"})
+    assert back.status_code == 200, back.text
+    state = call(api, "GET", f"{url}/review", cur).json()
+    assert (state["status"], state["review_comment"]) == ("draft", "请补充数据来源")
+    assert ("namespace", "education", version) not in queue(rev)
+
+    # who may ask, and what is refused
+    assert_problem(call(api, "GET", f"{url}/review", None), 401)
+    assert_problem(call(api, "GET", f"{url}/review", keys["evaluator"]), 403)
+    assert_problem(call(api, "GET", "/v1/reviews", keys["evaluator"]), 403)
+    assert_problem(call(api, "GET", "/v1/namespaces/education/versions/9.9.9/review", cur), 404)
+    assert_problem(call(api, "GET", "/v1/reviews", rev, params={"status": "published"}), 422)
+    fw = call(api, "GET", "/v1/frameworks/PRJ-2020/versions/1.0.0/review", keys["common_reviewer"])
+    assert fw.json()["status"] in ("published", "deprecated")
+    assert_problem(
+        call(api, "GET", "/v1/frameworks/PRJ-2020/versions/1.0.0/review", keys["hlt_reviewer"]),
+        403,
+    )
+    page = call(api, "GET", "/v1/reviews", keys["admin"], params={"status": "draft", "limit": 1})
+    assert (page.json()["limit"], len(page.json()["items"])) == (1, 1)
+    assert page.json()["total"] >= 2  # this draft and the others left open by this module
