@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapper, defer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, delete, select
 
+from indicator_service.catalogue.matching import StandardMatch, match_standard
 from indicator_service.catalogue.models import (
     CatalogueFramework,
     CatalogueFrameworkNode,
@@ -35,7 +36,6 @@ from indicator_service.catalogue.models import (
 )
 from indicator_service.catalogue.source import (
     DEFAULT_BANDS,
-    NATIONAL,
     FrameworkDoc,
     IndicatorDef,
     NamespaceDoc,
@@ -895,41 +895,6 @@ def standards_for(
     return [_standard(r, *by_id[r.namespace_version_id]) for r in rows]
 
 
-def region_chain(region: str) -> list[str]:
-    """GB/T 2260: county 110105 → city 110100 → province 110000 → national 000000."""
-    chain = [region]
-    for parent in (region[:4] + "00", region[:2] + "0000", NATIONAL):
-        if parent not in chain:
-            chain.append(parent)
-    return chain
-
-
-TYPE_PREFERENCE = (
-    "plan",
-    "industry",
-    "professional",
-    "historical",
-    "budget_expenditure",
-    "international",
-    "other",
-)
-
-
-@dataclass(frozen=True)
-class StandardMatch:
-    row: StandardRow
-    why: list[str]
-    candidates: list[StandardRow]
-
-
-def _in_validity(row: StandardRow, year: int | None) -> bool:
-    if year is None:
-        return True
-    if row.valid_from is not None and row.valid_from.year > year:
-        return False
-    return not (row.valid_to is not None and row.valid_to.year < year)
-
-
 def resolve_standard(
     session: Session,
     indicator_code: str,
@@ -940,23 +905,21 @@ def resolve_standard(
     sector: str | None = None,
     project_type: str | None = None,
     namespace_version: str | None = None,
-) -> StandardMatch:
-    """The best-matching standard row and why: exact region beats parent region beats
-    national; exact year beats the nearest earlier year beats a year-less row; the validity
-    period must cover the year; exact sector/project type beat rows that leave them open."""
+) -> StandardMatch[StandardRow]:
+    """The best-matching standard row and why (:func:`.matching.match_standard`): exact region
+    beats parent region beats national; exact year beats the nearest earlier year beats a
+    year-less row; the validity period must cover the year; exact sector/project type beat rows
+    that leave them open."""
     rows = standards_for(session, indicator_code, namespace_version)
-    chain = region_chain(region) if region else [NATIONAL]
-    candidates = [
-        r
-        for r in rows
-        if (type is None or r.type == type)
-        and (region is None or r.region in chain)
-        and (fiscal_year is None or r.fiscal_year is None or r.fiscal_year <= fiscal_year)
-        and _in_validity(r, fiscal_year)
-        and (sector is None or r.sector in (None, sector))
-        and (project_type is None or r.project_type in (None, project_type))
-    ]
-    if not candidates:
+    match = match_standard(
+        rows,
+        type=type,
+        region=region,
+        fiscal_year=fiscal_year,
+        sector=sector,
+        project_type=project_type,
+    )
+    if match is None:
         detail = f"no standard for {indicator_code}" + "".join(
             f" {k}={v}"
             for k, v in (
@@ -971,66 +934,7 @@ def resolve_standard(
         raise NotFound(
             detail, errors=[ErrorItem(loc=["query", "indicator"], msg=detail, type="not_found")]
         )
-
-    def rank(r: StandardRow) -> tuple[int, int, int, int, int, int]:
-        region_rank = len(chain) - chain.index(r.region) if r.region in chain else 0
-        if fiscal_year is None:
-            year_rank, closeness = (1, r.fiscal_year or 0) if r.fiscal_year else (2, 0)
-        elif r.fiscal_year == fiscal_year:
-            year_rank, closeness = 3, 0
-        elif r.fiscal_year is not None:
-            year_rank, closeness = 2, -(fiscal_year - r.fiscal_year)
-        else:
-            year_rank, closeness = 1, 0
-        type_rank = len(TYPE_PREFERENCE) - TYPE_PREFERENCE.index(r.type)
-        return (
-            region_rank,
-            year_rank,
-            closeness,
-            int(r.sector == sector and sector is not None),
-            int(r.project_type == project_type and project_type is not None),
-            type_rank,
-        )
-
-    ordered = sorted(candidates, key=rank, reverse=True)
-    best = ordered[0]
-    why: list[str] = []
-    if region is None:
-        why.append(f"no region asked: region {best.region}")
-    elif best.region == region:
-        why.append(f"exact region {region}")
-    elif best.region == NATIONAL:
-        why.append(f"no row for region {region} or its parents: national row ({NATIONAL})")
-    else:
-        why.append(f"no row for region {region}: parent region {best.region}")
-    if fiscal_year is None:
-        why.append(
-            "no fiscal year asked: "
-            + (f"latest year {best.fiscal_year}" if best.fiscal_year else "row without a year")
-        )
-    elif best.fiscal_year == fiscal_year:
-        why.append(f"exact fiscal year {fiscal_year}")
-    elif best.fiscal_year is not None:
-        why.append(f"no row for {fiscal_year}: nearest earlier year {best.fiscal_year}")
-    else:
-        why.append(f"no row for {fiscal_year} or an earlier year: row without a year")
-    if best.valid_from or best.valid_to:
-        why.append(f"valid {best.valid_from or '…'} to {best.valid_to or '…'}")
-    why.append(
-        f"type {best.type}"
-        + ("" if type else " (no type asked; preference " + " > ".join(TYPE_PREFERENCE) + ")")
-    )
-    if sector is not None:
-        why.append(
-            f"sector {sector}: " + ("exact" if best.sector == sector else "row open to all sectors")
-        )
-    if project_type is not None:
-        why.append(
-            f"project type {project_type}: "
-            + ("exact" if best.project_type == project_type else "row open to all project types")
-        )
-    why.append(f"{len(candidates)} candidate(s)")
-    return StandardMatch(best, why, ordered)
+    return match
 
 
 # --- frameworks -----------------------------------------------------------------------------------
