@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from indicator_service.catalogue.matching import region_chain as catalogue_region_chain
+
 NATIONAL = "000000"
 REGION_RE = re.compile(r"^\d{6}$")
 DEFAULT_PRECEDENCE: tuple[str, ...] = ("plan", "industry", "historical")
@@ -49,17 +51,14 @@ class ResolutionError(ValueError):
 
 
 def region_chain(region: str) -> list[str]:
-    """The region and its broader regions: county → prefecture → province → national."""
+    """The region and its broader regions: county → prefecture → province → national (the
+    catalogue's chain, :func:`indicator_service.catalogue.matching.region_chain`, after checking
+    the code)."""
     if not REGION_RE.match(region):
         raise ResolutionError(
             f"invalid region code {region!r}: expected 6 digits (GB/T 2260)", ("region",)
         )
-    chain = [region, region[:4] + "00", region[:2] + "0000", NATIONAL]
-    out: list[str] = []
-    for code in chain:
-        if code not in out:
-            out.append(code)
-    return out
+    return catalogue_region_chain(region)
 
 
 def region_level(code: str) -> str:
