@@ -28,6 +28,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, func, select
 
+from indicator_service.catalogue.matching import match_standard
 from indicator_service.catalogue.source import (
     BandDef,
     FrameworkDoc,
@@ -191,18 +192,13 @@ class DocumentCatalogue:
     def standard(
         self, indicator: str, type_: str, region: str, fiscal_year: int | None
     ) -> StandardHit | None:
-        best: tuple[tuple[int, int], StandardDef] | None = None
-        for s in self._standards.get(indicator, []):
-            if s.type != type_ or s.region not in (region, "000000"):
-                continue
-            if fiscal_year is not None and s.fiscal_year not in (None, fiscal_year):
-                continue
-            rank = (int(s.region == region), int(s.fiscal_year == fiscal_year))
-            if best is None or rank > best[0]:
-                best = (rank, s)
-        if best is None:
+        # The database catalogue's ranking (region chain, nearest earlier year, validity).
+        match = match_standard(
+            self._standards.get(indicator, ()), type=type_, region=region, fiscal_year=fiscal_year
+        )
+        if match is None:
             return None
-        s = best[1]
+        s = match.row
         value = s.value if s.value is not None else (s.min if s.min is not None else s.max)
         return StandardHit(value, s.levels, s.unit, s.type, s.region, s.fiscal_year, s.source)
 
