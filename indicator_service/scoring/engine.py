@@ -333,7 +333,9 @@ class CompiledTree:
     def kind_leaves(self) -> dict[int, tuple[IntArray, IntArray]]:
         """Per rule kind present: its leaves' indices and their parameter-table rows."""
         out = {}
-        for k in np.unique(self.leaf_kind).tolist():
+        # The kinds of the parameter table (a few rows; no sort of M leaves): every row belongs
+        # to some leaf when compiled or stacked, and a kind without leaves gets no indices.
+        for k in np.flatnonzero(np.bincount(self.kind, minlength=len(KINDS))).tolist():
             idx = np.flatnonzero(self.leaf_kind == k)
             out[int(k)] = (_frozen(idx), _frozen(self.row[idx]))
         return out
@@ -345,7 +347,7 @@ class CompiledTree:
 
     def tile(self, n: int) -> CompiledTree:
         """The same single tree repeated for ``n`` submissions (a fixed framework)."""
-        return stack([self] * n) if n != 1 else self
+        return _repeat(self, n) if n != 1 else self
 
 
 def _frozen(a: Any) -> Any:
@@ -607,35 +609,38 @@ def _pad_cat(blocks: Sequence[FloatArray], width: int) -> FloatArray:
     return out
 
 
+def _repeat(t: CompiledTree, n: int) -> CompiledTree:
+    """One tree repeated ``n`` times (a fixed framework): its parameter table shared, the rest
+    repeated with offsets."""
+    m, nn, ni = t.n_leaves, t.n_nodes, t.n_items
+    reps = np.arange(n, dtype=np.int64)[:, None]
+
+    def offset(a: IntArray, step: int) -> IntArray:
+        return (a[None, :] + reps * step).ravel()
+
+    return replace(
+        t,
+        n_items=n * ni,
+        row=np.tile(t.row, n),
+        leaf_item=offset(t.leaf_item, ni),
+        pair_leaf=offset(t.pair_leaf, m),
+        pair_node=offset(t.pair_node, nn),
+        node_item=offset(t.node_item, ni),
+        missing_policy=np.tile(t.missing_policy, n),
+        band_set=np.tile(t.band_set, n),
+        leaves=(),
+        node_paths=(),
+        qual_codes=(),
+        rules=(),
+    )
+
+
 def stack(trees: Sequence[CompiledTree]) -> CompiledTree:
     """Concatenate compiled trees into one ragged batch (items keep their order)."""
     if not trees:
         raise ValueError("stack needs at least one tree")
-    unique = {id(t): t for t in trees}
-    if len(unique) == 1:
-        # One tree repeated (a fixed framework): share its parameter table, repeat the rest.
-        t, n = trees[0], len(trees)
-        m, nn, ni = t.n_leaves, t.n_nodes, t.n_items
-        reps = np.arange(n, dtype=np.int64)[:, None]
-
-        def offset(a: IntArray, step: int) -> IntArray:
-            return (a[None, :] + reps * step).ravel()
-
-        return replace(
-            t,
-            n_items=n * ni,
-            row=np.tile(t.row, n),
-            leaf_item=offset(t.leaf_item, ni),
-            pair_leaf=offset(t.pair_leaf, m),
-            pair_node=offset(t.pair_node, nn),
-            node_item=offset(t.node_item, ni),
-            missing_policy=np.tile(t.missing_policy, n),
-            band_set=np.tile(t.band_set, n),
-            leaves=(),
-            node_paths=(),
-            qual_codes=(),
-            rules=(),
-        )
+    if all(t is trees[0] for t in trees):
+        return _repeat(trees[0], len(trees))
     band_sets: list[tuple[Band, ...]] = []
     band_set_parts = []
     for t in trees:
