@@ -8,6 +8,10 @@
   the ``Problem`` schema, whatever a route wrote; 429 and 503 declare ``Retry-After``.
 - **If-Match** is declared required and non-nullable wherever an operation takes it (the
   handlers accept its absence only to answer the conventional 428 problem, RFC 6585).
+- **Maps keyed by codes** (``dict[Code, X]``) are declared as ``additionalProperties: X`` with
+  the key rules under ``propertyNames`` (pydantic writes the key pattern as
+  ``patternProperties``, which generators turn into untyped dicts and which lets any key that
+  does not match through, while the server rejects it).
 - **Deprecations** are announced in ``DEPRECATIONS`` (and docs/api-changelog.md): the operation is
   marked ``deprecated`` in the document and its answers carry ``Deprecation`` (RFC 9745),
   ``Sunset`` (RFC 8594) and a ``Link`` to the changelog entry.
@@ -111,6 +115,7 @@ def finish_document(
     schema: dict[str, Any], deprecations: dict[str, Deprecation] | None = None
 ) -> dict[str, Any]:
     """Apply the document-wide declarations above to FastAPI's generated document."""
+    _typed_maps(schema)
     for item in schema.get("paths", {}).values():
         for op in item.values():
             if not isinstance(op, dict):
@@ -173,3 +178,19 @@ class DeprecationHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _typed_maps(node: Any) -> None:
+    """Rewrite every single-pattern ``patternProperties`` map as a typed map (see the module)."""
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
+            ((pattern, value_schema),) = patterns.items()
+            del node["patternProperties"]
+            node["additionalProperties"] = value_schema
+            node["propertyNames"] = {**node.get("propertyNames", {}), "pattern": pattern}
+        for child in node.values():
+            _typed_maps(child)
+    elif isinstance(node, list):
+        for child in node:
+            _typed_maps(child)
