@@ -7,7 +7,8 @@
 - **Error responses** (every 4xx and 5xx) are declared once as ``application/problem+json`` with
   the ``Problem`` schema, whatever a route wrote; 429 and 503 declare ``Retry-After``.
 - **If-Match** is declared required and non-nullable wherever an operation takes it (the
-  handlers accept its absence only to answer the conventional 428 problem, RFC 6585).
+  handlers accept its absence only to answer the conventional 428 problem, RFC 6585), except
+  where the operation takes ``validate_only`` (a check needs no ETag): there it is optional.
 - **Maps keyed by codes** (``dict[Code, X]``) are declared as ``additionalProperties: X`` with
   the key rules under ``propertyNames`` (pydantic writes the key pattern as
   ``patternProperties``, which generators turn into untyped dicts and which lets any key that
@@ -128,9 +129,16 @@ def finish_document(
 
 
 def _require_if_match(op: dict[str, Any]) -> None:
-    for param in op.get("parameters", []):
+    params = op.get("parameters", [])
+    # An operation that can only check (``validate_only``) needs no ETag for that.
+    checks_only = any(p.get("in") == "query" and p.get("name") == "validate_only" for p in params)
+    for param in params:
         if param.get("in") == "header" and param.get("name", "").lower() == "if-match":
-            param["required"] = True
+            param["required"] = not checks_only
+            if checks_only:
+                param["description"] = (
+                    "the draft's ETag: required unless validate_only=true (428 if missing)"
+                )
             options = param.get("schema", {}).get("anyOf")
             if options:
                 kept = [o for o in options if o.get("type") != "null"]
