@@ -31,6 +31,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,24 +61,21 @@ class EngineWatch:
 class Watchdog:
     """The process-wide watchdog thread (started with the first watched engine)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, thread: bool = True) -> None:
         self._lock = threading.Lock()
-        self._engines: list[EngineWatch] = []
+        # weak: the engine's event listeners keep its watch alive, and nothing else does
+        self._engines: weakref.WeakSet[EngineWatch] = weakref.WeakSet()
         self._thread: threading.Thread | None = None
+        self._start_thread = thread  # False: ``tick()`` is called by hand (tests)
 
     def watch(self, watch: EngineWatch) -> None:
         with self._lock:
-            self._engines.append(watch)
-            if self._thread is None:
+            self._engines.add(watch)
+            if self._thread is None and self._start_thread:
                 self._thread = threading.Thread(
                     target=self._run, name="db-stall-watchdog", daemon=True
                 )
                 self._thread.start()
-
-    def forget(self, watch: EngineWatch) -> None:
-        with self._lock:
-            if watch in self._engines:
-                self._engines.remove(watch)
 
     def busy(self, watch: EngineWatch, key: int, connection: Any) -> None:
         with self._lock:
