@@ -152,7 +152,9 @@ def install(engine: Engine, *, stall_seconds: float, connect_args: dict[str, Any
     """Watch ``engine``'s pooled connections; ping each on checkout (instead of pre-ping).
 
     The ping is SQLAlchemy's own (``dialect.do_ping``), run inside the busy window so that a
-    silent database cannot hold it forever; a failed ping invalidates the pool as pre-ping does.
+    silent database cannot hold it forever. A failed ping invalidates the pool and retries on a
+    new connection, as pre-ping does, unless the watchdog has just found the database silent:
+    then the checkout fails at once (a 503), instead of waiting for the connect timeout too.
     """
     dialect = engine.dialect
     cargs, cparams = dialect.create_connect_args(engine.url)
@@ -175,7 +177,9 @@ def install(engine: Engine, *, stall_seconds: float, connect_args: dict[str, Any
             dialect.do_ping(dbapi_connection)
         except dialect.loaded_dbapi.Error as err:
             WATCHDOG.idle(watch, id(record))
-            raise exc.InvalidatePoolError() from err
+            if watch.silent:  # the watchdog cut this ping short: a new connection would hang too
+                raise exc.OperationalError("ping", None, err, connection_invalidated=True) from err
+            raise exc.InvalidatePoolError() from err  # as pre-ping: retry on a new connection
 
     def on_release(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
         WATCHDOG.idle(watch, id(record))
