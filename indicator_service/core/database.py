@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from indicator_service.core import dbwatch
@@ -35,6 +35,8 @@ def make_engine(settings: Settings) -> Engine:
     kwargs: dict[str, Any] = {"echo": settings.db_echo}
     if url.startswith("sqlite"):
         kwargs["pool_pre_ping"] = True
+        if make_url(url).database not in (None, "", ":memory:"):  # a file: a QueuePool
+            kwargs["pool_timeout"] = settings.db_pool_timeout
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": settings.db_busy_timeout}
         _ensure_sqlite_parent(url)
         engine = create_engine(url, **kwargs)
