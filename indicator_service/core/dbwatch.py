@@ -10,8 +10,9 @@ watches its own connections:
   is checked in;
 * when a connection has been busy for longer than ``INDICATOR_DB_STALL_TIMEOUT``, the watchdog
   opens a fresh connection to the database (bounded by ``INDICATOR_DB_CONNECT_TIMEOUT``). If the
-  database completes that handshake, it is alive and merely slow: nothing is touched (the
-  server's ``statement_timeout`` bounds slow statements). If it does not, the database is silent:
+  database answers (a completed handshake, or an error such as too many clients), it is alive
+  and merely slow: nothing is touched (the server's ``statement_timeout`` bounds slow
+  statements). If the attempt times out, the database is silent:
   the socket of every busy connection of that engine is shut down, so each blocked call fails at
   once with a disconnect error, which the request turns into a 503 problem;
 * while the database is known to be silent (the last probe failed), any busy connection
@@ -50,7 +51,8 @@ class EngineWatch:
     """What the watchdog knows about one engine: how to probe it and whether it is silent."""
 
     probe: Callable[[], None]
-    """Open and close a fresh connection; raises when the database does not answer."""
+    """Open and close a fresh connection; raises when the connect timeout runs out (any other
+    failure, such as too many clients, is an answer: no exception)."""
     stall_seconds: float
     silent: bool = False
     last_probe: float = float("-inf")
@@ -160,8 +162,18 @@ def install(engine: Engine, *, stall_seconds: float, connect_args: dict[str, Any
     cargs, cparams = dialect.create_connect_args(engine.url)
     cparams = {**cparams, **connect_args}
 
+    errors = getattr(dialect.loaded_dbapi, "errors", None)
+    no_answer: type[BaseException] = getattr(errors, "ConnectionTimeout", TimeoutError)
+
     def probe() -> None:
-        dialect.connect(*cargs, **cparams).close()
+        try:
+            dialect.connect(*cargs, **cparams).close()
+        except no_answer:
+            raise
+        except dialect.loaded_dbapi.Error:
+            # an answer, if not the one hoped for (too many clients, starting up, connection
+            # refused): the connections waiting are not waiting on silence
+            pass
 
     watch = EngineWatch(probe=probe, stall_seconds=stall_seconds)
     WATCHDOG.watch(watch)

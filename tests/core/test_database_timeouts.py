@@ -286,3 +286,29 @@ def test_sqlite_busy_timeout_gives_a_503_then_the_write_succeeds(tmp_path: Path)
         writer.close()
         client.close()
         app.state.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_probe_tells_a_silent_database_from_one_that_answers_with_an_error(
+    pg_url: str,
+) -> None:
+    from tests.hardening.test_faults import TcpProxy
+
+    url = make_url(pg_url)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    proxied = url.set(host="127.0.0.1", port=proxy.port)
+    args = {"connect_timeout": 2}
+    engines = [create_engine(proxied), create_engine(proxied.set(database="no_such_database"))]
+    try:
+        alive, refusing = (dbwatch.install(e, stall_seconds=1, connect_args=args) for e in engines)
+        alive.probe()
+        refusing.probe()  # "database does not exist" is an answer: the server is alive
+        proxy.silence()
+        started = time.monotonic()
+        with pytest.raises(Exception, match="timeout"):
+            alive.probe()
+        assert time.monotonic() - started < BOUND
+    finally:
+        for e in engines:
+            e.dispose()
+        proxy.close()
