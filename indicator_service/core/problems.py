@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -159,6 +160,16 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("no database connection free within the pool timeout")
+    return problem_response(
+        request,
+        503,
+        "数据库连接均在使用中，请稍后重试 / Every database connection is in use; try again shortly",
+        headers={"Retry-After": "2"},
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     # Sent by Starlette's outermost error middleware, outside RequestContextMiddleware: the
     # request id header is added here.
@@ -179,6 +190,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DBAPIError, _db_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unhandled)
 
 
