@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import event, func, inspect, or_
@@ -427,6 +427,17 @@ def _lock_for_write(session: Session, model: Any, code: str) -> None:
     read what the previous writer committed."""
     session.exec(select(model.id).where(model.code == code).with_for_update()).first()
     session.expire_all()
+
+
+def lock_for_write(session: Session, kind: Literal["namespace", "framework"], code: str) -> None:
+    """Take the write lock of namespace or framework ``code`` (see :func:`_lock_for_write`).
+
+    Every writer of a namespace's or framework's versions takes this lock *first*, before it
+    reads or writes any version row: whole-document PUT, item edits, imports, submit, return,
+    approve, publish and deprecate. One lock order means no deadlock between them, and the state
+    checks that follow see what the previous writer committed."""
+    model = CatalogueNamespace if kind == "namespace" else CatalogueFramework
+    _lock_for_write(session, model, code)
 
 
 def _order_desc(model: Any) -> list[Any]:
