@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from indicator_service import __version__
 from indicator_service.audit.router import router as audit_router
+from indicator_service.auth.dependencies import rate_limit_caller
 from indicator_service.auth.router import router as auth_router
 from indicator_service.catalogue import service as catalogue_service
 from indicator_service.catalogue.curation_router import router as curation_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         metrics=app.state.metrics,
         limiter=limiter,
+        identify=rate_limit_caller,
     )
     generate = app.openapi
 

@@ -4,26 +4,36 @@ Each caller has a bucket holding up to ``burst`` tokens, refilled at ``per_minut
 second; a request takes one token, and a request finding the bucket empty is refused with a 429
 problem carrying ``Retry-After`` (whole seconds until a token is back).
 
-The caller is the credential sent (``Authorization: Bearer …`` or ``X-API-Key``), identified by a
-SHA-256 digest of it so the key text is never kept; requests without a credential are counted by
-client address. The limiter runs before authentication, so a forged key is limited like any
-other credential (and is then refused with 401).
+**Who the caller is.** A request whose key this process has verified recently (it is in the key
+cache) is counted against that key's id, however the key is written (``Bearer K``,
+``bearer  K``, ``X-API-Key: K``). Every other request is counted against its client address: no
+key, a malformed key, an unknown or revoked key, and a valid key not verified recently. The last
+one, once the database has verified it, is also counted against its key (the authentication
+dependency takes that token). So the address bucket is the gate in front of every database
+lookup of a key: 300 random keys from one address share one bucket, and a key is never limited
+more loosely than its id's bucket allows. The application supplies the identification
+(``identify``); without it every request counts against its address.
 
 State lives in the process: with N replicas (or uvicorn workers) a caller gets up to N times the
-configured rate. The table of buckets is bounded (least recently used buckets are dropped).
+configured rate. The table of buckets is a bounded LRU (least recently used buckets are dropped).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
+from typing import Any
+
+from indicator_service.core.cache import LRU
+from indicator_service.core.errors import ErrorItem, TooManyRequests
 
 # Probes and metrics are never limited: an orchestrator must always see the process.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+# scope["state"] key: the bucket the middleware charged for this request.
+CHARGED = "rate_limit_caller"
 
 
 @dataclass(slots=True)
@@ -49,7 +59,7 @@ class RateLimiter:
         self.capacity = float(max(burst, 1))
         self.max_callers = max_callers
         self.clock = clock  # seconds, monotonic (tests freeze it)
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets: LRU[str, _Bucket] = LRU(max_callers)
 
     def take(self, caller: str) -> float:
         now = self.clock()
@@ -57,10 +67,7 @@ class RateLimiter:
         if bucket is None:
             bucket = _Bucket(self.capacity, now)
             self._buckets[caller] = bucket
-            if len(self._buckets) > self.max_callers:
-                self._buckets.popitem(last=False)
         else:
-            self._buckets.move_to_end(caller)
             bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
             bucket.updated = now
         if bucket.tokens >= 1.0:
@@ -74,15 +81,28 @@ class RateLimiter:
         return max(1, math.ceil(wait))
 
 
-def caller_identity(headers: list[tuple[bytes, bytes]], client: tuple[str, int] | None) -> str:
-    """The bucket name for a request: a digest of the credential sent, else the client address."""
-    credential = b""
-    for name, value in headers:
-        if name == b"authorization" or name == b"x-api-key":
-            credential = value.strip()
-            if credential:
-                break
-    if credential:
-        return "key:" + hashlib.sha256(credential).hexdigest()[:32]
-    host = client[0] if client else "unknown"
-    return "addr:" + host
+def limited_detail(retry_after: int) -> str:
+    return f"Rate limit exceeded for this API key or client; retry in {retry_after} s"
+
+
+LIMITED_ERRORS = [ErrorItem(loc=["header", "authorization"], msg="rate limit", type="rate_limited")]
+
+
+def too_many_requests(wait: float) -> TooManyRequests:
+    """The 429 problem for a caller who must wait ``wait`` seconds."""
+    retry_after = RateLimiter.retry_after(wait)
+    return TooManyRequests(
+        limited_detail(retry_after),
+        errors=LIMITED_ERRORS,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def address_identity(scope: MutableMapping[str, Any]) -> str:
+    """The bucket of a request counted by client address."""
+    client = scope.get("client")
+    return "addr:" + (client[0] if client else "unknown")
+
+
+def key_identity(key_id: int) -> str:
+    return f"key:{key_id}"

@@ -351,6 +351,67 @@ def test_whole_document_put_and_item_edits_do_not_deadlock(app: FastAPI) -> None
 
 
 @pytest.mark.postgres
+def test_an_item_edit_and_a_put_interleaved_do_not_deadlock(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving that deadlocked: an item edit has compare-and-set the version row when a
+    whole-document PUT of the same draft starts. Before, the PUT held the namespace row and
+    waited for the version row while the item edit's next update of the version row re-checked
+    its foreign key (FOR KEY SHARE on the namespace row): PostgreSQL aborted one (40P01), which
+    the service called "database not reachable". Now the item edit holds the namespace row
+    first: the PUT waits, then finds the draft changed (412)."""
+    ns = "environment"
+    engine = app.state.engine
+    with database.session_scope(engine) as session:
+        version = service.create_namespace_draft(session, ns).version
+        row = service.namespace_draft_row(session, ns, version)
+        etag, document = row.content_hash, dict(row.document)
+    outcomes: dict[str, Any] = {}
+
+    def attempt(label: str, step: Callable[[Session], Any]) -> None:
+        try:
+            with database.session_scope(engine) as session:
+                step(session)
+            outcomes[label] = "ok"
+        except Exception as exc:
+            outcomes[label] = exc
+
+    def item_edit(session: Session) -> None:
+        def mutate(doc: dict[str, Any]) -> dict[str, Any]:
+            doc["indicators"][0]["explanation"] = "item edit"
+            return doc
+
+        curation.edit_draft(session, "namespace", ns, version, f'"{etag}"', mutate)
+
+    def put(session: Session) -> None:
+        body = {**document, "description": "whole document"}
+        service.update_namespace_draft(session, ns, version, body, f'"{etag}"')
+
+    racer = threading.Thread(target=attempt, args=("put", put))
+    real_cas = service.compare_and_set_hash
+    fired = threading.Event()
+
+    def cas_then_race(*args: Any) -> None:
+        real_cas(*args)
+        if threading.current_thread() is threading.main_thread() and not fired.is_set():
+            fired.set()
+            racer.start()
+            racer.join(timeout=1.0)  # the PUT blocks on the namespace lock once fixed
+
+    monkeypatch.setattr(service, "compare_and_set_hash", cas_then_race)
+    attempt("item", item_edit)
+    racer.join(timeout=30)
+    assert fired.is_set()
+    assert not racer.is_alive()
+    assert outcomes["item"] == "ok", outcomes
+    assert isinstance(outcomes["put"], PreconditionFailed), outcomes
+    with Session(engine) as session:
+        row = service.namespace_draft_row(session, ns, version)
+        assert row.document["indicators"][0]["explanation"] == "item edit"
+        assert row.document.get("description") != "whole document"
+
+
+@pytest.mark.postgres
 def test_a_deadlock_is_a_409_to_retry_not_unreachable(app: FastAPI) -> None:
     """A deadlock or serialization failure reported by PostgreSQL is a 409 problem with
     Retry-After (the database is reachable; the transaction lost a race and changed nothing)."""
