@@ -24,7 +24,7 @@ from indicator_service.core.logging import configure_logging
 from indicator_service.core.metrics import Metrics
 from indicator_service.core.middleware import RequestContextMiddleware
 from indicator_service.core.problems import install_problem_handlers
-from indicator_service.core.ratelimit import RateLimiter
+from indicator_service.core.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from indicator_service.core.settings import Settings, get_settings
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
@@ -71,8 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        if app.state.rate_limiter is not None:
+            await app.state.rate_limiter.aclose()
         engine.dispose()
 
     app = FastAPI(
@@ -92,11 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in _routers():
         app.include_router(router)
-    limiter = (
-        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        if settings.rate_limit_per_minute > 0
-        else None
-    )
+    limiter = _limiter(settings, app.state.metrics)
     app.state.rate_limiter = limiter
     app.add_middleware(
         RequestContextMiddleware,
@@ -114,6 +112,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _limiter(settings: Settings, metrics: Metrics) -> Limiter | None:
+    """The rate limiter: off at 0 a minute; in Redis (shared by the replicas) when
+    ``INDICATOR_REDIS_URL`` is set; in the process otherwise."""
+    if settings.rate_limit_per_minute <= 0:
+        return None
+    if settings.redis_url:
+        return RedisRateLimiter(
+            settings.redis_url,
+            settings.rate_limit_per_minute,
+            settings.rate_limit_burst,
+            on_error=metrics.ratelimit_backend_errors.inc,
+        )
+    return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
 
 def require_if_match(schema: dict[str, Any]) -> dict[str, Any]:

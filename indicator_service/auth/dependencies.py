@@ -40,7 +40,7 @@ from indicator_service.core.database import session_scope
 from indicator_service.core.errors import ErrorItem, Forbidden, Problem, Unauthorized
 from indicator_service.core.ratelimit import (
     CHARGED,
-    RateLimiter,
+    Limiter,
     address_identity,
     key_identity,
     too_many_requests,
@@ -137,17 +137,17 @@ async def _check_revocations(request: Request, cache: KeyCache, interval: float)
     cache.revocation_check_done(revoked)
 
 
-def _charge_key(request: Request, principal: Principal) -> None:
+async def _charge_key(request: Request, principal: Principal) -> None:
     """Count a request whose key was verified in the database against the key's bucket (the
     middleware counted it against the client address: see ``core.ratelimit``)."""
-    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    limiter: Limiter | None = getattr(request.app.state, "rate_limiter", None)
     charged = request.scope.get("state", {}).get(CHARGED)
     if limiter is None or charged is None or principal.key_id is None:
         return
     caller = key_identity(principal.key_id)
     if charged == caller:
         return
-    wait = limiter.take(caller)
+    wait = await limiter.acquire(caller)
     if wait > 0.0:
         raise too_many_requests(wait)
 
@@ -173,7 +173,7 @@ async def verify_key(request: Request, raw: str) -> Principal:
                 cache.refuse(key_hash, exc.detail, type_)
             raise
         cache.put(key_hash, principal, settings.api_key_cache_seconds)
-        _charge_key(request, principal)
+        await _charge_key(request, principal)
     request.state.principal = principal
     return principal
 

@@ -20,6 +20,7 @@ from indicator_service.core.ratelimit import (
     CHARGED,
     EXEMPT_PATHS,
     LIMITED_ERRORS,
+    Limiter,
     RateLimiter,
     address_identity,
     limited_detail,
@@ -67,7 +68,7 @@ class RequestContextMiddleware:
         *,
         max_body_bytes: int,
         metrics: Metrics,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         identify: Callable[[Scope], str] = address_identity,
     ) -> None:
         self.app = app
@@ -123,7 +124,7 @@ class RequestContextMiddleware:
             if self.limiter is not None and scope["path"] not in EXEMPT_PATHS:
                 caller = self.identify(scope)
                 state[CHARGED] = caller
-                wait = self.limiter.take(caller)
+                wait = await self.limiter.acquire(caller)
             if wait > 0.0:
                 await _too_many_requests(scope["path"], request_id, wait, send_wrapper)
             else:
