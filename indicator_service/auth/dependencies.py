@@ -61,6 +61,9 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 """OpenAPI responses to declare on every route that takes an authentication dependency."""
 
 
+KEY_HASH = "api_key_hash"  # scope["state"] key: (key, its HMAC), computed once per request
+
+
 def missing_key() -> Unauthorized:
     """The 401 for a request that sent no key where one is needed."""
     return _missing()
@@ -156,7 +159,11 @@ async def verify_key(request: Request, raw: str) -> Principal:
     """The principal of ``raw``: from the key cache, or the database (401 if invalid)."""
     settings = auth_settings(request)
     cache = key_cache(request.app)
-    key_hash = hash_key(raw, request.app.state.settings.secret_key)
+    hashed = request.scope.get("state", {}).get(KEY_HASH)  # by rate_limit_caller
+    if hashed is not None and hashed[0] == raw:
+        key_hash = hashed[1]
+    else:
+        key_hash = hash_key(raw, request.app.state.settings.secret_key)
     principal = cache.get(key_hash)
     if principal is not None:
         await _check_revocations(request, cache, settings.api_key_revocation_check_seconds)
@@ -194,7 +201,9 @@ def rate_limit_caller(scope: Scope) -> str:
             raw = None
         if raw is not None:
             app = scope["app"]
-            principal = key_cache(app).get(hash_key(raw, app.state.settings.secret_key))
+            key_hash = hash_key(raw, app.state.settings.secret_key)
+            scope.setdefault("state", {})[KEY_HASH] = (raw, key_hash)
+            principal = key_cache(app).get(key_hash)
             if principal is not None and principal.key_id is not None:
                 return key_identity(principal.key_id)
     return address_identity(scope)

@@ -15,7 +15,6 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import APIRouter, FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -29,7 +28,7 @@ from indicator_service.core import database
 from indicator_service.core.errors import Conflict, PreconditionFailed, ServiceError
 from tests.auth.fixtures import bearer, issue_key
 from tests.conftest import TEST_DATABASE_URL, _create_database
-from tests.helpers import make_settings
+from tests.helpers import ApiClient, make_settings
 from tests.paths import CATALOG_DIR
 
 
@@ -428,14 +427,17 @@ def test_a_deadlock_is_a_409_to_retry_not_unreachable(app: FastAPI) -> None:
 
     application = create_app(app.state.settings)
     application.include_router(probe)
-    client = TestClient(application, raise_server_exceptions=False)
-    for state in ("40P01", "40001"):
-        r = client.post(f"/probe/transaction-conflict/{state}")
-        assert r.status_code == 409, r.text
-        body = r.json()
-        assert body["errors"][0]["type"] == "transaction_conflict"
-        assert "not reachable" not in body["detail"]
-        assert r.headers["retry-after"] == "1"
-    # a database that is really unreachable is still a 503
-    r = client.post("/probe/transaction-conflict/08006")
-    assert r.status_code == 503, r.text
+    client = ApiClient(application, raise_app_exceptions=False)
+    try:
+        for state in ("40P01", "40001"):
+            r = client.post(f"/probe/transaction-conflict/{state}")
+            assert r.status_code == 409, r.text
+            body = r.json()
+            assert body["errors"][0]["type"] == "transaction_conflict"
+            assert "not reachable" not in body["detail"]
+            assert r.headers["retry-after"] == "1"
+        # a database that is really unreachable is still a 503
+        r = client.post("/probe/transaction-conflict/08006")
+        assert r.status_code == 503, r.text
+    finally:
+        client.close()
