@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from indicator_service.audit.router import router as audit_router
+from indicator_service.auth.dependencies import rate_limit_caller
 from indicator_service.auth.router import router as auth_router
 from indicator_service.catalogue import service as catalogue_service
 from indicator_service.catalogue.curation_router import router as curation_router
@@ -23,7 +24,7 @@ from indicator_service.core.logging import configure_logging
 from indicator_service.core.metrics import Metrics
 from indicator_service.core.middleware import RequestContextMiddleware
 from indicator_service.core.problems import install_problem_handlers
-from indicator_service.core.ratelimit import RateLimiter
+from indicator_service.core.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from indicator_service.core.settings import Settings, get_settings
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
@@ -71,8 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        if app.state.rate_limiter is not None:
+            await app.state.rate_limiter.aclose()
         engine.dispose()
 
     app = FastAPI(
@@ -94,17 +97,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _routers():
         app.include_router(router)
     deprecations = api_document.DEPRECATIONS
-    limiter = (
-        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        if settings.rate_limit_per_minute > 0
-        else None
-    )
+    limiter = _limiter(settings, app.state.metrics)
     app.state.rate_limiter = limiter
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         metrics=app.state.metrics,
         limiter=limiter,
+        identify=rate_limit_caller,
     )
     if deprecations:
         app.add_middleware(api_document.DeprecationHeaders, deprecations=deprecations)
@@ -117,6 +117,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _limiter(settings: Settings, metrics: Metrics) -> Limiter | None:
+    """The rate limiter: off at 0 a minute; in Redis (shared by the replicas) when
+    ``INDICATOR_REDIS_URL`` is set; in the process otherwise."""
+    if settings.rate_limit_per_minute <= 0:
+        return None
+    if settings.redis_url:
+        return RedisRateLimiter(
+            settings.redis_url,
+            settings.rate_limit_per_minute,
+            settings.rate_limit_burst,
+            on_error=metrics.ratelimit_backend_errors.inc,
+        )
+    return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
 
 def app_from_env() -> FastAPI:

@@ -161,6 +161,18 @@ def current_revisions(engine: Engine) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
+# SQLSTATEs of a transaction the database aborted because of a concurrent one: deadlock detected,
+# serialization failure. The database is reachable; the request lost a race and changed nothing.
+TRANSACTION_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transaction_conflict(exc: BaseException) -> bool:
+    """True when ``exc`` (a SQLAlchemy ``DBAPIError`` or a driver error) is a deadlock or a
+    serialization failure: answered 409 (retry), not 503 "unreachable"."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) in TRANSACTION_CONFLICT_SQLSTATES
+
+
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))

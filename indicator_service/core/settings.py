@@ -51,10 +51,16 @@ class Settings(BaseSettings):
         default=1200,
         ge=0,
         description="Requests a minute per API key (per client address without a key), "
-        "per process; 0 turns rate limiting off.",
+        "per process, or shared by every replica when INDICATOR_REDIS_URL is set; 0 turns rate "
+        "limiting off.",
     )
     rate_limit_burst: int = Field(
         default=200, gt=0, description="Requests a caller may send at once before being limited."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis holding the rate-limit buckets shared by every replica "
+        "(INDICATOR_REDIS_URL, e.g. redis://127.0.0.1:6379/0); unset: buckets per process.",
     )
     db_pool_size: int = Field(default=10, gt=0)
     db_pool_timeout: float = Field(

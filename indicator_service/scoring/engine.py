@@ -36,6 +36,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from indicator_service.core.cache import LRU
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -680,23 +682,22 @@ def stack(trees: Sequence[CompiledTree]) -> CompiledTree:
 
 
 class CompiledCache:
-    """Compiled trees of immutable (published) framework versions, keyed by the caller."""
+    """Compiled trees of immutable (published) framework versions, keyed by the caller: a
+    bounded, locked LRU (:class:`indicator_service.core.cache.LRU`)."""
 
     def __init__(self, max_entries: int = 256) -> None:
-        self._entries: dict[Any, CompiledTree] = {}
-        self._max = max_entries
+        self._entries: LRU[Any, CompiledTree] = LRU(max_entries)
 
     def get(self, key: Any, tree: Tree | None = None) -> CompiledTree | None:
-        hit = self._entries.get(key)
-        if hit is None and tree is not None:
-            hit = compile_tree(tree)
-            if len(self._entries) >= self._max:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = hit
-        return hit
+        if tree is None:
+            return self._entries.get(key)
+        return self._entries.get_or_set(key, lambda: compile_tree(tree))
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 # --- observations as columns ---------------------------------------------------------------------

@@ -17,8 +17,6 @@ import json
 import math
 import operator
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, cast
@@ -39,6 +37,7 @@ from indicator_service.catalogue.source import (
     normalise_operator,
     rule_problems,
 )
+from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.scoring import engine
@@ -290,7 +289,8 @@ class DatabaseCatalogue:
         return StandardHit(value, r.levels, r.unit, r.type, r.region, r.fiscal_year, r.source)
 
 
-_RELEASE_DOCS: dict[tuple[str, str, str], ResolvedFramework] = {}
+# (code, version, content hash) → the framework document rebuilt from a published release.
+_RELEASE_DOCS: LRU[tuple[str, str, str], ResolvedFramework] = LRU(256)
 
 
 # --- submission → tree --------------------------------------------------------------------------
@@ -751,31 +751,13 @@ def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
     )
 
 
-class StructureCache:
-    """A bounded (LRU) map of submission structure → :class:`Structure`, for catalogues whose
-    content cannot change under it (documents). The database catalogue shares structures
+class StructureCache(LRU[Any, Structure]):
+    """A bounded, locked LRU map of submission structure → :class:`Structure`, for catalogues
+    whose content cannot change under it (documents). The database catalogue shares structures
     within one batch only."""
 
     def __init__(self, size: int = 1024) -> None:
-        self._d: OrderedDict[Any, Structure] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Structure | None:
-        with self._lock:
-            hit = self._d.get(key)
-            if hit is not None:
-                self._d.move_to_end(key)
-            return hit
-
-    def __setitem__(self, key: Any, value: Structure) -> None:
-        with self._lock:
-            self._d[key] = value
-            if len(self._d) > self._size:
-                self._d.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._d)
+        super().__init__(size)
 
 
 def _prefixed(e: ErrorItem, loc0: tuple[str | int, ...]) -> ErrorItem:
@@ -831,24 +813,20 @@ def prepare(
 
 
 class _TreeCache:
+    """Compiled trees by (framework, version, tree content): a bounded, locked LRU."""
+
     def __init__(self, size: int = 512) -> None:
-        self._d: OrderedDict[Any, engine.CompiledTree] = OrderedDict()
-        self._size = size
+        self._d: LRU[Any, engine.CompiledTree] = LRU(size)
 
     def compiled(self, fw: ResolvedFramework, tree: engine.Tree) -> engine.CompiledTree:
         key = (fw.code, fw.version, _tree_key(tree))
-        hit = self._d.get(key)
-        if hit is not None:
-            self._d.move_to_end(key)
-            return hit
-        hit = engine.compile_tree(tree)
-        self._d[key] = hit
-        if len(self._d) > self._size:
-            self._d.popitem(last=False)
-        return hit
+        return self._d.get_or_set(key, lambda: engine.compile_tree(tree))
 
     def clear(self) -> None:
         self._d.clear()
+
+    def __len__(self) -> int:
+        return len(self._d)
 
 
 def _freeze(x: Any) -> Any:
