@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from indicator_service.cli import main
+from tests.paths import CATALOG_DIR
 from tests.scoring.frameworks import COMMON, WORKED_EXAMPLE, self_evaluation
+from tests.web.forms import CLASS_TOTAL_CSV, CLASS_TOTAL_MSG
 
 CSV_FORM = (
     "一级指标,二级指标,三级指标,id,indicator,分值,计算符号,指标值,计量单位,实际完成值,level,"
@@ -99,3 +101,22 @@ def test_bad_submission_reported(
     assert "add up to 40" in lines[0]["error"]
     assert main(["score", str(tmp_path / "missing.csv")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_class_totals_are_enforced_on_the_seed_framework(tmp_path: Path, suffix: str) -> None:
+    """The form of tests/web/test_forms_api.py (产出 rows under 数量指标 and 质量指标 adding up
+    to 52) against the seed catalogue as it ships: the same rows and message as the upload."""
+    from tests.web.forms import as_xlsx
+
+    src = tmp_path / f"form{suffix}"
+    if suffix == ".csv":
+        src.write_text(CLASS_TOTAL_CSV, encoding="utf-8")
+    else:
+        src.write_bytes(as_xlsx(CLASS_TOTAL_CSV))
+    out = tmp_path / "out.csv"
+    assert main(["score", str(src), "-o", str(out), "--catalog", str(CATALOG_DIR)]) == 1
+    lines = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [line["error"] for line in lines] == [
+        f"body.items.0.rows.{i}.points: {CLASS_TOTAL_MSG}" for i in (0, 1)
+    ]
