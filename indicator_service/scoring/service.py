@@ -1005,8 +1005,10 @@ def _leaf_errors(p: Prepared, result: engine.BatchResult, offset: int = 0) -> li
     return out
 
 
-#: Warnings that ask for an explanation of the deviation (docs/scoring.md, rules 6 and 8): a leaf
-#: that has one and no explanation also carries ``explanation_missing``.
+#: A leaf without an explanation (偏差原因分析及改进措施) carries ``explanation_missing`` when it
+#: loses points (a target not reached must be explained with its cause and the corrective
+#: measure) or has one of these warnings (over-achievement, execution below the threshold:
+#: docs/scoring.md, rules 6 and 8).
 EXPLAINED_WARNINGS = frozenset({"over_achievement", "execution_below_threshold"})
 EXPLANATION_MISSING = "explanation_missing"
 
@@ -1122,10 +1124,10 @@ def receipt_dict(
             target = st.target
             explanation = getattr(ob, "explanation", None)  # request values carry one
         warnings = engine.warning_names(warn[i]) if warn[i] else []
-        if explanation is None and not EXPLAINED_WARNINGS.isdisjoint(warnings):
-            warnings.append(EXPLANATION_MISSING)
-        all_warnings.update(warnings)
         f, sc, lo = fraction[i], score_[i], lost[i]
+        if explanation is None and (lo > 0 or not EXPLAINED_WARNINGS.isdisjoint(warnings)):
+            warnings.append(EXPLANATION_MISSING)  # lost is NaN (not > 0) without a score
+        all_warnings.update(warnings)
         leaves_out.append(
             {
                 **st.head,

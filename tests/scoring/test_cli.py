@@ -53,6 +53,20 @@ def test_score_csv_form(tmp_path: Path, catalog: Path, capsys: pytest.CaptureFix
     assert scores == {"EXEC": "9.8", "qty": "48.4", "soc": "30.0", "sat": "9.0", "TOTAL": "97.2"}
     total = next(line for line in lines if line["id"] == "TOTAL")
     assert (total["total"], total["grade"]) == ("97.2", "优")
+    # 9.8 of 10, 48.4 of 50 and 9 of 10 lost points and give no 偏差原因分析
+    needed = {line["id"]: line["explanation_needed"] for line in lines}
+    assert needed == {
+        "EXEC": "需填写偏差原因分析及改进措施 / explanation needed",
+        "qty": "需填写偏差原因分析及改进措施 / explanation needed",
+        "soc": "",
+        "sat": "需填写偏差原因分析及改进措施 / explanation needed",
+        "TOTAL": "",
+    }
+    assert all(
+        "explanation_missing" in line["warnings"]
+        for line in lines
+        if line["id"] in needed and needed[line["id"]]
+    )
 
 
 def test_score_json_and_xlsx(tmp_path: Path, catalog: Path) -> None:

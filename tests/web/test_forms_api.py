@@ -53,6 +53,9 @@ def test_csv_form_scores_with_receipt(web_api: ApiClient, scorer: dict[str, str]
     assert receipt["grade"]["recommendation_zh"] == "下年度优先支持"
     explained = {leaf["id"]: leaf["explanation"] for leaf in receipt["leaves"]}
     assert explained == {"EXEC": None, "qty": None, "soc": None, "sat": EXPLANATION}
+    # every leaf that lost points without 偏差原因分析 says so (sat lost 1 but explains it)
+    missing = {lf["id"] for lf in receipt["leaves"] if "explanation_missing" in lf["warnings"]}
+    assert missing == {"EXEC", "qty"}
 
 
 def test_xlsx_form_and_scored_workbook(web_api: ApiClient, scorer: dict[str, str]) -> None:
