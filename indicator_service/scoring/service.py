@@ -31,6 +31,7 @@ from sqlmodel import Session, col, func, select
 from indicator_service.catalogue.matching import match_standard
 from indicator_service.catalogue.source import (
     BandDef,
+    Citation,
     FrameworkDoc,
     NamespaceDoc,
     NodeDef,
@@ -246,6 +247,11 @@ class DatabaseCatalogue:
                 "missing_policy": rel.missing_policy,
                 "rule_variants": RuleVariants.model_validate(rel.rule_variants),
                 "nodes": nodes,
+                "consequences_source": (
+                    None
+                    if rel.consequences_source is None
+                    else Citation.model_validate(rel.consequences_source)
+                ),
             }
             doc = FrameworkDoc.model_construct(**fields)
             hit = ResolvedFramework(rel.code, rel.version, doc, dict(rel.requires))
@@ -1190,12 +1196,18 @@ def receipt_dict(
             "max": float(band.max),
             "recommendation_zh": band.recommendation_zh,
             "recommendation_en": band.recommendation_en,
+            "consequences_source": _consequences_source(fw),
         }
         if band
         else None,
         "warnings": sorted(all_warnings),
         "input_hash": input_hash(req, fw),
     }
+
+
+def _consequences_source(fw: ResolvedFramework) -> dict[str, Any] | None:
+    src = fw.doc.consequences_source
+    return None if src is None else src.model_dump(mode="json")
 
 
 def receipt(
@@ -1632,6 +1644,8 @@ def what_if(req: ScoreRequest, overrides: Overrides, catalogue: CatalogueLookup)
         ) from exc
     cols, _ = engine.observations_to_columns(compiled, [p.observations])
     alt = receipt(p, compiled, engine.evaluate(compiled, cols))
+    if overrides.bands is not None and alt.grade is not None:
+        alt.grade.consequences_source = None  # the caller's bands, not the framework's
     cmp = compare(official, alt)
     return WhatIfResponse(official=official, what_if=alt, **cmp.model_dump())
 

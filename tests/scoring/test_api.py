@@ -27,7 +27,7 @@ def test_worked_example_receipt(sapi: ApiClient) -> None:
     body = r.json()
     assert body["total"] == 94.2
     assert body["grade"]["grade"] == "优"
-    assert body["grade"]["recommendation_en"] == "priority support next year"
+    assert body["grade"]["recommendation_en"] == "support as appropriate"
     assert body["framework"] == {
         "code": "SELF-EVAL",
         "version": "1.0.0",  # the draft 1.1.0 is not picked by default

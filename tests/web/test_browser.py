@@ -248,7 +248,7 @@ def test_sign_in_upload_form_read_grade_and_download(tab: Tab, server: Server) -
     page.wait_for_selector(".receipt .grade")
     assert page.locator(".receipt .total").inner_text() == str(TOTAL)
     assert page.locator(".receipt .grade").inner_text().startswith(GRADE)
-    assert page.locator(".receipt .recommendation").inner_text() == "下年度优先支持"
+    assert page.locator(".receipt .recommendation").inner_text() == "根据情况予以支持"
     bars = page.locator("svg.chart g.bar")
     assert bars.count() == 4  # 产出, 效益, 满意度 and the budget-execution leaf
     assert "48.4 / 50" in (page.locator("svg.chart").text_content() or "")

@@ -50,7 +50,7 @@ def test_csv_form_scores_with_receipt(web_api: ApiClient, scorer: dict[str, str]
     assert receipt["fiscal_year"] == 2024
     scores = {leaf["id"]: leaf["score"] for leaf in receipt["leaves"]}
     assert scores == {"EXEC": 9.8, "qty": 48.4, "soc": 30.0, "sat": 9.0}
-    assert receipt["grade"]["recommendation_zh"] == "下年度优先支持"
+    assert receipt["grade"]["recommendation_zh"] == "根据情况予以支持"
     explained = {leaf["id"]: leaf["explanation"] for leaf in receipt["leaves"]}
     assert explained == {"EXEC": None, "qty": None, "soc": None, "sat": EXPLANATION}
     # every leaf that lost points without 偏差原因分析 says so (sat lost 1 but explains it)
