@@ -756,10 +756,10 @@ def _class_total_problems(
         if not takes_rows or not node.points:
             continue
         members = class_rows.get(node.code, [])
-        total = fixed + math.fsum(req.rows[i].points for i in members)
-        if math.isclose(total, node.points, abs_tol=1e-6):
+        total = math.fsum(req.rows[i].points for i in members)
+        if math.isclose(fixed + total, node.points, abs_tol=1e-6):
             continue
-        zh, given = node.name_zh, f"{node.points:g}"
+        zh, given = node.name_zh, f"{node.points - fixed:g}"  # the rows' share of the class
         if not members:
             out.append(
                 _err(
