@@ -971,6 +971,7 @@ class FrameworkRelease:
     requires: dict[str, str]
     constraints: tuple[dict[str, Any], ...]
     nodes: tuple[NodeRelease, ...]
+    consequences_source: dict[str, Any] | None = None  # where the bands' consequences come from
 
 
 def apply_variants(
@@ -1049,6 +1050,9 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
         requires=dict(doc.requires),
         constraints=tuple(c.model_dump(mode="json") for c in doc.constraints),
         nodes=tuple(ordered),
+        consequences_source=(
+            doc.consequences_source.model_dump(mode="json") if doc.consequences_source else None
+        ),
     )
 
 

@@ -164,18 +164,14 @@ class Band:
     recommendation_en: str | None = None
 
 
+#: The national grade bands (优 [90, 100], 良 [80, 90), 中 [60, 80), 差 [0, 60)). What a grade
+#: means for the budget (its consequence) is framework data: catalogue.source.DEFAULT_BANDS adds
+#: the default wording and its source.
 DEFAULT_BANDS: tuple[Band, ...] = (
-    Band("优", "excellent", 90.0, 100.0, "下年度优先支持", "priority support next year"),
-    Band("良", "good", 80.0, 90.0, "下年度保持支持", "keep support next year"),
-    Band("中", "fair", 60.0, 80.0, "整改并压减下年度预算", "improve; cut next year's budget"),
-    Band(
-        "差",
-        "poor",
-        0.0,
-        60.0,
-        "取消或暂停下年度资金安排",
-        "cancel or suspend next year's allocation",
-    ),
+    Band("优", "excellent", 90.0, 100.0),
+    Band("良", "good", 80.0, 90.0),
+    Band("中", "fair", 60.0, 80.0),
+    Band("差", "poor", 0.0, 60.0),
 )
 
 DEFAULT_QUALITATIVE_LEVELS: tuple[Mapping[str, Any], ...] = (
