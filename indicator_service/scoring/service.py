@@ -909,6 +909,8 @@ def _hashed_request(req: ScoreRequest) -> dict[str, Any]:
     for item in (*data.get("rows", ()), *data.get("values", {}).values()):
         if item.get("explanation") is None:
             item.pop("explanation", None)
+    if data.get("form") is None:
+        data.pop("form", None)
     return data
 
 
@@ -1111,7 +1113,7 @@ def receipt_dict(
     ]
     band = result.band(item)
     total = float(result.item_total[item])
-    return {
+    out = {
         "framework": {
             "code": fw.code,
             "version": fw.version,
@@ -1143,6 +1145,9 @@ def receipt_dict(
         "warnings": sorted(all_warnings),
         "input_hash": input_hash(req, fw),
     }
+    if req.form is not None:
+        out["form"] = req.form.model_dump(mode="json")
+    return out
 
 
 def receipt(
