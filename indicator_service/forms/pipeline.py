@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from indicator_service.forms.convert import FormRequest, to_request
 from indicator_service.forms.model import Form, FormProblem
-from indicator_service.forms.reader import FormFileError, read_forms
+from indicator_service.forms.reader import FormFileError, Sheet, parse_sheets, read_sheets
 
 if TYPE_CHECKING:
     from indicator_service.scoring.schemas import Receipt, ScoreRequest
@@ -91,11 +91,18 @@ def framework_info(
 def score_forms(raw: bytes, framework: str | None, catalogue: Any) -> list[FormOutcome]:
     """Every form of the file scored (a form with problems does not stop the others).
     Raises :class:`FormFileError` when the file itself is unreadable or holds no form."""
+    return score_sheets(read_sheets(raw), framework, catalogue)
+
+
+def score_sheets(
+    sheets: Sequence[Sheet], framework: str | None, catalogue: Any
+) -> list[FormOutcome]:
+    """:func:`score_forms` for sheets already read."""
     from indicator_service.core.errors import NotFound
     from indicator_service.scoring import service
     from indicator_service.scoring.schemas import ScoreRequest
 
-    forms, problems, _ = read_forms(raw)
+    forms, problems = parse_sheets(sheets)
     if not forms:
         raise FormFileError(
             "文件中没有找到自评表（需要含“一级指标、三级指标、分值”表头的指标表）",

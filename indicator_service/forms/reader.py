@@ -704,10 +704,9 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
     return form, problems
 
 
-def read_forms(raw: bytes) -> tuple[list[Form | None], list[list[FormProblem]], list[Sheet]]:
-    """Every form of a file (one per sheet with an indicator table), each with its problems."""
-    sheets = read_sheets(raw)
-    forms: list[Form | None] = []
+def parse_sheets(sheets: Sequence[Sheet]) -> tuple[list[Form], list[list[FormProblem]]]:
+    """Every form of the sheets (one per sheet with an indicator table), with its problems."""
+    forms: list[Form] = []
     problems: list[list[FormProblem]] = []
     for sh in sheets:
         form, probs = parse_sheet(sh)
@@ -715,7 +714,54 @@ def read_forms(raw: bytes) -> tuple[list[Form | None], list[list[FormProblem]], 
             continue
         forms.append(form)
         problems.append(probs)
-    return forms, problems, sheets
+    return forms, problems
+
+
+MAX_SHEET_ROWS = 100_000  # any sheet, flat tables included (those stop at 20,000 lines)
+HEAD_ROWS = 60  # rows looked at to tell the national layout from the flat one
+
+
+def national_sheets(raw: bytes) -> list[Sheet] | None:
+    """The sheets of ``raw`` when it is a form in the national layout, else ``None`` (a flat
+    table, or a file the flat reader should judge). Only the first rows are looked at before
+    deciding, so a large flat batch costs little; the sheets are then read in full (with the
+    limits of :func:`read_sheets`)."""
+    kind = sniff(raw)
+    if kind == XLS:
+        return read_sheets(raw)
+    if kind == CSV:
+        head = raw[: 64 * 1024]
+        try:
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = head.decode("gb18030", errors="ignore")
+        lines = text.splitlines()[:HEAD_ROWS]
+        try:
+            rows = [list(x) for x in csv.reader(lines)]
+        except csv.Error:
+            return None
+        if not looks_national([Sheet("CSV", rows)]):
+            return None
+        return read_sheets(raw)
+    _check_zip(raw)
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(raw))
+        names = wb.sheet_names[:MAX_SHEETS]
+        heads = []
+        for name in names[:5]:
+            sh = wb.get_sheet_by_name(name)
+            if sh.height > MAX_SHEET_ROWS:
+                raise _too_many_rows(name)
+            heads.append(Sheet(name, [list(r) for r in sh.to_python(nrows=HEAD_ROWS)]))
+    except FormFileError:
+        raise
+    except Exception:
+        return None  # the flat reader reports an unreadable workbook
+    if not looks_national(heads):
+        return None
+    return read_sheets(raw)
 
 
 def is_zip(raw: bytes) -> bool:

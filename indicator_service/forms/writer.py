@@ -17,7 +17,7 @@ from typing import Any
 from indicator_service.forms.model import Form, FormProblem, IndicatorLine, column_letter
 
 COLUMNS = 10  # A … J
-WIDTHS = (10, 12, 14, 24, 14, 14, 8, 8, 24, 24)
+WIDTHS = (9, 11, 12, 22, 13, 13, 9, 9, 20, 18)
 INDICATOR_HEADERS = (
     "一级指标",
     "二级指标",
@@ -119,32 +119,32 @@ def layout(
     form: Form, scored: Scored | None = None, problems: Sequence[FormProblem] = ()
 ) -> Layout:
     """The grid of ``form`` in the national layout (with its scores when ``scored``)."""
-    L = Layout(title=form.title or "项目支出绩效自评表")
+    g = Layout(title=form.title or "项目支出绩效自评表")
     last = COLUMNS - 1
-    L.put(0, 0, L.title, bold=True)
-    L.merge(0, 0, 0, last)
+    g.put(0, 0, g.title, bold=True)
+    g.merge(0, 0, 0, last)
     year = f"（{form.fiscal_year}年度）" if form.fiscal_year else (form.year_text or "（    年度）")
-    L.put(1, 0, year)
-    L.merge(1, 0, 1, last)
+    g.put(1, 0, year)
+    g.merge(1, 0, 1, last)
     r = 2
     name_label = "部门名称" if form.layout == "department" else "项目名称"
-    L.put(r, 0, name_label, bold=True)
-    L.put(r, 1, form.project, left=True)
-    L.merge(r, 1, r, last)
+    g.put(r, 0, name_label, bold=True)
+    g.put(r, 1, form.project, left=True)
+    g.merge(r, 1, r, last)
     r += 1
-    L.put(r, 0, "主管部门", bold=True)
-    L.put(r, 1, form.department, left=True)
-    L.merge(r, 1, r, 4)
-    L.put(r, 5, "实施单位", bold=True)
-    L.put(r, 6, form.unit, left=True)
-    L.merge(r, 6, r, last)
+    g.put(r, 0, "主管部门", bold=True)
+    g.put(r, 1, form.department, left=True)
+    g.merge(r, 1, r, 4)
+    g.put(r, 5, "实施单位", bold=True)
+    g.put(r, 6, form.unit, left=True)
+    g.merge(r, 6, r, last)
     r += 1
     # funds block
     funds_top = r
-    L.put(r, 0, "项目资金（万元）", bold=True)
+    g.put(r, 0, "项目资金（万元）", bold=True)
     for k, h in enumerate(FUNDS_HEADERS):
-        L.put(r, 2 + k, h, bold=True)
-    L.merge(r, 8, r, last)
+        g.put(r, 2 + k, h, bold=True)
+    g.merge(r, 8, r, last)
     lines = form.funds or []
     total_line = form.funds_total
     if not lines:
@@ -159,44 +159,44 @@ def layout(
         text = line.label
         if line.sub and first_sub:
             text, first_sub = f"其中：{line.label}", False
-        L.put(r, 1, text, left=True)
-        L.put(r, 2, line.initial)
-        L.put(r, 3, line.adjusted)
-        L.put(r, 4, line.executed)
+        g.put(r, 1, text, left=True)
+        g.put(r, 2, line.initial)
+        g.put(r, 3, line.adjusted)
+        g.put(r, 4, line.executed)
         if line is total_line:
             pts = scored.budget_points if scored and scored.budget_points else line.points
-            L.put(r, 5, pts)
+            g.put(r, 5, pts)
             if scored is not None:
                 if scored.budget_rate is not None:
-                    L.put(r, 6, scored.budget_rate)
-                    L.percent.add((r, 6))
-                L.put(r, 7, scored.budget_score)
+                    g.put(r, 6, scored.budget_rate)
+                    g.percent.add((r, 6))
+                g.put(r, 7, scored.budget_score)
                 if scored.budget_warnings:
-                    L.put(r, 8, warning_words(scored.budget_warnings), left=True)
+                    g.put(r, 8, warning_words(scored.budget_warnings), left=True)
         else:
-            L.put(r, 5, "—")
-            L.put(r, 7, "—")
-        L.merge(r, 8, r, last)
-    L.merge(funds_top, 0, r, 0)
+            g.put(r, 5, "—")
+            g.put(r, 7, "—")
+        g.merge(r, 8, r, last)
+    g.merge(funds_top, 0, r, 0)
     # overall goals
     r += 1
-    L.put(r, 0, "年度总体目标", bold=True)
-    L.merge(r, 0, r + 1, 0)
-    L.put(r, 1, "预期目标", bold=True)
-    L.merge(r, 1, r, 5)
-    L.put(r, 6, "实际完成情况", bold=True)
-    L.merge(r, 6, r, last)
+    g.put(r, 0, "年度总体目标", bold=True)
+    g.merge(r, 0, r + 1, 0)
+    g.put(r, 1, "预期目标", bold=True)
+    g.merge(r, 1, r, 5)
+    g.put(r, 6, "实际完成情况", bold=True)
+    g.merge(r, 6, r, last)
     r += 1
-    L.put(r, 1, form.goal_expected, left=True)
-    L.merge(r, 1, r, 5)
-    L.put(r, 6, form.goal_actual, left=True)
-    L.merge(r, 6, r, last)
+    g.put(r, 1, form.goal_expected, left=True)
+    g.merge(r, 1, r, 5)
+    g.put(r, 6, form.goal_actual, left=True)
+    g.merge(r, 6, r, last)
     # indicator table
     r += 1
     table_top = r
-    L.put(r, 0, "绩效指标", bold=True)
+    g.put(r, 0, "绩效指标", bold=True)
     for k, h in enumerate(INDICATOR_HEADERS):
-        L.put(r, 1 + k, h, bold=True)
+        g.put(r, 1 + k, h, bold=True)
     problems_at: dict[int, list[str]] = {}
     for p in problems:
         row = _problem_row(p)
@@ -204,66 +204,66 @@ def layout(
             problems_at.setdefault(row, []).append(p.msg)
     inds: list[IndicatorLine] = form.indicators
     start_l1 = start_l2 = r + 1
-    for i, line in enumerate(inds):
+    for i, ind in enumerate(inds):
         r += 1
-        new_l1 = i == 0 or line.class_l1 != inds[i - 1].class_l1
-        new_l2 = new_l1 or line.class_l2 != inds[i - 1].class_l2
+        new_l1 = i == 0 or ind.class_l1 != inds[i - 1].class_l1
+        new_l2 = new_l1 or ind.class_l2 != inds[i - 1].class_l2
         if new_l1:
             if i:
-                L.merge(start_l1, 1, r - 1, 1)
+                g.merge(start_l1, 1, r - 1, 1)
             start_l1 = r
-            L.put(r, 1, line.class_l1)
+            g.put(r, 1, ind.class_l1)
         if new_l2:
             if i:
-                L.merge(start_l2, 2, r - 1, 2)
+                g.merge(start_l2, 2, r - 1, 2)
             start_l2 = r
-            L.put(r, 2, line.class_l2)
-        L.put(r, 3, line.name, left=True)
-        L.put(r, 4, _as_written(line.target))
-        L.put(r, 5, _as_written(line.actual))
-        L.put(r, 6, line.points)
+            g.put(r, 2, ind.class_l2)
+        g.put(r, 3, ind.name, left=True)
+        g.put(r, 4, _as_written(ind.target))
+        g.put(r, 5, _as_written(ind.actual))
+        g.put(r, 6, ind.points)
         if scored is not None:
-            L.put(r, 7, scored.row_scores.get(line.row))
-        L.put(r, 8, line.explanation, left=True)
-        notes = [line.remark] if line.remark else []
-        if scored is not None and scored.row_warnings.get(line.row):
-            notes.append(warning_words(scored.row_warnings[line.row]))
-        notes += problems_at.get(line.row, [])
-        L.put(r, 9, "；".join(n for n in notes if n), left=True)
+            g.put(r, 7, scored.row_scores.get(ind.row))
+        g.put(r, 8, ind.explanation, left=True)
+        notes = [ind.remark] if ind.remark else []
+        if scored is not None and scored.row_warnings.get(ind.row):
+            notes.append(warning_words(scored.row_warnings[ind.row]))
+        notes += problems_at.get(ind.row, [])
+        g.put(r, 9, "；".join(n for n in notes if n), left=True)
     if inds:
-        L.merge(start_l1, 1, r, 1)
-        L.merge(start_l2, 2, r, 2)
-    L.merge(table_top, 0, r, 0)
+        g.merge(start_l1, 1, r, 1)
+        g.merge(start_l2, 2, r, 2)
+    g.merge(table_top, 0, r, 0)
     # 总分, 自评等级
     r += 1
-    L.put(r, 0, "总分", bold=True)
-    L.merge(r, 0, r, 5)
+    g.put(r, 0, "总分", bold=True)
+    g.merge(r, 0, r, 5)
     if scored is not None:
-        L.put(r, 6, scored.points)
-        L.put(r, 7, scored.total, bold=True)
+        g.put(r, 6, scored.points)
+        g.put(r, 7, scored.total, bold=True)
     else:
-        L.put(r, 6, _total_points(form))
-    L.merge(r, 8, r, last)
+        g.put(r, 6, _total_points(form))
+    g.merge(r, 8, r, last)
     r += 1
-    L.put(r, 0, "自评等级", bold=True)
-    L.merge(r, 0, r, 1)
-    L.put(r, 2, scored.grade if scored else None, bold=True)
-    L.put(r, 3, f"结果应用：{scored.consequence}" if scored and scored.consequence else None)
-    L.left.add((r, 3))
-    L.merge(r, 3, r, last)
+    g.put(r, 0, "自评等级", bold=True)
+    g.merge(r, 0, r, 1)
+    g.put(r, 2, scored.grade if scored else None, bold=True)
+    g.put(r, 3, f"结果应用：{scored.consequence}" if scored and scored.consequence else None)
+    g.left.add((r, 3))
+    g.merge(r, 3, r, last)
     form_level = [p.msg for p in problems if _problem_row(p) is None]
     if form_level:
         r += 1
-        L.put(r, 0, "问题", bold=True)
-        L.put(r, 1, "；".join(form_level), left=True)
-        L.merge(r, 1, r, last)
-    L.border_to = r
+        g.put(r, 0, "问题", bold=True)
+        g.put(r, 1, "；".join(form_level), left=True)
+        g.merge(r, 1, r, last)
+    g.border_to = r
     signatures = form.signatures or ["填表人：            联系电话：            填报日期："]
     for text in signatures:
         r += 1
-        L.put(r, 0, text, left=True)
-        L.merge(r, 0, r, last)
-    return L
+        g.put(r, 0, text, left=True)
+        g.merge(r, 0, r, last)
+    return g
 
 
 def _as_written(v: Any) -> Any:
@@ -293,7 +293,7 @@ def _problem_row(p: FormProblem) -> int | None:
 
 # --- XLSX ----------------------------------------------------------------------------------------
 
-_SHEET_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
+_SHEET_BAD = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 
 
 def sheet_title(name: str, taken: set[str]) -> str:
@@ -321,32 +321,32 @@ def render_xlsx(layouts: Sequence[tuple[str, Layout]]) -> bytes:
     leftal = Alignment(horizontal="left", vertical="center", wrap_text=True)
     bold, title_font = Font(bold=True), Font(bold=True, size=16)
     taken: set[str] = set()
-    for name, L in layouts:
+    for name, g in layouts:
         ws = wb.create_sheet(sheet_title(name, taken))
         for k, w in enumerate(WIDTHS):
             ws.column_dimensions[column_letter(k)].width = w
-        for r in range(L.rows):
+        for r in range(g.rows):
             for c in range(COLUMNS):
-                v = L.cells.get((r, c))
+                v = g.cells.get((r, c))
                 cell = ws.cell(row=r + 1, column=c + 1)
                 if v is not None:
                     cell.value = v
                     if isinstance(v, str) and v.startswith("="):
                         cell.data_type = "s"  # ``=100%`` is text as written, not a formula
-                if L.border_from <= r <= L.border_to:
+                if g.border_from <= r <= g.border_to:
                     cell.border = border
-                cell.alignment = leftal if (r, c) in L.left else centre
-                if (r, c) in L.bold:
+                cell.alignment = leftal if (r, c) in g.left else centre
+                if (r, c) in g.bold:
                     cell.font = bold
-                if (r, c) in L.percent:
+                if (r, c) in g.percent:
                     cell.number_format = "0.00%"
                 elif isinstance(v, float):
                     cell.number_format = "0.00"
         ws.cell(row=1, column=1).font = title_font
         ws.row_dimensions[1].height = 30
-        for r1, c1, r2, c2 in L.merges:
+        for r1, c1, r2, c2 in g.merges:
             ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
-        ws.print_area = f"A1:{column_letter(COLUMNS - 1)}{L.rows}"
+        ws.print_area = f"A1:{column_letter(COLUMNS - 1)}{g.rows}"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
         ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
         ws.page_setup.fitToWidth = 1
