@@ -361,7 +361,11 @@ def parse_level(cell: Any, table: Mapping[str, str]) -> str:
     text = normalise(cell)
     code = table.get(text) or table.get(text.lower())
     if code is None:
-        words = "、".join(sorted({w for w in table if not w.isascii()})[:12])
+        by_code: dict[str, list[str]] = {}
+        for w, c in table.items():
+            if not w.isascii() and len(w) <= 8:
+                by_code.setdefault(c, []).append(w)
+        words = "；".join("、".join(ws[:6]) for ws in by_code.values())
         raise CellProblem(
             f"“{text}”不是可识别的完成程度；定性指标的实际完成值应为：{words}",
             f"{text!r} is not a known level; a qualitative actual is one of: {words}",
