@@ -972,6 +972,7 @@ class FrameworkRelease:
     requires: dict[str, str]
     constraints: tuple[dict[str, Any], ...]
     nodes: tuple[NodeRelease, ...]
+    level_synonyms: dict[str, list[str]] | None = None
 
 
 def apply_variants(
@@ -1049,6 +1050,9 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
         requires=dict(doc.requires),
         constraints=tuple(c.model_dump(mode="json") for c in doc.constraints),
         nodes=tuple(ordered),
+        level_synonyms=(
+            {k: list(v) for k, v in doc.level_synonyms.items()} if doc.level_synonyms else None
+        ),
     )
 
 

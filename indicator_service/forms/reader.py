@@ -148,6 +148,15 @@ def _too_many_rows(sheet: str) -> FormFileError:
     )
 
 
+def _too_many_sheets(n: int) -> FormFileError:
+    return FormFileError(
+        f"工作簿有 {n} 个工作表，超过 {MAX_SHEETS} 个",
+        f"the workbook has {n} sheets, more than {MAX_SHEETS}",
+        "too_many_sheets",
+        413,
+    )
+
+
 def _too_many_columns(sheet: str) -> FormFileError:
     return FormFileError(
         f"工作表“{sheet}”超过 {MAX_COLUMNS} 列",
@@ -191,6 +200,35 @@ def _check_zip(raw: bytes) -> None:
                 "too_large",
                 413,
             )
+        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            _check_rows(zf, info)
+
+
+_ROW_NUMBER = re.compile(rb'<row[^>]*?\sr="(\d{1,9})"')
+
+
+def _check_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Count a large sheet's row elements while it is decompressed (a sheet of a million
+    empty rows is small on disk and in calamine's range, but not here)."""
+    rows, tail, last = 0, b"", b""
+    with zf.open(info) as fh:
+        while chunk := fh.read(1 << 20):
+            data = tail + chunk
+            rows += data.count(b"<row")
+            tail = data[-3:]  # a "<row" split between chunks is counted with the next one
+            last = data[-4096:]
+            numbers = _ROW_NUMBER.findall(last)
+            if numbers and int(numbers[-1]) > MAX_SHEET_ROWS:
+                rows = MAX_SHEET_ROWS + 1  # a cell far down: the range reaches that row
+            if rows > MAX_SHEET_ROWS:
+                name = info.filename.rsplit("/", 1)[-1]
+                raise FormFileError(
+                    f"工作表（{name}）超过 {MAX_SHEET_ROWS} 行（含空行），请删除多余的行",
+                    f"a sheet ({name}) has more than {MAX_SHEET_ROWS} rows (empty ones "
+                    "included): delete the rest",
+                    "too_many_rows",
+                    413,
+                )
 
 
 def read_sheets(raw: bytes) -> list[Sheet]:
@@ -319,12 +357,7 @@ def _calamine_sheets(raw: bytes) -> list[Sheet]:
             "xlsx",
         ) from exc
     if len(meta) > MAX_SHEETS:
-        raise FormFileError(
-            f"工作簿有 {len(meta)} 个工作表，超过 {MAX_SHEETS} 个",
-            f"the workbook has {len(meta)} sheets, more than {MAX_SHEETS}",
-            "too_many_sheets",
-            413,
-        )
+        raise _too_many_sheets(len(meta))
     sheets: list[Sheet] = []
     cells = 0
     for m in meta:
@@ -748,7 +781,9 @@ def national_sheets(raw: bytes) -> list[Sheet] | None:
 
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(raw))
-        names = wb.sheet_names[:MAX_SHEETS]
+        names = wb.sheet_names
+        if len(names) > MAX_SHEETS:
+            raise _too_many_sheets(len(names))
         heads = []
         for name in names[:5]:
             sh = wb.get_sheet_by_name(name)

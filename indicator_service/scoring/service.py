@@ -246,6 +246,7 @@ class DatabaseCatalogue:
                 "missing_policy": rel.missing_policy,
                 "rule_variants": RuleVariants.model_validate(rel.rule_variants),
                 "nodes": nodes,
+                "level_synonyms": rel.level_synonyms,
             }
             doc = FrameworkDoc.model_construct(**fields)
             hit = ResolvedFramework(rel.code, rel.version, doc, dict(rel.requires))

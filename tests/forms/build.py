@@ -74,8 +74,9 @@ def farmland(
             FundsLine("其他资金", initial=0, adjusted=0, executed=0, sub=True),
         ]
     form.indicators = [
-        IndicatorLine(row=i, class_l1=a, class_l2=b, name=c, target=t, actual=v, points=p,
-                      explanation=e)
+        IndicatorLine(
+            row=i, class_l1=a, class_l2=b, name=c, target=t, actual=v, points=p, explanation=e
+        )
         for i, (a, b, c, t, v, p, e) in enumerate(rows)
     ]
     return form
@@ -100,8 +101,9 @@ def find_row(cells: Grid, text: str) -> int:
     return next(r for r, row in enumerate(cells) if text in [str(v) for v in row])
 
 
-def insert_rows(cells: Grid, merges: list[tuple[int, int, int, int]], at: int,
-                rows: Sequence[list[Any]]) -> None:
+def insert_rows(
+    cells: Grid, merges: list[tuple[int, int, int, int]], at: int, rows: Sequence[list[Any]]
+) -> None:
     n = len(rows)
     for k, row in enumerate(rows):
         cells.insert(at + k, list(row))
@@ -111,8 +113,9 @@ def insert_rows(cells: Grid, merges: list[tuple[int, int, int, int]], at: int,
     ]
 
 
-def insert_column(cells: Grid, merges: list[tuple[int, int, int, int]], at: int,
-                  values: Callable[[int], Any]) -> None:
+def insert_column(
+    cells: Grid, merges: list[tuple[int, int, int, int]], at: int, values: Callable[[int], Any]
+) -> None:
     for r, row in enumerate(cells):
         row.insert(at, values(r))
     merges[:] = [
@@ -141,8 +144,7 @@ def xlsx(
                     if isinstance(v, str) and v.startswith("="):
                         cell.data_type = "s"
         for r1, c1, r2, c2 in merges:
-            ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1,
-                           end_column=c2 + 1)
+            ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
         for c in hidden_columns:
             ws.column_dimensions[get_column_letter(c + 1)].hidden = True
         if name in hidden_sheets:

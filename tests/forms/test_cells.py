@@ -45,14 +45,16 @@ from tests.forms import build
 )
 def test_targets(cell: str, op: str, value: float, unit: str) -> None:
     t = parse_target(cell)
-    assert t is not None and not t.qualitative
+    assert t is not None
+    assert not t.qualitative
     assert (t.operator, t.quantity.value, t.quantity.unit) == (op, value, unit)
 
 
 @pytest.mark.parametrize("cell", ["按期完成", "逐步缩小", "稳步提高", "3月底前完成", "有效改善"])
 def test_targets_in_words_are_qualitative(cell: str) -> None:
     t = parse_target(cell)
-    assert t is not None and t.qualitative
+    assert t is not None
+    assert t.qualitative
 
 
 @pytest.mark.parametrize(
@@ -77,15 +79,26 @@ def test_actuals_in_the_targets_unit(cell, unit: str, value: float) -> None:
 def test_actual_in_another_unit_is_refused_in_chinese_and_english() -> None:
     with pytest.raises(CellProblem) as exc:
         parse_actual_number("12公斤", "万人")
-    assert "不一致" in exc.value.message and "differs" in exc.value.message
+    assert "不一致" in exc.value.message
+    assert "differs" in exc.value.message
     with pytest.raises(CellProblem):
         parse_actual_number("很多", "人")
 
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("十", 10), ("十五", 15), ("二十", 20), ("一百零五", 105), ("一万二千", 12000),
-     ("三点五", 3.5), ("二〇二二", 2022), ("两千", 2000), ("三五", 35), ("abc", None)],
+    [
+        ("十", 10),
+        ("十五", 15),
+        ("二十", 20),
+        ("一百零五", 105),
+        ("一万二千", 12000),
+        ("三点五", 3.5),
+        ("二〇二二", 2022),
+        ("两千", 2000),
+        ("三五", 35),
+        ("abc", None),
+    ],
 )
 def test_chinese_numerals(text: str, value: float | None) -> None:
     assert chinese_number(text) == value
@@ -124,8 +137,11 @@ def test_synonym_table_is_validated() -> None:
 
     cat = build.document_catalogue()
     doc = cat.framework("SELF-EVAL", None).doc.model_dump()
-    for bad in ({"excellent": ["好"]}, {"achieved": ["好"], "partial": ["好"]},
-                {"achieved": [" "]}):
+    for bad in (
+        {"excellent": ["好"]},
+        {"achieved": ["好"], "partial": ["好"]},
+        {"achieved": [" "]},
+    ):
         with pytest.raises(ValidationError):
             FrameworkDoc.model_validate({**doc, "level_synonyms": bad})
 

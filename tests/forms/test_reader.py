@@ -180,18 +180,29 @@ def test_several_forms_one_bad_does_not_stop_the_others(catalogue) -> None:
     assert outcomes[2].receipt.total == round(FIXTURE_TOTAL + 0.4, 2)
     (problem,) = outcomes[1].problems
     assert problem.where == "乙项目!F15"
-    assert "单位" in problem.msg and "元" in problem.msg and " / " in problem.msg
+    assert "单位" in problem.msg
+    assert "元" in problem.msg
+    assert " / " in problem.msg
 
 
 def test_problem_names_sheet_and_cell_in_chinese_then_english(catalogue) -> None:
     rows = list(build.FARMLAND_ROWS)
     rows[3] = ("产出指标", "时效指标", "项目按期完工", "按期完成", "还行吧", 10, None)
-    rows[4] = ("效益指标", "经济效益指标", "粮食产能提升", "≥100公斤/亩", "105公斤/亩", "十五分半", None)
+    rows[4] = (
+        "效益指标",
+        "经济效益指标",
+        "粮食产能提升",
+        "≥100公斤/亩",
+        "105公斤/亩",
+        "十五分半",
+        None,
+    )
     (o,) = scored(build.form_xlsx(farmland(rows)), catalogue)
     assert not o.ok
     where = {p.where: p.msg for p in o.problems}
     assert set(where) == {"自评表!F16", "自评表!G17"}
-    assert "不是可识别的完成程度" in where["自评表!F16"] and "部分达成" in where["自评表!F16"]
+    assert "不是可识别的完成程度" in where["自评表!F16"]
+    assert "部分达成" in where["自评表!F16"]
     assert "is not a known level" in where["自评表!F16"]
     assert where["自评表!G17"].startswith("分值")
 
@@ -206,8 +217,9 @@ def test_class_totals_mismatch_is_located(catalogue) -> None:
 
 
 def test_formula_without_cached_value_is_a_clear_error(catalogue) -> None:
-    from openpyxl import load_workbook
     import io
+
+    from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(build.form_xlsx(farmland())))
     ws = wb.active
