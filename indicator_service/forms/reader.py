@@ -63,6 +63,7 @@ class Sheet:
     rows: list[list[Any]]
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # XLSX: (r, c) → text
+    _labels: list[list[str]] | None = field(default=None, repr=False, compare=False)
 
     def cell(self, r: int, c: int) -> Any:
         if 0 <= r < len(self.rows):
@@ -72,7 +73,20 @@ class Sheet:
         return ""
 
     def text(self, r: int, c: int) -> str:
-        return label(self.cell(r, c))
+        """The cell as a label (normalised once per sheet)."""
+        grid = self._labels
+        if grid is None:
+            grid = self._labels = [[label(v) if v != "" else "" for v in row] for row in self.rows]
+        if 0 <= r < len(grid):
+            row = grid[r]
+            if 0 <= c < len(row):
+                return row[c]
+        return ""
+
+    def labels(self, r: int) -> list[str]:
+        self.text(0, 0)
+        assert self._labels is not None
+        return self._labels[r] if 0 <= r < len(self._labels) else []
 
 
 # --- files → sheets ------------------------------------------------------------------------------
@@ -441,8 +455,8 @@ def _right_value(sheet: Sheet, r: int, c: int, stop: set[str]) -> tuple[str | No
 
 def _header_row(sheet: Sheet) -> int | None:
     """The indicator table's header row: it has 一级指标 (or 三级指标) and a target column."""
-    for r, row in enumerate(sheet.rows):
-        texts = {label(v) for v in row if v != ""}
+    for r in range(len(sheet.rows)):
+        texts = set(sheet.labels(r))
         if texts & set(HEADER_L3) and texts & set(HEADER_POINTS) and texts & set(HEADER_L1):
             return r
     return None
@@ -478,8 +492,7 @@ def _columns(sheet: Sheet, h: int) -> tuple[dict[str, int], int]:
     }
 
     def scan(r: int) -> None:
-        for c, v in enumerate(sheet.rows[r]):
-            t = label(v)
+        for c, t in enumerate(sheet.labels(r)):
             if not t:
                 continue
             if "偏差原因" in t:
@@ -494,7 +507,7 @@ def _columns(sheet: Sheet, h: int) -> tuple[dict[str, int], int]:
     scan(h)
     first = h + 1
     # 指标值 merged over two columns, 年度指标值 / 实际完成值 in the row below
-    sub = {label(v): c for c, v in enumerate(sheet.rows[h + 1])} if h + 1 < len(sheet.rows) else {}
+    sub = {t: c for c, t in enumerate(sheet.labels(h + 1))}
     sub_target = next((sub[n] for n in HEADER_TARGET if n in sub), None)
     sub_actual = next((sub[n] for n in HEADER_ACTUAL if n in sub), None)
     if sub_target is not None and sub_actual is not None:
@@ -561,7 +574,7 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
     # funds block
     fh = None
     for r in top:
-        texts = {label(v): c for c, v in enumerate(sheet.rows[r]) if v != ""}
+        texts = {t: c for c, t in enumerate(sheet.labels(r)) if t}
         if "全年执行数" in texts and ("全年预算数" in texts or "年初预算数" in texts):
             fh = r
             form.funds_cols = {
@@ -581,8 +594,7 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
         fc = form.funds_cols
         first_num = min(fc.values())
         for r in range(fh + 1, h):
-            row = sheet.rows[r]
-            lead = [(c, label(v)) for c, v in enumerate(row[:first_num]) if label(v)]
+            lead = [(c, t) for c, t in enumerate(sheet.labels(r)[:first_num]) if t]
             if any(t in ("年度总体目标", "绩效指标", "总体目标") or "目标" in t for _, t in lead):
                 break
             values = {k: _number_cell(sheet.cell(r, c)) for k, c in fc.items()}
@@ -653,13 +665,12 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
     r = first
     end = len(sheet.rows)
     while r < end:
-        row = sheet.rows[r]
-        heads = [label(v) for v in row[: max(label_cols) + 1]]
+        heads = sheet.labels(r)[: max(label_cols) + 1]
         if any(t in TOTAL_LABELS or t.startswith(("总分", "合计")) for t in heads if t):
             form.total_points = sheet.cell(r, cols["points"])
             r += 1
             break
-        if any(any(m in label(v) for m in SIGNATURE_MARKS) for v in row if v != ""):
+        if any(any(m in t for m in SIGNATURE_MARKS) for t in sheet.labels(r) if t):
             break
         cell = sheet.cell
         a, b = normalise(cell(r, cols["l1"])), normalise(cell(r, cols.get("l2", -1)))
