@@ -308,35 +308,37 @@ def sheet_title(name: str, taken: set[str]) -> str:
 
 
 def render_xlsx(layouts: Sequence[tuple[str, Layout]]) -> bytes:
-    """One sheet per layout, styled for printing on A4. Each combination of styles is built
-    once on a scratch cell and copied (assigning openpyxl style objects cell by cell cost
-    ~200 µs a cell)."""
+    """One sheet per layout, styled for printing on A4. Written in openpyxl's write-only mode
+    (rows streamed, each combination of styles built once): the ordinary mode spent ~10 ms a
+    sheet re-styling merged ranges and several seconds saving 200 sheets."""
     from copy import copy
 
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.worksheet.cell_range import CellRange
     from openpyxl.worksheet.properties import PageSetupProperties
 
-    wb = Workbook()
-    scratch = wb.active
+    wb = Workbook(write_only=True)
     thin = Side(style="thin")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
     leftal = Alignment(horizontal="left", vertical="center", wrap_text=True)
-    bold, title_font = Font(bold=True), Font(bold=True, size=16)
-    protos: dict[tuple[bool, bool, bool, str | None], Any] = {}
+    fonts = (None, Font(bold=True), Font(bold=True, size=16))
+    protos: dict[tuple[bool, bool, int, str | None], Any] = {}
 
-    def style(boxed: bool, left: bool, strong: bool, fmt: str | None) -> Any:
-        key = (boxed, left, strong, fmt)
+    def style(ws: Any, boxed: bool, left: bool, font: int, fmt: str | None) -> Any:
+        """The style of a cell: each combination built once, then copied (assigning style
+        objects cost ~200 µs a cell)."""
+        key = (boxed, left, font, fmt)
         proto = protos.get(key)
         if proto is None:
-            cell = scratch.cell(row=len(protos) + 1, column=1)
+            cell = WriteOnlyCell(ws)
             if boxed:
                 cell.border = border
             cell.alignment = leftal if left else centre
-            if strong:
-                cell.font = bold
+            if fonts[font] is not None:
+                cell.font = fonts[font]
             if fmt:
                 cell.number_format = fmt
             proto = protos[key] = cell._style
@@ -347,40 +349,39 @@ def render_xlsx(layouts: Sequence[tuple[str, Layout]]) -> bytes:
         ws = wb.create_sheet(sheet_title(name, taken))
         for k, w in enumerate(WIDTHS):
             ws.column_dimensions[column_letter(k)].width = w
-        for r in range(g.rows):
-            boxed = g.border_from <= r <= g.border_to
-            for c in range(COLUMNS):
-                v = g.cells.get((r, c))
-                if v is None and not boxed:
-                    continue
-                cell = ws.cell(row=r + 1, column=c + 1)
-                if v is not None:
-                    cell.value = v
-                    if isinstance(v, str) and v.startswith("="):
-                        cell.data_type = "s"  # ``=100%`` is text as written, not a formula
-                fmt = (
-                    "0.00%"
-                    if (r, c) in g.percent
-                    else ("0.00" if isinstance(v, float) else None)
-                )
-                cell._style = style(boxed, (r, c) in g.left, (r, c) in g.bold, fmt)
-        ws.cell(row=1, column=1).font = title_font
         ws.row_dimensions[1].height = 30
         for r1, c1, r2, c2 in g.merges:
-            # the range itself (ws.merge_cells also re-styles every edge cell: 5 ms a range);
-            # the layout keeps values in top-left cells and borders on every cell already
             ws.merged_cells.add(
                 CellRange(min_row=r1 + 1, min_col=c1 + 1, max_row=r2 + 1, max_col=c2 + 1)
             )
         ws.print_area = f"A1:{column_letter(COLUMNS - 1)}{g.rows}"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
+        ws.page_setup.paperSize = "9"  # A4
+        ws.page_setup.orientation = "portrait"
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
         ws.print_options.horizontalCentered = True
         ws.page_margins.left = ws.page_margins.right = 0.4
-    wb.remove(scratch)
+        for r in range(g.rows):
+            boxed = g.border_from <= r <= g.border_to
+            row: list[Any] = []
+            for c in range(COLUMNS):
+                v = g.cells.get((r, c))
+                if v is None and not boxed:
+                    row.append(None)
+                    continue
+                cell = WriteOnlyCell(ws, value=v)
+                if isinstance(v, str) and v.startswith("="):
+                    cell.data_type = "s"  # ``=100%`` is text as written, not a formula
+                fmt = (
+                    "0.00%"
+                    if (r, c) in g.percent
+                    else ("0.00" if isinstance(v, float) else None)
+                )
+                font = 2 if r == 0 and c == 0 else int((r, c) in g.bold)
+                cell._style = style(ws, boxed, (r, c) in g.left, font, fmt)
+                row.append(cell)
+            ws.append(row)
     if not layouts:
         wb.create_sheet("自评表")
     out = io.BytesIO()
