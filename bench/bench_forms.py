@@ -26,10 +26,7 @@ def workbook(n: int) -> bytes:
     rng = random.Random(7)
     sheets = []
     for i in range(n):
-        rows = [
-            (a, b, c, t, v, p, e)
-            for a, b, c, t, v, p, e in build.FARMLAND_ROWS
-        ]
+        rows = [(a, b, c, t, v, p, e) for a, b, c, t, v, p, e in build.FARMLAND_ROWS]
         rows[0] = (*rows[0][:4], f"{rng.uniform(0.8, 1.3):.2f}万亩", *rows[0][5:])
         rows[6] = (*rows[6][:4], f"{rng.randint(80, 100)}%", *rows[6][5:])
         name = f"项目{i + 1:03d}"

@@ -373,11 +373,7 @@ def render_xlsx(layouts: Sequence[tuple[str, Layout]]) -> bytes:
                 cell = WriteOnlyCell(ws, value=v)
                 if isinstance(v, str) and v.startswith("="):
                     cell.data_type = "s"  # ``=100%`` is text as written, not a formula
-                fmt = (
-                    "0.00%"
-                    if (r, c) in g.percent
-                    else ("0.00" if isinstance(v, float) else None)
-                )
+                fmt = "0.00%" if (r, c) in g.percent else ("0.00" if isinstance(v, float) else None)
                 font = 2 if r == 0 and c == 0 else int((r, c) in g.bold)
                 cell._style = style(ws, boxed, (r, c) in g.left, font, fmt)
                 row.append(cell)

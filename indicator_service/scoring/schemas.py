@@ -289,7 +289,9 @@ class Receipt(BaseModel):
     grade: GradeOut | None
     warnings: list[str]
     input_hash: str
-    form: FormHeader | None = None  # a form's project and funds blocks, when read from one
+    # a form's project and funds blocks, when read from one (absent otherwise: receipts keep
+    # the shape they had before forms were read)
+    form: FormHeader | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class BatchItemOut(BaseModel):
