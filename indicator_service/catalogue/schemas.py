@@ -137,6 +137,9 @@ class FrameworkOut(Out):
     requires: dict[str, str]
     constraints: list[dict[str, Any]]
     nodes: list[NodeOut] = Field(description="the tree in depth-first order")
+    level_synonyms: dict[str, list[str]] | None = Field(
+        default=None, description="words a form may write for each qualitative level code"
+    )
 
 
 class FrameworkSummary(Out):

@@ -972,6 +972,7 @@ class FrameworkRelease:
     constraints: tuple[dict[str, Any], ...]
     nodes: tuple[NodeRelease, ...]
     consequences_source: dict[str, Any] | None = None  # where the bands' consequences come from
+    level_synonyms: dict[str, list[str]] | None = None
 
 
 def apply_variants(
@@ -1052,6 +1053,9 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
         nodes=tuple(ordered),
         consequences_source=(
             doc.consequences_source.model_dump(mode="json") if doc.consequences_source else None
+        ),
+        level_synonyms=(
+            {k: list(v) for k, v in doc.level_synonyms.items()} if doc.level_synonyms else None
         ),
     )
 

@@ -34,7 +34,10 @@ from pydantic import (
 )
 
 from indicator_service.scoring.engine import DEFAULT_BANDS as ENGINE_DEFAULT_BANDS
-from indicator_service.scoring.engine import qualitative_band_problems
+from indicator_service.scoring.engine import (
+    DEFAULT_QUALITATIVE_LEVELS,
+    qualitative_band_problems,
+)
 
 # --- controlled vocabularies -------------------------------------------------------------------
 
@@ -652,7 +655,36 @@ class FrameworkDoc(SourceModel):
     not_applicable_policy: Literal["rebase"] = "rebase"
     rule_variants: RuleVariants = Field(default_factory=RuleVariants)
     constraints: list[PointsConstraint] = Field(default_factory=list)
+    level_synonyms: dict[ShortText, list[ShortText]] | None = Field(
+        default=None,
+        description="words written in a form's 实际完成值 for each qualitative level code "
+        "(达成, 部分达成, 好, 较差 …): read by the form reader (indicator_service/forms)",
+    )
     nodes: list[NodeDef] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _synonyms(self) -> FrameworkDoc:
+        if self.level_synonyms is None:
+            return self
+        levels = self.rule_variants.qualitative_levels or DEFAULT_QUALITATIVE_LEVELS
+        codes = {str(lv["code"]) for lv in levels}
+        seen: dict[str, str] = {}
+        for code, words in self.level_synonyms.items():
+            if code not in codes:
+                raise ValueError(
+                    f"level_synonyms: {code!r} is not a qualitative level code "
+                    f"({', '.join(sorted(codes))})"
+                )
+            for w in words:
+                key = w.strip()
+                if not key:
+                    raise ValueError(f"level_synonyms.{code}: an empty word")
+                if key in seen and seen[key] != code:
+                    raise ValueError(
+                        f"level_synonyms: {key!r} is given for both {seen[key]} and {code}"
+                    )
+                seen[key] = code
+        return self
 
     _version = field_validator("version")(classmethod(lambda cls, v: check_version(v)))
 

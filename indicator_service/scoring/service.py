@@ -251,6 +251,7 @@ class DatabaseCatalogue:
                     if rel.consequences_source is None
                     else Citation.model_validate(rel.consequences_source)
                 ),
+                "level_synonyms": rel.level_synonyms,
             }
             doc = FrameworkDoc.model_construct(**fields)
             hit = ResolvedFramework(rel.code, rel.version, doc, dict(rel.requires))
@@ -944,6 +945,8 @@ def _hashed_request(req: ScoreRequest) -> dict[str, Any]:
     for item in (*data.get("rows", ()), *data.get("values", {}).values()):
         if item.get("explanation") is None:
             item.pop("explanation", None)
+    if data.get("form") is None:
+        data.pop("form", None)
     return data
 
 
@@ -1148,7 +1151,7 @@ def receipt_dict(
     ]
     band = result.band(item)
     total = float(result.item_total[item])
-    return {
+    out = {
         "framework": {
             "code": fw.code,
             "version": fw.version,
@@ -1181,6 +1184,9 @@ def receipt_dict(
         "warnings": sorted(all_warnings),
         "input_hash": input_hash(req, fw),
     }
+    if req.form is not None:
+        out["form"] = req.form.model_dump(mode="json")
+    return out
 
 
 def _consequences_source(fw: ResolvedFramework) -> dict[str, Any] | None:

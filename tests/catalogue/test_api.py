@@ -162,7 +162,7 @@ def test_framework_tree_with_resolved_rules(cat_api: ApiClient) -> None:
 def test_self_evaluation_rule_and_open_nodes(cat_engine: Engine) -> None:
     with database.session_scope(cat_engine) as session:
         rel = service.get_framework(session, "SELF-EVAL")
-        again = service.get_framework(session, "SELF-EVAL", "1.0.0")
+        again = service.get_framework(session, "SELF-EVAL", rel.version)
     assert again is rel  # cached per (code, version, hash)
     nodes = {n.code: n for n in rel.nodes}
     assert nodes["EXEC"].rule == {"kind": "budget_execution", "cap": 1.0, "warn_below": 0.9}

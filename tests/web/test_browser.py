@@ -507,3 +507,46 @@ def test_every_asset_is_local(server: Server) -> None:
             assert "https://" not in text, path
     html = httpx.get(f"{server.url}/ui/score").text
     assert "http" not in html.replace("http-equiv", "")
+
+
+def test_national_form_upload_pdf_and_problems(tab: Tab, server: Server) -> None:
+    """A 项目支出绩效自评表 in the national layout (the shared fixture), then a workbook with a
+    bad second form: the good one is scored, the bad one lists its cells."""
+    from tests.forms import build
+
+    tab.sign_in(server.client_key)
+    page = tab.goto("/ui/score")
+    page.wait_for_selector("#framework option[value=SELF-EVAL]", state="attached")
+    page.set_input_files(
+        "#form-file",
+        files=[
+            {
+                "name": "farmland.xlsx",
+                "mimeType": "application/octet-stream",
+                "buffer": build.FIXTURE_XLSX.read_bytes(),
+            }
+        ],
+    )
+    page.click("#upload-go")
+    page.wait_for_selector(".receipt .grade")
+    assert page.locator(".receipt .total").inner_text() == str(build.FIXTURE_TOTAL)
+    assert page.locator(".receipt .grade").inner_text().startswith(build.FIXTURE_GRADE)
+    with page.expect_download() as info:
+        page.click("#download-pdf")
+    assert info.value.suggested_filename == "farmland.scored.pdf"
+    assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
+    bad = list(build.FARMLAND_ROWS)
+    bad[0] = ("产出指标", "数量指标", "新建高标准农田面积", "≥1.2万亩", "很多", 20, None)
+    sheets = []
+    for name, rows in (("甲", build.FARMLAND_ROWS), ("乙", bad)):
+        cells, merges = build.grid(build.farmland(rows, sheet=name))
+        sheets.append((name, cells, merges))
+    page.set_input_files(
+        "#form-file",
+        files=[{"name": "two.xlsx", "mimeType": "", "buffer": build.xlsx(sheets)}],
+    )
+    page.click("#upload-go")
+    page.wait_for_selector(".form-problems")
+    assert page.locator(".receipt").count() == 1
+    assert "乙!F13" in page.locator(".form-problems").inner_text()
+    tab.shot("score-national")
