@@ -107,7 +107,7 @@ def test_scored_workbook_in_the_same_layout(web_api, scorer) -> None:
     assert cells["I15"] == "材料价格上涨"  # 偏差原因 kept
     assert (cells["A20"], cells["H20"]) == ("总分", 92.56)
     assert cells["C21"] == "优"
-    assert "下年度优先支持" in cells["D21"]
+    assert "根据情况予以支持" in cells["D21"]
     assert "A12:A19" in {str(m) for m in ws.merged_cells.ranges}
     assert ws.print_area == "'CSV'!$A$1:$J$22"
     assert int(ws.page_setup.paperSize) == 9
