@@ -13,7 +13,13 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from indicator_service.auth import service
 from indicator_service.auth.dependencies import AUTH_RESPONSES, AdminDep
 from indicator_service.auth.models import Role
-from indicator_service.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
+from indicator_service.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyOut,
+    regions_of,
+)
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
 
@@ -44,6 +50,7 @@ def create_api_key(
         name=body.name,
         role=body.role,
         namespaces=body.namespaces,
+        regions=regions_of(body),
         server_secret=request.app.state.settings.secret_key,
         actor=admin,
     )
