@@ -42,11 +42,6 @@ RegionScope = Annotated[
 ]
 
 
-def regions_of(body: ScopedKeyCreate | UnscopedKeyCreate | EvaluatorKeyCreate) -> list[str] | None:
-    """The region scopes of a key-creation body (only evaluator keys have any)."""
-    return body.regions if isinstance(body, EvaluatorKeyCreate) else None
-
-
 def normalise_regions(role: Role, regions: list[str] | None) -> list[str]:
     """Sorted, de-duplicated region scopes; only evaluator keys may have them."""
     if not regions:
@@ -160,6 +155,11 @@ KeyCreateBody = ScopedKeyCreate | UnscopedKeyCreate | EvaluatorKeyCreate
 ApiKeyCreate = Annotated[KeyCreateBody, Field(discriminator="role")]
 """The body of ``POST /v1/api-keys`` (one schema per kind of role)."""
 API_KEY_CREATE: TypeAdapter[KeyCreateBody] = TypeAdapter(ApiKeyCreate)
+
+
+def regions_of(body: KeyCreateBody) -> list[str] | None:
+    """The region scopes of a key-creation body (only evaluator keys have any)."""
+    return body.regions if isinstance(body, EvaluatorKeyCreate) else None
 
 
 def _aware(value: datetime | None) -> datetime | None:
