@@ -26,6 +26,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, func, select
 
+from indicator_service.auth.principal import Principal
 from indicator_service.catalogue.matching import match_standard
 from indicator_service.catalogue.source import (
     BandDef,
@@ -44,6 +45,7 @@ from indicator_service.core.gcpause import gc_paused
 from indicator_service.scoring import engine
 from indicator_service.scoring.csvform import read_batch_csv, validated
 from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.ownership import readable_by
 from indicator_service.scoring.schemas import (
     MAX_BATCH_ITEMS,
     BatchEnvelope,
@@ -1699,11 +1701,12 @@ def evaluation_out(ev: Evaluation) -> EvaluationOut:
 
 
 def create_evaluation(
-    session: Session, req: ScoreRequest, catalogue: CatalogueLookup
+    session: Session, req: ScoreRequest, catalogue: CatalogueLookup, owner: Principal
 ) -> EvaluationOut:
-    """Score and store (the caller's transaction commits)."""
+    """Score and store, owned by the key ``owner`` (the caller's transaction commits)."""
     rec = score(req, catalogue)
     ev = Evaluation(
+        owner_key_id=owner.owner_id,
         framework_code=rec.framework.code,
         framework_version=rec.framework.version,
         project=req.project,
@@ -1722,8 +1725,12 @@ def create_evaluation(
     return evaluation_out(ev)
 
 
-def get_evaluation(session: Session, evaluation_id: int) -> Evaluation:
-    ev = session.get(Evaluation, evaluation_id)
+def get_evaluation(session: Session, evaluation_id: int, reader: Principal) -> Evaluation:
+    """The stored evaluation ``reader`` may read (docs/security.md); 404 for any other id,
+    whether it exists or not."""
+    ev = session.exec(
+        select(Evaluation).where(col(Evaluation.id) == evaluation_id, *readable_by(reader))
+    ).first()
     if ev is None:
         raise NotFound(
             f"no evaluation {evaluation_id}",
@@ -1735,6 +1742,7 @@ def get_evaluation(session: Session, evaluation_id: int) -> Evaluation:
 def list_evaluations(
     session: Session,
     *,
+    reader: Principal,
     project: str | None,
     unit: str | None,
     region: str | None,
@@ -1754,6 +1762,7 @@ def list_evaluations(
         )
         if value is not None
     ]
+    conditions += readable_by(reader)  # the filters narrow what the reader may read
     total = session.exec(select(func.count()).select_from(Evaluation).where(*conditions)).one()
     rows = session.exec(
         select(Evaluation)
@@ -1771,11 +1780,15 @@ def list_evaluations(
 
 
 def rescore(
-    session: Session, evaluation_id: int, version: str | None, catalogue: CatalogueLookup
+    session: Session,
+    evaluation_id: int,
+    version: str | None,
+    catalogue: CatalogueLookup,
+    reader: Principal,
 ) -> RescoreResponse:
-    """Re-score a stored evaluation's inputs under another (default: the latest) framework
-    version and compare with the stored result. Nothing is stored."""
-    ev = get_evaluation(session, evaluation_id)
+    """Re-score a stored evaluation ``reader`` may read under another (default: the latest)
+    framework version and compare with the stored result. Nothing is stored."""
+    ev = get_evaluation(session, evaluation_id, reader)
     original = Receipt.model_validate(ev.result)
     req = ScoreRequest.model_validate({**ev.request, "version": version})
     try:

@@ -317,7 +317,9 @@ def save_derived_standard(
         {"ns": ns, "version": version, "body": body.model_dump(mode="json")}
     )
     if idempotency_key is not None:
-        replay = find_replay(session, scope, check_key(idempotency_key), fingerprint)
+        replay = find_replay(
+            session, scope, check_key(idempotency_key), fingerprint, owner_key_id=curator.owner_id
+        )
         if replay is not None:
             first = dict(replay.response_body)
             return JSONResponse(
@@ -391,7 +393,13 @@ def save_derived_standard(
     )
     if idempotency_key is not None:
         remember(
-            session, scope, idempotency_key, fingerprint, status_code, out.model_dump(mode="json")
+            session,
+            scope,
+            idempotency_key,
+            fingerprint,
+            status_code,
+            out.model_dump(mode="json"),
+            owner_key_id=curator.owner_id,
         )
     response.status_code = status_code
     response.headers["ETag"] = f'"{release.content_hash}"'
@@ -428,11 +436,12 @@ def _from_evaluations(exc: derive.DerivationError, ids: list[int]) -> Unprocessa
     },
 )
 def historical_from_evaluations(
-    body: HistoricalFromEvaluations, session: SessionDep, _evaluator: EvaluatorDep
+    body: HistoricalFromEvaluations, session: SessionDep, evaluator: EvaluatorDep
 ) -> HistoricalFromEvaluationsOut:
     points, ids = series_from_evaluations(
         session,
         body.indicator,
+        reader=evaluator,
         unit=body.evaluated_unit,
         project=body.project,
         region=body.region,
@@ -459,11 +468,12 @@ def historical_from_evaluations(
     summary="Derive a five-level industry standard from all units' stored evaluations of a year",
 )
 def industry_from_evaluations(
-    body: IndustryFromEvaluations, session: SessionDep, _evaluator: EvaluatorDep
+    body: IndustryFromEvaluations, session: SessionDep, evaluator: EvaluatorDep
 ) -> IndustryFromEvaluationsOut:
     peers = peers_from_evaluations(
         session,
         body.indicator,
+        reader=evaluator,
         fiscal_year=body.fiscal_year,
         region=body.region,
         framework=body.framework,
