@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from indicator_service.catalogue.source import Citation
 from indicator_service.core.types import NOT_BLANK_PATTERN
 
 
@@ -93,7 +94,11 @@ class StandardOut(Out):
     levels: list[float] | None
     unit: str | None
     derivation: str | None
-    source: str
+    source: Citation | None = Field(description="the public document the value comes from")
+    illustrative: bool = Field(
+        description="no public document gives this value: it is never chosen by resolution "
+        "unless the caller asks (include_illustrative=true)"
+    )
 
 
 class IndicatorDetail(BaseModel):

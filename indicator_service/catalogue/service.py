@@ -847,7 +847,15 @@ class StandardRow:
     levels: list[float] | None
     unit: str | None
     derivation: str | None
-    source: str
+    source: dict[str, Any] | None  # a citation (source.Citation as JSON)
+    illustrative: bool = False
+
+
+def _citation(source: Any) -> dict[str, Any] | None:
+    """A stored citation without its empty optional fields."""
+    if not isinstance(source, dict):
+        return None
+    return {k: v for k, v in source.items() if v is not None}
 
 
 def _standard(row: CatalogueStandard, ns_code: str, version: str) -> StandardRow:
@@ -870,7 +878,8 @@ def _standard(row: CatalogueStandard, ns_code: str, version: str) -> StandardRow
         levels=d.get("levels"),
         unit=d.get("unit"),
         derivation=d.get("derivation"),
-        source=d["source"],
+        source=_citation(d.get("source")),
+        illustrative=bool(d.get("illustrative", False)),
     )
 
 
@@ -905,6 +914,7 @@ def resolve_standard(
     sector: str | None = None,
     project_type: str | None = None,
     namespace_version: str | None = None,
+    include_illustrative: bool = False,
 ) -> StandardMatch[StandardRow]:
     """The best-matching standard row and why (:func:`.matching.match_standard`): exact region
     beats parent region beats national; exact year beats the nearest earlier year beats a
@@ -918,6 +928,7 @@ def resolve_standard(
         fiscal_year=fiscal_year,
         sector=sector,
         project_type=project_type,
+        include_illustrative=include_illustrative,
     )
     if match is None:
         detail = f"no standard for {indicator_code}" + "".join(

@@ -332,6 +332,43 @@ class Tags(SourceModel):
         return value
 
 
+#: Text a citation may not contain: the project's own notes are not a public document.
+PROJECT_NOTES_RE = re.compile(r"domain\.md|§\s*7")
+
+
+class Citation(SourceModel):
+    """A public document cited as the source of an indicator, standard, namespace or framework:
+    title, issuer, 文号 (``doc_number``, optional), year, section (optional), url (optional)."""
+
+    title: ShortText
+    issuer: ShortText
+    doc_number: ShortText | None = Field(default=None, description="文号, e.g. 财预〔2020〕10号")
+    year: Annotated[StrictInt, Field(ge=1949, le=2100)]
+    section: ShortText | None = Field(default=None, description="article, chapter or table")
+    url: Annotated[StrictStr, Field(max_length=500, pattern=r"^https?://\S+$")] | None = None
+
+    def label(self) -> str:
+        """One line for sheets and receipts: ``title（issuer 文号, year）section``."""
+        who = " ".join(x for x in (self.issuer, self.doc_number) if x)
+        text = f"{self.title}（{who}, {self.year}）"
+        return f"{text} {self.section}" if self.section else text
+
+
+def citation_label(source: Any) -> str | None:
+    """The one-line form of a stored citation (a mapping or :class:`Citation`); ``None`` for
+    ``None``. A plain string (documents stored before citations) is returned as it is."""
+    if source is None:
+        return None
+    if isinstance(source, str):
+        return source
+    if isinstance(source, Citation):
+        return source.label()
+    try:
+        return Citation.model_validate(source).label()
+    except ValueError:
+        return str(source)
+
+
 class Validity(SourceModel):
     valid_from: date | None = None
     valid_to: date | None = None
@@ -366,8 +403,8 @@ class IndicatorDef(Validity):
     rule: dict[str, Any] | None = None
     tags: Tags = Field(default_factory=Tags)
     region: StrictStr = NATIONAL
-    provenance: Text | None = Field(
-        default=None, description="where the definition comes from (document, or 'added')"
+    source: Citation | None = Field(
+        default=None, description="the public document the definition comes from"
     )
 
     _op = field_validator("operator")(
@@ -432,7 +469,12 @@ class StandardDef(Validity):
     sector: StrictStr | None = None
     project_type: StrictStr | None = None
     derivation: Text | None = None
-    source: Text
+    source: Citation | None = None
+    illustrative: StrictBool = Field(
+        default=False,
+        description="no public document gives this value: never chosen by resolution unless "
+        "the caller asks (include_illustrative)",
+    )
 
     _op = field_validator("operator")(
         classmethod(lambda cls, v: None if v is None else normalise_operator(v))
@@ -449,6 +491,13 @@ class StandardDef(Validity):
 
     @model_validator(mode="after")
     def _one_value(self) -> StandardDef:
+        if self.source is None and not self.illustrative:
+            raise ValueError(
+                "a standard needs a source (a public document: title, issuer, year …); "
+                "a value no document gives is marked illustrative: true with a derivation"
+            )
+        if self.illustrative and self.derivation is None:
+            raise ValueError("an illustrative standard needs a derivation (how it was made)")
         has_value = self.value is not None
         has_range = self.min is not None or self.max is not None
         has_levels = self.levels is not None
@@ -492,6 +541,7 @@ class NamespaceDoc(SourceModel):
     owner: ShortText
     version: StrictStr
     description: Text | None = None
+    source: Citation | None = None
     indicators: list[IndicatorDef] = Field(default_factory=list)
     standards: list[StandardDef] = Field(default_factory=list)
 
@@ -630,7 +680,13 @@ class FrameworkDoc(SourceModel):
     ]
     version: StrictStr
     description: Text | None = None
+    source: Citation | None = None
     requires: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    standard_precedence: list[StrictStr] | None = Field(
+        default=None,
+        description="standard types in the order `auto` resolution tries them "
+        "(default plan → industry → professional → historical)",
+    )
     bands: list[BandDef] = Field(default_factory=lambda: [BandDef(**b) for b in DEFAULT_BANDS])
     missing_policy: Literal["zero", "rebase", "reject"] = "zero"
     not_applicable_policy: Literal["rebase"] = "rebase"
@@ -647,4 +703,21 @@ class FrameworkDoc(SourceModel):
             check_version(v)
             if v.endswith("-draft") or "-draft." in v:
                 raise ValueError(f"requires {ns}: a framework must pin a published version")
+        return value
+
+    @field_validator("standard_precedence")
+    @classmethod
+    def _precedence(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("standard_precedence needs at least one standard type")
+        for t in value:
+            if t not in STANDARD_TYPES:
+                raise ValueError(
+                    f"unknown standard type {t!r} in standard_precedence: expected "
+                    + ", ".join(STANDARD_TYPES)
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("standard_precedence lists a type twice")
         return value

@@ -36,6 +36,7 @@ from indicator_service.catalogue.source import (
     NodeDef,
     RuleVariants,
     StandardDef,
+    citation_label,
     normalise_operator,
     rule_problems,
 )
@@ -104,7 +105,7 @@ class StandardHit:
     type: str
     region: str
     fiscal_year: int | None
-    source: str
+    source: dict[str, Any] | None  # the cited document (a source.Citation as JSON)
 
 
 AUTO_STANDARD = "auto"
@@ -200,7 +201,15 @@ class DocumentCatalogue:
             return None
         s = match.row
         value = s.value if s.value is not None else (s.min if s.min is not None else s.max)
-        return StandardHit(value, s.levels, s.unit, s.type, s.region, s.fiscal_year, s.source)
+        return StandardHit(
+            value,
+            s.levels,
+            s.unit,
+            s.type,
+            s.region,
+            s.fiscal_year,
+            s.source.model_dump(mode="json", exclude_none=True) if s.source else None,
+        )
 
 
 class DatabaseCatalogue:
@@ -525,7 +534,7 @@ def _row_leaf(
             standard_type=hit.type,
             region=hit.region,
             fiscal_year=hit.fiscal_year,
-            source=hit.source,
+            source=citation_label(hit.source),
         )
     if target is None and kind in ("higher_better", "equal", "lower_better"):
         errors.append(_err((*rloc, "target"), "this row needs a target", "missing"))
@@ -592,7 +601,7 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
                     standard_type=hit.type,
                     region=hit.region,
                     fiscal_year=hit.fiscal_year,
-                    source=hit.source,
+                    source=citation_label(hit.source),
                 )
         declared = req.values[value_key].target if has_value and value_key else None
         if declared is not None:

@@ -331,7 +331,7 @@ def save_derived_standard(
         "indicator": ctx.indicator,
         "type": body.kind,
         "region": ctx.region,
-        "source": ctx.source,
+        "source": ctx.source.model_dump(mode="json", exclude_none=True),
     }
     for key in ("fiscal_year", "sector", "project_type", "operator", "valid_from", "valid_to"):
         value = getattr(ctx, key)

@@ -50,6 +50,7 @@ ROW_FIELDS: tuple[str, ...] = (
     "valid_to",
     "derivation",
     "source",
+    "illustrative",
 )
 
 

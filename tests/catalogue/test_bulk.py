@@ -25,7 +25,7 @@ DOC = {
     ],
     "standards": [
         {"indicator": "EDU-04-001", "type": "budget_expenditure", "operator": "=", "value": 500,
-         "unit": "元/生·年", "source": "standard"},
+         "unit": "元/生·年", "source": {"title": "standard", "issuer": "test", "year": 2024}},
     ],
 }  # fmt: skip
 
@@ -72,7 +72,7 @@ def test_sheet_rows_create_update_and_report_cells() -> None:
     assert results[2].errors[0].column == "source"
     assert results[3].errors[0].column == "rule"
     assert merged["standards"][0]["value"] == 520
-    assert merged["standards"][0]["source"] == "standard"  # kept from the draft
+    assert merged["standards"][0]["source"]["title"] == "standard"  # kept from the draft
     assert merged["indicators"][1]["rule"] == {"kind": "higher_better"}
 
 

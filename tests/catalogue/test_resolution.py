@@ -32,15 +32,15 @@ DEMO = textwrap.dedent(
       - {code: DMS-02-002, name_zh: 浓度, name_en: Concentration, value_type: quantitative,
          operator: '≤', unit: 'μg/m³'}
     standards:
-      - {indicator: DMS-02-001, type: plan, value: 80, region: '000000', fiscal_year: 2023, source: national 2023}
-      - {indicator: DMS-02-001, type: plan, value: 82, region: '110000', fiscal_year: 2023, source: province 2023}
-      - {indicator: DMS-02-001, type: plan, value: 84, region: '110100', fiscal_year: 2022, source: city 2022}
-      - {indicator: DMS-02-001, type: plan, value: 85, region: '110100', fiscal_year: 2020, source: city 2020}
-      - {indicator: DMS-02-001, type: plan, value: 88, region: '110105', fiscal_year: 2024, source: county 2024}
-      - {indicator: DMS-02-001, type: industry, value: 70, source: national threshold}
-      - {indicator: DMS-02-001, type: plan, value: 90, region: '110000', fiscal_year: 2023, project_type: training, source: province training 2023}
-      - {indicator: DMS-02-002, type: professional, value: 35, valid_from: 2016-01-01, valid_to: 2025-12-31, source: limit A}
-      - {indicator: DMS-02-002, type: professional, value: 25, valid_from: 2026-01-01, source: limit B}
+      - {indicator: DMS-02-001, type: plan, value: 80, region: '000000', fiscal_year: 2023, source: {title: national 2023, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 82, region: '110000', fiscal_year: 2023, source: {title: province 2023, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 84, region: '110100', fiscal_year: 2022, source: {title: city 2022, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 85, region: '110100', fiscal_year: 2020, source: {title: city 2020, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 88, region: '110105', fiscal_year: 2024, source: {title: county 2024, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: industry, value: 70, source: {title: national threshold, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 90, region: '110000', fiscal_year: 2023, project_type: training, source: {title: province training 2023, issuer: test, year: 2024}}
+      - {indicator: DMS-02-002, type: professional, value: 35, valid_from: 2016-01-01, valid_to: 2025-12-31, source: {title: limit A, issuer: test, year: 2024}}
+      - {indicator: DMS-02-002, type: professional, value: 25, valid_from: 2026-01-01, source: {title: limit B, issuer: test, year: 2024}}
     """
 )
 
@@ -115,7 +115,7 @@ def test_lookup_endpoint_for_regional_rows(demo_engine: Engine, cat_api: ApiClie
         params={"type": "plan", "region": "110105", "fiscal_year": 2024},
     )
     assert r.status_code == 200
-    assert r.json()["match"]["source"] == "county 2024"
+    assert r.json()["match"]["source"]["title"] == "county 2024"
     assert_problem(
         cat_api.get("/v1/indicators/DMS-02-001/standard", params={"type": "historical"}), 404
     )

@@ -134,6 +134,9 @@ def test_unknown_unit_and_operator_and_bad_rule() -> None:
     )
 
 
+SRC = "source: {title: x, issuer: test, year: 2024}"
+
+
 def test_standard_without_source_and_unknown_type() -> None:
     text = (
         NS_HEAD
@@ -141,16 +144,24 @@ def test_standard_without_source_and_unknown_type() -> None:
         + _ind("DEM-01-001")
         + "standards:\n"
         + "  - {indicator: DEM-01-001, type: plan, value: 90}\n"
-        + "  - {indicator: DEM-01-001, type: guess, value: 90, source: x}\n"
-        + "  - {indicator: DEM-01-404, type: plan, value: 90, source: x}\n"
+        + "  - {indicator: DEM-01-001, type: guess, value: 90, "
+        + SRC
+        + "}\n"
+        + "  - {indicator: DEM-01-404, type: plan, value: 90, "
+        + SRC
+        + "}\n"
     )
     msgs = _messages(_check(text))
-    assert "doc0.yaml:17: standards.0.source: Field required" in msgs
+    assert (
+        "doc0.yaml:17: standards.0: a standard needs a source (a public document: title, issuer,"
+        " year …); a value no document gives is marked illustrative: true with a derivation"
+    ) in msgs
     assert any(m.startswith("doc0.yaml:18: standards.1.type: Input should be") for m in msgs)
     # cross-document checks run on documents that passed their own validation
-    valid = text.replace("type: plan, value: 90}", "type: plan, value: 90, source: x}").replace(
-        "type: guess", "type: other"
-    )
+    valid = text.replace(
+        "type: plan, value: 90}",
+        "type: plan, value: 90, source: {title: x, issuer: test, year: 2024}}",
+    ).replace("type: guess", "type: other")
     assert _messages(_check(valid)) == ["doc0.yaml:19: standard for unknown indicator DEM-01-404"]
 
 
