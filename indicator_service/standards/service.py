@@ -94,6 +94,7 @@ def resolve_standard_with_precedence(
         precedence=precedence,
         order=order,
         fallback=fallback,
+        fiscal_year=fiscal_year,
     )
 
 
