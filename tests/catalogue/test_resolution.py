@@ -209,7 +209,8 @@ def test_auto_resolution_reaches_professional_and_names_the_year(
         from indicator_service.scoring.service import find_standard
 
         hit = find_standard(DatabaseCatalogue(session), "DMS-02-003", "auto", "110105", 2024)
-        assert hit is not None and (hit.type, hit.value) == ("professional", 70)
+        assert hit is not None
+        assert (hit.type, hit.value) == ("professional", 70)
 
 
 def test_import_checks_the_bump_against_the_previous_version(

@@ -639,7 +639,7 @@ def test_deviation_kinds_through_the_score_api(sapi: ApiClient) -> None:
     rows["qty"].update(value=89, rule={"kind": "step_deduction", "step": 5, "per_step": 1})
     # 及时率 113 of 100, 控制在±10%以内得满分，每超1个百分点扣0.5分 → 10 − 3 · 0.5 = 8.5
     rows["time"].update(value=113, rule={"kind": "band", "band": 10, "per_point": 0.5})
-    # cost 108 of 100 元/台, two-sided: d = 8, 3 beyond the 5 % tolerance, / (25 − 5) → 8.5
+    # cost 108 of 100 元/台, two-sided: d = 8, 3 beyond the 5 % tolerance, /(25 − 5) → 8.5
     rows["cost"]["rule"] = {"kind": "two_sided", "tolerance": 5, "zero_at": 25}
     r = sapi.post("/v1/score", json=body)
     assert r.status_code == 200, r.text
