@@ -629,7 +629,7 @@ def test_ragged_stack_of_different_trees() -> None:
     assert r.node_subtotal[-2:].tolist() == [54.0, 0.0]
 
 
-# --- the deviation kinds through /v1/score ---------------------------------------------------------
+# --- the deviation kinds through /v1/score ------------------------------------------------------
 
 
 def test_deviation_kinds_through_the_score_api(sapi: ApiClient) -> None:
