@@ -552,6 +552,15 @@ def _check_framework(
                     )
                 rule = node.rule if node.rule is not None else ind.effective_rule()
                 kind = rule.get("kind") if rule else None
+                if node.target_is_minimum and kind != "higher_better":
+                    issues.append(
+                        Issue(
+                            f,
+                            src.line(("nodes", i, "target_is_minimum")),
+                            f"node {node.code}: target_is_minimum needs a higher-is-better rule "
+                            f"(a higher declared target is more demanding), not {kind}",
+                        )
+                    )
                 why = overspending_problem(ind, rule) if node.rule is not None else None
                 if why is not None:
                     issues.append(

@@ -169,6 +169,14 @@ def test_illustrative_rows_only_on_request(demo_engine: Engine, cat_api: ApiClie
         ("industry", True),
         ("professional", False),
     ]
+    # the resolver: never the illustrative row unless asked, and then marked as such
+    params = {"indicator": "DMS-02-003", "precedence": ["industry"], "fiscal_year": 2024}
+    r = cat_api.get("/v1/standards/resolve", params=params)
+    assert r.status_code == 200, r.text
+    assert r.json()["standard"] is None
+    r = cat_api.get("/v1/standards/resolve", params={**params, "include_illustrative": "true"})
+    assert r.json()["standard"]["illustrative"] is True
+    assert r.json()["standard"]["levels"] == [80, 76, 73, 65, 60]
 
 
 def test_auto_resolution_reaches_professional_and_names_the_year(

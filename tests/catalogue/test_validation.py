@@ -452,3 +452,19 @@ def test_seed_cost_indicators_are_scored_two_sided_and_meetings_are_not_lower_be
         assert defs[code].operator == "="
         assert (defs[code].effective_rule() or {})["kind"] == "two_sided"
     assert defs["COM-09-001"].operator == "="  # 会议次数: zero meetings is not full marks
+
+
+def test_target_is_minimum_needs_a_target_and_a_higher_is_better_rule() -> None:
+    ns = NS_HEAD + "indicators:\n" + _ind("DEM-01-001") + _ind("DEM-01-002", operator="≤")
+    node = "  - {code: X, level: 1, name_zh: 甲, name_en: X, points: 100, target_is_minimum: true"
+    no_target = FW + "nodes:\n" + node + ", indicator: DEM-01-001}\n"
+    assert _messages(_check(ns, no_target)) == [
+        "doc1.yaml:8: nodes.0: target_is_minimum needs the node's target (the minimum)"
+    ]
+    lower = FW + "nodes:\n" + node + ", target: 10, indicator: DEM-01-002}\n"
+    assert _messages(_check(ns, lower)) == [
+        "doc1.yaml:8: node X: target_is_minimum needs a higher-is-better rule (a higher declared "
+        "target is more demanding), not lower_better"
+    ]
+    ok = FW + "nodes:\n" + node + ", target: 90, indicator: DEM-01-001}\n"
+    assert _messages(_check(ns, ok)) == []
