@@ -483,6 +483,10 @@ def lookup_standard(
     sector: ShortQuery = None,
     project_type: ShortQuery = None,
     version: VersionQuery = None,
+    include_illustrative: Annotated[
+        bool,
+        Query(description="also consider illustrative rows (values no public document gives)"),
+    ] = False,
 ) -> StandardMatchOut:
     _no_store(response)
     service.get_indicator(session, code, version)  # 404 for an unknown indicator
@@ -495,6 +499,7 @@ def lookup_standard(
         sector=sector,
         project_type=project_type,
         namespace_version=version,
+        include_illustrative=include_illustrative,
     )
     return StandardMatchOut(
         match=StandardOut.model_validate(asdict(m.row)),

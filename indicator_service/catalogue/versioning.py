@@ -166,8 +166,8 @@ class Diff:
 # Fields whose change is text only (patch). Everything not listed for an entity is "meaning"
 # (major) unless listed in _MINOR_FIELDS.
 _TEXT_FIELDS: dict[str, frozenset[str]] = {
-    "namespace": frozenset({"name_zh", "name_en", "owner", "description"}),
-    "framework": frozenset({"name_zh", "name_en", "description"}),
+    "namespace": frozenset({"name_zh", "name_en", "owner", "description", "source"}),
+    "framework": frozenset({"name_zh", "name_en", "description", "source"}),
     "indicator": frozenset(
         {
             "name_zh",
@@ -176,7 +176,7 @@ _TEXT_FIELDS: dict[str, frozenset[str]] = {
             "formula",
             "data_source",
             "collection_method",
-            "provenance",
+            "source",
             "class_l1",
             "class_l2",
         }

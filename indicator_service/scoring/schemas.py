@@ -259,10 +259,11 @@ class ScoredNode(BaseModel):
 class CitationOut(BaseModel):
     """The public document a framework's grade consequences come from."""
 
-    issuer: str
     title: str
-    number: str | None = None
-    article: str | None = None
+    issuer: str
+    doc_number: str | None = None
+    year: int | None = None
+    section: str | None = None
     url: str | None = None
     note: str | None = None
 

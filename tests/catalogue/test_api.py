@@ -96,7 +96,7 @@ def test_standard_lookup_explains_the_match(cat_api: ApiClient) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["match"]["value"] == 76
-    assert body["match"]["source"].startswith("省级基本公共卫生服务项目2023年绩效目标")
+    assert body["match"]["source"]["title"].startswith("省级基本公共卫生服务项目2023年绩效目标")
     assert body["why"][0] == "no row for region 110105 or its parents: national row (000000)"
     assert body["why"][1] == "exact fiscal year 2023"
     # 2024 has no row: the nearest earlier year (2023) wins; historical 2022 for that type
@@ -104,7 +104,10 @@ def test_standard_lookup_explains_the_match(cat_api: ApiClient) -> None:
         "/v1/indicators/HLT-02-010/standard", params={"type": "historical", "fiscal_year": 2024}
     )
     assert r.json()["match"]["value"] == 73
-    assert r.json()["why"][1] == "no row for 2024: nearest earlier year 2022"
+    assert r.json()["why"][1] == (
+        "historical: actual value of 2022, the latest year before 2024 "
+        "(a year's own value is not its standard)"
+    )
     # a standard is not applied to years before it exists
     r = cat_api.get(
         "/v1/indicators/HLT-02-010/standard", params={"type": "plan", "fiscal_year": 2022}
@@ -135,7 +138,7 @@ def test_framework_tree_with_resolved_rules(cat_api: ApiClient) -> None:
     assert nodes["INP.CFG.2"]["rule"] == {
         "kind": "deduction",
         "threshold": 0,
-        "per_unit": 0.8,
+        "per_unit": 0.3,  # the node's own rate: 0.8 from an 8-point example, scaled to 3
         "direction": "above",
     }
     # the framework's variant is applied to lower-is-better defaults
