@@ -252,6 +252,7 @@ def test_published_row_is_what_resolution_returns(
         "doc_number": None,
         "section": None,
         "url": None,
+        "note": None,
     }
 
 
