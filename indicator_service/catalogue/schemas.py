@@ -125,6 +125,9 @@ class NodeOut(Out):
     target: float | None
     standard_type: str | None
     children: list[str]
+    target_is_minimum: bool = Field(
+        default=False, description="the target is a floor: a higher declared target is used"
+    )
 
 
 class FrameworkOut(Out):
@@ -142,6 +145,11 @@ class FrameworkOut(Out):
     requires: dict[str, str]
     constraints: list[dict[str, Any]]
     nodes: list[NodeOut] = Field(description="the tree in depth-first order")
+    standard_precedence: list[str] | None = Field(
+        default=None,
+        description="the order `auto` standard resolution tries types in (null: the default "
+        "plan → industry → professional → historical)",
+    )
 
 
 class FrameworkSummary(Out):

@@ -965,6 +965,7 @@ class NodeRelease:
     target: float | None
     standard_type: str | None
     children: tuple[str, ...]
+    target_is_minimum: bool = False
 
 
 @dataclass(frozen=True)
@@ -983,6 +984,7 @@ class FrameworkRelease:
     requires: dict[str, str]
     constraints: tuple[dict[str, Any], ...]
     nodes: tuple[NodeRelease, ...]
+    standard_precedence: tuple[str, ...] | None = None
 
 
 def apply_variants(
@@ -1038,6 +1040,7 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
                 target=n.target,
                 standard_type=n.standard_type,
                 children=tuple(doc.nodes[k].code for k in children.get(n.code, [])),
+                target_is_minimum=n.target_is_minimum,
             )
         )
         for k in children.get(n.code, []):
@@ -1060,6 +1063,9 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
         requires=dict(doc.requires),
         constraints=tuple(c.model_dump(mode="json") for c in doc.constraints),
         nodes=tuple(ordered),
+        standard_precedence=(
+            tuple(doc.standard_precedence) if doc.standard_precedence is not None else None
+        ),
     )
 
 

@@ -220,6 +220,19 @@ RULE_PARAMS: dict[str, dict[str, tuple[str, bool]]] = {
         "below_bottom": ("bottom|zero", False),
     },
     "rank_table": {"points": ("list of numbers", True), "beyond": (_NUM, False)},
+    # deviation from the target d = |a − t| / t · 100 (docs/scoring.md)
+    "two_sided": {"tolerance": (_NUM, False), "zero_at": (_NUM, False)},
+    "band": {
+        "band": (_NUM, True),
+        "per_point": (_NUM, True),
+        "measure": ("relative|absolute", False),
+    },
+    "step_deduction": {
+        "step": (_NUM, True),
+        "per_step": (_NUM, True),
+        "direction": ("above|below", False),
+        "measure": ("relative|absolute", False),
+    },
 }
 RULE_MODIFIERS: dict[str, tuple[str, bool]] = {
     "over_achievement_factor": (_OPT_NUM, False),
@@ -273,7 +286,7 @@ def rule_problems(rule: Any) -> list[str]:
             ok = _is_num(v)
         elif expected == _OPT_NUM:
             ok = v is None or _is_num(v)
-        elif expected in ("linear|inverse", "above|below", "bottom|zero"):
+        elif expected in ("linear|inverse", "above|below", "bottom|zero", "relative|absolute"):
             ok = v in expected.split("|")
         elif expected == "five numbers":
             ok = isinstance(v, list) and len(v) == 5 and all(_is_num(x) for x in v)
@@ -291,6 +304,16 @@ def rule_problems(rule: Any) -> list[str]:
         dec = all(a > b for a, b in itertools.pairwise(lv))
         if not (inc or dec):
             out.append("rule efficacy: levels must be strictly monotonic (优秀 … 较差)")
+    if kind == "two_sided" and not out:
+        tol, zero_at = rule.get("tolerance", 0), rule.get("zero_at", 100)
+        if tol < 0 or zero_at <= tol:
+            out.append("rule two_sided: need 0 ≤ tolerance < zero_at (percent deviations)")
+    for name in ("band", "per_point", "per_step"):
+        v = rule.get(name)
+        if kind in ("band", "step_deduction") and isinstance(v, int | float) and v < 0:
+            out.append(f"rule {kind}: parameter {name!r} must be ≥ 0")
+    if kind == "step_deduction" and _is_num(rule.get("step")) and rule["step"] <= 0:
+        out.append("rule step_deduction: parameter 'step' must be > 0")
     pen = rule.get("over_achievement_penalty")
     if isinstance(pen, int | float) and _is_num(pen) and not 0 < pen <= 1:
         out.append("over_achievement_penalty must be in (0, 1]")
@@ -637,6 +660,11 @@ class NodeDef(SourceModel):
     indicator: StrictStr | None = None
     rule: dict[str, Any] | None = None
     target: Number | None = None
+    target_is_minimum: StrictBool = Field(
+        default=False,
+        description="the framework's target is a floor: a project's declared target at or "
+        "above it is used instead (e.g. 满意度 ≥ 90, a project declaring ≥ 95)",
+    )
     standard_type: (
         Literal[
             "plan",
@@ -668,6 +696,8 @@ class NodeDef(SourceModel):
             raise ValueError(f"a level-{self.level} node needs a parent")
         if self.open and self.indicator is not None:
             raise ValueError("an open class node cannot reference an indicator")
+        if self.target_is_minimum and self.target is None:
+            raise ValueError("target_is_minimum needs the node's target (the minimum)")
         return self
 
 

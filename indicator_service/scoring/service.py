@@ -117,23 +117,31 @@ def find_standard(
     type_: str,
     region: str,
     fiscal_year: int | None,
+    precedence: Sequence[str] | None = None,
 ) -> StandardHit | None:
     """The standard a row asks for: the catalogue's best row of one type on the region's chain,
-    or for ``auto`` the standards resolver's answer under its default precedence (plan →
-    industry → historical, all regions of a type before the next type): the same resolution
-    as ``GET /v1/standards/resolve``."""
+    or for ``auto`` the standards resolver's answer under the framework's precedence (default
+    plan → industry → professional → historical, all regions of a type before the next type):
+    the same resolution as ``GET /v1/standards/resolve``."""
     if type_ != AUTO_STANDARD:
         return catalogue.standard(indicator, type_, region, fiscal_year)
-    from indicator_service.standards.resolve import resolve
+    from indicator_service.standards.resolve import DEFAULT_PRECEDENCE, resolve
 
     winner = resolve(
-        lambda t, reg: catalogue.standard(indicator, t, reg, fiscal_year), region=region
+        lambda t, reg: catalogue.standard(indicator, t, reg, fiscal_year),
+        region=region,
+        precedence=precedence or DEFAULT_PRECEDENCE,
     ).winner
     return winner if isinstance(winner, StandardHit) else None
 
 
-def _standard_words(type_: str) -> str:
-    return "plan, industry or historical" if type_ == AUTO_STANDARD else type_
+def _standard_words(type_: str, precedence: Sequence[str] | None = None) -> str:
+    if type_ != AUTO_STANDARD:
+        return type_
+    from indicator_service.standards.resolve import DEFAULT_PRECEDENCE
+
+    *head, last = precedence or DEFAULT_PRECEDENCE
+    return f"{', '.join(head)} or {last}" if head else last
 
 
 class CatalogueLookup(Protocol):
@@ -254,6 +262,9 @@ class DatabaseCatalogue:
                 "bands": [BandDef.model_validate(b) for b in rel.bands],
                 "missing_policy": rel.missing_policy,
                 "rule_variants": RuleVariants.model_validate(rel.rule_variants),
+                "standard_precedence": (
+                    list(rel.standard_precedence) if rel.standard_precedence else None
+                ),
                 "nodes": nodes,
             }
             doc = FrameworkDoc.model_construct(**fields)
@@ -437,6 +448,7 @@ def _row_leaf(
     catalogue: CatalogueLookup,
     errors: list[ErrorItem],
     seen_indicators: dict[tuple[tuple[str, ...], str], tuple[str | int, ...]],
+    precedence: Sequence[str] | None = None,
 ) -> tuple[engine.Leaf, LeafMeta, str] | None:
     """One project row as an engine leaf: indicator, unit, operator, rule and target resolved.
     Problems are appended to ``errors`` (None when the row cannot become a leaf)."""
@@ -510,7 +522,9 @@ def _row_leaf(
     if target is None and row.standard_type is not None:
         code = row.indicator
         hit = (
-            find_standard(catalogue, code, row.standard_type, req.region, req.fiscal_year)
+            find_standard(
+                catalogue, code, row.standard_type, req.region, req.fiscal_year, precedence
+            )
             if code
             else None
         )
@@ -518,7 +532,7 @@ def _row_leaf(
             errors.append(
                 _err(
                     (*rloc, "standard_type"),
-                    f"no {_standard_words(row.standard_type)} standard for "
+                    f"no {_standard_words(row.standard_type, precedence)} standard for "
                     f"{code or 'a row without indicator'}"
                     f" in region {req.region}"
                     + (f", year {req.fiscal_year}" if req.fiscal_year else ""),
@@ -605,8 +619,22 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
                 )
         declared = req.values[value_key].target if has_value and value_key else None
         if declared is not None:
-            if source.kind == "none":
+            if source.kind == "none" or (
+                node.target_is_minimum
+                and source.kind == "framework"
+                and target is not None
+                and declared >= target
+            ):
                 target, source = declared, TargetSource(kind="submitted")
+            elif node.target_is_minimum and source.kind == "framework" and target is not None:
+                errors.append(
+                    _err(
+                        (*vloc, "target"),
+                        f"目标值不得低于框架规定的 {target:g} / the framework requires a "
+                        f"target of at least {target:g}",
+                        "target_below_minimum",
+                    )
+                )
             elif target != declared:
                 fixed = (
                     f"at {target:g}"
@@ -699,7 +727,9 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
         pts, members = class_points.setdefault(opath, (0.0, []))
         class_points[opath] = (pts + row.points, [*members, i])
 
-        made = _row_leaf(row, rloc, path, req, catalogue, errors, seen_indicators)
+        made = _row_leaf(
+            row, rloc, path, req, catalogue, errors, seen_indicators, doc.standard_precedence
+        )
         if made is not None:
             leaves.append(made[0])
             meta.append(made[1])

@@ -231,10 +231,20 @@ def resolve_standard(
     ] = None,
     precedence: Annotated[
         list[StandardType] | None,
-        Query(description="standard types in order of precedence [plan, industry, historical]"),
+        Query(
+            description="standard types in order of precedence "
+            "[plan, industry, professional, historical]"
+        ),
     ] = None,
     order: Order = Order.type_first,
     fallback: Annotated[bool, Query(description="fall back to broader regions")] = True,
+    include_illustrative: Annotated[
+        bool,
+        Query(
+            description="also consider illustrative rows (values no public document gives; "
+            "database catalogue)"
+        ),
+    ] = False,
 ) -> ResolutionOut:
     """Database catalogue: sector and project type narrow the rows (exact beats open rows).
     Injected catalogue documents (tests, benchmarks) match on type, region and year only."""
@@ -244,7 +254,12 @@ def resolve_standard(
             errors=[ErrorItem(loc=["query", "indicator"], msg="not found", type="not_found")],
         )
     lookup = (
-        catalogue_lookup(session, sector=sector, project_type=project_type)
+        catalogue_lookup(
+            session,
+            sector=sector,
+            project_type=project_type,
+            include_illustrative=include_illustrative,
+        )
         if isinstance(catalogue, DatabaseCatalogue)
         else catalogue.standard
     )

@@ -142,7 +142,7 @@ def test_framework_tree_with_resolved_rules(cat_api: ApiClient) -> None:
     assert nodes["INP.CFG.2"]["rule"] == {
         "kind": "deduction",
         "threshold": 0,
-        "per_unit": 0.8,
+        "per_unit": 0.3,  # the node's own rate: 0.8 from an 8-point example, scaled to 3
         "direction": "above",
     }
     # the framework's variant is applied to lower-is-better defaults

@@ -76,6 +76,20 @@ def test_sheet_rows_create_update_and_report_cells() -> None:
     assert merged["indicators"][1]["rule"] == {"kind": "higher_better"}
 
 
+def test_sheet_source_cell_is_a_citation() -> None:
+    text = (
+        "指标编码,指标名称,英文名称,运算符,计量单位,指标值,标准类型,标准来源\n"
+        "EDU-01-010,x,y,≥,个,10,plan,2024年实施方案\n"
+        'EDU-01-011,x,y,≥,个,10,plan,"{title: 实施方案, issuer: 某县教育局, year: 2024}"\n'
+    ).encode()
+    merged, results = bulk.merge_sheet(DOC, bulk.read_sheet(text, "csv"))
+    assert [(r.row, r.status) for r in results] == [(2, "error"), (3, "created")]
+    assert results[0].errors[0].column == "source"
+    assert "citation mapping" in results[0].errors[0].msg
+    new = next(s for s in merged["standards"] if s["indicator"] == "EDU-01-011")
+    assert new["source"] == {"title": "实施方案", "issuer": "某县教育局", "year": 2024}
+
+
 def test_unreadable_files_name_the_problem() -> None:
     with pytest.raises(bulk.FileError, match="unsupported content type 'text/plain'") as e:
         bulk.format_of("text/plain")

@@ -52,8 +52,8 @@ def test_type_first_national_plan_beats_county_industry() -> None:
     res = resolve(_lookup(rows), region="110105")
     assert res.winner == rows[("plan", "000000")]
     assert (res.winner_type, res.winner_region) == ("plan", "000000")
-    # 3 types × 4 regions searched; 12 candidates reported
-    assert len(res.candidates) == 12
+    # 4 types (plan → industry → professional → historical) × 4 regions: 16 candidates
+    assert len(res.candidates) == 16
     won = [c for c in res.candidates if c.outcome == "won"]
     lost = [c for c in res.candidates if c.outcome == "lost"]
     assert len(won) == 1
@@ -219,3 +219,28 @@ def test_winner_is_the_first_present_pair_in_search_order(
         assert (res.winner_type, res.winner_region) == first
     assert sum(c.outcome == "won" for c in res.candidates) == (first is not None)
     assert sum(c.outcome == "lost" for c in res.candidates) == max(0, len(present) - 1)
+
+
+def test_default_precedence_reaches_professional_before_historical() -> None:
+    rows = {
+        ("professional", "000000"): _row(1, "professional", "000000", 35.0),
+        ("historical", "110105"): _row(2, "historical", "110105", 30.0),
+    }
+    res = resolve(_lookup(rows), region="110105")
+    assert res.precedence == ("plan", "industry", "professional", "historical")
+    assert res.winner == rows[("professional", "000000")]
+    lost = next(c for c in res.candidates if c.outcome == "lost")
+    assert lost.reason == (
+        "professional ranks above historical in the precedence "
+        "plan → industry → professional → historical"
+    )
+
+
+def test_explanation_names_the_year_used_when_it_differs() -> None:
+    rows = {
+        ("historical", "000000"): {**_row(1, "historical", "000000", 73.0), "fiscal_year": 2022}
+    }
+    res = resolve(_lookup(rows), precedence=["historical"], fiscal_year=2024)
+    assert res.explanation.endswith("; actual value of 2022, not 2024 (the latest year available)")
+    same = {("plan", "000000"): {**_row(2, "plan", "000000", 76.0), "fiscal_year": 2024}}
+    assert "not 2024" not in resolve(_lookup(same), fiscal_year=2024).explanation
