@@ -79,9 +79,10 @@ def test_indicator_with_standards(cat_api: ApiClient) -> None:
     # an unnamed province's 2023 target and the five-level table built for the seed: both
     # illustrative (no public document gives them); the 2022 target is no longer filed as a
     # historical value
-    assert sorted(
-        (s["type"], s["fiscal_year"], s["illustrative"]) for s in body["standards"]
-    ) == [("industry", 2023, True), ("plan", 2023, True)]
+    assert sorted((s["type"], s["fiscal_year"], s["illustrative"]) for s in body["standards"]) == [
+        ("industry", 2023, True),
+        ("plan", 2023, True),
+    ]
     staff = cat_api.get("/v1/indicators/COM-06-001").json()["indicator"]
     assert staff["rule"] == {
         "kind": "deduction",

@@ -86,11 +86,13 @@ def test_twelve_sector_libraries_cover_every_class(catalogue: Catalogue) -> None
         assert any(l1 == "效益" for l1, _c in classes), code
         assert any(l1 == "满意度" for l1, _c in classes), code
         for ind in ns.indicators:
-            assert ind.name_zh and ind.name_en, ind.code
+            assert ind.name_zh, ind.code
+            assert ind.name_en, ind.code
             assert ind.operator, ind.code
             assert ind.data_source or ind.collection_method == "survey", ind.code
             if ind.value_type == "quantitative":
-                assert ind.unit and ind.formula, ind.code
+                assert ind.unit, ind.code
+                assert ind.formula, ind.code
 
 
 def test_every_entry_cites_a_public_document(catalogue: Catalogue) -> None:
@@ -98,11 +100,14 @@ def test_every_entry_cites_a_public_document(catalogue: Catalogue) -> None:
     assert len(cited) > 200
     for where, source in cited:
         assert source is not None, where
-        assert source.title and source.issuer and source.year, where
+        assert source.title, where
+        assert source.issuer, where
+        assert source.year, where
         assert "待核实" not in source.issuer, where  # the mechanical placeholders are gone
     for path in _yaml_files():
         text = path.read_text(encoding="utf-8")
-        assert "domain.md" not in text and "§7" not in text, path.name
+        assert "domain.md" not in text, path.name
+        assert "§7" not in text, path.name
 
 
 def test_standards_carry_a_source_or_say_they_are_illustrative(catalogue: Catalogue) -> None:
@@ -114,7 +119,8 @@ def test_standards_carry_a_source_or_say_they_are_illustrative(catalogue: Catalo
             assert row.source is not None, row.indicator
     # the unnamed province's 2023 health targets are not national standards
     health_2023 = [r for r in rows if r.indicator.startswith("HLT-02") and r.fiscal_year == 2023]
-    assert health_2023 and all(r.illustrative for r in health_2023)
+    assert health_2023
+    assert all(r.illustrative for r in health_2023)
 
 
 def test_scopes_follow_the_documents(catalogue: Catalogue) -> None:
@@ -124,16 +130,21 @@ def test_scopes_follow_the_documents(catalogue: Catalogue) -> None:
     historical = [r for r in cited if r.type == "historical"]
     assert len(historical) >= 20
     for r in historical:
-        assert r.fiscal_year is not None and r.fiscal_year < r.source.year, r.indicator
+        assert r.fiscal_year is not None, r.indicator
+        assert r.fiscal_year < r.source.year, r.indicator
     # multi-year plan targets carry the plan period, not a fiscal year
     for r in cited:
         if r.type == "plan" and r.fiscal_year is None:
-            assert r.valid_from is not None and r.valid_to is not None, r.indicator
+            assert r.valid_from is not None, r.indicator
+            assert r.valid_to is not None, r.indicator
     # project-specific quantities are not standards
     for indicator, value in (("TRN-01-001", 32.1), ("EDU-01-001", 2100), ("HLT-01-001", 142)):
         assert not [r for r in cited if r.indicator == indicator and r.value == value]
     # a share of roads in good condition cannot be required above 100 %
-    assert not [r for r in rows if r.unit == "%" and r.operator in ("≥", ">") and (r.value or 0) > 100]
+    too_high = [
+        r for r in rows if r.unit == "%" and r.operator in ("≥", ">") and (r.value or 0) > 100
+    ]
+    assert too_high == []
 
 
 def test_cost_indicators_do_not_reward_overspending(catalogue: Catalogue) -> None:
@@ -146,6 +157,7 @@ def test_cost_indicators_do_not_reward_overspending(catalogue: Catalogue) -> Non
     assert len(costs) >= 12 * 1
     for ind in costs:
         if ind.operator == "=":
-            assert ind.rule is not None and ind.rule["kind"] in ("two_sided", "band"), ind.code
+            assert ind.rule is not None, ind.code
+            assert ind.rule["kind"] in ("two_sided", "band"), ind.code
         else:
             assert ind.operator in ("≤", "<"), ind.code

@@ -201,7 +201,8 @@ def test_browse_search_and_indicator_page(tab: Tab) -> None:
     assert page.locator("h1").inner_text() == "Indicator"  # the language stayed English
     # the 十四五 plan target (3.2) and the 2022 actual value (3.15)
     standards = page.locator("#standards-table tbody").inner_text()
-    assert standards.count("≥ 3.2 人") == 1 and standards.count("≥ 3.15 人") == 1
+    assert standards.count("≥ 3.2 人") == 1
+    assert standards.count("≥ 3.15 人") == 1
     history = page.locator("#history-table tbody tr").all_inner_texts()
     assert len(history) == 2
     assert any("Licensed (assistant) physicians" in row and "1.0.1" in row for row in history)
