@@ -146,6 +146,14 @@ SECTORS: tuple[str, ...] = (
     "transport",
     "environment",
     "finance",
+    # the budget's functional classification (政府收支分类科目 支出功能分类) beyond the above
+    "general_public_services",
+    "science_technology",
+    "culture_tourism_sports",
+    "social_security",
+    "urban_rural_community",
+    "natural_resources",
+    "housing_security",
 )
 EFFICACY_LEVEL_NAMES: tuple[str, ...] = ("优秀", "良好", "平均", "较低", "较差")
 

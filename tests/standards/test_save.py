@@ -237,8 +237,10 @@ def test_published_row_is_what_resolution_returns(
     assert body["winner_region"] == "110000"
     assert body["standard"]["levels"] == pytest.approx([79.05, 75.25, 70.5, 65.75, 61.95])
     outcomes = {(c["type"], c["region"]): c["outcome"] for c in body["candidates"]}
-    # the seed's national industry row (毛入园率 ≥ 85) loses to the more specific Beijing row
-    assert outcomes[("industry", "000000")] == "lost"
+    # the seed has no national industry row (its 毛入园率 ≥ 85 had no source); the national
+    # 十四五 plan row (valid 2021–2025) does not serve 2026
+    assert outcomes[("industry", "000000")] == "none"
+    assert outcomes[("plan", "000000")] == "none"
     assert outcomes[("historical", "110000")] == "lost"
     # asking for the historical standard gives the saved best-of-3 value 93
     r = save_api.get(
@@ -257,21 +259,25 @@ def test_published_row_is_what_resolution_returns(
 
 
 def test_database_rows_carry_version_derivation_and_context(save_api: ApiClient) -> None:
+    # 2026: after the national 十四五 plan period (its row, valid 2021–2025, would win in 2025)
     r = save_api.get(
         "/v1/standards/resolve",
-        params={"indicator": "EDU-02-001", "region": "110000", "fiscal_year": 2025},
+        params={"indicator": "EDU-02-001", "region": "110000", "fiscal_year": 2026},
     )
     row = r.json()["standard"]
     assert row["namespace"] == "education"
     assert row["namespace_version"] == "1.1.0"
     assert row["derivation"].startswith("derived industry standard (POST /v1/standards/industry)")
-    # EDU-01-001's plan target (2100 人) is for grant projects only
+    r = save_api.get(
+        "/v1/standards/resolve",
+        params={"indicator": "EDU-02-001", "region": "110000", "fiscal_year": 2025},
+    )
+    assert (r.json()["winner_type"], r.json()["standard"]["value"]) == ("plan", 90.0)
+    # the seed's grant programme target (2100 人) was one project's quantity, not a standard:
+    # no plan row is left for EDU-01-001, whatever the project type
     params = {"indicator": "EDU-01-001", "precedence": ["plan"]}
     grant = save_api.get("/v1/standards/resolve", params={**params, "project_type": "grant"})
-    assert grant.json()["standard"]["value"] == 2100.0
-    assert grant.json()["standard"]["project_type"] == "grant"
-    other = save_api.get("/v1/standards/resolve", params={**params, "project_type": "purchase"})
-    assert other.json()["standard"] is None
+    assert grant.json()["standard"] is None
 
 
 def test_scoring_uses_the_saved_standard(save_api: ApiClient) -> None:

@@ -167,7 +167,7 @@ def phone(browser: Any, server: Server) -> Iterator[Tab]:
 def test_browse_search_and_indicator_page(tab: Tab) -> None:
     page = tab.goto("/ui/catalogue")
     page.wait_for_selector("#namespace-table tbody tr")
-    assert page.locator("#namespace-table tbody tr").count() == 6
+    assert page.locator("#namespace-table tbody tr").count() == 13
     assert page.locator("h1").inner_text() == "指标库浏览"  # Chinese by default
     page.wait_for_selector("#tree details summary")  # the common namespace's tree
     page.select_option("#namespace", "health")
@@ -191,18 +191,21 @@ def test_browse_search_and_indicator_page(tab: Tab) -> None:
     # switch to English (kept in localStorage) and search in English
     page.click("#lang")
     assert page.locator("h1").inner_text() == "Catalogue"
-    page.fill("#q", "hypertension")
+    page.fill("#q", "physicians")
     page.click("#search-form button")
-    page.wait_for_selector("#search-table td:has-text('HLT-01-001')")
-    assert "Hypertension" in page.locator("#search-table tbody").inner_text()
+    page.wait_for_selector("#search-table td:has-text('HLT-05-002')")
+    assert "Licensed (assistant) physicians" in page.locator("#search-table tbody").inner_text()
     tab.shot("search")
-    page.click("#search-table a:has-text('HLT-01-001')")
+    page.click("#search-table a:has-text('HLT-05-002')")
     page.wait_for_selector("#history-table tbody tr")
     assert page.locator("h1").inner_text() == "Indicator"  # the language stayed English
-    assert page.locator("#standards-table tbody").inner_text().count("142") == 1
+    # the 十四五 plan target (3.2) and the 2022 actual value (3.15)
+    standards = page.locator("#standards-table tbody").inner_text()
+    assert standards.count("≥ 3.2 人") == 1
+    assert standards.count("≥ 3.15 人") == 1
     history = page.locator("#history-table tbody tr").all_inner_texts()
     assert len(history) == 2
-    assert any(HEALTH_NEW_NAME in row and "1.0.1" in row for row in history)
+    assert any("Licensed (assistant) physicians" in row and "1.0.1" in row for row in history)
     tab.shot("indicator")
     page.click("#lang")
     assert page.locator("h1").inner_text() == "指标"
@@ -210,14 +213,14 @@ def test_browse_search_and_indicator_page(tab: Tab) -> None:
 
 def test_standard_lookup(tab: Tab) -> None:
     page = tab.goto("/ui/standards")
-    page.fill("#indicator", "HLT-01-001")
+    page.fill("#indicator", "HLT-05-002")
     page.fill("#region", "110105")
     page.fill("#fiscal_year", "2023")
     page.click("#lookup-form button")
     page.wait_for_selector("#lookup-standard")
-    assert page.locator("#lookup-standard dd[data-field=value]").inner_text() == "≥ 142 万人"
+    assert page.locator("#lookup-standard dd[data-field=value]").inner_text() == "≥ 3.2 人"
     assert page.locator("#lookup-standard dd[data-field=region]").inner_text() == "000000"
-    assert "2023年度绩效目标" in page.locator("#lookup-standard").inner_text()
+    assert "规划期末目标" in page.locator("#lookup-standard").inner_text()
     assert "110105" in page.locator("#lookup-explanation").inner_text()
     assert page.locator("#candidates-table tbody tr").count() >= 4
     tab.shot("standards")
@@ -443,7 +446,7 @@ PAGES = [
     ("indicator", "/ui/indicator?code=HLT-01-001", "#history-table"),
     (
         "standards",
-        "/ui/standards?indicator=HLT-01-001&region=110105&fiscal_year=2023",
+        "/ui/standards?indicator=HLT-05-002&region=110105&fiscal_year=2023",
         "#lookup-standard",
     ),
     ("score", "/ui/score", "#framework option"),
@@ -479,7 +482,7 @@ def test_phone_width_labels_and_keyboard(phone: Tab, server: Server) -> None:
     for control in ("lang", "indicator", "region", "fiscal_year"):
         assert control in seen, seen
     page.focus("#indicator")
-    page.keyboard.type("HLT-01-001")
+    page.keyboard.type("HLT-05-002")
     page.fill("#fiscal_year", "2023")
     page.keyboard.press("Enter")  # submits the form
     page.wait_for_selector("#lookup-standard")
