@@ -63,7 +63,7 @@ def test_cli_import_is_idempotent(
         )
         assert main(["catalog", "import", str(CATALOG_DIR)]) == 0
         assert capsys.readouterr().out.splitlines()[-1] == (
-            "imported: 0 new version(s), 10 unchanged"
+            "imported: 0 new version(s), 17 unchanged"
         )
     finally:
         get_settings.cache_clear()
