@@ -203,6 +203,8 @@ def test_browse_search_and_indicator_page(tab: Tab) -> None:
     standards = page.locator("#standards-table tbody").inner_text()
     assert standards.count("≥ 3.2 人") == 1
     assert standards.count("≥ 3.15 人") == 1
+    assert "《" in standards
+    assert "[object Object]" not in standards
     history = page.locator("#history-table tbody tr").all_inner_texts()
     assert len(history) == 2
     assert any("Licensed (assistant) physicians" in row and "1.0.1" in row for row in history)
@@ -221,6 +223,10 @@ def test_standard_lookup(tab: Tab) -> None:
     assert page.locator("#lookup-standard dd[data-field=value]").inner_text() == "≥ 3.2 人"
     assert page.locator("#lookup-standard dd[data-field=region]").inner_text() == "000000"
     assert "规划期末目标" in page.locator("#lookup-standard").inner_text()
+    # the citation as one line: 《title》issuer (year), never "[object Object]"
+    source = page.locator("#lookup-standard dd[data-field=source]").inner_text()
+    assert source.startswith("《"), source
+    assert "object" not in source
     assert "110105" in page.locator("#lookup-explanation").inner_text()
     assert page.locator("#candidates-table tbody tr").count() >= 4
     tab.shot("standards")

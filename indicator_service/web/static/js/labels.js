@@ -59,6 +59,7 @@ export const LABELS = {
   value: { zh: "标准值", en: "Value" },
   derivation: { zh: "取得方式", en: "Derivation" },
   source: { zh: "来源", en: "Source" },
+  illustrative: { zh: "示意值（无公开文件依据）", en: "Illustrative (no public document gives it)" },
   // standards lookup
   "lookup.indicator": { zh: "指标编码", en: "Indicator code" },
   "lookup.go": { zh: "查询", en: "Look up" },
