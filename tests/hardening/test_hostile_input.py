@@ -571,3 +571,132 @@ def test_oversized_bodies_are_413_and_change_nothing(seeded_url: str, hard_engin
         client.close()
         app.state.engine.dispose()
     assert snapshot(hard_engine) == before
+
+
+# --- round two (issue 22) -----------------------------------------------------------------------
+
+
+def _rule_row(rule: Any) -> dict[str, Any]:
+    body = submission(3)
+    body["rows"][0]["rule"] = rule
+    return body
+
+
+NEW_INDICATOR = {
+    "code": "EDU-01-099",
+    "name_zh": "新指标",
+    "name_en": "New indicator",
+    "value_type": "quantitative",
+    "operator": "≥",
+    "unit": "个",
+}
+BAD_KINDS = [["higher_better"], {"kind": "higher_better"}, 3, None, "x" * 10_000]
+
+
+@pytest.fixture(scope="module")
+def framework_draft(hapi: ApiClient) -> str:
+    created = hapi.post("/v1/frameworks/SELF-EVAL/drafts")
+    assert created.status_code == 201, created.text
+    return str(created.json()["version"])
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS, ids=["list", "object", "number", "null", "long"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "score",
+        "evaluation",
+        "what-if",
+        "batch",
+        "indicator-post",
+        "indicator-patch",
+        "draft-put",
+        "import",
+        "import-validate-only",
+        "node-post",
+    ],
+)
+def test_rule_kind_of_any_type_is_a_problem(
+    hapi: ApiClient,
+    hard_engine: Engine,
+    draft_etag: str,
+    framework_draft: str,
+    target: str,
+    kind: Any,
+) -> None:
+    """A rule whose ``kind`` is a list or an object was a 500 (``kind in RULE_PARAMS`` on an
+    unhashable value) on every operation that takes a rule."""
+    rule = {"kind": kind}
+    any_etag = {"If-Match": "*"}
+    document = hapi.get("/v1/namespaces/education/versions/1.0.1-draft").json()["document"]
+    indicator = {**document["indicators"][0], "rule": rule}
+    file = json.dumps({"indicators": [indicator]}).encode()
+    fw = f"/v1/frameworks/SELF-EVAL/drafts/{framework_draft}/nodes"
+    calls: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "score": ("POST", "/v1/score", {"json": _rule_row(rule)}),
+        "evaluation": ("POST", "/v1/evaluations", {"json": _rule_row(rule)}),
+        "what-if": (
+            "POST",
+            "/v1/score/what-if",
+            {"json": {"submission": _rule_row(rule), "overrides": {}}},
+        ),
+        "batch": ("POST", "/v1/score/batch", {"json": {"items": [_rule_row(rule)]}}),
+        "indicator-post": (
+            "POST",
+            f"{DRAFT}/indicators",
+            {"json": {**NEW_INDICATOR, "rule": rule}, "headers": any_etag},
+        ),
+        "indicator-patch": (
+            "PATCH",
+            f"{DRAFT}/indicators/{indicator['code']}",
+            {"json": {"rule": rule}, "headers": any_etag},
+        ),
+        "draft-put": (
+            "PUT",
+            DRAFT,
+            {
+                "json": {**document, "indicators": [indicator, *document["indicators"][1:]]},
+                "headers": any_etag,
+            },
+        ),
+        "import": ("POST", f"{DRAFT}/import", {"content": file, "headers": {**JSON, **any_etag}}),
+        "import-validate-only": (
+            "POST",
+            f"{DRAFT}/import?validate_only=true",
+            {"content": file, "headers": JSON},
+        ),
+        "node-post": (
+            "POST",
+            fw,
+            {
+                "json": {
+                    "code": "X9",
+                    "level": 1,
+                    "name_zh": "甲",
+                    "name_en": "A",
+                    "points": 1,
+                    "rule": rule,
+                },
+                "headers": any_etag,
+            },
+        ),
+    }
+    method, path, kwargs = calls[target]
+    before = snapshot(hard_engine)
+    response = hapi.request(method, path, **kwargs)
+    assert response.status_code < 500, response.text[:500]
+    text = response.text
+    assert len(text) < 5000  # the long kind is quoted as an excerpt
+    if target == "batch":
+        (item,) = response.json()["items"]
+        assert item["ok"] is False
+        assert any("rule" in e["loc"] for e in item["errors"]), item
+    elif target == "import-validate-only":
+        body = response.json()
+        assert body["valid"] is False
+        assert body["rows"][0]["status"] == "error"
+        assert "rule" in json.dumps(body["rows"][0]["errors"])
+    else:
+        problem = assert_problem(response, 422)
+        assert "rule" in json.dumps(problem["errors"]), problem
+    assert snapshot(hard_engine) == before
