@@ -181,7 +181,7 @@ def normalise_operator(value: str) -> str:
     op = OPERATOR_ALIASES.get(value.strip(), value.strip())
     if op not in OPERATORS:
         raise ValueError(
-            f"unknown operator {value!r}: expected one of {', '.join(OPERATORS)} "
+            f"unknown operator {excerpt(value)}: expected one of {', '.join(OPERATORS)} "
             "(or >=, <=, qualitative)"
         )
     return op
@@ -189,19 +189,21 @@ def normalise_operator(value: str) -> str:
 
 def check_version(value: str) -> str:
     if not VERSION_RE.match(value):
-        raise ValueError(f"invalid version {value!r}: expected MAJOR.MINOR.PATCH[-draft]")
+        raise ValueError(f"invalid version {excerpt(value)}: expected MAJOR.MINOR.PATCH[-draft]")
     return value
 
 
 def check_unit(value: str | None) -> str | None:
     if value is not None and value not in UNITS:
-        raise ValueError(f"unknown unit {value!r}: see the controlled list in docs/catalogue.md")
+        raise ValueError(
+            f"unknown unit {excerpt(value)}: see the controlled list in docs/catalogue.md"
+        )
     return value
 
 
 def check_region(value: str) -> str:
     if not REGION_RE.match(value):
-        raise ValueError(f"invalid region code {value!r}: expected 6 digits (GB/T 2260)")
+        raise ValueError(f"invalid region code {excerpt(value)}: expected 6 digits (GB/T 2260)")
     return value
 
 
@@ -451,7 +453,9 @@ class Tags(SourceModel):
     def _known_project_types(cls, value: list[str]) -> list[str]:
         for p in value:
             if p not in PROJECT_TYPES:
-                raise ValueError(f"unknown project type {p!r}: expected {', '.join(PROJECT_TYPES)}")
+                raise ValueError(
+                    f"unknown project type {excerpt(p)}: expected {', '.join(PROJECT_TYPES)}"
+                )
         return value
 
 
@@ -558,7 +562,7 @@ class StandardDef(Validity):
     @classmethod
     def _pt(cls, value: str | None) -> str | None:
         if value is not None and value not in PROJECT_TYPES:
-            raise ValueError(f"unknown project type {value!r}")
+            raise ValueError(f"unknown project type {excerpt(value)}")
         return value
 
     @model_validator(mode="after")

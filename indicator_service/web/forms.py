@@ -12,7 +12,7 @@ submission, as the CLI writes it) when ``Accept`` asks for XLSX.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -21,11 +21,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, ScorerDep
-from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType
+from indicator_service.core import readers
+from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType, excerpt
 from indicator_service.scoring import service
-from indicator_service.scoring.cli import OUT_COLUMNS, parse_table, table_lines
+from indicator_service.scoring.cli import OUT_COLUMNS, table_lines
 from indicator_service.scoring.csvform import (
     TableError,
+    normalise_header,
     records_to_submissions,
     validate_submissions,
 )
@@ -58,19 +60,7 @@ def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
             "empty form", errors=[ErrorItem(loc=["body"], msg="no content", type="missing")]
         )
     if media == XLSX:
-        try:
-            return parse_table(io.BytesIO(raw), xlsx=True)
-        except StopIteration:
-            raise Unprocessable(
-                "empty workbook",
-                errors=[ErrorItem(loc=["body"], msg="the first sheet is empty", type="missing")],
-            ) from None
-        except Exception as exc:  # an untrusted file: any parser failure means unreadable
-            # (BadZipFile, KeyError for a missing part, ParseError for broken XML, ValueError…)
-            raise Unprocessable(
-                "the body is not a readable XLSX workbook",
-                errors=[ErrorItem(loc=["body"], msg=str(exc)[:300], type="xlsx")],
-            ) from exc
+        return _table(readers.xlsx_rows(raw), "xlsx")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -83,12 +73,30 @@ def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
             "NUL characters are not allowed",
             errors=[ErrorItem(loc=["body"], msg="NUL character", type="nul")],
         )
+    return _table(readers.csv_rows(text), "csv")
+
+
+def _table(rows: Iterator[Sequence[Any]], kind: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """Header and records of a form's rows, as ``scoring.cli.parse_table`` makes them, read
+    within the limits of ``core.readers`` (an unreadable file is a 422 naming the line)."""
     try:
-        return parse_table(text, xlsx=False)
-    except StopIteration:
+        first = next(rows, None)
+        if first is None:
+            raise Unprocessable(
+                "empty form",
+                errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")],
+            )
+        header = normalise_header("" if h is None else str(h) for h in first)
+        records = [
+            {h: ("" if v is None else str(v)) for h, v in zip(header, row, strict=False)}
+            for row in rows
+        ]
+    except readers.ReadError as exc:
+        loc: list[str | int] = ["body", "line", exc.line] if exc.line is not None else ["body"]
         raise Unprocessable(
-            "empty form", errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")]
-        ) from None
+            "the form is not readable", errors=[ErrorItem(loc=loc, msg=exc.message, type=kind)]
+        ) from exc
+    return header, records
 
 
 def _line_numbers(records: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
@@ -216,7 +224,7 @@ async def score_uploaded_form(
 ) -> Any:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in (CSV, XLSX):
-        raise UnsupportedMediaType(f"send the form as {CSV} or {XLSX}, not {media!r}")
+        raise UnsupportedMediaType(f"send the form as {CSV} or {XLSX}, not {excerpt(media)}")
     raw = await request.body()
     keys, requests, results, lines = await run_in_threadpool(
         score_form, raw, media, framework, catalogue
