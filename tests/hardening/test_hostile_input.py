@@ -433,6 +433,13 @@ CORPUS: list[tuple[str, str, str, dict[str, Any], set[int]]] = [
     ("audit-id-huge", "GET", "/v1/audit/99999999999999999999999999", {}, {404, 422}),
     ("key-id-huge", "DELETE", "/v1/api-keys/99999999999999999999999999", {}, {404, 422}),
     ("version-sql", "GET", "/v1/frameworks/SELF-EVAL?version=1.0.0%27--", {}, {422}),
+    # static files: a NUL byte or a 5,000-character name reached the file system (500s)
+    ("static-nul", "GET", "/ui/static/%00", {}, {404}),
+    ("static-nul-suffix", "GET", "/ui/static/css/app.css%00.js", {}, {404}),
+    ("static-long-name", "GET", "/ui/static/" + "a" * 5000 + ".js", {}, {404}),
+    ("static-long-dirs", "GET", "/ui/static/" + "d/" * 2500 + "x.css", {}, {404}),
+    ("static-traversal", "GET", "/ui/static/..%2F..%2Fapp.py", {}, {404}),
+    ("static-not-an-asset", "GET", "/ui/static/js", {}, {404}),
     (
         "resolve-sql",
         "GET",
