@@ -12,7 +12,6 @@ nothing is removed (retiring is an explicit edit). Every row gets a status — `
 from __future__ import annotations
 
 import copy
-import csv
 import io
 import json
 import re
@@ -24,7 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from indicator_service.catalogue.source import IndicatorDef, StandardDef
-from indicator_service.core import readers
+from indicator_service.core import readers, spreadsheet
 from indicator_service.core.errors import EXCERPT_CHARS, bounded, excerpt
 
 Format = Literal["yaml", "json", "csv", "xlsx"]
@@ -175,7 +174,7 @@ def _cell_text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
+    text = spreadsheet.csv_uncell(str(value)).strip()
     return text or None
 
 
@@ -514,28 +513,18 @@ def export(doc: Mapping[str, Any], fmt: Format) -> bytes:
 def _table(columns: Sequence[str], rows: list[list[Any]], fmt: Format, title: str) -> bytes:
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([["" if v is None else v for v in r] for r in rows])
+        # text that a spreadsheet would read as a formula is neutralised ('=…)
+        spreadsheet.write_csv(buf, columns, rows)
         return buf.getvalue().encode("utf-8")
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.append(list(columns))
-
-    def cell(value: Any) -> Any:
-        # text is always written as text: a value such as "=HYPERLINK(…)" must not become a
-        # formula in the reviewer's spreadsheet program
-        if not isinstance(value, str):
-            return value
-        c = WriteOnlyCell(sheet, value=value)
-        c.data_type = "s"
-        return c
-
+    # text is always written as text: a value such as "=HYPERLINK(…)" must not become a
+    # formula in the reviewer's spreadsheet program
     for r in rows:
-        sheet.append([cell(v) for v in r])
+        sheet.append(spreadsheet.xlsx_row(sheet, r))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, ScorerDep
-from indicator_service.core import readers
+from indicator_service.core import readers, spreadsheet
 from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType, excerpt
 from indicator_service.scoring import service
 from indicator_service.scoring.cli import OUT_COLUMNS, table_lines
@@ -165,12 +165,12 @@ def score_form(
 def _workbook(keys: list[str], requests: list[ScoreRequest], results: list[Any]) -> bytes:
     from openpyxl import Workbook
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "scores"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("scores")
     ws.append(list(OUT_COLUMNS))
     for line in table_lines(keys, list(requests), results):
-        ws.append([line.get(c) for c in OUT_COLUMNS])
+        # text as string cells: a row name such as "=HYPERLINK(…)" is never a formula
+        ws.append(spreadsheet.xlsx_row(ws, (line.get(c) for c in OUT_COLUMNS)))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
