@@ -19,6 +19,7 @@ from indicator_service.composite.router import router as composite_router
 from indicator_service.core import health
 from indicator_service.core.database import make_engine
 from indicator_service.core.errors import Problem
+from indicator_service.core.jsonbody import close_pattern_properties
 from indicator_service.core.logging import configure_logging
 from indicator_service.core.metrics import Metrics
 from indicator_service.core.middleware import RequestContextMiddleware
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = require_if_match(generate())
+            app.openapi_schema = close_pattern_properties(require_if_match(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

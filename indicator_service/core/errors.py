@@ -152,6 +152,10 @@ class Conflict(ServiceError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class NotAcceptable(ServiceError):
+    status, slug, title = 406, "not-acceptable", "Not acceptable"
+
+
 class PreconditionFailed(ServiceError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 

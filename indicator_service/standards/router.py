@@ -231,7 +231,11 @@ def resolve_standard(
     ] = None,
     precedence: Annotated[
         list[StandardType] | None,
-        Query(description="standard types in order of precedence [plan, industry, historical]"),
+        Query(
+            description="standard types in order of precedence [plan, industry, historical], "
+            "each once",
+            json_schema_extra={"uniqueItems": True},
+        ),
     ] = None,
     order: Order = Order.type_first,
     fallback: Annotated[bool, Query(description="fall back to broader regions")] = True,

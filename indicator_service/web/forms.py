@@ -22,7 +22,15 @@ from starlette.concurrency import run_in_threadpool
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, ScorerDep
 from indicator_service.core import readers, spreadsheet
-from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType, excerpt
+from indicator_service.core.errors import (
+    ErrorItem,
+    NotAcceptable,
+    Problem,
+    Unprocessable,
+    UnsupportedMediaType,
+    excerpt,
+)
+from indicator_service.core.jsonbody import best_media
 from indicator_service.scoring import service
 from indicator_service.scoring.cli import OUT_COLUMNS, table_lines
 from indicator_service.scoring.csvform import (
@@ -205,6 +213,11 @@ FORM_BODY: dict[str, Any] = {
             "scored workbook when Accept asks for XLSX",
             "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
         },
+        406: {
+            "model": Problem,
+            "description": "Accept names neither application/json nor the XLSX type",
+            "content": {"application/problem+json": {}},
+        },
         415: {"description": "Neither CSV nor XLSX"},
     },
 )
@@ -222,6 +235,18 @@ async def score_uploaded_form(
         ),
     ] = None,
 ) -> Any:
+    answer = best_media(request.headers.get("accept"), ["application/json", XLSX])
+    if answer is None:
+        raise NotAcceptable(
+            f"the answer is application/json or {XLSX}",
+            errors=[
+                ErrorItem(
+                    loc=["header", "accept"],
+                    msg=f"neither application/json nor {XLSX} is acceptable",
+                    type="not_acceptable",
+                )
+            ],
+        )
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in (CSV, XLSX):
         raise UnsupportedMediaType(f"send the form as {CSV} or {XLSX}, not {excerpt(media)}")
@@ -229,7 +254,7 @@ async def score_uploaded_form(
     keys, requests, results, lines = await run_in_threadpool(
         score_form, raw, media, framework, catalogue
     )
-    if XLSX in request.headers.get("accept", ""):
+    if answer == XLSX:
         content = await run_in_threadpool(_workbook, keys, requests, results)
         return Response(
             content,
