@@ -9,22 +9,22 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from indicator_service import __version__
 from indicator_service.audit.router import router as audit_router
+from indicator_service.auth.dependencies import rate_limit_caller
 from indicator_service.auth.router import router as auth_router
 from indicator_service.catalogue import service as catalogue_service
 from indicator_service.catalogue.curation_router import router as curation_router
 from indicator_service.catalogue.router import router as catalogue_router
 from indicator_service.composite.router import router as composite_router
 from indicator_service.core import health
+from indicator_service.core import openapi as api_document
 from indicator_service.core.database import make_engine
 from indicator_service.core.errors import Problem
-from indicator_service.core.jsonbody import close_pattern_properties
 from indicator_service.core.logging import configure_logging
 from indicator_service.core.metrics import Metrics
 from indicator_service.core.middleware import RequestContextMiddleware
 from indicator_service.core.problems import install_problem_handlers
-from indicator_service.core.ratelimit import RateLimiter
+from indicator_service.core.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from indicator_service.core.settings import Settings, get_settings
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
@@ -39,6 +39,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
         415: "Unsupported content type",
         422: "Validation error",
         429: "Rate limit exceeded (see Retry-After)",
+        500: "Internal error: a bug, reported with its request id",
     }.items()
 }
 
@@ -71,19 +72,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        if app.state.rate_limiter is not None:
+            await app.state.rate_limiter.aclose()
         engine.dispose()
 
     app = FastAPI(
         title="indicator-service",
-        version=__version__,
+        version=api_document.API_VERSION,
         summary=(
             "Budget performance indicators (预算绩效指标): versioned catalogue, standards "
             "and scoring."
         ),
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,
+        generate_unique_id_function=api_document.operation_id,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -92,11 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in _routers():
         app.include_router(router)
-    limiter = (
-        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        if settings.rate_limit_per_minute > 0
-        else None
-    )
+    deprecations = api_document.DEPRECATIONS
+    limiter = _limiter(settings, app.state.metrics)
     app.state.rate_limiter = limiter
     app.add_middleware(
         RequestContextMiddleware,
@@ -104,30 +105,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_timeout=settings.request_read_timeout_seconds,
         metrics=app.state.metrics,
         limiter=limiter,
+        identify=rate_limit_caller,
     )
+    if deprecations:
+        app.add_middleware(api_document.DeprecationHeaders, deprecations=deprecations)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = close_pattern_properties(require_if_match(generate()))
+            app.openapi_schema = api_document.finish_document(generate(), deprecations)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 
-def require_if_match(schema: dict[str, Any]) -> dict[str, Any]:
-    """Declare ``If-Match`` required wherever an operation takes it (edits of drafts).
-
-    The handlers declare it optional so that a request without it is answered with the
-    conventional 428 Precondition Required problem (RFC 6585) rather than a generic 422;
-    for clients it is required all the same, and the document says so."""
-    for item in schema.get("paths", {}).values():
-        for op in item.values():
-            for param in op.get("parameters", []) if isinstance(op, dict) else []:
-                if param.get("in") == "header" and param.get("name", "").lower() == "if-match":
-                    param["required"] = True
-    return schema
+def _limiter(settings: Settings, metrics: Metrics) -> Limiter | None:
+    """The rate limiter: off at 0 a minute; in Redis (shared by the replicas) when
+    ``INDICATOR_REDIS_URL`` is set; in the process otherwise."""
+    if settings.rate_limit_per_minute <= 0:
+        return None
+    if settings.redis_url:
+        return RedisRateLimiter(
+            settings.redis_url,
+            settings.rate_limit_per_minute,
+            settings.rate_limit_burst,
+            on_error=metrics.ratelimit_backend_errors.inc,
+        )
+    return RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
 
 def app_from_env() -> FastAPI:

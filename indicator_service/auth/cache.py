@@ -1,55 +1,138 @@
-"""In-process cache of verified keys, keyed by the key's HMAC, with a short time to live.
+"""In-process caches of key verification, per process (one per application).
 
-A hit skips the database. Revoking a key evicts it from this process's cache at once; other
-worker processes keep accepting it until their entry expires (``api_key_cache_seconds``, 30 s
-by default; 0 disables the cache).
+* Verified keys, keyed by the key's HMAC, for ``api_key_cache_seconds`` (30 s by default; 0
+  disables it). A hit skips the database.
+* Refused keys (unknown or revoked), keyed the same way, for :data:`REFUSED_TTL_SECONDS`: the same
+  bad key sent again is refused without a database lookup. (A key created later cannot have the
+  HMAC of a key refused earlier: keys carry 256 random bits.)
+
+**Revocation.** Revoking a key evicts it from the revoking process's cache at once (and again
+when the revoking transaction commits). Every other process notices within
+``api_key_revocation_check_seconds`` (2 s by default): on a cache hit, when that long has passed
+since its last check, a process asks the database which keys were revoked since then (one
+query over ``api_key``; at most one per interval per process) and evicts them. Revocation times
+are compared with a margin of :data:`CLOCK_SKEW_SECONDS`, so replicas' clocks must agree to
+within that.
+
+Both caches are :class:`indicator_service.core.cache.LRU` maps: bounded, locked, least recently
+used dropped first.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from indicator_service.auth.principal import Principal
+from indicator_service.core.cache import LRU
+
+REFUSED_TTL_SECONDS = 60.0
+CLOCK_SKEW_SECONDS = 60.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class KeyCache:
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._entries: dict[str, tuple[float, Principal]] = {}
-        self._lock = threading.Lock()
-        self._max_entries = max_entries
+    def __init__(
+        self,
+        max_entries: int = 10_000,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._entries: LRU[str, tuple[float, Principal]] = LRU(max_entries)
+        self._refused: LRU[str, tuple[float, str, str]] = LRU(max_entries)
+        self.clock = clock  # seconds, monotonic (tests drive it)
+        self.wall_clock = wall_clock
+        self._check_lock = threading.Lock()
+        self._checked_at = clock()
+        self._checked_wall = wall_clock()
+        self._checking: tuple[float, datetime] | None = None
+
+    # --- verified keys -----------------------------------------------------------------------
 
     def get(self, key_hash: str) -> Principal | None:
         entry = self._entries.get(key_hash)
         if entry is None:
             return None
         expires, principal = entry
-        if time.monotonic() >= expires:
-            with self._lock:
-                self._entries.pop(key_hash, None)
+        if self.clock() >= expires:
+            self._entries.pop(key_hash)
             return None
         return principal
 
     def put(self, key_hash: str, principal: Principal, ttl_seconds: float) -> None:
         if ttl_seconds <= 0:
             return
-        with self._lock:
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()
-            self._entries[key_hash] = (time.monotonic() + ttl_seconds, principal)
+        self._entries.put(key_hash, (self.clock() + ttl_seconds, principal))
 
     def evict_key(self, key_id: int) -> None:
-        with self._lock:
-            stale = [h for h, (_, p) in self._entries.items() if p.key_id == key_id]
-            for h in stale:
-                del self._entries[h]
+        self._entries.pop_where(lambda _h, entry: entry[1].key_id == key_id)
+
+    def evict_keys(self, key_ids: Iterable[int]) -> int:
+        ids = set(key_ids)
+        if not ids:
+            return 0
+        return self._entries.pop_where(lambda _h, entry: entry[1].key_id in ids)
+
+    # --- refused keys ------------------------------------------------------------------------
+
+    def refused(self, key_hash: str) -> tuple[str, str] | None:
+        """``(detail, error type)`` of a key refused recently, or None."""
+        entry = self._refused.get(key_hash)
+        if entry is None:
+            return None
+        expires, detail, type_ = entry
+        if self.clock() >= expires:
+            self._refused.pop(key_hash)
+            return None
+        return detail, type_
+
+    def refuse(self, key_hash: str, detail: str, type_: str) -> None:
+        self._refused.put(key_hash, (self.clock() + REFUSED_TTL_SECONDS, detail, type_))
+
+    # --- revocation checks -------------------------------------------------------------------
+
+    def claim_revocation_check(self, interval: float) -> datetime | None:
+        """When a check is due (``interval`` seconds since the last one), claim it and return
+        the time from which revocations must be looked up; None when not due (or being run)."""
+        now = self.clock()
+        with self._check_lock:
+            if self._checking is not None or now - self._checked_at < interval:
+                return None
+            self._checking = (now, self.wall_clock())
+            return self._checked_wall - timedelta(seconds=CLOCK_SKEW_SECONDS)
+
+    def revocation_check_done(self, revoked_key_ids: Iterable[int] | None) -> None:
+        """Record the outcome of a claimed check: the ids revoked (evicted here), or None when
+        the check failed (the next cache hit tries again)."""
+        with self._check_lock:
+            started = self._checking
+            self._checking = None
+            if revoked_key_ids is None or started is None:
+                return
+            self._checked_at, self._checked_wall = started
+        self.evict_keys(revoked_key_ids)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
+        self._refused.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
 
 
 KEY_CACHE = KeyCache()
+"""The process's cache, used by applications that do not set ``app.state.key_cache``."""
+
+
+def key_cache(app: Any) -> KeyCache:
+    """The key cache of an application: ``app.state.key_cache`` when set (tests give each
+    application instance its own, as separate processes have), else the process's."""
+    cache = getattr(app.state, "key_cache", None)
+    return cache if isinstance(cache, KeyCache) else KEY_CACHE

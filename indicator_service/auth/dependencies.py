@@ -16,21 +16,35 @@ routes document the ``BearerApiKey`` security scheme in OpenAPI.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
-from indicator_service.auth.cache import KEY_CACHE
+from indicator_service.auth.cache import KeyCache, key_cache
 from indicator_service.auth.keys import hash_key
 from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
-from indicator_service.auth.service import AUTH_CHALLENGE, authenticate
+from indicator_service.auth.service import (
+    AUTH_CHALLENGE,
+    authenticate,
+    invalid_key,
+    revoked_since,
+)
 from indicator_service.auth.settings import auth_settings
 from indicator_service.core.database import session_scope
 from indicator_service.core.errors import ErrorItem, Forbidden, Problem, Unauthorized
+from indicator_service.core.ratelimit import (
+    CHARGED,
+    Limiter,
+    address_identity,
+    key_identity,
+    too_many_requests,
+)
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {
@@ -45,6 +59,9 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
 }
 """OpenAPI responses to declare on every route that takes an authentication dependency."""
+
+
+KEY_HASH = "api_key_hash"  # scope["state"] key: (key, its HMAC), computed once per request
 
 
 def missing_key() -> Unauthorized:
@@ -76,8 +93,14 @@ def _malformed(detail: str, header: str) -> Unauthorized:
 
 def presented_key(request: Request) -> str | None:
     """The key sent with the request, None when none was sent; 401 when the headers are bad."""
-    authorization = request.headers.get("authorization")
-    x_api_key = request.headers.get("x-api-key")
+    return key_from_headers(request.headers.get("authorization"), request.headers.get("x-api-key"))
+
+
+def key_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The key carried by the ``Authorization`` and ``X-API-Key`` header values (either, or both
+    when they agree), None when neither was sent; 401 when they are malformed. ``Bearer`` is
+    matched without regard to case and surrounding spaces are ignored, so ``bearer  K`` and
+    ``X-API-Key: K`` are the same key ``K``."""
     bearer: str | None = None
     if authorization is not None:
         scheme, _, token = authorization.strip().partition(" ")
@@ -98,15 +121,92 @@ def _verify_sync(request: Request, raw: str, key_hash: str) -> Principal:
         return authenticate(session, raw, key_hash)
 
 
+def _revoked_since_sync(request: Request, since: datetime) -> list[int]:
+    with session_scope(request.app.state.engine) as session:
+        return revoked_since(session, since)
+
+
+async def _check_revocations(request: Request, cache: KeyCache, interval: float) -> None:
+    """Evict keys revoked (on any process) since this process last looked, when a look is due:
+    the bound on how long a revoked key keeps working on another replica."""
+    since = cache.claim_revocation_check(interval)
+    if since is None:
+        return
+    try:
+        revoked = await run_in_threadpool(_revoked_since_sync, request, since)
+    except BaseException:
+        cache.revocation_check_done(None)
+        raise
+    cache.revocation_check_done(revoked)
+
+
+async def _charge_key(request: Request, principal: Principal) -> None:
+    """Count a request whose key was verified in the database against the key's bucket (the
+    middleware counted it against the client address: see ``core.ratelimit``)."""
+    limiter: Limiter | None = getattr(request.app.state, "rate_limiter", None)
+    charged = request.scope.get("state", {}).get(CHARGED)
+    if limiter is None or charged is None or principal.key_id is None:
+        return
+    caller = key_identity(principal.key_id)
+    if charged == caller:
+        return
+    wait = await limiter.acquire(caller)
+    if wait > 0.0:
+        raise too_many_requests(wait)
+
+
 async def verify_key(request: Request, raw: str) -> Principal:
-    """The principal of ``raw``: from the in-process cache, or the database (401 if invalid)."""
-    key_hash = hash_key(raw, request.app.state.settings.secret_key)
-    principal = KEY_CACHE.get(key_hash)
+    """The principal of ``raw``: from the key cache, or the database (401 if invalid)."""
+    settings = auth_settings(request)
+    cache = key_cache(request.app)
+    hashed = request.scope.get("state", {}).get(KEY_HASH)  # by rate_limit_caller
+    if hashed is not None and hashed[0] == raw:
+        key_hash = hashed[1]
+    else:
+        key_hash = hash_key(raw, request.app.state.settings.secret_key)
+    principal = cache.get(key_hash)
+    if principal is not None:
+        await _check_revocations(request, cache, settings.api_key_revocation_check_seconds)
+        principal = cache.get(key_hash)
     if principal is None:
-        principal = await run_in_threadpool(_verify_sync, request, raw, key_hash)
-        KEY_CACHE.put(key_hash, principal, auth_settings(request).api_key_cache_seconds)
+        refused = cache.refused(key_hash)
+        if refused is not None:
+            raise invalid_key(*refused)
+        try:
+            principal = await run_in_threadpool(_verify_sync, request, raw, key_hash)
+        except Unauthorized as exc:
+            type_ = exc.errors[0].type if exc.errors else ""
+            if type_ in ("unknown_key", "revoked_key"):
+                cache.refuse(key_hash, exc.detail, type_)
+            raise
+        cache.put(key_hash, principal, settings.api_key_cache_seconds)
+        await _charge_key(request, principal)
     request.state.principal = principal
     return principal
+
+
+def rate_limit_caller(scope: Scope) -> str:
+    """The rate-limit bucket of a request (``RequestContextMiddleware(identify=...)``): its key's
+    id when the key is in this process's key cache, else its client address. No database."""
+    authorization = x_api_key = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+        elif name == b"x-api-key":
+            x_api_key = value.decode("latin-1")
+    if authorization is not None or x_api_key is not None:
+        try:
+            raw = key_from_headers(authorization, x_api_key)
+        except Unauthorized:
+            raw = None
+        if raw is not None:
+            app = scope["app"]
+            key_hash = hash_key(raw, app.state.settings.secret_key)
+            scope.setdefault("state", {})[KEY_HASH] = (raw, key_hash)
+            principal = key_cache(app).get(key_hash)
+            if principal is not None and principal.key_id is not None:
+                return key_identity(principal.key_id)
+    return address_identity(scope)
 
 
 class ApiKeyAuth(SecurityBase):

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from indicator_service.auth import service
+from indicator_service.auth.cache import key_cache
 from indicator_service.auth.dependencies import AUTH_RESPONSES, AdminDep
 from indicator_service.auth.models import Role
 from indicator_service.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
@@ -92,8 +93,8 @@ def get_api_key(
     summary="Revoke an API key (admin; idempotent); returns the revoked key",
 )
 def revoke_api_key(
-    key_id: KeyId, session: SessionDep, admin: AdminDep, response: Response
+    key_id: KeyId, session: SessionDep, admin: AdminDep, request: Request, response: Response
 ) -> ApiKeyOut:
-    row = service.revoke_key(session, key_id, actor=admin)
+    row = service.revoke_key(session, key_id, actor=admin, cache=key_cache(request.app))
     response.headers["Cache-Control"] = "no-store"
     return ApiKeyOut.model_validate(row, from_attributes=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import Session, col, select
 
 from indicator_service.audit.service import record
-from indicator_service.auth.cache import KEY_CACHE
+from indicator_service.auth.cache import KEY_CACHE, KeyCache
 from indicator_service.auth.keys import generate_key, hash_key, hashes_equal, parse_key
 from indicator_service.auth.models import ApiKey, Role
 from indicator_service.auth.principal import Principal
@@ -87,11 +87,18 @@ def get_key(session: Session, key_id: int) -> ApiKey:
 
 
 def revoke_key(
-    session: Session, key_id: int, *, actor: Principal, comment: str | None = None
+    session: Session,
+    key_id: int,
+    *,
+    actor: Principal,
+    comment: str | None = None,
+    cache: KeyCache = KEY_CACHE,
 ) -> ApiKey:
     """Revoke a key (idempotent: revoking a revoked key changes nothing and records nothing).
 
-    The key stops working at once in this process and within the cache TTL elsewhere.
+    The key is evicted from ``cache`` (this process's) now and again once the transaction
+    commits, so it stops working here at once; other processes notice within
+    ``api_key_revocation_check_seconds`` (see ``auth.cache``).
     """
     row = get_key(session, key_id)
     if row.revoked_at is None:
@@ -109,8 +116,20 @@ def revoke_key(
             after=_snapshot(row),
             comment=comment,
         )
-    KEY_CACHE.evict_key(key_id)
+    cache.evict_key(key_id)
+    event.listen(session, "after_commit", lambda _s: cache.evict_key(key_id), once=True)
     return row
+
+
+def revoked_since(session: Session, since: datetime) -> list[int]:
+    """Ids of the keys revoked at or after ``since`` (the revocation check of ``auth.cache``)."""
+    rows = session.exec(select(ApiKey.id).where(col(ApiKey.revoked_at) >= since)).all()
+    return [int(i) for i in rows if i is not None]
+
+
+def invalid_key(detail: str, type_: str) -> Unauthorized:
+    """The 401 for a key that is unknown or revoked (also when refused from the cache)."""
+    return _unauthorized(detail, type_)
 
 
 def _unauthorized(detail: str, type_: str) -> Unauthorized:

@@ -28,6 +28,13 @@ class AuthSettings(BaseSettings):
         le=3600,
         description="How long a verified key is trusted without a database lookup (0: never).",
     )
+    api_key_revocation_check_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Longest time a key revoked on another process keeps working here: a cached "
+        "key is re-checked against the revocations this often (one query per interval).",
+    )
 
 
 @lru_cache(maxsize=1)

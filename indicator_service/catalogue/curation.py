@@ -10,8 +10,12 @@ Only a ``draft`` is editable. A curator submits it; a reviewer whose key is not 
 approves it (publishing it under the smallest version its changes allow, unless one is given)
 or returns it with a comment. Every illegal move is a 409 that says why.
 
-Functions take a ``Session`` and never commit; every edit runs through
-:func:`service.compare_and_set_hash` so that two concurrent edits of one draft cannot both win.
+Functions take a ``Session`` and never commit. Every edit and every review step takes the
+namespace's or framework's write lock first (``version_row(..., lock=True)``), the lock that
+whole-document PUT and publish take, and checks the version's state after it: two callers of
+one version are serialised in one lock order (no deadlock), the second sees what the first
+committed (a returned draft is not approved, a published version is not returned), and every
+edit still runs through :func:`service.compare_and_set_hash`.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from indicator_service.catalogue.models import (
     CatalogueNamespace,
     CatalogueNamespaceVersion,
 )
-from indicator_service.catalogue.versioning import Diff, Version
+from indicator_service.catalogue.versioning import Diff, Version, release_of
 from indicator_service.core.errors import (
     Conflict,
     ErrorItem,
@@ -73,7 +77,15 @@ def as_service_error(exc: EditError) -> ServiceError:
     return Unprocessable(exc.message, errors=errors)
 
 
-def version_row(session: Session, kind: Kind, code: str, version: str) -> VersionRow:
+def version_row(
+    session: Session, kind: Kind, code: str, version: str, *, lock: bool = False
+) -> VersionRow:
+    """A version row (404 when unknown). ``lock``: take the namespace's or framework's write
+    lock first (:func:`service.lock_for_write`) and read the row after it, as every writer does:
+    its state is then what the previous writer committed, and stays so until this transaction
+    ends."""
+    if lock:
+        service.lock_for_write(session, kind, code)
     if kind == "namespace":
         return service.namespace_draft_row(session, code, version)
     return service.framework_draft_row(session, code, version)
@@ -94,7 +106,7 @@ def edit_draft(
     """Apply ``mutate`` to a draft's document: 409 unless an unsubmitted draft, 428/412 on
     If-Match, 404/409/422 from the edit itself, 422 with every problem of the resulting
     document; then an atomic compare-and-set write."""
-    row = version_row(session, kind, code, version)
+    row = version_row(session, kind, code, version, lock=True)
     service.require_editable(row)
     expected = service.check_if_match(row, if_match)
     before = document_of(row)
@@ -183,12 +195,33 @@ def review_queue(
     return [review_state(kind, code, row) for kind, code, row in visible]
 
 
+def _review_row(session: Session, kind: Kind, code: str, version: str, action: str) -> VersionRow:
+    """The version a review step acts on, read under the write lock. A draft label that a
+    concurrent approval has just published (as its release number) is a 409 saying so, not a
+    404: the caller lost a race, the version exists."""
+    try:
+        return version_row(session, kind, code, version, lock=True)
+    except NotFound as unknown:
+        release = release_of(version)
+        if release == version:
+            raise
+        try:
+            published = version_row(session, kind, code, release)
+        except NotFound:
+            raise unknown from None
+        raise Conflict(
+            f"cannot {action} version {version}: it has been published as {published.version} "
+            f"({published.status}); published versions are immutable",
+            slug="published-immutable",
+        ) from None
+
+
 def _same_key(principal: Principal, row: VersionRow) -> bool:
     return principal.key_id is not None and principal.key_id == row.submitted_by_key_id
 
 
 def submit(session: Session, kind: Kind, code: str, version: str, who: Principal) -> ReviewState:
-    row = version_row(session, kind, code, version)
+    row = _review_row(session, kind, code, version, "submit")
     if row.status == service.SUBMITTED:
         raise Conflict(
             f"version {version} is already submitted (by {row.submitted_by}); a reviewer "
@@ -226,7 +259,7 @@ def _require_submitted(row: VersionRow, action: str) -> None:
 def return_draft(
     session: Session, kind: Kind, code: str, version: str, who: Principal, comment: str
 ) -> ReviewState:
-    row = version_row(session, kind, code, version)
+    row = _review_row(session, kind, code, version, "return")
     _require_submitted(row, "return")
     if _same_key(who, row):
         raise Conflict(
@@ -264,7 +297,7 @@ def approve(
     target: str | None,
 ) -> tuple[Any, Diff]:
     """Publish a submitted draft as ``target`` or the smallest acceptable version."""
-    row = version_row(session, kind, code, version)
+    row = _review_row(session, kind, code, version, "approve")
     _require_submitted(row, "approve")
     if _same_key(who, row):
         raise Conflict(

@@ -815,7 +815,7 @@ def _import(
 ) -> ImportReportOut:
     """Parse, merge, validate (all problems at once) and — unless validate-only or invalid —
     store with one compare-and-set; a failed import changes nothing."""
-    row = curation.version_row(session, kind, code, version)
+    row = curation.version_row(session, kind, code, version, lock=not validate_only)
     service.require_editable(row)
     expected = row.content_hash if validate_only else service.check_if_match(row, if_match)
     before = curation.document_of(row)

@@ -10,12 +10,10 @@ Functions other engineers call (stable names): :func:`get_framework`, :func:`get
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import event, func, inspect, or_
@@ -53,6 +51,7 @@ from indicator_service.catalogue.versioning import (
     document_content,
     release_of,
 )
+from indicator_service.core.cache import LRU
 from indicator_service.core.errors import Conflict, ErrorItem, NotFound, Unprocessable
 
 PUBLISHED = "published"
@@ -429,6 +428,17 @@ def _lock_for_write(session: Session, model: Any, code: str) -> None:
     session.expire_all()
 
 
+def lock_for_write(session: Session, kind: Literal["namespace", "framework"], code: str) -> None:
+    """Take the write lock of namespace or framework ``code`` (see :func:`_lock_for_write`).
+
+    Every writer of a namespace's or framework's versions takes this lock *first*, before it
+    reads or writes any version row: whole-document PUT, item edits, imports, submit, return,
+    approve, publish and deprecate. One lock order means no deadlock between them, and the state
+    checks that follow see what the previous writer committed."""
+    model = CatalogueNamespace if kind == "namespace" else CatalogueFramework
+    _lock_for_write(session, model, code)
+
+
 def _order_desc(model: Any) -> list[Any]:
     return [col(model.major).desc(), col(model.minor).desc(), col(model.patch).desc()]
 
@@ -710,32 +720,21 @@ class IndicatorReader:
 
 # (namespace version id, content hash, status) → its indicators: published content never
 # changes (the status may: published → deprecated, a new key). Shared: treat as read-only.
-_PUBLISHED_INDICATORS: OrderedDict[tuple[int, str, str], dict[str, IndicatorRelease]] = (
-    OrderedDict()
-)
-_PUBLISHED_INDICATORS_MAX = 64
-_published_lock = threading.Lock()
+_PUBLISHED_INDICATORS: LRU[tuple[int, str, str], dict[str, IndicatorRelease]] = LRU(64)
 
 
 def _published_indicators(
     session: Session, ns: CatalogueNamespace, nv: CatalogueNamespaceVersion
 ) -> dict[str, IndicatorRelease]:
     assert nv.id is not None
-    key = (nv.id, nv.content_hash, nv.status)
-    with _published_lock:
-        hit = _PUBLISHED_INDICATORS.get(key)
-        if hit is not None:
-            _PUBLISHED_INDICATORS.move_to_end(key)
-            return hit
-    rows = session.exec(
-        select(CatalogueIndicator).where(CatalogueIndicator.namespace_version_id == nv.id)
-    ).all()
-    loaded = {row.code: _indicator_release(row, ns.code, nv) for row in rows}
-    with _published_lock:
-        _PUBLISHED_INDICATORS[key] = loaded
-        while len(_PUBLISHED_INDICATORS) > _PUBLISHED_INDICATORS_MAX:
-            _PUBLISHED_INDICATORS.popitem(last=False)
-    return loaded
+
+    def load() -> dict[str, IndicatorRelease]:
+        rows = session.exec(
+            select(CatalogueIndicator).where(CatalogueIndicator.namespace_version_id == nv.id)
+        ).all()
+        return {row.code: _indicator_release(row, ns.code, nv) for row in rows}
+
+    return _PUBLISHED_INDICATORS.get_or_set((nv.id, nv.content_hash, nv.status), load)
 
 
 def _indicator_in(
@@ -972,6 +971,7 @@ class FrameworkRelease:
     requires: dict[str, str]
     constraints: tuple[dict[str, Any], ...]
     nodes: tuple[NodeRelease, ...]
+    consequences_source: dict[str, Any] | None = None  # where the bands' consequences come from
 
 
 def apply_variants(
@@ -991,8 +991,9 @@ def apply_variants(
     return out
 
 
-_FRAMEWORK_CACHE: dict[tuple[str, str, str], FrameworkRelease] = {}
-_CACHE_LOCK = threading.Lock()
+# (code, version, content hash) → resolved published release (immutable). Bounded: the key
+# comes from the caller's pinned version, and deprecated versions stay readable.
+_FRAMEWORK_CACHE: LRU[tuple[str, str, str], FrameworkRelease] = LRU(256)
 
 
 def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) -> FrameworkRelease:
@@ -1049,6 +1050,9 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
         requires=dict(doc.requires),
         constraints=tuple(c.model_dump(mode="json") for c in doc.constraints),
         nodes=tuple(ordered),
+        consequences_source=(
+            doc.consequences_source.model_dump(mode="json") if doc.consequences_source else None
+        ),
     )
 
 
@@ -1077,21 +1081,18 @@ def get_framework(session: Session, code: str, version: str | None = None) -> Fr
     )
     head = session.exec(q.limit(1)).first()
     if head is not None and head[1] != DRAFT:
-        with _CACHE_LOCK:
-            cached = _FRAMEWORK_CACHE.get((code, head[0], head[2]))
+        cached = _FRAMEWORK_CACHE.get((code, head[0], head[2]))
         if cached is not None:
             return cached if cached.status == head[1] else _replace_status(cached, head[1])
     row = _framework_version_row(session, code, version)  # 404 problems come from here
     key = (code, row.version, row.content_hash)
     if row.status != DRAFT:
-        with _CACHE_LOCK:
-            hit = _FRAMEWORK_CACHE.get(key)
+        hit = _FRAMEWORK_CACHE.get(key)
         if hit is not None:
             return hit if hit.status == row.status else _replace_status(hit, row.status)
     release = _build_release(session, row, code)
     if row.status != DRAFT:
-        with _CACHE_LOCK:
-            _FRAMEWORK_CACHE[key] = release
+        _FRAMEWORK_CACHE[key] = release
     return release
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -39,6 +40,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from indicator_service.core.errors import excerpt
+from indicator_service.scoring.engine import DEFAULT_BANDS as ENGINE_DEFAULT_BANDS
 from indicator_service.scoring.engine import qualitative_band_problems
 
 # --- controlled vocabularies -------------------------------------------------------------------
@@ -636,39 +638,50 @@ class BandDef(SourceModel):
     recommendation_en: Text | None = None
 
 
-DEFAULT_BANDS: tuple[dict[str, Any], ...] = (
+class Citation(SourceModel):
+    """A public document: who issued it, its title, its number (文号) and the article."""
+
+    issuer: ShortText
+    title: ShortText
+    number: ShortText | None = None
+    article: ShortText | None = None
+    url: ShortText | None = None
+    note: Text | None = None
+
+
+#: What each grade means for the budget unless a framework says otherwise: the wording of the
+#: 2020 national rule on project evaluation for policies and projects (优、良: support as
+#: appropriate; 中、差: improve the policy and its management, reduce the budget as
+#: appropriate). The one default of grade consequences; frameworks name their own in YAML.
+DEFAULT_CONSEQUENCES: dict[str, tuple[str, str]] = {
+    "优": ("根据情况予以支持", "support as appropriate"),
+    "良": ("根据情况予以支持", "support as appropriate"),
+    "中": (
+        "完善政策、改进管理，根据情况核减预算",
+        "improve the policy and its management; reduce the budget as appropriate",
+    ),
+    "差": (
+        "完善政策、改进管理，根据情况核减预算",
+        "improve the policy and its management; reduce the budget as appropriate",
+    ),
+}
+DEFAULT_CONSEQUENCES_SOURCE: dict[str, Any] = {
+    "issuer": "财政部",
+    "title": "项目支出绩效评价管理办法",
+    "number": "财预〔2020〕10号",
+    "article": "第三十八条（评价结果应用）",
+    "note": "article number to be checked against the published text",
+}
+DEFAULT_BANDS: tuple[dict[str, Any], ...] = tuple(
     {
-        "grade": "优",
-        "name_en": "excellent",
-        "min": 90.0,
-        "max": 100.0,
-        "recommendation_zh": "下年度优先支持",
-        "recommendation_en": "priority support next year",
-    },
-    {
-        "grade": "良",
-        "name_en": "good",
-        "min": 80.0,
-        "max": 90.0,
-        "recommendation_zh": "下年度保持支持",
-        "recommendation_en": "keep support next year",
-    },
-    {
-        "grade": "中",
-        "name_en": "fair",
-        "min": 60.0,
-        "max": 80.0,
-        "recommendation_zh": "整改并按比例压减下年度预算",
-        "recommendation_en": "improve; cut next year's budget by a proportion",
-    },
-    {
-        "grade": "差",
-        "name_en": "poor",
-        "min": 0.0,
-        "max": 60.0,
-        "recommendation_zh": "取消或暂停下年度资金安排",
-        "recommendation_en": "cancel or suspend next year's allocation",
-    },
+        "grade": b.grade,
+        "name_en": b.name_en,
+        "min": b.min,
+        "max": b.max,
+        "recommendation_zh": DEFAULT_CONSEQUENCES[b.grade][0],
+        "recommendation_en": DEFAULT_CONSEQUENCES[b.grade][1],
+    }
+    for b in ENGINE_DEFAULT_BANDS
 )
 
 
@@ -741,6 +754,9 @@ class FrameworkDoc(SourceModel):
     description: Text | None = None
     requires: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     bands: list[BandDef] = Field(default_factory=lambda: [BandDef(**b) for b in DEFAULT_BANDS])
+    # the document that gives the bands' consequences (recommendation_zh/en); a framework
+    # without bands of its own gets the default bands and this default source
+    consequences_source: Citation | None = None
     missing_policy: Literal["zero", "rebase", "reject"] = "zero"
     not_applicable_policy: Literal["rebase"] = "rebase"
     rule_variants: RuleVariants = Field(default_factory=RuleVariants)
@@ -748,6 +764,13 @@ class FrameworkDoc(SourceModel):
     nodes: list[NodeDef] = Field(min_length=1)
 
     _version = field_validator("version")(classmethod(lambda cls, v: check_version(v)))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_consequences(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "bands" not in data and "consequences_source" not in data:
+            data = {**data, "consequences_source": DEFAULT_CONSEQUENCES_SOURCE}
+        return data
 
     @field_validator("requires")
     @classmethod

@@ -174,6 +174,34 @@ def _find_cycle(parents: Mapping[str, str | None]) -> list[str] | None:
     return None
 
 
+def consequence_problems(fw: FrameworkDoc) -> list[tuple[tuple[str | int, ...], str]]:
+    """Grade consequences (the bands' recommendation_zh/en) are framework data with their
+    source named: a framework that states consequences names the public document
+    (consequences_source), and one that names a source states a consequence for every grade."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    stated = [i for i, b in enumerate(fw.bands) if b.recommendation_zh or b.recommendation_en]
+    if fw.consequences_source is None:
+        if stated:
+            out.append(
+                (
+                    ("bands", stated[0]),
+                    "grade consequences need consequences_source naming the public document "
+                    "they come from (issuer, title, number, article)",
+                )
+            )
+        return out
+    for i, b in enumerate(fw.bands):
+        if not (b.recommendation_zh and b.recommendation_en):
+            out.append(
+                (
+                    ("bands", i),
+                    f"band {b.grade}: give its consequence (recommendation_zh and "
+                    "recommendation_en) from the consequences_source",
+                )
+            )
+    return out
+
+
 def check_bands(bands: Sequence[Any]) -> list[tuple[int, str]]:
     """Problems of a list of grading bands as (index, message): gapless, non-overlapping,
     covering 0–100, each non-empty."""
@@ -354,6 +382,8 @@ def _check_framework(
     f = src.file
     for i, msg in check_bands(fw.bands):
         issues.append(Issue(f, src.line(("bands", i)), msg))
+    for loc, msg in consequence_problems(fw):
+        issues.append(Issue(f, src.line(loc), msg))
     loaded = {(ns.namespace, ns.version) for _s, ns in cat.namespaces}
     for req_ns, version in fw.requires.items():
         if (req_ns, version) not in loaded:

@@ -85,8 +85,11 @@ def bump_between(old: str, new: str) -> Bump:
 
 
 def document_content(doc: NamespaceDoc | FrameworkDoc) -> dict[str, Any]:
-    """The document as JSON-able data, without its version label."""
+    """The document as JSON-able data, without its version label (and without fields added
+    later while they are unset, so that stored documents keep their content hash)."""
     data: dict[str, Any] = doc.model_dump(mode="json", exclude={"version"})
+    if data.get("consequences_source", 0) is None:
+        del data["consequences_source"]
     return data
 
 

@@ -14,29 +14,63 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from indicator_service.core import dbwatch
 from indicator_service.core.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def make_engine(settings: Settings) -> Engine:
-    """Create the SQLAlchemy engine for the configured URL (SQLite file or PostgreSQL)."""
+    """Create the SQLAlchemy engine for the configured URL (SQLite file or PostgreSQL).
+
+    PostgreSQL connections get a connect timeout, TCP keepalives (with TCP_USER_TIMEOUT) and a
+    server-side statement timeout, and are watched for a database that goes silent
+    (``core/dbwatch.py``, which also pings each connection on checkout); waiting for a pooled
+    connection is bounded by ``db_pool_timeout``. SQLite waits ``db_busy_timeout`` for a lock.
+    """
     url = settings.database_url
-    kwargs: dict[str, Any] = {"echo": settings.db_echo, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"echo": settings.db_echo}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["pool_pre_ping"] = True
+        if make_url(url).database not in (None, "", ":memory:"):  # a file: a QueuePool
+            kwargs["pool_timeout"] = settings.db_pool_timeout
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": settings.db_busy_timeout}
         _ensure_sqlite_parent(url)
-    else:
-        kwargs["pool_size"] = settings.db_pool_size
-        kwargs["max_overflow"] = settings.db_pool_size
-        kwargs["connect_args"] = {"connect_timeout": 5}
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas(settings.db_busy_timeout))
+        return engine
+    connect_args = postgres_connect_args(settings)
+    kwargs["pool_size"] = settings.db_pool_size
+    kwargs["max_overflow"] = settings.db_pool_size
+    kwargs["pool_timeout"] = settings.db_pool_timeout
+    kwargs["connect_args"] = connect_args
     engine = create_engine(url, **kwargs)
-    if url.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_on_connect)
+    if engine.dialect.name == "postgresql":
+        dbwatch.install(engine, stall_seconds=settings.db_stall_timeout, connect_args=connect_args)
     return engine
+
+
+def postgres_connect_args(settings: Settings) -> dict[str, Any]:
+    """libpq parameters: connect timeout, keepalives, TCP_USER_TIMEOUT, statement_timeout."""
+    idle, interval, count = (
+        settings.db_keepalives_idle,
+        settings.db_keepalives_interval,
+        settings.db_keepalives_count,
+    )
+    args: dict[str, Any] = {
+        "connect_timeout": settings.db_connect_timeout,
+        "keepalives": 1,
+        "keepalives_idle": idle,
+        "keepalives_interval": interval,
+        "keepalives_count": count,
+        "tcp_user_timeout": (idle + interval * count) * 1000,
+    }
+    if settings.db_statement_timeout > 0:
+        args["options"] = f"-c statement_timeout={round(settings.db_statement_timeout * 1000)}"
+    return args
 
 
 def _ensure_sqlite_parent(url: str) -> None:
@@ -45,12 +79,17 @@ def _ensure_sqlite_parent(url: str) -> None:
         Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout: float) -> Any:
+    busy_ms = round(busy_timeout * 1000)
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    return on_connect
 
 
 @contextmanager
@@ -120,6 +159,18 @@ def current_revisions(engine: Engine) -> set[str]:
 
     with engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads())
+
+
+# SQLSTATEs of a transaction the database aborted because of a concurrent one: deadlock detected,
+# serialization failure. The database is reachable; the request lost a race and changed nothing.
+TRANSACTION_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transaction_conflict(exc: BaseException) -> bool:
+    """True when ``exc`` (a SQLAlchemy ``DBAPIError`` or a driver error) is a deadlock or a
+    serialization failure: answered 409 (retry), not 503 "unreachable"."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) in TRANSACTION_CONFLICT_SQLSTATES
 
 
 def ping(engine: Engine) -> None:

@@ -176,6 +176,10 @@ class PreconditionRequired(ServiceError):
     status, slug, title = 428, "precondition-required", "Precondition required"
 
 
+class TooManyRequests(ServiceError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
 class ServiceUnavailable(ServiceError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 

@@ -112,25 +112,3 @@ async def json_body(request: Request, model: type[M]) -> M:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors, body=raw) from None
-
-
-def close_pattern_properties(node: Any) -> Any:
-    """Make the OpenAPI document refuse what the server refuses in dictionary keys.
-
-    pydantic declares a dictionary whose keys have a pattern (``NO_NUL``: no NUL character) as
-    ``patternProperties`` — which only constrains the keys that match, so a key with a NUL was
-    valid for the document and refused by the server. Every such object also gets the pattern
-    in ``propertyNames`` and ``additionalProperties: false``. Walks the document in place."""
-    if isinstance(node, dict):
-        patterns = node.get("patternProperties")
-        if isinstance(patterns, dict) and len(patterns) == 1:
-            (pattern,) = patterns
-            names = node.setdefault("propertyNames", {})
-            names.setdefault("pattern", pattern)
-            node.setdefault("additionalProperties", False)
-        for value in node.values():
-            close_pattern_properties(value)
-    elif isinstance(node, list):
-        for value in node:
-            close_pattern_properties(value)
-    return node

@@ -40,6 +40,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.ratelimit_backend_errors = Counter(
+            "indicator_ratelimit_backend_errors",
+            "Times the shared rate-limit store (Redis) could not be reached; requests were "
+            "allowed (fail open).",
+            registry=self.registry,
+        )
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)

@@ -9,14 +9,23 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from indicator_service.core.errors import PROBLEM_JSON, ErrorItem, problem_body
+from indicator_service.core.errors import PROBLEM_JSON, problem_body
 from indicator_service.core.logging import request_id_var
 from indicator_service.core.metrics import Metrics
-from indicator_service.core.ratelimit import EXEMPT_PATHS, RateLimiter, caller_identity
+from indicator_service.core.ratelimit import (
+    CHARGED,
+    EXEMPT_PATHS,
+    LIMITED_ERRORS,
+    Limiter,
+    RateLimiter,
+    address_identity,
+    limited_detail,
+)
 
 access_log = logging.getLogger("indicator_service.access")
 
@@ -68,7 +77,8 @@ class RequestContextMiddleware:
         *,
         max_body_bytes: int,
         metrics: Metrics,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
+        identify: Callable[[Scope], str] = address_identity,
         read_timeout: float | None = None,
     ) -> None:
         self.app = app
@@ -76,6 +86,7 @@ class RequestContextMiddleware:
         self.read_timeout = read_timeout
         self.metrics = metrics
         self.limiter = limiter
+        self.identify = identify  # the rate-limit bucket of a request (see core.ratelimit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,7 +108,8 @@ class RequestContextMiddleware:
         if not request_id:
             request_id = uuid.uuid4().hex
         token = request_id_var.set(request_id)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         limit = self.max_body_bytes
         status_holder = [500]
         extra_headers = [(b"x-request-id", request_id.encode("latin-1")), *SECURITY_HEADERS]
@@ -121,7 +133,9 @@ class RequestContextMiddleware:
         try:
             wait = 0.0
             if self.limiter is not None and scope["path"] not in EXEMPT_PATHS:
-                wait = self.limiter.take(caller_identity(scope["headers"], scope.get("client")))
+                caller = self.identify(scope)
+                state[CHARGED] = caller
+                wait = await self.limiter.acquire(caller)
             if wait > 0.0:
                 await _too_many_requests(scope["path"], request_id, wait, send_wrapper)
             else:
@@ -151,10 +165,10 @@ async def _too_many_requests(path: str, request_id: str, wait: float, send: Send
     retry_after = RateLimiter.retry_after(wait)
     body = problem_body(
         429,
-        f"Rate limit exceeded for this API key or client; retry in {retry_after} s",
+        limited_detail(retry_after),
         instance=path,
         request_id=request_id,
-        errors=[ErrorItem(loc=["header", "authorization"], msg="rate limit", type="rate_limited")],
+        errors=LIMITED_ERRORS,
     )
     payload = json.dumps(body).encode()
     headers = [

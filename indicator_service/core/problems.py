@@ -12,9 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from indicator_service.core.database import is_transaction_conflict
 from indicator_service.core.errors import PROBLEM_JSON, ErrorItem, ServiceError, problem_body
 from indicator_service.core.jsonbody import is_json_media
 from indicator_service.core.middleware import BodyReadTimeout, BodyTooLarge
@@ -232,12 +234,42 @@ async def _body_read_timeout(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if is_transaction_conflict(exc):
+        return await _transaction_conflict(request, exc)
     log.warning("database unavailable: %s", exc.__class__.__name__)
     return problem_response(
         request,
         503,
         "The database is not reachable; try again shortly",
         headers={"Retry-After": "2"},
+    )
+
+
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("no database connection free within the pool timeout")
+    return problem_response(
+        request,
+        503,
+        "数据库连接均在使用中，请稍后重试 / Every database connection is in use; try again shortly",
+        headers={"Retry-After": "2"},
+    )
+
+
+async def _transaction_conflict(request: Request, exc: Exception) -> JSONResponse:
+    """A deadlock or serialization failure: the transaction was rolled back, nothing changed."""
+    log.warning("transaction conflict: %s", getattr(getattr(exc, "orig", None), "sqlstate", ""))
+    detail = (
+        "请求与另一个并发事务冲突（死锁或串行化失败），未做任何更改，请重试 / The request "
+        "conflicted with a concurrent transaction (deadlock or serialization failure); nothing "
+        "was changed; retry"
+    )
+    return problem_response(
+        request,
+        409,
+        detail,
+        errors=[ErrorItem(loc=["body"], msg=detail, type="transaction_conflict")],
+        headers={"Retry-After": "1"},
+        slug="transaction-conflict",
     )
 
 
@@ -262,11 +294,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BodyReadTimeout, _body_read_timeout)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DBAPIError, _db_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unhandled)
 
 
 async def _db_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
+    if is_transaction_conflict(exc):
+        return await _transaction_conflict(request, exc)
     if exc.connection_invalidated:
         return await _database_unavailable(request, exc)
     return await _unhandled(request, exc)

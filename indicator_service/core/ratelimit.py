@@ -4,26 +4,51 @@ Each caller has a bucket holding up to ``burst`` tokens, refilled at ``per_minut
 second; a request takes one token, and a request finding the bucket empty is refused with a 429
 problem carrying ``Retry-After`` (whole seconds until a token is back).
 
-The caller is the credential sent (``Authorization: Bearer …`` or ``X-API-Key``), identified by a
-SHA-256 digest of it so the key text is never kept; requests without a credential are counted by
-client address. The limiter runs before authentication, so a forged key is limited like any
-other credential (and is then refused with 401).
+**Who the caller is.** A request whose key this process has verified recently (it is in the key
+cache) is counted against that key's id, however the key is written (``Bearer K``,
+``bearer  K``, ``X-API-Key: K``). Every other request is counted against its client address: no
+key, a malformed key, an unknown or revoked key, and a valid key not verified recently. The last
+one, once the database has verified it, is also counted against its key (the authentication
+dependency takes that token). So the address bucket is the gate in front of every database
+lookup of a key: 300 random keys from one address share one bucket, and a key is never limited
+more loosely than its id's bucket allows. The application supplies the identification
+(``identify``); without it every request counts against its address.
 
-State lives in the process: with N replicas (or uvicorn workers) a caller gets up to N times the
-configured rate. The table of buckets is bounded (least recently used buckets are dropped).
+**Where the buckets live.** Without ``INDICATOR_REDIS_URL`` in the process
+(:class:`RateLimiter`): with N replicas (or uvicorn workers) a caller gets up to N times the
+configured rate; the table of buckets is a bounded LRU. With it, in Redis
+(:class:`RedisRateLimiter`): one bucket per caller for every replica, updated atomically by a Lua
+script on Redis's clock. When Redis cannot be reached the limiter fails open: the request is
+allowed, a warning is logged, ``indicator_ratelimit_backend_errors_total`` is incremented, and
+Redis is not tried again for :data:`REDIS_RETRY_SECONDS` (so an outage costs one timeout, not one
+per request).
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import math
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from indicator_service.core.cache import LRU
+from indicator_service.core.errors import ErrorItem, TooManyRequests
 
 # Probes and metrics are never limited: an orchestrator must always see the process.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+# scope["state"] key: the bucket the middleware charged for this request.
+CHARGED = "rate_limit_caller"
+
+REDIS_TIMEOUT_SECONDS = 0.25
+REDIS_RETRY_SECONDS = 5.0
+
+log = logging.getLogger("indicator_service.ratelimit")
 
 
 @dataclass(slots=True)
@@ -49,7 +74,7 @@ class RateLimiter:
         self.capacity = float(max(burst, 1))
         self.max_callers = max_callers
         self.clock = clock  # seconds, monotonic (tests freeze it)
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets: LRU[str, _Bucket] = LRU(max_callers)
 
     def take(self, caller: str) -> float:
         now = self.clock()
@@ -57,10 +82,7 @@ class RateLimiter:
         if bucket is None:
             bucket = _Bucket(self.capacity, now)
             self._buckets[caller] = bucket
-            if len(self._buckets) > self.max_callers:
-                self._buckets.popitem(last=False)
         else:
-            self._buckets.move_to_end(caller)
             bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
             bucket.updated = now
         if bucket.tokens >= 1.0:
@@ -68,21 +90,121 @@ class RateLimiter:
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
 
+    async def acquire(self, caller: str) -> float:
+        """``take`` for callers that may also be given a :class:`RedisRateLimiter`."""
+        return self.take(caller)
+
+    async def aclose(self) -> None:
+        return None
+
     @staticmethod
     def retry_after(wait: float) -> int:
         """The ``Retry-After`` value (whole seconds, at least 1) for a wait in seconds."""
         return max(1, math.ceil(wait))
 
 
-def caller_identity(headers: list[tuple[bytes, bytes]], client: tuple[str, int] | None) -> str:
-    """The bucket name for a request: a digest of the credential sent, else the client address."""
-    credential = b""
-    for name, value in headers:
-        if name == b"authorization" or name == b"x-api-key":
-            credential = value.strip()
-            if credential:
-                break
-    if credential:
-        return "key:" + hashlib.sha256(credential).hexdigest()[:32]
-    host = client[0] if client else "unknown"
-    return "addr:" + host
+# One token bucket in a Redis hash, refilled and taken atomically on Redis's clock (replicas'
+# clocks play no part). Returns the seconds to wait as a string ("0" when allowed).
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1])
+local ts = tonumber(b[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+  ts = now
+end
+tokens = math.min(capacity, tokens + math.max(0, now - ts) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
+
+class RedisRateLimiter:
+    """The same token buckets, kept in Redis and shared by every replica; fails open."""
+
+    def __init__(
+        self,
+        url: str,
+        per_minute: int,
+        burst: int,
+        *,
+        on_error: Callable[[], None] = lambda: None,
+        prefix: str = "indicator:ratelimit:",
+        timeout: float = REDIS_TIMEOUT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_minute <= 0:
+            raise ValueError("per_minute must be positive (0 means: no limiter at all)")
+        self.rate = per_minute / 60.0
+        self.capacity = float(max(burst, 1))
+        self.prefix = prefix
+        self.on_error = on_error
+        self.clock = clock
+        self._redis = aioredis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self._take = self._redis.register_script(_TAKE)
+        self._down_until = 0.0
+
+    async def acquire(self, caller: str) -> float:
+        now = self.clock()
+        if now < self._down_until:
+            return 0.0
+        try:
+            reply = await self._take(keys=[self.prefix + caller], args=[self.rate, self.capacity])
+            return float(reply)
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._down_until = now + REDIS_RETRY_SECONDS
+            self.on_error()
+            log.warning(
+                "rate limit store (Redis) unavailable, requests are not limited for %g s: %s",
+                REDIS_RETRY_SECONDS,
+                exc.__class__.__name__,
+            )
+            return 0.0
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+    retry_after = staticmethod(RateLimiter.retry_after)
+
+
+Limiter = RateLimiter | RedisRateLimiter
+
+
+def limited_detail(retry_after: int) -> str:
+    return f"Rate limit exceeded for this API key or client; retry in {retry_after} s"
+
+
+LIMITED_ERRORS = [ErrorItem(loc=["header", "authorization"], msg="rate limit", type="rate_limited")]
+
+
+def too_many_requests(wait: float) -> TooManyRequests:
+    """The 429 problem for a caller who must wait ``wait`` seconds."""
+    retry_after = RateLimiter.retry_after(wait)
+    return TooManyRequests(
+        limited_detail(retry_after),
+        errors=LIMITED_ERRORS,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def address_identity(scope: MutableMapping[str, Any]) -> str:
+    """The bucket of a request counted by client address."""
+    client = scope.get("client")
+    return "addr:" + (client[0] if client else "unknown")
+
+
+def key_identity(key_id: int) -> str:
+    return f"key:{key_id}"

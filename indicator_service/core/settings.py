@@ -57,12 +57,65 @@ class Settings(BaseSettings):
         default=1200,
         ge=0,
         description="Requests a minute per API key (per client address without a key), "
-        "per process; 0 turns rate limiting off.",
+        "per process, or shared by every replica when INDICATOR_REDIS_URL is set; 0 turns rate "
+        "limiting off.",
     )
     rate_limit_burst: int = Field(
         default=200, gt=0, description="Requests a caller may send at once before being limited."
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis holding the rate-limit buckets shared by every replica "
+        "(INDICATOR_REDIS_URL, e.g. redis://127.0.0.1:6379/0); unset: buckets per process.",
+    )
     db_pool_size: int = Field(default=10, gt=0)
+    db_pool_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request waits for a pooled connection before a 503 (PostgreSQL).",
+    )
+    db_connect_timeout: int = Field(
+        default=5,
+        ge=2,
+        description="Seconds to open a PostgreSQL connection (libpq connect_timeout; at least 2).",
+    )
+    db_statement_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="PostgreSQL statement_timeout in seconds: the server cancels a statement "
+        "running longer (0: no limit).",
+    )
+    db_stall_timeout: float = Field(
+        default=3.0,
+        gt=0,
+        description="Seconds a connection may wait on PostgreSQL before the service checks with "
+        "a new connection that the database still answers; if it does not, the waiting "
+        "connections are closed (503).",
+    )
+    db_keepalives_idle: int = Field(
+        default=10,
+        gt=0,
+        description="TCP keepalives on PostgreSQL connections: seconds idle before the first "
+        "probe (also sets TCP_USER_TIMEOUT to idle + interval × count).",
+    )
+    db_keepalives_interval: int = Field(
+        default=5, gt=0, description="Seconds between TCP keepalive probes (PostgreSQL)."
+    )
+    db_keepalives_count: int = Field(
+        default=3,
+        gt=0,
+        description="Unanswered TCP keepalive probes before the connection is dropped.",
+    )
+    db_busy_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="SQLite: seconds a statement waits for another writer's lock before a 503.",
+    )
+    readiness_timeout: float = Field(
+        default=3.0,
+        gt=0,
+        description="Seconds /readyz waits for its checks before answering 503.",
+    )
     db_echo: bool = False
 
     @model_validator(mode="after")

@@ -41,7 +41,13 @@ OUT_COLUMNS = (
     "grade",
     "recommendation",
     "error",
+    "explanation",
+    "explanation_needed",
 )
+
+#: The ``explanation_needed`` cell of a leaf that loses points (or has a warning asking for an
+#: explanation) and has no 偏差原因分析及改进措施.
+EXPLANATION_NEEDED = "需填写偏差原因分析及改进措施 / explanation needed"
 
 
 class ScoreCommandError(Exception):
@@ -235,6 +241,10 @@ def table_lines(keys: list[str], items: list[Any], results: list[Any]) -> Iterat
                 "score": lf.score,
                 "lost": lf.lost,
                 "warnings": ";".join(lf.warnings),
+                "explanation": lf.explanation,
+                "explanation_needed": (
+                    EXPLANATION_NEEDED if "explanation_missing" in lf.warnings else None
+                ),
             }
         yield {
             "submission": key,

@@ -36,6 +36,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from indicator_service.core.cache import LRU
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -162,18 +164,14 @@ class Band:
     recommendation_en: str | None = None
 
 
+#: The national grade bands (优 [90, 100], 良 [80, 90), 中 [60, 80), 差 [0, 60)). What a grade
+#: means for the budget (its consequence) is framework data: catalogue.source.DEFAULT_BANDS adds
+#: the default wording and its source.
 DEFAULT_BANDS: tuple[Band, ...] = (
-    Band("优", "excellent", 90.0, 100.0, "下年度优先支持", "priority support next year"),
-    Band("良", "good", 80.0, 90.0, "下年度保持支持", "keep support next year"),
-    Band("中", "fair", 60.0, 80.0, "整改并压减下年度预算", "improve; cut next year's budget"),
-    Band(
-        "差",
-        "poor",
-        0.0,
-        60.0,
-        "取消或暂停下年度资金安排",
-        "cancel or suspend next year's allocation",
-    ),
+    Band("优", "excellent", 90.0, 100.0),
+    Band("良", "good", 80.0, 90.0),
+    Band("中", "fair", 60.0, 80.0),
+    Band("差", "poor", 0.0, 60.0),
 )
 
 DEFAULT_QUALITATIVE_LEVELS: tuple[Mapping[str, Any], ...] = (
@@ -680,23 +678,22 @@ def stack(trees: Sequence[CompiledTree]) -> CompiledTree:
 
 
 class CompiledCache:
-    """Compiled trees of immutable (published) framework versions, keyed by the caller."""
+    """Compiled trees of immutable (published) framework versions, keyed by the caller: a
+    bounded, locked LRU (:class:`indicator_service.core.cache.LRU`)."""
 
     def __init__(self, max_entries: int = 256) -> None:
-        self._entries: dict[Any, CompiledTree] = {}
-        self._max = max_entries
+        self._entries: LRU[Any, CompiledTree] = LRU(max_entries)
 
     def get(self, key: Any, tree: Tree | None = None) -> CompiledTree | None:
-        hit = self._entries.get(key)
-        if hit is None and tree is not None:
-            hit = compile_tree(tree)
-            if len(self._entries) >= self._max:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = hit
-        return hit
+        if tree is None:
+            return self._entries.get(key)
+        return self._entries.get_or_set(key, lambda: compile_tree(tree))
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 # --- observations as columns ---------------------------------------------------------------------

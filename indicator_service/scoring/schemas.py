@@ -229,6 +229,17 @@ class ScoredNode(BaseModel):
     subtotal: float
 
 
+class CitationOut(BaseModel):
+    """The public document a framework's grade consequences come from."""
+
+    issuer: str
+    title: str
+    number: str | None = None
+    article: str | None = None
+    url: str | None = None
+    note: str | None = None
+
+
 class GradeOut(BaseModel):
     grade: str
     name_en: str
@@ -236,6 +247,9 @@ class GradeOut(BaseModel):
     max: float
     recommendation_zh: str | None
     recommendation_en: str | None
+    # where the recommendation (the grade's consequence) comes from: the framework version's
+    # consequences_source; absent from receipts stored before it was echoed
+    consequences_source: CitationOut | None = None
 
 
 class FrameworkRef(BaseModel):

@@ -17,8 +17,6 @@ import json
 import math
 import operator
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, cast
@@ -31,6 +29,7 @@ from sqlmodel import Session, col, func, select
 from indicator_service.catalogue.matching import match_standard
 from indicator_service.catalogue.source import (
     BandDef,
+    Citation,
     FrameworkDoc,
     NamespaceDoc,
     NodeDef,
@@ -39,6 +38,7 @@ from indicator_service.catalogue.source import (
     normalise_operator,
     rule_problems,
 )
+from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.scoring import engine
@@ -246,6 +246,11 @@ class DatabaseCatalogue:
                 "missing_policy": rel.missing_policy,
                 "rule_variants": RuleVariants.model_validate(rel.rule_variants),
                 "nodes": nodes,
+                "consequences_source": (
+                    None
+                    if rel.consequences_source is None
+                    else Citation.model_validate(rel.consequences_source)
+                ),
             }
             doc = FrameworkDoc.model_construct(**fields)
             hit = ResolvedFramework(rel.code, rel.version, doc, dict(rel.requires))
@@ -290,7 +295,8 @@ class DatabaseCatalogue:
         return StandardHit(value, r.levels, r.unit, r.type, r.region, r.fiscal_year, r.source)
 
 
-_RELEASE_DOCS: dict[tuple[str, str, str], ResolvedFramework] = {}
+# (code, version, content hash) → the framework document rebuilt from a published release.
+_RELEASE_DOCS: LRU[tuple[str, str, str], ResolvedFramework] = LRU(256)
 
 
 # --- submission → tree --------------------------------------------------------------------------
@@ -650,7 +656,9 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
 
     # The project's own rows under open classes.
     fixed_codes = {lf.code for lf in leaves}
-    class_points: dict[tuple[str, ...], tuple[float, list[int]]] = {}
+    # rows counted under each framework class node on their path (level 1, and level 2 when
+    # the row names a level-2 class of the framework)
+    class_rows: dict[str, list[int]] = {}
     seen_ids: dict[str, int] = {}
     seen_indicators: dict[tuple[tuple[str, ...], str], tuple[str | int, ...]] = {}
     level1 = kids.get(None, [])
@@ -667,11 +675,13 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
             )
             continue
         path: tuple[str, ...] = (l1.code,)
+        classes = [l1.code]
         open_node: NodeDef | None = l1 if l1.open else None
         if row.class_l2 is not None:
             l2 = _match(kids.get(l1.code, []), row.class_l2)
             if l2 is not None:
                 path = (l1.code, l2.code)
+                classes.append(l2.code)
                 open_node = l2 if l2.open else open_node if l1.open else None
             elif l1.open:
                 path = (l1.code, row.class_l2)
@@ -686,9 +696,8 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
                 _err((*rloc, "class_l1"), "this class takes no project rows", "class_not_open")
             )
             continue
-        opath = (*_node_path(doc, open_node), open_node.code)
-        pts, members = class_points.setdefault(opath, (0.0, []))
-        class_points[opath] = (pts + row.points, [*members, i])
+        for code in classes:
+            class_rows.setdefault(code, []).append(i)
 
         made = _row_leaf(row, rloc, path, req, catalogue, errors, seen_indicators)
         if made is not None:
@@ -696,20 +705,16 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
             meta.append(made[1])
             sources.append((row.id, made[2], "rows", i, rloc))
 
-    # Points under an open class must add up to the class's points.
-    by_path = {(*_node_path(doc, n), n.code): n for n in doc.nodes}
-    for opath, (pts, members) in class_points.items():
-        node = by_path[opath]
-        if node.points and not math.isclose(pts, node.points, abs_tol=1e-6):
-            for i in members:
-                errors.append(
-                    _err(
-                        (*loc0, "rows", i, "points"),
-                        f"rows under {node.name_zh} ({node.code}) add up to {pts:g} points; "
-                        f"the framework gives {node.points:g}",
-                        "points_do_not_add_up",
-                    )
-                )
+    errors.extend(_class_total_problems(doc, kids, req, class_rows, loc0))
+    if not req.rows and not req.values and req.budget is None:
+        errors.append(
+            _err(
+                loc0,
+                "提交内容为空：没有指标行、实际完成值或预算数 / the submission is empty: no rows, "
+                "no values and no budget",
+                "empty_submission",
+            )
+        )
 
     tree = None
     if not errors:
@@ -720,6 +725,58 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
             rule_variants=doc.rule_variants.model_dump(exclude_none=True),
         )
     return Structure(tree, meta, node_names, errors, sources)
+
+
+def _class_total_problems(
+    doc: FrameworkDoc,
+    kids: Mapping[str | None, Sequence[NodeDef]],
+    req: ScoreRequest,
+    class_rows: Mapping[str, Sequence[int]],
+    loc0: tuple[str | int, ...],
+) -> list[ErrorItem]:
+    """Every class that takes project rows (an open node, or a node with one below it) and
+    whose points the framework fixes (points > 0, at any level) must get exactly its points
+    from its fixed leaves and the project's rows. A class without rows is a problem too: a
+    submission marks a class not applicable with its rows, each ``not_applicable``."""
+
+    def walk(node: NodeDef) -> tuple[bool, float]:
+        """(takes rows, fixed leaf points) of the subtree under ``node``."""
+        children = kids.get(node.code, [])
+        if not children:
+            return node.open, 0.0 if node.open else node.points
+        takes, fixed = node.open, 0.0
+        for c in children:
+            t, f = walk(c)
+            takes, fixed = takes or t, fixed + f
+        return takes, fixed
+
+    out: list[ErrorItem] = []
+    for node in doc.nodes:
+        takes_rows, fixed = walk(node)
+        if not takes_rows or not node.points:
+            continue
+        members = class_rows.get(node.code, [])
+        total = math.fsum(req.rows[i].points for i in members)
+        if math.isclose(fixed + total, node.points, abs_tol=1e-6):
+            continue
+        zh, given = node.name_zh, f"{node.points - fixed:g}"  # the rows' share of the class
+        if not members:
+            out.append(
+                _err(
+                    (*loc0, "rows"),
+                    f"{zh}（{node.code}）没有指标行，框架规定为 {given} 分；不适用时请列出该类"
+                    f"指标并标记为不适用 / {zh} ({node.code}) has no rows; the framework gives "
+                    f"{given} (mark an inapplicable class by its rows with not_applicable)",
+                    "class_without_rows",
+                )
+            )
+            continue
+        msg = (
+            f"{zh}各行分值合计 {total:g}，框架规定为 {given} / {zh} rows add up to {total:g}; "
+            f"the framework gives {given}"
+        )
+        out.extend(_err((*loc0, "rows", i, "points"), msg, "points_do_not_add_up") for i in members)
+    return out
 
 
 # A row's value-independent fields, as one tuple (the rule, a dict, is keyed apart).
@@ -751,31 +808,13 @@ def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
     )
 
 
-class StructureCache:
-    """A bounded (LRU) map of submission structure → :class:`Structure`, for catalogues whose
-    content cannot change under it (documents). The database catalogue shares structures
+class StructureCache(LRU[Any, Structure]):
+    """A bounded, locked LRU map of submission structure → :class:`Structure`, for catalogues
+    whose content cannot change under it (documents). The database catalogue shares structures
     within one batch only."""
 
     def __init__(self, size: int = 1024) -> None:
-        self._d: OrderedDict[Any, Structure] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Structure | None:
-        with self._lock:
-            hit = self._d.get(key)
-            if hit is not None:
-                self._d.move_to_end(key)
-            return hit
-
-    def __setitem__(self, key: Any, value: Structure) -> None:
-        with self._lock:
-            self._d[key] = value
-            if len(self._d) > self._size:
-                self._d.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._d)
+        super().__init__(size)
 
 
 def _prefixed(e: ErrorItem, loc0: tuple[str | int, ...]) -> ErrorItem:
@@ -831,24 +870,20 @@ def prepare(
 
 
 class _TreeCache:
+    """Compiled trees by (framework, version, tree content): a bounded, locked LRU."""
+
     def __init__(self, size: int = 512) -> None:
-        self._d: OrderedDict[Any, engine.CompiledTree] = OrderedDict()
-        self._size = size
+        self._d: LRU[Any, engine.CompiledTree] = LRU(size)
 
     def compiled(self, fw: ResolvedFramework, tree: engine.Tree) -> engine.CompiledTree:
         key = (fw.code, fw.version, _tree_key(tree))
-        hit = self._d.get(key)
-        if hit is not None:
-            self._d.move_to_end(key)
-            return hit
-        hit = engine.compile_tree(tree)
-        self._d[key] = hit
-        if len(self._d) > self._size:
-            self._d.popitem(last=False)
-        return hit
+        return self._d.get_or_set(key, lambda: engine.compile_tree(tree))
 
     def clear(self) -> None:
         self._d.clear()
+
+    def __len__(self) -> int:
+        return len(self._d)
 
 
 def _freeze(x: Any) -> Any:
@@ -954,8 +989,10 @@ def _leaf_errors(p: Prepared, result: engine.BatchResult, offset: int = 0) -> li
     return out
 
 
-#: Warnings that ask for an explanation of the deviation (docs/scoring.md, rules 6 and 8): a leaf
-#: that has one and no explanation also carries ``explanation_missing``.
+#: A leaf without an explanation (偏差原因分析及改进措施) carries ``explanation_missing`` when it
+#: loses points (a target not reached must be explained with its cause and the corrective
+#: measure) or has one of these warnings (over-achievement, execution below the threshold:
+#: docs/scoring.md, rules 6 and 8).
 EXPLAINED_WARNINGS = frozenset({"over_achievement", "execution_below_threshold"})
 EXPLANATION_MISSING = "explanation_missing"
 
@@ -1071,10 +1108,10 @@ def receipt_dict(
             target = st.target
             explanation = getattr(ob, "explanation", None)  # request values carry one
         warnings = engine.warning_names(warn[i]) if warn[i] else []
-        if explanation is None and not EXPLAINED_WARNINGS.isdisjoint(warnings):
-            warnings.append(EXPLANATION_MISSING)
-        all_warnings.update(warnings)
         f, sc, lo = fraction[i], score_[i], lost[i]
+        if explanation is None and (lo > 0 or not EXPLAINED_WARNINGS.isdisjoint(warnings)):
+            warnings.append(EXPLANATION_MISSING)  # lost is NaN (not > 0) without a score
+        all_warnings.update(warnings)
         leaves_out.append(
             {
                 **st.head,
@@ -1137,12 +1174,18 @@ def receipt_dict(
             "max": float(band.max),
             "recommendation_zh": band.recommendation_zh,
             "recommendation_en": band.recommendation_en,
+            "consequences_source": _consequences_source(fw),
         }
         if band
         else None,
         "warnings": sorted(all_warnings),
         "input_hash": input_hash(req, fw),
     }
+
+
+def _consequences_source(fw: ResolvedFramework) -> dict[str, Any] | None:
+    src = fw.doc.consequences_source
+    return None if src is None else src.model_dump(mode="json")
 
 
 def receipt(
@@ -1579,6 +1622,8 @@ def what_if(req: ScoreRequest, overrides: Overrides, catalogue: CatalogueLookup)
         ) from exc
     cols, _ = engine.observations_to_columns(compiled, [p.observations])
     alt = receipt(p, compiled, engine.evaluate(compiled, cols))
+    if overrides.bands is not None and alt.grade is not None:
+        alt.grade.consequences_source = None  # the caller's bands, not the framework's
     cmp = compare(official, alt)
     return WhatIfResponse(official=official, what_if=alt, **cmp.model_dump())
 

@@ -7,7 +7,6 @@ import hmac
 
 import pytest
 
-from indicator_service.auth import cache as cache_module
 from indicator_service.auth.cache import KeyCache
 from indicator_service.auth.keys import generate_key, hash_key, hashes_equal, parse_key
 from indicator_service.auth.models import Role
@@ -79,10 +78,9 @@ def _principal(key_id: int) -> Principal:
     return Principal(key_id=key_id, name="k", role=Role.client, namespaces=("*",))
 
 
-def test_cache_expires_after_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_expires_after_ttl() -> None:
     now = [1000.0]
-    monkeypatch.setattr(cache_module.time, "monotonic", lambda: now[0])
-    cache = KeyCache()
+    cache = KeyCache(clock=lambda: now[0])
     cache.put("h1", _principal(1), 30)
     now[0] = 1029.9
     assert cache.get("h1") == _principal(1)

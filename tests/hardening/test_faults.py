@@ -8,6 +8,10 @@
 * Database cut: the service reaches PostgreSQL through a TCP proxy written here; cutting it (all
   connections closed, new ones accepted and closed at once) must give 503 problem documents and
   a red readiness, and the service must recover by itself once the proxy forwards again.
+* Silent database: the same proxy keeps every connection open and accepts new ones but forwards
+  nothing (a black hole). A request in flight, a new request and ``/readyz`` must each answer
+  503 within a few seconds, and the service must recover by itself once the proxy forwards
+  again. The times are printed.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -239,7 +244,9 @@ def _publish_ignoring_errors(port: int, key: str) -> None:
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to ``target``. ``cut()`` closes every open connection and makes
-    new ones close at once (as a database that went away); ``restore()`` forwards again."""
+    new ones close at once (as a database that went away); ``silence()`` keeps every connection
+    open and accepts new ones but forwards nothing, holding what it receives (a black hole, or a
+    database frozen in place); ``restore()`` forwards again (held bytes included)."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
@@ -248,6 +255,8 @@ class TcpProxy:
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._cut = False
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -273,6 +282,9 @@ class TcpProxy:
     def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                self._flowing.wait()  # silent: hold the bytes, keep the connection open
+                if self._closed:
+                    break
                 dst.sendall(data)
         except OSError:
             pass
@@ -294,11 +306,16 @@ class TcpProxy:
         for s in victims:
             self._drop(s)
 
+    def silence(self) -> None:
+        self._flowing.clear()
+
     def restore(self) -> None:
         self._cut = False
+        self._flowing.set()
 
     def close(self) -> None:
         self._closed = True
+        self._flowing.set()
         self.cut()
         self._listener.close()
 
@@ -338,3 +355,109 @@ def test_database_cut_gives_503_and_recovers_by_itself(seeded_url: str) -> None:
         client.close()
         app.state.engine.dispose()
         proxy.close()
+
+
+SILENT_SETTINGS = {
+    "INDICATOR_DB_POOL_SIZE": "2",
+    "INDICATOR_DB_CONNECT_TIMEOUT": "2",
+    "INDICATOR_DB_STALL_TIMEOUT": "1",
+    "INDICATOR_DB_POOL_TIMEOUT": "3",
+    "INDICATOR_READINESS_TIMEOUT": "2",
+}
+BOUND = 15.0
+"""Generous bound on every time measured here (the figures are printed, not asserted tightly)."""
+
+
+def test_silent_database_gives_503_within_seconds_and_recovers(
+    pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    key = prepare_database(pg_url)
+    url = make_url(pg_url)
+    dbname = url.database
+    assert dbname
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    engine = create_engine(pg_url)
+    monitor = _monitor(pg_url)
+    port = free_port()
+    server = start_server(proxied, port, env=server_env(proxied, **SILENT_SETTINGS))
+    figures: dict[str, float] = {}
+
+    async def get(path: str) -> tuple[int, dict[str, str], Any, float]:
+        """Status, headers, JSON body, and the time.monotonic() at which the answer came."""
+        conn = HttpConnection("127.0.0.1", port, {"Authorization": f"Bearer {key}"})
+        try:
+            reply = await conn.request("GET", path, timeout=60)
+        finally:
+            await conn.close()
+        return reply.status, reply.headers, reply.json(), time.monotonic()
+
+    def refused(answer: tuple[int, dict[str, str], Any, float]) -> None:
+        status, headers, body, _ = answer
+        assert status == 503, body
+        assert headers["content-type"].startswith("application/problem+json")
+        assert body["type"].endswith("/service-unavailable")
+        assert int(headers["retry-after"]) > 0
+
+    async def scenario() -> None:
+        assert (await get("/readyz"))[0] == 200
+        # two requests at once: both pooled connections have been used
+        warm = await asyncio.gather(get("/v1/indicators"), get("/v1/namespaces"))
+        assert [w[0] for w in warm] == [200, 200]
+        assert (await get("/v1/frameworks/SELF-EVAL"))[0] == 200
+
+        with engine.connect() as locker, monitor.connect() as watch:
+            # a request in flight: blocked in PostgreSQL on the test's lock when the proxy goes
+            # silent; the lock is released at once, so only the silence holds its answer back
+            locker.execute(text("LOCK TABLE catalogue_framework IN ACCESS EXCLUSIVE MODE"))
+            in_flight = asyncio.ensure_future(get("/v1/frameworks/SELF-EVAL"))
+            blocked = await asyncio.to_thread(_wait_for_blocked_writer, watch, dbname)
+            assert "catalogue_framework" in blocked
+            proxy.silence()
+            silent_at = time.monotonic()
+            locker.rollback()
+        first, new, ready = await asyncio.gather(in_flight, get("/v1/indicators"), get("/readyz"))
+        refused(first)
+        refused(new)
+        status, headers, body, _ = ready
+        assert status == 503, body
+        assert int(headers["retry-after"]) > 0
+        assert {c["name"]: c["ok"] for c in body["checks"]}["database"] is False
+        figures["in flight"] = first[3] - silent_at
+        figures["new request"] = new[3] - silent_at
+        figures["/readyz"] = ready[3] - silent_at
+
+        # still silent: later requests are refused as quickly
+        later_at = time.monotonic()
+        later = await get("/v1/namespaces")
+        refused(later)
+        figures["request while silent"] = later[3] - later_at
+        assert max(figures.values()) < BOUND, figures
+
+        proxy.restore()
+        restored_at = time.monotonic()
+        status = 0
+        while status != 200 and time.monotonic() - restored_at < BOUND:
+            status = (await get("/readyz"))[0]
+            if status != 200:
+                await asyncio.sleep(0.1)
+        assert status == 200
+        figures["recovery: /readyz 200"] = time.monotonic() - restored_at
+        for path in ("/v1/frameworks/SELF-EVAL", "/v1/indicators", "/v1/namespaces"):
+            assert (await get(path))[0] == 200, path
+        figures["recovery: requests 200"] = time.monotonic() - restored_at
+
+    try:
+        wait_ready(port, server)
+        asyncio.run(scenario())
+    finally:
+        stop_server(server)
+        engine.dispose()
+        monitor.dispose()
+        proxy.close()
+        with capsys.disabled():
+            print(
+                "\nsilent database, seconds:", ", ".join(f"{k} {v:.2f}" for k, v in figures.items())
+            )

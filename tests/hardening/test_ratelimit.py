@@ -1,14 +1,21 @@
-"""Per-caller rate limiting: token buckets (pure) and the 429 problem the service sends."""
+"""Per-caller rate limiting: token buckets (pure), the 429 problem the service sends, and who
+the caller is (the key's id however it is written; the address for unknown keys)."""
 
 from __future__ import annotations
+
+import secrets
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from indicator_service.app import create_app
+from indicator_service.auth import dependencies
+from indicator_service.auth.cache import KeyCache
 from indicator_service.auth.models import Role
-from indicator_service.core.ratelimit import RateLimiter, caller_identity
+from indicator_service.auth.settings import AuthSettings
+from indicator_service.core.ratelimit import RateLimiter, address_identity
 from indicator_service.core.settings import Settings
 from tests.auth.fixtures import bearer, issue_key
 from tests.helpers import ApiClient, assert_problem, make_settings
@@ -51,14 +58,14 @@ def test_bucket_table_is_bounded() -> None:
     assert limiter.take("a") == 0.0  # a fresh, full bucket
 
 
-def test_caller_identity_digests_the_credential_and_falls_back_to_the_address() -> None:
-    key = b"Bearer isk_0123456789ab_secret"
-    ident = caller_identity([(b"authorization", key)], ("10.0.0.1", 5))
-    assert ident.startswith("key:")
-    assert "secret" not in ident
-    assert caller_identity([(b"x-api-key", b"isk_x")], None) != ident
-    assert caller_identity([], ("10.0.0.1", 5)) == "addr:10.0.0.1"
-    assert caller_identity([(b"authorization", b"  ")], ("10.0.0.2", 5)) == "addr:10.0.0.2"
+def test_caller_without_a_cached_key_is_its_address(limited_app: FastAPI) -> None:
+    def scope(*headers: tuple[bytes, bytes]) -> dict[str, Any]:
+        return {"app": limited_app, "headers": list(headers), "client": ("10.0.0.1", 5)}
+
+    assert address_identity({"client": None}) == "addr:unknown"
+    forged = b"Bearer isk_0123456789ab_" + b"s" * 43
+    for headers in [(), ((b"authorization", forged),), ((b"authorization", b"  "),)]:
+        assert dependencies.rate_limit_caller(scope(*headers)) == "addr:10.0.0.1"
 
 
 def test_zero_turns_the_limiter_off(database_url: str) -> None:
@@ -108,10 +115,6 @@ def test_429_problem_with_retry_after_per_key(
         assert client.get("/v1/namespaces").status_code == 200
         # the probes are never limited
         assert all(client.get("/healthz").status_code == 200 for _ in range(10))
-        # a forged key is limited too (before authentication answers 401)
-        forged = {"Authorization": "Bearer isk_000000000000_" + "A" * 43}
-        statuses = [client.get("/v1/namespaces", headers=forged).status_code for _ in range(4)]
-        assert statuses == [401, 401, 401, 429]
     finally:
         client.close()
 
@@ -123,3 +126,107 @@ def test_anonymous_callers_are_limited_by_address(limited_app: FastAPI) -> None:
         assert statuses == [200, 200, 200, 429]
     finally:
         client.close()
+
+
+def _forms(key: str) -> list[dict[str, str]]:
+    return [
+        {"Authorization": f"Bearer {key}"},
+        {"Authorization": f"Bearer  {key}"},
+        {"Authorization": f"bearer {key}"},
+        {"X-API-Key": key},
+        {"Authorization": f"BEARER {key}  "},
+        {"X-API-Key": f" {key}"},
+    ]
+
+
+def test_one_key_written_differently_is_one_bucket(
+    limited_app: FastAPI, engine: Engine, settings: Settings
+) -> None:
+    """The bucket is the key's id, not the header text: the same key written six ways gets the
+    burst of 3, then 429 whatever the spelling."""
+    key = issue_key(engine, settings, Role.evaluator)
+    client = ApiClient(limited_app)
+    try:
+        statuses = [client.get("/v1/namespaces", headers=h).status_code for h in _forms(key)]
+        assert statuses == [200, 200, 200, 429, 429, 429]
+    finally:
+        client.close()
+
+
+def test_a_valid_key_verified_in_the_database_is_counted_against_its_bucket(
+    database_url: str, engine: Engine, settings: Settings
+) -> None:
+    """With the key cache off every request of a key is verified in the database; each is still
+    counted against the key (and the lookups against the address): 3, then 429."""
+    app = create_app(make_settings(database_url, rate_limit_per_minute=60, rate_limit_burst=3))
+    app.state.rate_limiter.clock = lambda: 1000.0
+    app.state.key_cache = KeyCache()
+    app.state.auth_settings = AuthSettings(api_key_cache_seconds=0)
+    key = issue_key(engine, settings, Role.evaluator)
+    client = ApiClient(app)
+    try:
+        statuses = [client.get("/v1/namespaces", headers=h).status_code for h in _forms(key)[:4]]
+        assert statuses == [200, 200, 200, 429]
+        assert (
+            client.get("/v1/namespaces", headers=_forms(key)[3]).json()["errors"][0]["type"]
+            == "rate_limited"
+        )
+    finally:
+        client.close()
+
+
+def test_random_keys_from_one_address_share_its_bucket_with_bounded_lookups(
+    limited_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 random well-formed keys from one address: 3 are looked up (401), the other 297 are
+    refused with 429 before any database lookup."""
+    limited_app.state.key_cache = KeyCache()
+    lookups: list[str] = []
+    real = dependencies._verify_sync
+
+    def counting(*args: Any) -> Any:
+        lookups.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(dependencies, "_verify_sync", counting)
+    client = ApiClient(limited_app)
+    try:
+        statuses = [
+            client.get(
+                "/v1/evaluations",
+                headers={"Authorization": f"Bearer isk_{secrets.token_hex(6)}_{'A' * 43}"},
+            ).status_code
+            for _ in range(300)
+        ]
+    finally:
+        client.close()
+    assert statuses[:3] == [401, 401, 401]
+    assert set(statuses[3:]) == {429}
+    assert len(lookups) == 3
+    # a valid key from the same address, once cached, has its own bucket (see the 429 test)
+
+
+def test_a_refused_key_is_not_looked_up_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, engine: Engine, settings: Settings
+) -> None:
+    """Negative cache: the same unknown (or revoked) key sent again is refused without a
+    database lookup."""
+    app = create_app(make_settings(database_url))
+    app.state.key_cache = KeyCache()
+    lookups: list[str] = []
+    real = dependencies._verify_sync
+
+    def counting(*args: Any) -> Any:
+        lookups.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(dependencies, "_verify_sync", counting)
+    unknown = {"Authorization": f"Bearer isk_{secrets.token_hex(6)}_{'B' * 43}"}
+    client = ApiClient(app)
+    try:
+        for _ in range(20):
+            body = assert_problem(client.get("/v1/evaluations", headers=unknown), 401)
+            assert body["errors"][0]["type"] == "unknown_key"
+    finally:
+        client.close()
+    assert len(lookups) == 1

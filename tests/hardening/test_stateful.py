@@ -34,14 +34,14 @@ from tests.helpers import ApiClient, make_settings
 
 MAX_EXAMPLES = int(os.environ.get("INDICATOR_FUZZ_EXAMPLES", "25"))
 
-CREATE_DRAFT = "create_draft_v1_namespaces__ns__drafts_post"
-PUT_DRAFT = "put_draft_v1_namespaces__ns__drafts__version__put"
-PUBLISH = "publish_v1_namespaces__ns__versions__version__publish_post"
-CREATE_EVAL = "create_evaluation_v1_evaluations_post"
-GET_EVAL = "get_evaluation_v1_evaluations__evaluation_id__get"
-RESCORE = "rescore_v1_evaluations__evaluation_id__rescore_post"
-SUBMIT = "submit_namespace_v1_namespaces__ns__versions__version__submit_post"
-APPROVE = "approve_namespace_v1_namespaces__ns__versions__version__approve_post"
+CREATE_DRAFT = "createNamespaceDraft"
+PUT_DRAFT = "putNamespaceDraft"
+PUBLISH = "publishNamespaceVersion"
+CREATE_EVAL = "createEvaluation"
+GET_EVAL = "getEvaluation"
+RESCORE = "rescoreEvaluation"
+SUBMIT = "submitNamespaceVersion"
+APPROVE = "approveNamespaceVersion"
 
 DRAFT_TARGET = {"path.ns": "$request.path.ns", "path.version": "$response.body#/version"}
 # (source operation, status) → {link name: link object}. A link's body replaces the generated

@@ -27,7 +27,7 @@ def test_worked_example_receipt(sapi: ApiClient) -> None:
     body = r.json()
     assert body["total"] == 94.2
     assert body["grade"]["grade"] == "优"
-    assert body["grade"]["recommendation_en"] == "priority support next year"
+    assert body["grade"]["recommendation_en"] == "support as appropriate"
     assert body["framework"] == {
         "code": "SELF-EVAL",
         "version": "1.0.0",  # the draft 1.1.0 is not picked by default
@@ -411,7 +411,8 @@ def test_auto_standard_prefers_a_national_plan_to_a_regional_industry_row() -> N
 
 def test_explanations_are_echoed_and_asked_for(sapi: ApiClient) -> None:
     """偏差原因分析: a row's explanation and the budget's are echoed on their leaves; a leaf whose
-    warning asks for one (over-achievement, execution below 90 %) and has none says so."""
+    warning asks for one (over-achievement, execution below 90 %) and has none says so, and so
+    does every leaf that loses points without one."""
     body = example(budget={"adjusted": 100.0, "executed": 80.0})  # 80 %: below 90 %
     row(body, "qty")["value"] = 140  # ≥ 1.3 × 100: over-achievement
     row(body, "econ")["explanation"] = "市场价格下降"
@@ -432,7 +433,10 @@ def test_explanations_are_echoed_and_asked_for(sapi: ApiClient) -> None:
     assert leaves["qty"]["warnings"] == ["over_achievement"]
     assert leaves["qty"]["explanation"] == "需求超出预期"
     assert leaves["EXEC"]["explanation"] == "项目延期至次年"
-    assert "explanation_missing" not in again["warnings"]
+    # the rows that still lose points without an explanation ask for one, the others do not
+    missing = {lf["id"] for lf in again["leaves"] if "explanation_missing" in lf["warnings"]}
+    assert missing == {lf["id"] for lf in again["leaves"] if lf["lost"] and not lf["explanation"]}
+    assert missing.isdisjoint({"qty", "EXEC", "econ"})
     assert again["total"] == receipt["total"]  # explanations do not change scores
     assert again["input_hash"] != receipt["input_hash"]  # but they are part of the input
 
@@ -452,3 +456,28 @@ def test_explanation_column_of_a_form(sapi: ApiClient) -> None:
     leaves = r.json()["items"][0]["result"]["leaves"]
     assert [lf["explanation"] for lf in leaves] == [None, "需求超出预期", None, None]
     assert leaves[1]["warnings"] == ["over_achievement"]
+
+
+def test_every_leaf_that_loses_points_asks_for_an_explanation(sapi: ApiClient) -> None:
+    """A target not reached must be explained (偏差原因分析及改进措施): every leaf that loses
+    points without an explanation asks for one; full marks and an explained shortfall do not."""
+    body = example(budget={"adjusted": 100.0, "executed": 100.0})
+    row(body, "qty")["value"] = 99  # 19.8 of 20
+    row(body, "econ")["value"] = 80
+    row(body, "econ")["explanation"] = "市场价格下降"
+    r = sapi.post("/v1/score", json=body)
+    assert r.status_code == 200, r.text
+    receipt = r.json()
+    leaves = {lf["id"]: lf for lf in receipt["leaves"]}
+    missing = {i for i, lf in leaves.items() if "explanation_missing" in lf["warnings"]}
+    lost = {i for i, lf in leaves.items() if lf["lost"] and lf["lost"] > 0}
+    assert "qty" in missing
+    assert "econ" in lost
+    assert "econ" not in missing
+    assert "EXEC" not in missing  # 100 % executed: nothing lost
+    assert missing == {i for i in lost if leaves[i]["explanation"] is None}
+    assert leaves["qty"]["warnings"] == ["explanation_missing"]
+    assert "explanation_missing" in receipt["warnings"]
+    for lf in leaves.values():
+        if lf["status"] == "not_applicable" or not lf["lost"]:
+            assert "explanation_missing" not in lf["warnings"]

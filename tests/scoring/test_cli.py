@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from indicator_service.cli import main
+from tests.paths import CATALOG_DIR
 from tests.scoring.frameworks import COMMON, WORKED_EXAMPLE, self_evaluation
+from tests.web.forms import CLASS_TOTAL_CSV, CLASS_TOTAL_MSG
 
 CSV_FORM = (
     "一级指标,二级指标,三级指标,id,indicator,分值,计算符号,指标值,计量单位,实际完成值,level,"
@@ -51,6 +53,20 @@ def test_score_csv_form(tmp_path: Path, catalog: Path, capsys: pytest.CaptureFix
     assert scores == {"EXEC": "9.8", "qty": "48.4", "soc": "30.0", "sat": "9.0", "TOTAL": "97.2"}
     total = next(line for line in lines if line["id"] == "TOTAL")
     assert (total["total"], total["grade"]) == ("97.2", "优")
+    # 9.8 of 10, 48.4 of 50 and 9 of 10 lost points and give no 偏差原因分析
+    needed = {line["id"]: line["explanation_needed"] for line in lines}
+    assert needed == {
+        "EXEC": "需填写偏差原因分析及改进措施 / explanation needed",
+        "qty": "需填写偏差原因分析及改进措施 / explanation needed",
+        "soc": "",
+        "sat": "需填写偏差原因分析及改进措施 / explanation needed",
+        "TOTAL": "",
+    }
+    assert all(
+        "explanation_missing" in line["warnings"]
+        for line in lines
+        if line["id"] in needed and needed[line["id"]]
+    )
 
 
 def test_score_json_and_xlsx(tmp_path: Path, catalog: Path) -> None:
@@ -99,3 +115,22 @@ def test_bad_submission_reported(
     assert "add up to 40" in lines[0]["error"]
     assert main(["score", str(tmp_path / "missing.csv")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_class_totals_are_enforced_on_the_seed_framework(tmp_path: Path, suffix: str) -> None:
+    """The form of tests/web/test_forms_api.py (产出 rows under 数量指标 and 质量指标 adding up
+    to 52) against the seed catalogue as it ships: the same rows and message as the upload."""
+    from tests.web.forms import as_xlsx
+
+    src = tmp_path / f"form{suffix}"
+    if suffix == ".csv":
+        src.write_text(CLASS_TOTAL_CSV, encoding="utf-8")
+    else:
+        src.write_bytes(as_xlsx(CLASS_TOTAL_CSV))
+    out = tmp_path / "out.csv"
+    assert main(["score", str(src), "-o", str(out), "--catalog", str(CATALOG_DIR)]) == 1
+    lines = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [line["error"] for line in lines] == [
+        f"body.items.0.rows.{i}.points: {CLASS_TOTAL_MSG}" for i in (0, 1)
+    ]

@@ -41,3 +41,15 @@ def as_xlsx(text: str) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# 产出 rows naming their 二级指标 that add up to 52 (the framework gives 50): refused on lines 2-3
+CLASS_TOTAL_LINES = [
+    LINES[0].replace(",qty,50,", ",qty,30,"),
+    "SELF-EVAL,,,产出指标,质量指标,验收合格率,qly,22,≥,100,%,100,,,,",
+    *LINES[1:],
+]
+CLASS_TOTAL_CSV = "\n".join([HEADER, *CLASS_TOTAL_LINES]) + "\n"
+CLASS_TOTAL_MSG = (
+    "产出指标各行分值合计 52，框架规定为 50 / 产出指标 rows add up to 52; the framework gives 50"
+)

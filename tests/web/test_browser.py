@@ -248,12 +248,21 @@ def test_sign_in_upload_form_read_grade_and_download(tab: Tab, server: Server) -
     page.wait_for_selector(".receipt .grade")
     assert page.locator(".receipt .total").inner_text() == str(TOTAL)
     assert page.locator(".receipt .grade").inner_text().startswith(GRADE)
-    assert page.locator(".receipt .recommendation").inner_text() == "下年度优先支持"
+    assert page.locator(".receipt .recommendation").inner_text() == "根据情况予以支持"
     bars = page.locator("svg.chart g.bar")
     assert bars.count() == 4  # 产出, 效益, 满意度 and the budget-execution leaf
     assert "48.4 / 50" in (page.locator("svg.chart").text_content() or "")
     assert "失分 1.6" in page.locator(".receipt-tree [data-leaf=qty]").inner_text()
     assert EXPLANATION in page.locator(".receipt-tree [data-leaf=sat]").inner_text()
+    # rows that lost points without 偏差原因分析 are named (sat lost 1 but has one)
+    needed = page.locator(".receipt .explanations-needed").inner_text()
+    assert "需填写偏差原因分析及改进措施" in needed
+    assert "完成数量" in needed
+    assert "预算执行率" in needed
+    assert "受益群众满意度" not in needed
+    assert "群众受益情况" not in needed
+    assert page.locator(".receipt-tree [data-leaf=qty] .explanation-missing").count() == 1
+    assert page.locator(".receipt-tree [data-leaf=sat] .explanation-missing").count() == 0
     tab.shot("score-upload")
     with page.expect_download() as info:
         page.click("#download")
@@ -264,6 +273,13 @@ def test_sign_in_upload_form_read_grade_and_download(tab: Tab, server: Server) -
     rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
     total = dict(zip(rows[0], rows[-1], strict=True))
     assert (total["id"], total["total"], total["grade"]) == ("TOTAL", TOTAL, GRADE)
+    needed = {r[3]: r[rows[0].index("explanation_needed")] for r in rows[1:-1]}
+    assert needed == {
+        "EXEC": "需填写偏差原因分析及改进措施 / explanation needed",
+        "qty": "需填写偏差原因分析及改进措施 / explanation needed",
+        "soc": None,
+        "sat": None,
+    }
 
 
 def test_bad_row_shows_validation_error(tab: Tab, server: Server) -> None:

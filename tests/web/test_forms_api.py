@@ -14,6 +14,8 @@ from tests.helpers import ApiClient, assert_problem
 from tests.web.forms import (
     BAD_CELL_CSV,
     BAD_ROW_CSV,
+    CLASS_TOTAL_CSV,
+    CLASS_TOTAL_MSG,
     EXPLANATION,
     GOOD_CSV,
     GRADE,
@@ -48,9 +50,12 @@ def test_csv_form_scores_with_receipt(web_api: ApiClient, scorer: dict[str, str]
     assert receipt["fiscal_year"] == 2024
     scores = {leaf["id"]: leaf["score"] for leaf in receipt["leaves"]}
     assert scores == {"EXEC": 9.8, "qty": 48.4, "soc": 30.0, "sat": 9.0}
-    assert receipt["grade"]["recommendation_zh"] == "下年度优先支持"
+    assert receipt["grade"]["recommendation_zh"] == "根据情况予以支持"
     explained = {leaf["id"]: leaf["explanation"] for leaf in receipt["leaves"]}
     assert explained == {"EXEC": None, "qty": None, "soc": None, "sat": EXPLANATION}
+    # every leaf that lost points without 偏差原因分析 says so (sat lost 1 but explains it)
+    missing = {lf["id"] for lf in receipt["leaves"] if "explanation_missing" in lf["warnings"]}
+    assert missing == {"EXEC", "qty"}
 
 
 def test_xlsx_form_and_scored_workbook(web_api: ApiClient, scorer: dict[str, str]) -> None:
@@ -142,3 +147,20 @@ def test_documented_in_openapi(web_api: ApiClient) -> None:
     assert set(op["requestBody"]["content"]) == {"text/csv", XLSX}
     assert {"200", "401", "403", "415", "422"} <= set(op["responses"])
     assert op["security"] == [{"BearerApiKey": []}]
+
+
+def test_class_totals_are_enforced_on_the_uploaded_form(
+    web_api: ApiClient, scorer: dict[str, str]
+) -> None:
+    """The rows name their 二级指标 (数量指标, 质量指标); 产出 still must add up to 50. The CLI
+    gives the same answer (tests/scoring/test_cli.py)."""
+    for raw, media in ((CLASS_TOTAL_CSV, "text/csv"), (as_xlsx(CLASS_TOTAL_CSV), XLSX)):
+        body = assert_problem(post(web_api, raw, media, scorer), 422)
+        assert body["errors"] == [
+            {
+                "loc": ["body", "line", line, "points"],
+                "msg": f"line {line}, column points: {CLASS_TOTAL_MSG}",
+                "type": "points_do_not_add_up",
+            }
+            for line in (2, 3)
+        ]

@@ -101,6 +101,11 @@ export const LABELS = {
   "receipt.lost": { zh: "失分", en: "lost" },
   "receipt.points": { zh: "分值", en: "points" },
   "receipt.warnings": { zh: "提示", en: "Warnings" },
+  "receipt.explanation_missing": { zh: "需填写偏差原因分析及改进措施", en: "explanation needed" },
+  "receipt.explanations_needed": {
+    zh: "以下指标未达目标或有提示，需填写偏差原因分析及改进措施",
+    en: "These rows missed their target or have a warning and need an explanation",
+  },
   "receipt.versions": { zh: "指标体系 {code} {version}", en: "Framework {code} {version}" },
   "receipt.submission": { zh: "提交 {key}", en: "Submission {key}" },
   // history

@@ -32,6 +32,24 @@ function leafItem(leaf) {
     leaf.lost ? el("span", { class: "lost" }, ` ${t("receipt.lost")} ${fmt(leaf.lost)}`) : null,
     leaf.warnings.length ? el("span", { class: "warn" }, ` ⚠ ${leaf.warnings.join(", ")}`) : null,
     leaf.explanation ? el("span", { class: "muted" }, ` (${leaf.explanation})`) : null,
+    needsExplanation(leaf) ? el("span", { class: "warn explanation-missing" }, ` ${t("receipt.explanation_missing")}`) : null,
+  );
+}
+
+/** A leaf that lost points (or has a warning asking for it) without 偏差原因分析及改进措施. */
+export function needsExplanation(leaf) {
+  return leaf.warnings.includes("explanation_missing");
+}
+
+/** The paragraph naming every row that needs an explanation (null when none does). */
+function explanationsNeeded(receipt) {
+  const names = receipt.leaves.filter(needsExplanation).map((leaf) => leaf.name || leaf.id);
+  if (!names.length) return null;
+  return el(
+    "p",
+    { class: "warn explanations-needed" },
+    `${t("receipt.explanations_needed")}: `,
+    ...names.flatMap((name, i) => [i ? "、" : "", el("strong", {}, name)]),
   );
 }
 
@@ -103,6 +121,7 @@ export function renderReceipt(receipt, title = "") {
       el("div", { class: "stat wide" }, el("span", {}, t("receipt.recommendation")), el("strong", { class: "recommendation" }, recommendation || "—")),
     ),
     receipt.warnings.length ? el("p", { class: "warn" }, `${t("receipt.warnings")}: ${receipt.warnings.join(", ")}`) : null,
+    explanationsNeeded(receipt),
     el("h3", {}, t("receipt.chart")),
     barChart(levelOne(receipt), { earned: t("receipt.earned"), points: t("receipt.points"), title: t("receipt.chart") }),
     el("h3", {}, t("receipt.tree")),

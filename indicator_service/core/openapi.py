@@ -1,0 +1,204 @@
+"""What the OpenAPI document says beyond what FastAPI derives from the routes, in one place.
+
+- **Operation ids** are names a generated client can use (``score``, ``scoreBatch``,
+  ``createEvaluation`` …): the handler's name in camelCase, or the name in
+  ``OPERATION_ID_OVERRIDES``. They are part of the API: once published, an id does not change
+  (tests/core/test_openapi_contract.py pins every one).
+- **Error responses** (every 4xx and 5xx) are declared once as ``application/problem+json`` with
+  the ``Problem`` schema, whatever a route wrote; 429 and 503 declare ``Retry-After``.
+- **If-Match** is declared required and non-nullable wherever an operation takes it (the
+  handlers accept its absence only to answer the conventional 428 problem, RFC 6585), except
+  where the operation takes ``validate_only`` (a check needs no ETag): there it is optional.
+- **Maps keyed by codes** (``dict[Code, X]``) are declared as ``additionalProperties: X`` with
+  the key rules under ``propertyNames`` (pydantic writes the key pattern as
+  ``patternProperties``, which generators turn into untyped dicts and which lets any key that
+  does not match through, while the server rejects it).
+- **Deprecations** are announced in ``DEPRECATIONS`` (and docs/api-changelog.md): the operation is
+  marked ``deprecated`` in the document and its answers carry ``Deprecation`` (RFC 9745),
+  ``Sunset`` (RFC 8594) and a ``Link`` to the changelog entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from indicator_service import __version__
+
+API_VERSION = __version__
+"""``info.version`` of the OpenAPI document (the package's version); docs/api-changelog.md has
+an entry for every version that changed the API."""
+
+CHANGELOG_URL = "docs/api-changelog.md"
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    since: datetime
+    sunset: datetime
+    changelog_anchor: str
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"deprecation", f"@{int(self.since.timestamp())}".encode()),
+            (b"sunset", format_datetime(self.sunset.astimezone(UTC), usegmt=True).encode()),
+            (b"link", f'<{CHANGELOG_URL}#{self.changelog_anchor}>; rel="deprecation"'.encode()),
+        ]
+
+
+# Operation id → its deprecation. Empty today: no operation is deprecated (docs/api-changelog.md).
+DEPRECATIONS: dict[str, Deprecation] = {}
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# Handler name → operation id, where the camelCase of the handler name is not the right name.
+OPERATION_ID_OVERRIDES: dict[str, str] = {
+    "healthz": "checkHealth",
+    "readyz": "checkReadiness",
+    "metrics": "getMetrics",
+    "what_if": "scoreWhatIf",
+    "rescore": "rescoreEvaluation",
+    "lookup_standard": "getIndicatorStandard",
+    "publish": "publishNamespaceVersion",
+    "deprecate": "deprecateNamespaceVersion",
+    "publish_framework": "publishFrameworkVersion",
+    "deprecate_framework": "deprecateFrameworkVersion",
+    "create_draft": "createNamespaceDraft",
+    "put_draft": "putNamespaceDraft",
+    "review_queue": "listReviews",
+    "namespace_review": "getNamespaceReview",
+    "framework_review": "getFrameworkReview",
+    "submit_namespace": "submitNamespaceVersion",
+    "return_namespace": "returnNamespaceVersion",
+    "approve_namespace": "approveNamespaceVersion",
+    "submit_framework": "submitFrameworkVersion",
+    "return_framework": "returnFrameworkVersion",
+    "approve_framework": "approveFrameworkVersion",
+    "import_namespace": "importNamespaceDraft",
+    "import_framework": "importFrameworkDraft",
+    "export_namespace": "exportNamespaceVersion",
+    "export_framework": "exportFrameworkVersion",
+    "progress": "computeProgress",
+    "composite": "scoreComposite",
+    "composite_robustness": "compositeRobustness",
+    "composite_from_evaluations": "compositeFromEvaluations",
+    "revoke_api_key": "revokeApiKey",
+    "list_audit_entries": "listAuditEntries",
+    "get_audit_entry": "getAuditEntry",
+    "score_uploaded_form": "scoreForm",
+}
+
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
+def camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def operation_id(route: APIRoute) -> str:
+    """The ``generate_unique_id_function`` of the app: a route's public operation id."""
+    return route.operation_id or OPERATION_ID_OVERRIDES.get(route.name, camel_case(route.name))
+
+
+def finish_document(
+    schema: dict[str, Any], deprecations: dict[str, Deprecation] | None = None
+) -> dict[str, Any]:
+    """Apply the document-wide declarations above to FastAPI's generated document."""
+    _typed_maps(schema)
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            _require_if_match(op)
+            _problem_responses(op)
+            if op.get("operationId") in (deprecations or {}):
+                op["deprecated"] = True
+    return schema
+
+
+def _require_if_match(op: dict[str, Any]) -> None:
+    params = op.get("parameters", [])
+    # An operation that can only check (``validate_only``) needs no ETag for that.
+    checks_only = any(p.get("in") == "query" and p.get("name") == "validate_only" for p in params)
+    for param in params:
+        if param.get("in") == "header" and param.get("name", "").lower() == "if-match":
+            param["required"] = not checks_only
+            if checks_only:
+                param["description"] = (
+                    "the draft's ETag: required unless validate_only=true (428 if missing)"
+                )
+            options = param.get("schema", {}).get("anyOf")
+            if options:
+                kept = [o for o in options if o.get("type") != "null"]
+                title = param["schema"].get("title")
+                param["schema"] = dict(kept[0]) if len(kept) == 1 else {"anyOf": kept}
+                if title:
+                    param["schema"]["title"] = title
+
+
+def _problem_responses(op: dict[str, Any]) -> None:
+    for status, response in op.get("responses", {}).items():
+        if not (status == "default" or str(status)[:1] in {"4", "5"}):
+            continue
+        response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
+        if str(status) in {"429", "503"}:
+            response.setdefault("headers", {}).update(RETRY_AFTER_HEADER)
+
+
+class DeprecationHeaders:
+    """ASGI middleware: the answers of a deprecated operation carry its deprecation headers.
+
+    FastAPI puts the matched route into the scope before the handler runs (the router's own
+    route object, so its public id is computed here by ``operation_id``); the headers are added
+    when the response starts, whatever the status."""
+
+    def __init__(self, app: ASGIApp, deprecations: dict[str, Deprecation]) -> None:
+        self.app = app
+        self.deprecations = deprecations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.deprecations:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = scope.get("route")
+                found = (
+                    self.deprecations.get(operation_id(route))
+                    if isinstance(route, APIRoute)
+                    else None
+                )
+                if found is not None:
+                    message = {**message, "headers": [*message["headers"], *found.headers()]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _typed_maps(node: Any) -> None:
+    """Rewrite every single-pattern ``patternProperties`` map as a typed map (see the module)."""
+    if isinstance(node, dict):
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
+            ((pattern, value_schema),) = patterns.items()
+            del node["patternProperties"]
+            node["additionalProperties"] = value_schema
+            node["propertyNames"] = {**node.get("propertyNames", {}), "pattern": pattern}
+        for child in node.values():
+            _typed_maps(child)
+    elif isinstance(node, list):
+        for child in node:
+            _typed_maps(child)

@@ -1,0 +1,225 @@
+"""A Python client generated from the committed openapi/openapi.json with openapi-python-client
+(as a finance application would generate it), driven against the app on the seed catalogue.
+
+A change that breaks generated clients (an operation id renamed, a problem answer parsed as
+``None``, a typed model that no longer serialises) fails here. docs/clients.md shows the same
+calls.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from bench.bench_http import as_columnar, submission
+from indicator_service.app import create_app
+from indicator_service.auth.models import Role
+from indicator_service.catalogue.service import import_catalogue
+from indicator_service.catalogue.validation import load_catalogue
+from indicator_service.core import database
+from tests.auth.fixtures import issue_key
+from tests.conftest import TEST_DATABASE_URL, _create_database
+from tests.helpers import make_settings
+from tests.paths import CATALOG_DIR
+
+ROOT = Path(__file__).parents[2]
+DOCUMENT = ROOT / "openapi" / "openapi.json"
+EXAMPLE = ROOT / "docs" / "examples" / "score-prj-2020.json"
+PACKAGE = "indicator_client"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """The client package generated from the committed document, importable."""
+    out = tmp_path_factory.mktemp("client")
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        [
+            str(bin_dir / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(DOCUMENT),
+            "--meta",
+            "none",
+            "--output-path",
+            str(out / PACKAGE),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    sys.path.insert(0, str(out))
+    try:
+        yield importlib.import_module(PACKAGE)
+    finally:
+        sys.path.remove(str(out))
+        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
+            del sys.modules[name]
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+@pytest.fixture(scope="module")
+def seeded_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    url, drop = _create_database(TEST_DATABASE_URL, tmp_path_factory.mktemp("clients"))
+    database.upgrade(url)
+    app = create_app(make_settings(url))
+    with database.session_scope(app.state.engine) as session:
+        import_catalogue(session, load_catalogue(CATALOG_DIR))
+    yield app
+    app.state.engine.dispose()
+    if drop is not None:
+        drop()
+
+
+def _client(generated: ModuleType, app: FastAPI, role: Role) -> Any:
+    key = issue_key(app.state.engine, app.state.settings, role)
+    client = generated.AuthenticatedClient(base_url="http://testserver", token=key)
+    client.set_httpx_client(
+        TestClient(app, base_url="http://testserver", headers={"Authorization": f"Bearer {key}"})
+    )
+    return client
+
+
+@pytest.fixture(scope="module")
+def evaluator(generated: ModuleType, seeded_app: FastAPI) -> Any:
+    return _client(generated, seeded_app, Role.evaluator)
+
+
+def _example(generated: ModuleType) -> Any:
+    models = _module("models")
+    return models.ScoreRequest.from_dict(json.loads(EXAMPLE.read_text("utf-8")))
+
+
+def test_score_returns_a_typed_receipt(generated: ModuleType, evaluator: Any) -> None:
+    score = _module("api.scoring.score")
+    receipt = score.sync(client=evaluator, body=_example(generated))
+    assert type(receipt).__name__ == "Receipt"
+    assert receipt.total == 97.92
+    assert receipt.grade.grade == "优"
+
+
+def test_typed_values_serialise(generated: ModuleType, evaluator: Any) -> None:
+    """A submission built from typed objects (ValueIn in the values map), not from a dict."""
+    models = _module("models")
+    request = models.ScoreRequest.from_dict(json.loads(EXAMPLE.read_text("utf-8")))
+    values = models.ScoreRequestValues()
+    for code, value in request.values.additional_properties.items():
+        assert type(value).__name__ == "ValueIn"
+        values[code] = value
+    values["OUT.QTY.1"] = models.ValueIn(value=90.0)
+    typed = models.ScoreRequest(framework="PRJ-2020", region="110000", values=values)
+    typed.fiscal_year = 2024
+    receipt = _module("api.scoring.score").sync(client=evaluator, body=typed)
+    assert type(receipt).__name__ == "Receipt"
+    assert receipt.total < 97.92
+
+
+def test_batch_columnar_and_what_if(generated: ModuleType, evaluator: Any) -> None:
+    models = _module("models")
+    example = json.loads(EXAMPLE.read_text("utf-8"))
+    batch = _module("api.scoring.score_batch").sync(
+        client=evaluator,
+        body=models.ScoreBatchJsonBatchEnvelope.from_dict(
+            {"items": [example, {**example, "project": "P2"}]}
+        ),
+    )
+    assert [item.total for item in batch.items] == [97.92, 97.92]
+
+    items = [_on_seed_classes(submission(seed)) for seed in range(3)]
+    columnar = _module("api.scoring.score_columnar").sync(
+        client=evaluator, body=models.ColumnarBatchRequest.from_dict(as_columnar(items))
+    )
+    singles = [
+        _module("api.scoring.score").sync(
+            client=evaluator, body=models.ScoreRequest.from_dict(item)
+        )
+        for item in items
+    ]
+    assert type(columnar).__name__ == "ColumnarBatchResponse", columnar.to_dict()["errors"]
+    assert list(columnar.totals) == [single.total for single in singles]
+
+    what_if = _module("api.scoring.score_what_if").sync(
+        client=evaluator,
+        body=models.WhatIfRequest.from_dict(
+            {"submission": example, "overrides": {"bands": None, "points": {}, "targets": {}}}
+        ),
+    )
+    assert what_if.official.total == 97.92
+
+
+def _on_seed_classes(item: dict[str, Any]) -> dict[str, Any]:
+    """The benchmark's submission with the seed SELF-EVAL class names (产出 → 产出指标 …)."""
+    for row in item["rows"]:
+        row["class_l1"] += "指标"
+    return item
+
+
+def test_stored_evaluations(generated: ModuleType, evaluator: Any) -> None:
+    models = _module("models")
+    example = {**json.loads(EXAMPLE.read_text("utf-8")), "project": "GEN-CLIENT-1"}
+    created = _module("api.scoring.create_evaluation").sync(
+        client=evaluator, body=models.ScoreRequest.from_dict(example)
+    )
+    assert type(created).__name__ == "EvaluationOut", created
+    got = _module("api.scoring.get_evaluation").sync(evaluation_id=created.id, client=evaluator)
+    assert got.id == created.id
+    listed = _module("api.scoring.list_evaluations").sync(client=evaluator, project="GEN-CLIENT-1")
+    assert [item.id for item in listed.items] == [created.id]
+
+
+def test_a_422_is_a_typed_problem_naming_the_field(generated: ModuleType, evaluator: Any) -> None:
+    models = _module("models")
+    body = models.ScoreRequest.from_dict(
+        {**json.loads(EXAMPLE.read_text("utf-8")), "framework": "NO-SUCH-FRAMEWORK"}
+    )
+    answer = _module("api.scoring.score").sync_detailed(client=evaluator, body=body)
+    assert answer.status_code in (404, 422)
+    problem = answer.parsed
+    assert type(problem).__name__ == "Problem"
+    assert problem.status == answer.status_code
+
+    bad = models.ScoreRequest.from_dict({**json.loads(EXAMPLE.read_text("utf-8"))})
+    bad.fiscal_year = 1800
+    answer = _module("api.scoring.score").sync_detailed(client=evaluator, body=bad)
+    assert answer.status_code == 422
+    problem = answer.parsed
+    assert type(problem).__name__ == "Problem"
+    assert any("fiscal_year" in [str(p) for p in error.loc] for error in problem.errors)
+
+
+def test_a_429_carries_retry_after(
+    generated: ModuleType, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    url, drop = _create_database(TEST_DATABASE_URL, tmp_path_factory.mktemp("limited"))
+    database.upgrade(url)
+    app = create_app(make_settings(url, rate_limit_per_minute=1, rate_limit_burst=1))
+    try:
+        client = _client(generated, app, Role.evaluator)
+        indicators = _module("api.catalogue.list_indicators")
+        answers = [indicators.sync_detailed(client=client) for _ in range(3)]
+        limited = [a for a in answers if a.status_code == 429]
+        assert limited, [a.status_code for a in answers]
+        assert type(limited[0].parsed).__name__ == "Problem"
+        assert int(limited[0].headers["retry-after"]) >= 1
+    finally:
+        app.state.engine.dispose()
+        if drop is not None:
+            drop()

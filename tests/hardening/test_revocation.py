@@ -1,0 +1,142 @@
+"""A revoked key stops working at once on the process that revoked it, and on every other
+replica within ``api_key_revocation_check_seconds`` (2 s by default).
+
+Two application instances on one database stand for two replicas: each has its own key cache
+(as separate processes have) on a clock the test drives, so the bound is shown without sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from indicator_service.app import create_app
+from indicator_service.auth import dependencies
+from indicator_service.auth.cache import KeyCache
+from indicator_service.auth.keys import parse_key
+from indicator_service.auth.models import ApiKey, Role
+from indicator_service.auth.settings import AuthSettings
+from indicator_service.core.settings import Settings
+from tests.auth.fixtures import bearer, issue_key
+from tests.helpers import ApiClient, assert_problem, make_settings
+
+BOUND = AuthSettings().api_key_revocation_check_seconds
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+Replica = tuple[ApiClient, FakeClock]
+
+
+@pytest.fixture
+def replicas(database_url: str) -> Iterator[list[Replica]]:
+    out: list[Replica] = []
+    for _ in range(2):
+        app: FastAPI = create_app(make_settings(database_url))
+        clock = FakeClock()
+        app.state.key_cache = KeyCache(clock=clock)
+        out.append((ApiClient(app), clock))
+    yield out
+    for client, _clock in out:
+        client.close()
+
+
+def _key_id(engine: Engine, raw: str) -> int:
+    parsed = parse_key(raw)
+    assert parsed is not None
+    with Session(engine) as s:
+        key_id = s.exec(select(ApiKey.id).where(col(ApiKey.prefix) == parsed.prefix)).one()
+    assert key_id is not None
+    return key_id
+
+
+def _status(client: ApiClient, key: str) -> int:
+    return client.get("/v1/evaluations", headers=bearer(key)).status_code
+
+
+def test_revoked_on_one_replica_stops_there_at_once_and_on_the_other_within_the_bound(
+    replicas: list[Replica], engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (a, clock_a), (b, clock_b) = replicas
+    admin = issue_key(engine, settings, Role.admin)
+    key = issue_key(engine, settings, Role.evaluator)
+    checks: list[datetime] = []
+    real = dependencies._revoked_since_sync
+
+    def counting(request: Any, since: datetime) -> list[int]:
+        checks.append(since)
+        return real(request, since)
+
+    monkeypatch.setattr(dependencies, "_revoked_since_sync", counting)
+    # both replicas have verified (and cached) the key
+    assert _status(a, key) == 200
+    assert _status(b, key) == 200
+    revoked = a.request("DELETE", f"/v1/api-keys/{_key_id(engine, key)}", headers=bearer(admin))
+    assert revoked.status_code == 200, revoked.text
+    # the replica that revoked refuses it at once
+    body = assert_problem(a.get("/v1/evaluations", headers=bearer(key)), 401)
+    assert body["errors"][0]["type"] == "revoked_key"
+    # the other one still trusts its cache until the bound, without a query per request
+    clock_b.now += BOUND / 2
+    assert [_status(b, key) for _ in range(5)] == [200] * 5
+    checks_before = len(checks)
+    assert checks_before <= 1
+    # ... and refuses it once the bound has passed (far less than the 30 s cache TTL)
+    clock_b.now += BOUND / 2
+    body = assert_problem(b.get("/v1/evaluations", headers=bearer(key)), 401)
+    assert body["errors"][0]["type"] == "revoked_key"
+    assert len(checks) == checks_before + 1
+    # other keys keep working on both, from their caches
+    other = issue_key(engine, settings, Role.evaluator)
+    assert _status(b, other) == 200
+    clock_a.now += BOUND
+    assert _status(a, other) == 200
+
+
+def test_a_revocation_in_the_database_reaches_every_replica_within_the_bound(
+    replicas: list[Replica], engine: Engine, settings: Settings
+) -> None:
+    """Revoked with the CLI (no server involved): every replica notices within the bound."""
+    key = issue_key(engine, settings, Role.evaluator)
+    assert [_status(client, key) for client, _ in replicas] == [200, 200]
+    parsed = parse_key(key)
+    assert parsed is not None
+    with Session(engine) as s:
+        s.exec(
+            update(ApiKey)
+            .where(col(ApiKey.prefix) == parsed.prefix)
+            .values(revoked_at=datetime.now(UTC))
+        )
+        s.commit()
+    for _client, clock in replicas:
+        clock.now += BOUND
+    assert [_status(client, key) for client, _ in replicas] == [401, 401]
+
+
+def test_a_failed_revocation_check_is_retried() -> None:
+    """A check that fails is not recorded as done: the next cache hit checks again."""
+    clock = FakeClock()
+    cache = KeyCache(clock=clock)
+    first = cache.claim_revocation_check(BOUND)
+    assert first is None  # not due right after start
+    clock.now += BOUND
+    since = cache.claim_revocation_check(BOUND)
+    assert since is not None
+    assert cache.claim_revocation_check(BOUND) is None  # one check at a time
+    cache.revocation_check_done(None)  # failed
+    assert cache.claim_revocation_check(BOUND) == since
+    cache.revocation_check_done([])
+    assert cache.claim_revocation_check(BOUND) is None
