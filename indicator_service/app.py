@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        read_timeout=settings.request_read_timeout_seconds,
         metrics=app.state.metrics,
         limiter=limiter,
         identify=rate_limit_caller,

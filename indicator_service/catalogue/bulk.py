@@ -12,7 +12,6 @@ nothing is removed (retiring is an explicit edit). Every row gets a status — `
 from __future__ import annotations
 
 import copy
-import csv
 import io
 import json
 import re
@@ -24,6 +23,8 @@ import yaml
 from pydantic import ValidationError
 
 from indicator_service.catalogue.source import IndicatorDef, StandardDef
+from indicator_service.core import readers, spreadsheet
+from indicator_service.core.errors import EXCERPT_CHARS, bounded, excerpt
 
 Format = Literal["yaml", "json", "csv", "xlsx"]
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -147,7 +148,7 @@ def format_of(content_type: str | None) -> Format:
     if fmt is None:
         raise FileError(
             415,
-            f"unsupported content type {media or '(none)'!r}; send one of "
+            f"unsupported content type {excerpt(media or '(none)')}; send one of "
             + ", ".join(sorted(set(MEDIA_TYPES.values()))),
         )
     return fmt
@@ -173,29 +174,24 @@ def _cell_text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip()
+    text = spreadsheet.csv_uncell(str(value)).strip()
     return text or None
 
 
 def read_sheet(data: bytes, fmt: Format) -> list[tuple[int, dict[str, str]]]:
     """The data rows of a CSV or XLSX upload as ``(row number, {column: text})``; the first
     row is the header. Row numbers are the spreadsheet's (the header is row 1)."""
-    if fmt == "csv":
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise FileError(422, f"the CSV file is not UTF-8 (byte {exc.start})") from exc
-        table: list[list[Any]] = list(csv.reader(io.StringIO(text)))
-    else:
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a corrupt file
-            raise FileError(422, f"not a readable XLSX workbook ({type(exc).__name__})") from exc
-        sheet = book.worksheets[0]
-        table = [list(r) for r in sheet.iter_rows(values_only=True)]
-        book.close()
+    try:
+        if fmt == "csv":
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise FileError(422, f"the CSV file is not UTF-8 (byte {exc.start})") from exc
+            table: list[Sequence[Any]] = list(readers.csv_rows(text))
+        else:
+            table = list(readers.xlsx_rows(data))
+    except readers.ReadError as exc:
+        raise FileError(422, exc.message, row=exc.line) from exc
     if not table:
         raise FileError(422, "the file is empty: expected a header row", row=1)
     columns: list[str | None] = []
@@ -204,10 +200,10 @@ def read_sheet(data: bytes, fmt: Format) -> list[tuple[int, dict[str, str]]]:
         if key is None and _cell_text(head) is not None:
             raise FileError(
                 422,
-                f"unknown column {str(head).strip()!r} (column {i + 1}); known columns: "
+                f"unknown column {excerpt(str(head).strip())} (column {i + 1}); known columns: "
                 + ", ".join(SHEET_COLUMNS),
                 row=1,
-                column=str(head).strip(),
+                column=bounded(str(head).strip(), EXCERPT_CHARS),
             )
         if key is not None and key in columns:
             raise FileError(422, f"column {key!r} appears twice", row=1, column=key)
@@ -232,14 +228,9 @@ def read_document(data: bytes, fmt: Format) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise FileError(422, f"the file is not UTF-8 (byte {exc.start})") from exc
     try:
-        loaded = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise FileError(422, f"invalid JSON: {exc.msg}", row=exc.lineno) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FileError(
-            422, f"invalid YAML: {exc}", row=mark.line + 1 if mark is not None else None
-        ) from exc
+        loaded = readers.load_json(text) if fmt == "json" else readers.load_yaml(text)
+    except readers.ReadError as exc:
+        raise FileError(422, exc.message, row=exc.line) from exc
     if not isinstance(loaded, dict):
         raise FileError(422, "expected a namespace document (a mapping)")
     return loaded
@@ -248,9 +239,9 @@ def read_document(data: bytes, fmt: Format) -> dict[str, Any]:
 def _parse_rule(text: str) -> dict[str, Any]:
     if text.startswith("{"):
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"not a rule mapping: {exc}") from exc
+            value = readers.load_yaml(text)
+        except readers.ReadError as exc:
+            raise ValueError(f"not a rule mapping: {exc.message}") from exc
         if not isinstance(value, dict):
             raise ValueError("a rule is a mapping such as {kind: higher_better}")
         return value
@@ -377,7 +368,7 @@ def merge_sheet(
             try:
                 float(cells["points"])
             except ValueError:
-                errors.append(CellError("points", f"not a number: {cells['points']!r}"))
+                errors.append(CellError("points", f"not a number: {excerpt(cells['points'])}"))
         ind: IndicatorDef | None = None
         if not errors:
             try:
@@ -416,7 +407,7 @@ def _sheet_standard(
     try:
         value = float(cells["target"].rstrip("%").strip())
     except ValueError:
-        return None, [CellError("target", f"not a number: {cells['target']!r}")]
+        return None, [CellError("target", f"not a number: {excerpt(cells['target'])}")]
     data: dict[str, Any] = {"indicator": ind.code, "type": cells["standard_type"]}
     try:
         key = StandardDef.model_validate(
@@ -550,28 +541,18 @@ def export(doc: Mapping[str, Any], fmt: Format) -> bytes:
 def _table(columns: Sequence[str], rows: list[list[Any]], fmt: Format, title: str) -> bytes:
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([["" if v is None else v for v in r] for r in rows])
+        # text that a spreadsheet would read as a formula is neutralised ('=…)
+        spreadsheet.write_csv(buf, columns, rows)
         return buf.getvalue().encode("utf-8")
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.append(list(columns))
-
-    def cell(value: Any) -> Any:
-        # text is always written as text: a value such as "=HYPERLINK(…)" must not become a
-        # formula in the reviewer's spreadsheet program
-        if not isinstance(value, str):
-            return value
-        c = WriteOnlyCell(sheet, value=value)
-        c.data_type = "s"
-        return c
-
+    # text is always written as text: a value such as "=HYPERLINK(…)" must not become a
+    # formula in the reviewer's spreadsheet program
     for r in rows:
-        sheet.append([cell(v) for v in r])
+        sheet.append(spreadsheet.xlsx_row(sheet, r))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -54,10 +54,12 @@ from indicator_service.catalogue.source import NODE_CODE_RE
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import (
     ErrorItem,
+    NotAcceptable,
     ServiceError,
     Unprocessable,
     UnsupportedMediaType,
 )
+from indicator_service.core.jsonbody import best_media
 
 router = APIRouter(
     prefix="/v1",
@@ -966,18 +968,31 @@ AcceptHeader = Annotated[str | None, Header(max_length=500)]
 _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the version as a file", "content": _EXPORT_TYPES},
     404: _problem("Unknown code or version"),
+    406: _problem("Accept names no format the export has (and no format parameter is given)"),
 }
+#: What an export can be, in order of preference (YAML first), with the YAML aliases.
+_EXPORT_OFFERS = [*bulk.MEDIA_TYPES.values(), "application/x-yaml", "text/yaml"]
 
 
 def _negotiate(fmt: bulk.Format | None, accept: str | None) -> bulk.Format:
+    """The ``format`` parameter, else the format ``Accept`` prefers (YAML when it accepts
+    anything); 406 when ``Accept`` names none of them."""
     if fmt is not None:
         return fmt
-    for part in (accept or "").split(","):
-        media = part.split(";")[0].strip().lower()
-        for name, known in bulk.MEDIA_TYPES.items():
-            if media == known:
-                return name
-    return "yaml"
+    media = best_media(accept, _EXPORT_OFFERS)
+    if media is None:
+        offered = ", ".join(bulk.MEDIA_TYPES.values())
+        raise NotAcceptable(
+            f"an export is one of {offered} (or use the format parameter)",
+            errors=[
+                ErrorItem(
+                    loc=["header", "accept"],
+                    msg=f"none of {offered} is acceptable",
+                    type="not_acceptable",
+                )
+            ],
+        )
+    return bulk.format_of(media)
 
 
 def _file(data: bytes, fmt: bulk.Format, etag: str, name: str) -> Response:

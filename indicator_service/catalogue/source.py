@@ -23,16 +23,23 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StrictBool,
     StrictInt,
     StrictStr,
+    TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from indicator_service.core.errors import excerpt
 from indicator_service.scoring.engine import DEFAULT_BANDS as ENGINE_DEFAULT_BANDS
 from indicator_service.scoring.engine import (
     DEFAULT_QUALITATIVE_LEVELS,
@@ -187,7 +194,7 @@ def normalise_operator(value: str) -> str:
     op = OPERATOR_ALIASES.get(value.strip(), value.strip())
     if op not in OPERATORS:
         raise ValueError(
-            f"unknown operator {value!r}: expected one of {', '.join(OPERATORS)} "
+            f"unknown operator {excerpt(value)}: expected one of {', '.join(OPERATORS)} "
             "(or >=, <=, qualitative)"
         )
     return op
@@ -195,19 +202,21 @@ def normalise_operator(value: str) -> str:
 
 def check_version(value: str) -> str:
     if not VERSION_RE.match(value):
-        raise ValueError(f"invalid version {value!r}: expected MAJOR.MINOR.PATCH[-draft]")
+        raise ValueError(f"invalid version {excerpt(value)}: expected MAJOR.MINOR.PATCH[-draft]")
     return value
 
 
 def check_unit(value: str | None) -> str | None:
     if value is not None and value not in UNITS:
-        raise ValueError(f"unknown unit {value!r}: see the controlled list in docs/catalogue.md")
+        raise ValueError(
+            f"unknown unit {excerpt(value)}: see the controlled list in docs/catalogue.md"
+        )
     return value
 
 
 def check_region(value: str) -> str:
     if not REGION_RE.match(value):
-        raise ValueError(f"invalid region code {value!r}: expected 6 digits (GB/T 2260)")
+        raise ValueError(f"invalid region code {excerpt(value)}: expected 6 digits (GB/T 2260)")
     return value
 
 
@@ -254,7 +263,12 @@ RULE_MODIFIERS: dict[str, tuple[str, bool]] = {
 
 
 def _is_num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an integer beyond the float range
+        return False
 
 
 def _qualitative_level_problems(levels: Any) -> list[str]:
@@ -276,41 +290,159 @@ def _qualitative_level_problems(levels: Any) -> list[str]:
     return out
 
 
+# One model per rule kind (its parameters, their types and defaults): the typed form of a rule.
+# Rules stay plain mappings in documents, requests and receipts (their hashes do not change);
+# these models are what every rule is validated against first, so a parameter of the wrong
+# type (a list as ``kind``, text as a number) is a validation problem and never reaches the
+# checks below as something they cannot handle.
+
+
+class _RuleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    over_achievement_factor: Number | None = Field(
+        default=None, description="超额完成 factor above the target (default: the engine's 1.0)"
+    )
+    over_achievement_penalty: Number | None = Field(
+        default=None, description="penalty factor in (0, 1] for over-achievement"
+    )
+
+
+class HigherBetterRule(_RuleModel):
+    kind: Literal["higher_better"]
+
+
+class EqualRule(_RuleModel):
+    kind: Literal["equal"]
+
+
+class LowerBetterRule(_RuleModel):
+    kind: Literal["lower_better"]
+    variant: Literal["linear", "inverse"] | None = Field(
+        default=None, description="default: the framework's rule_variants.lower_better, else linear"
+    )
+
+
+class QualitativeRule(_RuleModel):
+    kind: Literal["qualitative"]
+    levels: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="{code, name_zh, name_en, min, max, default} per level (fractions 0–1); "
+        "default: the framework's qualitative levels",
+    )
+
+
+class BudgetExecutionRule(_RuleModel):
+    kind: Literal["budget_execution"]
+    cap: Number = 1.0
+    warn_below: Number = 0.9
+
+
+class DeductionRule(_RuleModel):
+    kind: Literal["deduction"]
+    threshold: Number
+    per_unit: Number
+    direction: Literal["above", "below"] = "above"
+
+
+FiveNumbers = Annotated[list[Number], Field(min_length=5, max_length=5)]
+
+
+class EfficacyRule(_RuleModel):
+    kind: Literal["efficacy"]
+    levels: FiveNumbers | None = Field(default=None, description="优秀 … 较差, strictly monotonic")
+    coefficients: FiveNumbers = [1.0, 0.8, 0.6, 0.4, 0.2]
+    below_bottom: Literal["bottom", "zero"] = "bottom"
+
+
+class RankTableRule(_RuleModel):
+    kind: Literal["rank_table"]
+    points: Annotated[list[Number], Field(min_length=1)]
+    beyond: Number = 0.0
+
+
+Measure = Literal["relative", "absolute"]
+
+
+class TwoSidedRule(_RuleModel):
+    kind: Literal["two_sided"]
+    tolerance: Number = Field(
+        default=0.0, description="full marks while the deviation |a − t| / t ≤ tolerance (%)"
+    )
+    zero_at: Number = Field(default=100.0, description="deviation (%) at which the score is 0")
+
+
+class BandRule(_RuleModel):
+    kind: Literal["band"]
+    band: Number = Field(description="± band with full marks (percent of t, or absolute)")
+    per_point: Number = Field(description="points deducted per point beyond the band")
+    measure: Measure = "relative"
+
+
+class StepDeductionRule(_RuleModel):
+    kind: Literal["step_deduction"]
+    step: Number = Field(description="size of one step (percent of t, or absolute)")
+    per_step: Number = Field(description="points deducted per whole step")
+    direction: Literal["above", "below"] = "below"
+    measure: Measure = "relative"
+
+
+Rule = Annotated[
+    HigherBetterRule
+    | EqualRule
+    | LowerBetterRule
+    | QualitativeRule
+    | BudgetExecutionRule
+    | DeductionRule
+    | EfficacyRule
+    | RankTableRule
+    | TwoSidedRule
+    | BandRule
+    | StepDeductionRule,
+    Field(discriminator="kind"),
+]
+"""A rule as typed data: a union discriminated by ``kind`` (one model per kind)."""
+RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)
+
+
 def rule_problems(rule: Any) -> list[str]:
-    """Every problem of a rule mapping (empty when it is valid)."""
+    """Every problem of a rule mapping (empty when it is valid): first its shape against
+    :data:`Rule` (types of the kind and of every parameter), then the checks across values."""
     if not isinstance(rule, dict):
         return ["a rule must be a mapping {kind: …, params…}"]
     kind = rule.get("kind")
-    if kind not in RULE_PARAMS:
-        return [f"unknown rule kind {kind!r}: expected one of {', '.join(RULE_PARAMS)}"]
+    if not isinstance(kind, str) or kind not in RULE_PARAMS:
+        return [f"unknown rule kind {excerpt(kind)}: expected one of {', '.join(RULE_PARAMS)}"]
     spec = {**RULE_PARAMS[kind], **RULE_MODIFIERS}
+    bad: set[str] = set()
+    missing: set[str] = set()
+    unknown: set[str] = set()
+    try:
+        RULE_ADAPTER.validate_python(rule)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            name = str(err["loc"][1]) if len(err["loc"]) > 1 else ""
+            if err["type"] == "extra_forbidden":
+                unknown.add(name)
+            elif err["type"] == "missing":
+                missing.add(name)
+            else:
+                bad.add(name)
     out: list[str] = []
     for name in rule:
-        if name != "kind" and name not in spec:
-            out.append(f"rule {kind}: unknown parameter {name!r} (allowed: {', '.join(spec)})")
-    for name, (expected, required) in spec.items():
-        if name not in rule:
-            if required:
-                out.append(f"rule {kind}: missing parameter {name!r} ({expected})")
-            continue
-        v = rule[name]
-        ok = True
-        if expected == _NUM:
-            ok = _is_num(v)
-        elif expected == _OPT_NUM:
-            ok = v is None or _is_num(v)
-        elif expected in ("linear|inverse", "above|below", "bottom|zero", "relative|absolute"):
-            ok = v in expected.split("|")
-        elif expected == "five numbers":
-            ok = isinstance(v, list) and len(v) == 5 and all(_is_num(x) for x in v)
-        elif expected == "list of numbers":
-            ok = isinstance(v, list) and len(v) > 0 and all(_is_num(x) for x in v)
-        elif expected == "qualitative levels":
-            sub = _qualitative_level_problems(v)
-            out.extend(f"rule {kind}: {m}" for m in sub)
-            continue
-        if not ok:
-            out.append(f"rule {kind}: parameter {name!r} must be {expected}, got {v!r}")
+        if name in unknown:
+            out.append(
+                f"rule {kind}: unknown parameter {excerpt(name)} (allowed: {', '.join(spec)})"
+            )
+    for name, (expected, _required) in spec.items():
+        if name in missing:
+            out.append(f"rule {kind}: missing parameter {name!r} ({expected})")
+        elif expected == "qualitative levels" and name in rule:
+            out.extend(f"rule {kind}: {m}" for m in _qualitative_level_problems(rule[name]))
+        elif name in bad:
+            out.append(
+                f"rule {kind}: parameter {name!r} must be {expected}, got {excerpt(rule[name])}"
+            )
     if kind == "efficacy" and isinstance(rule.get("levels"), list) and not out:
         lv = rule["levels"]
         inc = all(a < b for a, b in itertools.pairwise(lv))
@@ -331,6 +463,28 @@ def rule_problems(rule: Any) -> list[str]:
     if isinstance(pen, int | float) and _is_num(pen) and not 0 < pen <= 1:
         out.append("over_achievement_penalty must be in (0, 1]")
     return out
+
+
+def _checked_rule(value: dict[str, Any]) -> dict[str, Any]:
+    problems = rule_problems(value)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
+
+
+class _RuleJsonSchema:
+    """Declares a rule field's JSON Schema as the :data:`Rule` union (the field itself keeps
+    the mapping as sent, so documents, receipts and their hashes are unchanged)."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(RULE_ADAPTER.core_schema)
+
+
+RuleData = Annotated[dict[str, Any], AfterValidator(_checked_rule), _RuleJsonSchema()]
+"""A rule field of a request or document: a mapping validated as :data:`Rule` and then by
+:func:`rule_problems` (one ``value_error`` listing every problem)."""
 
 
 def default_rule(operator: str | None) -> dict[str, Any] | None:
@@ -364,7 +518,9 @@ class Tags(SourceModel):
     def _known_project_types(cls, value: list[str]) -> list[str]:
         for p in value:
             if p not in PROJECT_TYPES:
-                raise ValueError(f"unknown project type {p!r}: expected {', '.join(PROJECT_TYPES)}")
+                raise ValueError(
+                    f"unknown project type {excerpt(p)}: expected {', '.join(PROJECT_TYPES)}"
+                )
         return value
 
 
@@ -447,7 +603,7 @@ class IndicatorDef(Validity):
     collection_method: (
         Literal["direct_proof", "statistics", "written_statement", "survey", "inspection"] | None
     ) = None
-    rule: dict[str, Any] | None = None
+    rule: RuleData | None = None
     tags: Tags = Field(default_factory=Tags)
     region: StrictStr = NATIONAL
     source: Citation | None = Field(
@@ -459,15 +615,6 @@ class IndicatorDef(Validity):
     )
     _unit = field_validator("unit")(classmethod(lambda cls, v: check_unit(v)))
     _region = field_validator("region")(classmethod(lambda cls, v: check_region(v)))
-
-    @field_validator("rule")
-    @classmethod
-    def _rule(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None:
-            problems = rule_problems(value)
-            if problems:
-                raise ValueError("; ".join(problems))
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> IndicatorDef:
@@ -533,7 +680,7 @@ class StandardDef(Validity):
     @classmethod
     def _pt(cls, value: str | None) -> str | None:
         if value is not None and value not in PROJECT_TYPES:
-            raise ValueError(f"unknown project type {value!r}")
+            raise ValueError(f"unknown project type {excerpt(value)}")
         return value
 
     @model_validator(mode="after")
@@ -683,7 +830,7 @@ class NodeDef(SourceModel):
     points: Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
     open: StrictBool = False
     indicator: StrictStr | None = None
-    rule: dict[str, Any] | None = None
+    rule: RuleData | None = None
     target: Number | None = None
     target_is_minimum: StrictBool = Field(
         default=False,
@@ -703,15 +850,6 @@ class NodeDef(SourceModel):
         | None
     ) = None
     note: Text | None = None
-
-    @field_validator("rule")
-    @classmethod
-    def _rule(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None:
-            problems = rule_problems(value)
-            if problems:
-                raise ValueError("; ".join(problems))
-        return value
 
     @model_validator(mode="after")
     def _shape(self) -> NodeDef:

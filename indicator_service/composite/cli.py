@@ -26,6 +26,7 @@ from indicator_service.composite.tables import (
     read_meta_csv,
 )
 from indicator_service.composite.tree import CompositeError, FloatArray, Tree, build_tree
+from indicator_service.core.spreadsheet import csv_cell, csv_row
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -144,13 +145,15 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         header += [f"{c}.rank" for c in tree.aggregates]
     if result.grades is not None:
         header += [f"{c}.grade" for c in tree.aggregates]
-    writer.writerow(header)
+    # codes come from the input tables: text a spreadsheet would read as a formula is
+    # neutralised ('=…); the numbers are numbers
+    writer.writerow(csv_row(header))
     for i, unit in enumerate(result.units):
-        row = [unit, *(format_float(v) for v in result.scores[i])]
+        row = [csv_cell(unit), *(format_float(v) for v in result.scores[i])]
         if args.ranks:
             row += [_int(v) for v in result.ranks[i]]
         if result.grades is not None:
-            row += [g[i] or "NA" for g in result.grades]
+            row += [csv_cell(g[i]) or "NA" for g in result.grades]
         writer.writerow(row)
     return 0
 
@@ -189,9 +192,9 @@ def _robustness(
     header = ["uCode", "score", "rank"]
     header += [f"{what}.{q}" for what in ("score", "rank") for q in ("p5", "median", "p95")]
     header += [f"P({g})" for g in r.grade_labels]
-    writer.writerow(header)
+    writer.writerow(csv_row(header))
     for i, unit in enumerate(units):
-        row = [unit, format_float(r.nominal_score[i]), _int(r.nominal_rank[i])]
+        row = [csv_cell(unit), format_float(r.nominal_score[i]), _int(r.nominal_rank[i])]
         row += [format_float(v) for v in (*r.score_quantiles[i], *r.rank_quantiles[i])]
         if r.grade_probability is not None:
             row += [format_float(v) for v in r.grade_probability[i][: len(r.grade_labels)]]

@@ -32,7 +32,12 @@ class _Request(BaseModel):
 class CompositeTable(_Request):
     """A data table as JSON columns: unit codes, and one list of values per indicator."""
 
-    units: list[Code] = Field(min_length=1, max_length=MAX_UNITS, description="unit codes")
+    units: list[Code] = Field(
+        min_length=1,
+        max_length=MAX_UNITS,
+        description="unit codes (each once: a repeated unit is refused)",
+        json_schema_extra={"uniqueItems": True},
+    )
     columns: dict[Code, list[Number | None]] = Field(
         description="indicator code → one value per unit, null where missing"
     )

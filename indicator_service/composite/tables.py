@@ -5,30 +5,30 @@ Missing values are ``NA`` or an empty cell. Stdlib + numpy only.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from indicator_service.composite.tree import TREE_TYPES, CompositeError, FloatArray, MetaRow
+from indicator_service.core import readers
+from indicator_service.core.errors import excerpt
 
 MISSING = frozenset({"", "NA", "NaN", "nan", "N/A", "null"})
 META_COLUMNS = ("Level", "iCode", "Direction", "Weight", "Parent", "Type")
 
 
 def _rows(text: str, what: str) -> tuple[list[str], list[list[str]]]:
-    # newline="": the csv module handles \r, \n and \r\n itself (a bare \r is a line break)
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    # strict CSV within the upload limits (rows, cell size) of core.readers
+    reader = readers.csv_rows(text.lstrip("\ufeff"))
     try:
         header = [h.strip() for h in next(reader)]
         rows = [r for r in reader if any(c.strip() for c in r)]
     except StopIteration:
         raise CompositeError(f"the {what} table is empty", [([what], "no header row")]) from None
-    except csv.Error as exc:
+    except readers.ReadError as exc:
         raise CompositeError(
-            f"the {what} table is not readable CSV", [([what, reader.line_num], str(exc))]
+            f"the {what} table is not readable CSV", [([what, exc.line or 1], exc.message)]
         ) from exc
     for i, r in enumerate(rows):
         if len(r) != len(header):
@@ -46,10 +46,10 @@ def _number(text: str, loc: list[str | int], errors: list[tuple[list[str | int],
     try:
         v = float(t)
     except ValueError:
-        errors.append((loc, f"not a number: {t!r}"))
+        errors.append((loc, f"not a number: {excerpt(t)}"))
         return math.nan
     if not math.isfinite(v):
-        errors.append((loc, f"not a finite number: {t!r}"))
+        errors.append((loc, f"not a finite number: {excerpt(t)}"))
         return math.nan
     return v
 

@@ -16,6 +16,7 @@ Tested side by side with a body parameter in ``tests/core/test_jsonbody.py``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -38,6 +39,52 @@ def is_json_media(content_type: str) -> bool:
     return media in JSON_CONTENT_TYPES or (
         media.startswith("application/") and media.endswith("+json")
     )
+
+
+def best_media(accept: str | None, offered: Sequence[str]) -> str | None:
+    """The media type of ``offered`` (in the server's order of preference) that ``accept``
+    (an HTTP Accept header) prefers, or None when it accepts none of them (a 406). No header,
+    or an empty one, accepts anything: the first offered."""
+    if not accept or not accept.strip():
+        return offered[0] if offered else None
+    ranges: list[tuple[str, float]] = []
+    for part in accept.split(",")[:50]:
+        media, *params = (p.strip() for p in part.split(";"))
+        if not media:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        ranges.append((media.lower(), q if 0 <= q <= 1 else 0.0))
+    best: tuple[float, int] | None = None
+    choice: str | None = None
+    for index, media in enumerate(offered):
+        kind = media.split("/", 1)[0]
+        # the most specific range that matches decides the quality (RFC 9110 § 12.5.1)
+        found: tuple[int, float] | None = None
+        for pattern, q in ranges:
+            rank = (
+                3
+                if pattern == media
+                else 2
+                if pattern == f"{kind}/*"
+                else 1
+                if pattern == "*/*"
+                else 0
+            )
+            if rank and (found is None or rank > found[0]):
+                found = (rank, q)
+        if found is None or found[1] <= 0:
+            continue
+        key = (found[1], -index)
+        if best is None or key > best:
+            best, choice = key, media
+    return choice
 
 
 def openapi_body(model: type[BaseModel]) -> dict[str, Any]:

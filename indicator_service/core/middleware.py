@@ -4,6 +4,7 @@ body-size limit, metrics and the access log line. (Pure ASGI rather than
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -35,6 +36,14 @@ class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body exceeds {limit} bytes")
         self.limit = limit
+
+
+class BodyReadTimeout(Exception):
+    """Raised when a request body stops arriving for longer than the read timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no request body data for {seconds:g} s")
+        self.seconds = seconds
 
 
 # Sent on every response. The API serves JSON only, so the strictest policy applies; the
@@ -70,9 +79,11 @@ class RequestContextMiddleware:
         metrics: Metrics,
         limiter: Limiter | None = None,
         identify: Callable[[Scope], str] = address_identity,
+        read_timeout: float | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.read_timeout = read_timeout
         self.metrics = metrics
         self.limiter = limiter
         self.identify = identify  # the rate-limit bucket of a request (see core.ratelimit)
@@ -111,7 +122,7 @@ class RequestContextMiddleware:
         if content_length is not None and content_length > limit:
             receive = _refusing_receive(limit)
         else:
-            receive = _counting_receive(receive, limit)
+            receive = _counting_receive(receive, limit, self.read_timeout)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -177,16 +188,30 @@ def _refusing_receive(limit: int) -> Receive:
     return receive
 
 
-def _counting_receive(receive: Receive, limit: int) -> Receive:
+def _counting_receive(receive: Receive, limit: int, timeout: float | None = None) -> Receive:
+    """Counts the body against ``limit``; while the body is incomplete, each read waits at most
+    ``timeout`` seconds (a client that declares a Content-Length and never sends it would hold
+    the request open for ever). Reads after the body (waiting for a disconnect) are not timed."""
     seen = 0
+    body_done = False
 
     async def wrapped() -> Message:
-        nonlocal seen
-        message: dict[str, Any] = dict(await receive())
+        nonlocal seen, body_done
+        if timeout is None or body_done:
+            message: dict[str, Any] = dict(await receive())
+        else:
+            try:
+                message = dict(await asyncio.wait_for(receive(), timeout))
+            except TimeoutError:
+                raise BodyReadTimeout(timeout) from None
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
                 raise BodyTooLarge(limit)
+            if not message.get("more_body", False):
+                body_done = True
+        else:
+            body_done = True
         return message
 
     return wrapped

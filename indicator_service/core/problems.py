@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.utils import solve_dependencies
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -17,9 +19,11 @@ from starlette.routing import compile_path
 from indicator_service.core.database import is_transaction_conflict
 from indicator_service.core.errors import PROBLEM_JSON, ErrorItem, ServiceError, problem_body
 from indicator_service.core.jsonbody import is_json_media
-from indicator_service.core.middleware import BodyTooLarge
+from indicator_service.core.middleware import BodyReadTimeout, BodyTooLarge
 
 log = logging.getLogger("indicator_service.errors")
+#: The namespace that owns every framework (``catalogue.router.FRAMEWORK_OWNER``).
+FRAMEWORK_OWNER = "common"
 
 
 def problem_response(
@@ -62,8 +66,54 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def _refused_first(request: Request) -> JSONResponse | None:
+    """The 401/403 problem a request would get once its body is readable, or None.
+
+    FastAPI parses a JSON body before it solves the route's dependencies (a malformed body is a
+    400 before the key is looked at), and namespace scope checks run inside the handlers (after
+    the body is validated). Before a 400 or 422 for a write, the route's dependencies are solved
+    without the body (authentication and role checks raise) and every principal they give is
+    checked against the namespace of the path, as the handlers check it: a client without the
+    right key learns nothing about the body it sent."""
+    route = request.scope.get("route")
+    if request.method not in _WRITE_METHODS or not isinstance(route, APIRoute):
+        return None
+    from indicator_service.auth.dependencies import ensure_scope
+    from indicator_service.auth.principal import Principal
+
+    try:
+        async with AsyncExitStack() as stack:
+            solved = await solve_dependencies(
+                request=request,
+                dependant=route.dependant,
+                body=None,
+                dependency_overrides_provider=route.dependency_overrides_provider,
+                async_exit_stack=stack,
+                embed_body_fields=route._embed_body_fields,
+            )
+            for value in solved.values.values():
+                if not isinstance(value, Principal):
+                    continue
+                if route.path.startswith("/v1/frameworks/{code}"):
+                    ensure_scope(value, FRAMEWORK_OWNER, loc=("path", "code"))
+                elif "{ns}" in route.path and isinstance(request.path_params.get("ns"), str):
+                    ensure_scope(value, request.path_params["ns"])
+    except ServiceError as refused:
+        if refused.status in (401, 403):
+            return await _service_error(request, refused)
+    except Exception:  # anything else is the original problem's business
+        log.debug("pre-flight of a refused request failed", exc_info=True)
+    return None
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    refused = await _refused_first(request)
+    if refused is not None:
+        return refused
     raw = list(exc.errors())
     content_type = request.headers.get("content-type", "")
     has_body_error = any(e.get("loc", ("",))[0] == "body" for e in raw)
@@ -117,6 +167,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps body-read errors in a 400
         return await _body_too_large(request, exc.__cause__)
+    if isinstance(exc.__cause__, BodyReadTimeout):
+        return await _body_read_timeout(request, exc.__cause__)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's answer to a JSON body that is not UTF-8: the documented malformed-json
+        # problem, with the error item every other unparsable body gets
+        refused = await _refused_first(request)
+        if refused is not None:
+            return refused
+        return problem_response(
+            request,
+            400,
+            "The request body is not valid JSON",
+            errors=[
+                ErrorItem(
+                    loc=["body"],
+                    msg=f"not UTF-8: byte {exc.__cause__.start} cannot be decoded",
+                    type="json_invalid",
+                )
+            ],
+            slug="malformed-json",
+        )
     headers = dict(exc.headers or {})
     detail = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == 404 and detail in (None, "Not Found"):
@@ -148,6 +219,17 @@ async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
         413,
         f"The request body is larger than the limit of {exc.limit} bytes",
         errors=[ErrorItem(loc=["body"], msg=f"at most {exc.limit} bytes", type="too_large")],
+    )
+
+
+async def _body_read_timeout(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyReadTimeout)
+    return problem_response(
+        request,
+        408,
+        f"The request body stopped arriving for {exc.seconds:g} s; the connection is closed",
+        errors=[ErrorItem(loc=["body"], msg=f"no data for {exc.seconds:g} s", type="read_timeout")],
+        headers={"Connection": "close"},
     )
 
 
@@ -209,6 +291,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(BodyTooLarge, _body_too_large)
+    app.add_exception_handler(BodyReadTimeout, _body_read_timeout)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DBAPIError, _db_error)
     app.add_exception_handler(PoolTimeout, _pool_exhausted)

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, gt=0, description="Largest accepted request body."
     )
+    request_read_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a request body may stall (no data) before the request is answered "
+        "408 and the connection closed.",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     migrate_on_start: bool = Field(

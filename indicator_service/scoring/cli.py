@@ -259,18 +259,22 @@ def score_file(
         if suffix == ".xlsx":
             from openpyxl import Workbook
 
-            wb = Workbook()
-            ws = wb.active
-            ws.title = "scores"
+            from indicator_service.core import spreadsheet
+
+            wb = Workbook(write_only=True)
+            ws = wb.create_sheet("scores")
             ws.append(list(OUT_COLUMNS))
             for line in lines:
-                ws.append([line.get(c) for c in OUT_COLUMNS])
+                ws.append(spreadsheet.xlsx_row(ws, (line.get(c) for c in OUT_COLUMNS)))
             wb.save(target)
         else:
+            from indicator_service.core import spreadsheet
+
             with target.open("w", encoding="utf-8", newline="") as fh:
                 w = csv.DictWriter(fh, OUT_COLUMNS)
                 w.writeheader()
-                w.writerows(lines)
+                # text a spreadsheet would read as a formula is neutralised ('=…)
+                w.writerows({k: spreadsheet.csv_cell(v) for k, v in ln.items()} for ln in lines)
     print(f"{len(results) - failed} scored, {failed} failed → {target}")
     return len(results) - failed, failed
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from indicator_service.catalogue.source import RuleData
 from indicator_service.core.errors import ErrorItem
 from indicator_service.core.types import INTEGRAL
 
@@ -66,7 +67,9 @@ class RowIn(ValueIn):
     name: Text | None = Field(default=None, description="三级指标 name")
     points: Points
     operator: Code | None = Field(default=None, description="≥ > = ≤ < 定性")
-    rule: dict[str, Any] | None = Field(default=None, description="rule as data; overrides")
+    rule: RuleData | None = Field(
+        default=None, description="rule as data (one of the rule kinds); overrides"
+    )
     standard_type: (
         Literal[
             "plan",

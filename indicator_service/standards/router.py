@@ -233,7 +233,8 @@ def resolve_standard(
         list[StandardType] | None,
         Query(
             description="standard types in order of precedence "
-            "[plan, industry, professional, historical]"
+            "[plan, industry, professional, historical], each once",
+            json_schema_extra={"uniqueItems": True},
         ),
     ] = None,
     order: Order = Order.type_first,

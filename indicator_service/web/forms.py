@@ -18,7 +18,7 @@ submission, as the CLI writes it) when ``Accept`` asks for XLSX.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -28,19 +28,25 @@ from starlette.concurrency import run_in_threadpool
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, ScorerDep
 from indicator_service.catalogue.router import FwPath, VersionQuery
+from indicator_service.core import readers, spreadsheet
 from indicator_service.core.errors import (
     ErrorItem,
+    NotAcceptable,
     PayloadTooLarge,
+    Problem,
     ServiceUnavailable,
     Unprocessable,
     UnsupportedMediaType,
+    excerpt,
 )
+from indicator_service.core.jsonbody import best_media
 from indicator_service.forms import pipeline as national
 from indicator_service.forms.reader import FormFileError, national_sheets
 from indicator_service.scoring import service
-from indicator_service.scoring.cli import OUT_COLUMNS, parse_table, table_lines
+from indicator_service.scoring.cli import OUT_COLUMNS, table_lines
 from indicator_service.scoring.csvform import (
     TableError,
+    normalise_header,
     records_to_submissions,
     validate_submissions,
 )
@@ -151,19 +157,7 @@ def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
             "empty form", errors=[ErrorItem(loc=["body"], msg="no content", type="missing")]
         )
     if media == XLSX:
-        try:
-            return parse_table(io.BytesIO(raw), xlsx=True)
-        except StopIteration:
-            raise Unprocessable(
-                "empty workbook",
-                errors=[ErrorItem(loc=["body"], msg="the first sheet is empty", type="missing")],
-            ) from None
-        except Exception as exc:  # an untrusted file: any parser failure means unreadable
-            # (BadZipFile, KeyError for a missing part, ParseError for broken XML, ValueError…)
-            raise Unprocessable(
-                "the body is not a readable XLSX workbook",
-                errors=[ErrorItem(loc=["body"], msg=str(exc)[:300], type="xlsx")],
-            ) from exc
+        return _table(readers.xlsx_rows(raw), "xlsx")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -176,12 +170,30 @@ def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
             "NUL characters are not allowed",
             errors=[ErrorItem(loc=["body"], msg="NUL character", type="nul")],
         )
+    return _table(readers.csv_rows(text), "csv")
+
+
+def _table(rows: Iterator[Sequence[Any]], kind: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """Header and records of a form's rows, as ``scoring.cli.parse_table`` makes them, read
+    within the limits of ``core.readers`` (an unreadable file is a 422 naming the line)."""
     try:
-        return parse_table(text, xlsx=False)
-    except StopIteration:
+        first = next(rows, None)
+        if first is None:
+            raise Unprocessable(
+                "empty form",
+                errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")],
+            )
+        header = normalise_header("" if h is None else str(h) for h in first)
+        records = [
+            {h: ("" if v is None else str(v)) for h, v in zip(header, row, strict=False)}
+            for row in rows
+        ]
+    except readers.ReadError as exc:
+        loc: list[str | int] = ["body", "line", exc.line] if exc.line is not None else ["body"]
         raise Unprocessable(
-            "empty form", errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")]
-        ) from None
+            "the form is not readable", errors=[ErrorItem(loc=loc, msg=exc.message, type=kind)]
+        ) from exc
+    return header, records
 
 
 def _line_numbers(records: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
@@ -250,12 +262,12 @@ def score_form(
 def _workbook(keys: list[str], requests: list[ScoreRequest], results: list[Any]) -> bytes:
     from openpyxl import Workbook
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "scores"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("scores")
     ws.append(list(OUT_COLUMNS))
     for line in table_lines(keys, list(requests), results):
-        ws.append([line.get(c) for c in OUT_COLUMNS])
+        # text as string cells: a row name such as "=HYPERLINK(…)" is never a formula
+        ws.append(spreadsheet.xlsx_row(ws, (line.get(c) for c in OUT_COLUMNS)))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -290,17 +302,31 @@ def _pdf(layouts: Any) -> bytes:
         raise ServiceUnavailable(str(exc)) from exc
 
 
-async def _national_answer(outcomes: list[national.FormOutcome], accept: str) -> Any:
+def _not_acceptable(offered: list[str]) -> NotAcceptable:
+    text = " / ".join(offered)
+    return NotAcceptable(
+        f"可提供的格式 / the answer can be: {text}",
+        errors=[
+            ErrorItem(
+                loc=["header", "accept"],
+                msg=f"请在 Accept 中选择 / accept one of: {text}",
+                type="not_acceptable",
+            )
+        ],
+    )
+
+
+async def _national_answer(outcomes: list[national.FormOutcome], answer: str) -> Any:
     from indicator_service.forms import writer
 
-    if PDF in accept:
+    if answer == PDF:
         content = await run_in_threadpool(_pdf, writer.layouts_of(outcomes))
         return Response(
             content,
             media_type=PDF,
             headers={"Content-Disposition": 'attachment; filename="scored.pdf"'},
         )
-    if XLSX in accept:
+    if answer == XLSX:
         content = await run_in_threadpool(writer.render_xlsx, writer.layouts_of(outcomes))
         return Response(
             content,
@@ -326,6 +352,12 @@ async def _national_answer(outcomes: list[national.FormOutcome], accept: str) ->
                 PDF: {"schema": {"type": "string", "format": "binary"}},
             },
         },
+        406: {
+            "model": Problem,
+            "description": "Accept names none of application/json, the XLSX type and (for a "
+            "form in the national layout) application/pdf",
+            "content": {"application/problem+json": {}},
+        },
         413: {
             "description": "The workbook is too large, expands too much or has too many "
             "sheets, rows or columns"
@@ -347,23 +379,27 @@ async def score_uploaded_form(
         ),
     ] = None,
 ) -> Any:
+    answer = best_media(request.headers.get("accept"), ["application/json", XLSX, PDF])
+    if answer is None:
+        raise _not_acceptable(["application/json", XLSX, PDF])
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in (CSV, XLSX, XLS):
-        raise UnsupportedMediaType(f"send the form as {CSV}, {XLSX} or {XLS}, not {media!r}")
+        raise UnsupportedMediaType(f"send the form as {CSV}, {XLSX} or {XLS}, not {excerpt(media)}")
     raw = await request.body()
-    accept = request.headers.get("accept", "")
     outcomes = await run_in_threadpool(score_national, raw, framework, catalogue) if raw else None
     if outcomes is not None:
-        return await _national_answer(outcomes, accept)
+        return await _national_answer(outcomes, answer)
     if media == XLS:
         raise Unprocessable(
             "XLS 文件中没有自评表 / no form in the national layout in this XLS file",
             errors=[ErrorItem(loc=["body"], msg="no national-layout form", type="no_form")],
         )
+    if answer == PDF:  # the PDF is the national form's; a flat table has none
+        raise _not_acceptable(["application/json", XLSX])
     keys, requests, results, lines = await run_in_threadpool(
         score_form, raw, media, framework, catalogue
     )
-    if XLSX in request.headers.get("accept", ""):
+    if answer == XLSX:
         content = await run_in_threadpool(_workbook, keys, requests, results)
         return Response(
             content,
@@ -397,6 +433,7 @@ async def score_uploaded_form(
             },
         },
         404: {"description": "Unknown framework or version"},
+        406: {"description": "Accept names neither the XLSX type nor application/pdf"},
     },
 )
 async def framework_template(
@@ -408,7 +445,10 @@ async def framework_template(
     fw = await run_in_threadpool(catalogue.framework, code, version)
     form = template_form(fw.doc)
     name = f"template-{fw.code}-{fw.version}"
-    if PDF in request.headers.get("accept", ""):
+    answer = best_media(request.headers.get("accept"), [XLSX, PDF])
+    if answer is None:
+        raise _not_acceptable([XLSX, PDF])
+    if answer == PDF:
         content = await run_in_threadpool(_pdf, [(form.sheet, layout(form))])
         media, ext = PDF, "pdf"
     else:

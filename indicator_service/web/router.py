@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from indicator_service.core.errors import NotFound
+from indicator_service.core.errors import NotFound, excerpt
 
 STATIC = Path(__file__).parent / "static"
 MEDIA = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -74,14 +74,22 @@ def home() -> HTMLResponse:
     return HTMLResponse(_shell("catalogue"))
 
 
+# Every asset, listed once at import: a request names one of these or is a 404, and the client's
+# path never reaches the file system (a NUL byte or a 5,000-character name made ``resolve()``
+# and ``stat()`` raise: 500s).
+ASSETS: dict[str, tuple[Path, str]] = {
+    path.relative_to(STATIC).as_posix(): (path, MEDIA[path.suffix])
+    for path in sorted(STATIC.rglob("*"))
+    if path.is_file() and path.suffix in MEDIA
+}
+
+
 @router.get("/static/{asset:path}")
 def static_asset(asset: str) -> FileResponse:
-    path = (STATIC / asset).resolve()
-    if not path.is_relative_to(STATIC.resolve()) or not path.is_file():
-        raise NotFound(f"no asset {asset!r}")
-    media = MEDIA.get(path.suffix)
-    if media is None:
-        raise NotFound(f"no asset {asset!r}")
+    found = ASSETS.get(asset)
+    if found is None:
+        raise NotFound(f"no asset {excerpt(asset)}")
+    path, media = found
     return FileResponse(
         path, media_type=f"{media}; charset=utf-8", headers={"Cache-Control": "no-cache"}
     )
@@ -90,5 +98,5 @@ def static_asset(asset: str) -> FileResponse:
 @router.get("/{page}", response_class=HTMLResponse)
 def page(page: Annotated[str, PathParam(max_length=40)]) -> HTMLResponse:
     if page not in PAGES:
-        raise NotFound(f"no page {page!r}")
+        raise NotFound(f"no page {excerpt(page)}")
     return HTMLResponse(_shell(page))

@@ -433,6 +433,13 @@ CORPUS: list[tuple[str, str, str, dict[str, Any], set[int]]] = [
     ("audit-id-huge", "GET", "/v1/audit/99999999999999999999999999", {}, {404, 422}),
     ("key-id-huge", "DELETE", "/v1/api-keys/99999999999999999999999999", {}, {404, 422}),
     ("version-sql", "GET", "/v1/frameworks/SELF-EVAL?version=1.0.0%27--", {}, {422}),
+    # static files: a NUL byte or a 5,000-character name reached the file system (500s)
+    ("static-nul", "GET", "/ui/static/%00", {}, {404}),
+    ("static-nul-suffix", "GET", "/ui/static/css/app.css%00.js", {}, {404}),
+    ("static-long-name", "GET", "/ui/static/" + "a" * 5000 + ".js", {}, {404}),
+    ("static-long-dirs", "GET", "/ui/static/" + "d/" * 2500 + "x.css", {}, {404}),
+    ("static-traversal", "GET", "/ui/static/..%2F..%2Fapp.py", {}, {404}),
+    ("static-not-an-asset", "GET", "/ui/static/js", {}, {404}),
     (
         "resolve-sql",
         "GET",
@@ -570,4 +577,294 @@ def test_oversized_bodies_are_413_and_change_nothing(seeded_url: str, hard_engin
     finally:
         client.close()
         app.state.engine.dispose()
+    assert snapshot(hard_engine) == before
+
+
+# --- round two (issue 22) -----------------------------------------------------------------------
+
+
+def _rule_row(rule: Any) -> dict[str, Any]:
+    body = submission(3)
+    body["rows"][0]["rule"] = rule
+    return body
+
+
+NEW_INDICATOR = {
+    "code": "EDU-01-099",
+    "name_zh": "新指标",
+    "name_en": "New indicator",
+    "value_type": "quantitative",
+    "operator": "≥",
+    "unit": "个",
+}
+BAD_KINDS = [["higher_better"], {"kind": "higher_better"}, 3, None, "x" * 10_000]
+
+
+@pytest.fixture(scope="module")
+def framework_draft(hapi: ApiClient) -> str:
+    created = hapi.post("/v1/frameworks/SELF-EVAL/drafts")
+    assert created.status_code == 201, created.text
+    return str(created.json()["version"])
+
+
+@pytest.mark.parametrize("kind", BAD_KINDS, ids=["list", "object", "number", "null", "long"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "score",
+        "evaluation",
+        "what-if",
+        "batch",
+        "indicator-post",
+        "indicator-patch",
+        "draft-put",
+        "import",
+        "import-validate-only",
+        "node-post",
+    ],
+)
+def test_rule_kind_of_any_type_is_a_problem(
+    hapi: ApiClient,
+    hard_engine: Engine,
+    draft_etag: str,
+    framework_draft: str,
+    target: str,
+    kind: Any,
+) -> None:
+    """A rule whose ``kind`` is a list or an object was a 500 (``kind in RULE_PARAMS`` on an
+    unhashable value) on every operation that takes a rule."""
+    rule = {"kind": kind}
+    any_etag = {"If-Match": "*"}
+    document = hapi.get("/v1/namespaces/education/versions/1.0.1-draft").json()["document"]
+    indicator = {**document["indicators"][0], "rule": rule}
+    file = json.dumps({"indicators": [indicator]}).encode()
+    fw = f"/v1/frameworks/SELF-EVAL/drafts/{framework_draft}/nodes"
+    calls: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "score": ("POST", "/v1/score", {"json": _rule_row(rule)}),
+        "evaluation": ("POST", "/v1/evaluations", {"json": _rule_row(rule)}),
+        "what-if": (
+            "POST",
+            "/v1/score/what-if",
+            {"json": {"submission": _rule_row(rule), "overrides": {}}},
+        ),
+        "batch": ("POST", "/v1/score/batch", {"json": {"items": [_rule_row(rule)]}}),
+        "indicator-post": (
+            "POST",
+            f"{DRAFT}/indicators",
+            {"json": {**NEW_INDICATOR, "rule": rule}, "headers": any_etag},
+        ),
+        "indicator-patch": (
+            "PATCH",
+            f"{DRAFT}/indicators/{indicator['code']}",
+            {"json": {"rule": rule}, "headers": any_etag},
+        ),
+        "draft-put": (
+            "PUT",
+            DRAFT,
+            {
+                "json": {**document, "indicators": [indicator, *document["indicators"][1:]]},
+                "headers": any_etag,
+            },
+        ),
+        "import": ("POST", f"{DRAFT}/import", {"content": file, "headers": {**JSON, **any_etag}}),
+        "import-validate-only": (
+            "POST",
+            f"{DRAFT}/import?validate_only=true",
+            {"content": file, "headers": JSON},
+        ),
+        "node-post": (
+            "POST",
+            fw,
+            {
+                "json": {
+                    "code": "X9",
+                    "level": 1,
+                    "name_zh": "甲",
+                    "name_en": "A",
+                    "points": 1,
+                    "rule": rule,
+                },
+                "headers": any_etag,
+            },
+        ),
+    }
+    method, path, kwargs = calls[target]
+    before = snapshot(hard_engine)
+    response = hapi.request(method, path, **kwargs)
+    assert response.status_code < 500, response.text[:500]
+    text = response.text
+    assert len(text) < 5000  # the long kind is quoted as an excerpt
+    if target == "batch":
+        (item,) = response.json()["items"]
+        assert item["ok"] is False
+        assert any("rule" in e["loc"] for e in item["errors"]), item
+    elif target == "import-validate-only":
+        body = response.json()
+        assert body["valid"] is False
+        assert body["rows"][0]["status"] == "error"
+        assert "rule" in json.dumps(body["rows"][0]["errors"])
+    else:
+        problem = assert_problem(response, 422)
+        assert "rule" in json.dumps(problem["errors"]), problem
+    assert snapshot(hard_engine) == before
+
+
+# --- malformed and amplifying files: bulk import and form upload --------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BOMB_YAML = (
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    "indicators:\n  - {code: EDU-01-001, name_zh: x, name_en: x, value_type: quantitative,\n"
+    "     operator: '≥', unit: 个, rule: {kind: *f}}\n"
+)
+
+
+def _xlsx(
+    rows: list[list[Any]],
+    replace: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+    add: dict[str, str] | None = None,
+) -> bytes:
+    """A workbook of ``rows``, its parts rewritten (``(part, old, new)``) and parts added."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    done = 0
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename).decode()
+            for part, old, new in replace:
+                if part == info.filename:
+                    assert old in data, (part, data[:800])
+                    data = data.replace(old, new)
+                    done += 1
+            dst.writestr(info.filename, data)
+        for part, data in (add or {}).items():
+            dst.writestr(part, data)
+    assert done == len(replace)
+    return out.getvalue()
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _many_rows_xlsx(n: int) -> bytes:
+    """``n`` data rows of one number cell (a few kilobytes compressed for 300,000)."""
+    rows = "<row><c><v>1</v></c></row>" * n
+    return _xlsx(
+        [["code"], [1]],
+        [
+            (SHEET, '<row r="2"><c r="A2" t="n"><v>1</v></c></row>', rows),
+            (SHEET, '<dimension ref="A1:A2" />', f'<dimension ref="A1:A{n + 1}" />'),
+        ],
+    )
+
+
+def _huge_header_xlsx(size: int) -> bytes:
+    """A header cell that is a shared string of ``size`` characters."""
+    sst = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        f'uniqueCount="1"><si><t>{"h" * size}</t></si></sst>'
+    )
+    ss_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+    ss_rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+    return _xlsx(
+        [["HEADER_PLACEHOLDER", "code"], ["x", "EDU-01-001"]],
+        [
+            (SHEET, 't="inlineStr"><is><t>HEADER_PLACEHOLDER</t></is>', 't="s"><v>0</v>'),
+            (
+                "[Content_Types].xml",
+                "</Types>",
+                f'<Override PartName="/xl/sharedStrings.xml" ContentType="{ss_type}"/></Types>',
+            ),
+            (
+                "xl/_rels/workbook.xml.rels",
+                "</Relationships>",
+                f'<Relationship Id="rIdSS" Type="{ss_rel}" Target="sharedStrings.xml"/>'
+                "</Relationships>",
+            ),
+        ],
+        add={"xl/sharedStrings.xml": sst},
+    )
+
+
+FORM_HEAD = "framework,class_l1,points,value\n"
+# (id, body, media type, where: "import" | "form" | "both", expected line or None)
+FILE_CASES: list[tuple[str, bytes, str, str, int | None]] = [
+    ("json-deep", b'{"indicators":\n' + b"[" * 20_000 + b"]" * 20_000 + b"}", "application/json",
+     "import", 2),
+    ("yaml-deep", b"indicators:\n  " + b"[" * 20_000 + b"]" * 20_000, "application/yaml", "import",
+     2),
+    ("json-bigint", b'{"name_zh":\n' + b"9" * 5000 + b"}", "application/json", "import", 2),
+    ("yaml-bigint", b"name_zh: x\nowner: " + b"9" * 5000 + b"\n", "application/yaml", "import", 2),
+    ("yaml-alias-bomb", BOMB_YAML.encode(), "application/yaml", "import", 2),
+    ("csv-bare-cr", b'code,name_en\nEDU-01-001,a\rb"c\n', "text/csv", "import", 3),
+    ("csv-cell-131073", b"code,name_en\nEDU-01-001," + b"x" * 131_073 + b"\n", "text/csv", "both",
+     2),
+    ("csv-cell-40000", b"code,name_en\nEDU-01-001," + b"x" * 40_000 + b"\n", "text/csv", "both", 2),
+    ("csv-unterminated", b'code,name_en\nEDU-01-001,"abc\n', "text/csv", "both", 2),
+    ("csv-after-quote", b'code,name_en\nEDU-01-001,"a"b\n', "text/csv", "both", 2),
+    ("form-bare-cr", (FORM_HEAD + 'SELF-EVAL,产出,10,1\r2"x\n').encode(), "text/csv", "form", 3),
+    ("xlsx-300k-rows", _many_rows_xlsx(300_000), XLSX, "both", 20_002),
+    ("xlsx-20mb-header", _huge_header_xlsx(20_000_000), XLSX, "both", 1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "media", "where", "line"),
+    [c[1:] for c in FILE_CASES],
+    ids=[c[0] for c in FILE_CASES],
+)
+@pytest.mark.parametrize("target", ["import-validate-only", "import", "form"])
+def test_malformed_and_amplifying_files_are_short_problems(
+    hapi: ApiClient,
+    hard_engine: Engine,
+    draft_etag: str,
+    target: str,
+    body: bytes,
+    media: str,
+    where: str,
+    line: int | None,
+) -> None:
+    """Each was a 500 (RecursionError, ValueError of int(), csv.Error) or an amplification (a
+    558-byte alias bomb answered 32 MB; 300,000 XLSX rows took 16 s; a 20 MB header cell was
+    echoed three times): now a 422 problem naming the line, a few kilobytes long."""
+    if (where == "form") != (target == "form") and where != "both":
+        pytest.skip("not a file of this endpoint")
+    paths = {
+        "import-validate-only": (f"{DRAFT}/import?validate_only=true", {}),
+        "import": (f"{DRAFT}/import", {"If-Match": "*"}),
+        "form": ("/v1/forms/score?framework=SELF-EVAL", {}),
+    }
+    path, headers = paths[target]
+    before = snapshot(hard_engine)
+    response = hapi.post(path, content=body, headers={"content-type": media, **headers})
+    assert len(response.content) < 4096, response.content[:500]
+    assert snapshot(hard_engine) == before
+    if response.status_code == 200 and target == "import-validate-only":
+        # a file that reads (a bare CR ends a line, as in RFC 4180 readers): rows reported
+        report = response.json()
+        assert report["valid"] is False
+        assert any(r["row"] == line and r["status"] == "error" for r in report["rows"]), report
+        return
+    problem = assert_problem(response, 422)
+    if line is not None:
+        text = json.dumps(problem, ensure_ascii=False)
+        assert any(
+            f in text for f in (f"line {line}", f"row {line}", f'"row", {line}', f'"line", {line}')
+        ), problem
     assert snapshot(hard_engine) == before

@@ -178,8 +178,21 @@ CSV_ALPHABET = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(CSV_ALPHABET, max_size=40).map("".join))
 def test_csv_lines_reads_as_the_csv_module(text: str) -> None:
-    expected = list(csv.reader(io.StringIO(text, newline="")))
+    """As ``csv.reader`` in strict mode: an unterminated quote or a character after a closing
+    quote is an error (the lenient reader would silently accept them)."""
+    try:
+        expected = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error:
+        with pytest.raises(csv.Error):
+            list(csv_lines(text))
+        return
     assert list(csv_lines(text)) == expected
+
+
+@pytest.mark.parametrize("text", ['a\n"unterminated', 'a,b\n"x"y,z\n'])
+def test_csv_lines_refuses_broken_quoting(text: str) -> None:
+    with pytest.raises(csv.Error):
+        list(csv_lines(text))
 
 
 @pytest.mark.parametrize("text", ["a,b\nccc,d\n", "a,b\r\nccc\rd"])
