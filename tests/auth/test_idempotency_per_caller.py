@@ -133,7 +133,12 @@ def test_derived_standard_replays_only_the_callers_own_request(
             ],
             "method": "last_year",
         },
-        "standard": {"indicator": "IDM-01-001", "region": "330102", "source": "test series"},
+        "standard": {
+            "indicator": "IDM-01-001",
+            "region": "330102",
+            "fiscal_year": 2023,
+            "source": {"title": "test series", "issuer": "统计局", "year": 2023},
+        },
     }
     url = f"/v1/standards/drafts/{NS}/{version}/standards"
     idem = {"If-Match": etag, "Idempotency-Key": f"save-{uuid.uuid4().hex[:8]}"}

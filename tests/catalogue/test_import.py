@@ -133,7 +133,7 @@ def test_seed_imports_on_postgresql(fresh_database_url: str) -> None:
     try:
         with database.session_scope(engine) as session:
             report = import_catalogue(session, load_catalogue(CATALOG_DIR))
-        assert len(report.created) == 10
+        assert len(report.created) == 17
         with database.session_scope(engine) as session:
             report = import_catalogue(session, load_catalogue(CATALOG_DIR))
         assert report.created == []
