@@ -23,16 +23,19 @@ def _fail(message: str) -> Exception:
 def _create(args: argparse.Namespace) -> int:
     from indicator_service.auth import service
     from indicator_service.auth.principal import CLI_OPERATOR
-    from indicator_service.auth.schemas import API_KEY_CREATE, ApiKeyOut
+    from indicator_service.auth.schemas import API_KEY_CREATE, ApiKeyOut, regions_of
     from indicator_service.core.database import make_engine, session_scope
     from indicator_service.core.settings import get_settings
 
     if args.role in (Role.curator.value, Role.reviewer.value) and not args.namespace:
         raise _fail(f"a {args.role} key needs at least one --namespace (or --namespace '*')")
+    fields = {"name": args.name, "role": args.role, "namespaces": args.namespace}
+    if args.region:
+        if args.role != Role.evaluator.value:
+            raise _fail(f"--region applies to evaluator keys only, not to a {args.role} key")
+        fields["regions"] = args.region
     try:
-        body = API_KEY_CREATE.validate_python(
-            {"name": args.name, "role": args.role, "namespaces": args.namespace}
-        )
+        body = API_KEY_CREATE.validate_python(fields)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'key'}: {e['msg']}" for e in exc.errors()
@@ -47,6 +50,7 @@ def _create(args: argparse.Namespace) -> int:
                 name=body.name,
                 role=body.role,
                 namespaces=body.namespaces,
+                regions=regions_of(body),
                 server_secret=settings.secret_key,
                 actor=CLI_OPERATOR,
             )
@@ -56,9 +60,10 @@ def _create(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**out.model_dump(mode="json"), "key": raw}, ensure_ascii=False))
     else:
+        regions = f", regions {','.join(out.regions)}" if out.regions else ""
         print(
-            f"created key {out.id} ({out.role.value}, namespaces {','.join(out.namespaces)}) "
-            f"for {out.name!r}"
+            f"created key {out.id} ({out.role.value}, namespaces {','.join(out.namespaces)}"
+            f"{regions}) for {out.name!r}"
         )
         print(f"key: {raw}")
         print("Store it now: it is shown only once.")
@@ -81,12 +86,15 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([k.model_dump(mode="json") for k in keys], ensure_ascii=False))
         return 0
-    print(f"{'id':>5}  {'prefix':12}  {'role':9}  {'status':8}  {'namespaces':20}  name")
+    print(
+        f"{'id':>5}  {'prefix':12}  {'role':9}  {'status':8}  {'namespaces':20}  "
+        f"{'regions':13}  name"
+    )
     for k in keys:
         status = "revoked" if k.revoked_at else "active"
         print(
             f"{k.id:>5}  {k.prefix:12}  {k.role.value:9}  {status:8}  "
-            f"{','.join(k.namespaces):20}  {k.name}"
+            f"{','.join(k.namespaces):20}  {','.join(k.regions) or '-':13}  {k.name}"
         )
     return 0
 
@@ -122,6 +130,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="a namespace the key may act on (repeat; '*' for all; required for curator and "
         "reviewer)",
+    )
+    create.add_argument(
+        "--region",
+        action="append",
+        default=None,
+        help="evaluator keys: a region (GB/T 2260 code) whose stored evaluations the key may "
+        "read besides its own (repeat; 330000 covers 330100 and 330102; 000000 every region)",
     )
     create.add_argument("--name", required=True, help="who holds the key")
     create.add_argument("--json", action="store_true", help="print JSON")

@@ -8,6 +8,8 @@
   ``EvaluatorDep``, ``ScorerDep`` and ``AuditReaderDep``.
 - ``ensure_scope(principal, namespace)``: 403 unless the key may act on the namespace; call it in
   the handler once the namespace is known.
+- ``ensure_region(principal, region)``: 403 unless a region-scoped key's scope covers the region
+  (keys without a region scope pass).
 
 Keys are read from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. Authenticated
 routes document the ``BearerApiKey`` security scheme in OpenAPI.
@@ -286,6 +288,25 @@ def ensure_scope(
             errors=[ErrorItem(loc=list(loc), msg=detail, type="namespace_out_of_scope")],
             slug="namespace-out-of-scope",
         )
+
+
+def ensure_region(
+    principal: Principal, region: str, *, loc: Sequence[str | int] = ("body", "region")
+) -> None:
+    """403 unless the key may store data of ``region``: a key with region scopes only in the
+    regions they cover; keys without a region scope (and admins) anywhere."""
+    if not principal.regions or principal.role is Role.admin or principal.covers_region(region):
+        return
+    detail = (
+        f"密钥 {principal.name!r} 限定地区 {', '.join(principal.regions)}，不含 "
+        f"{region} / the key {principal.name!r} is scoped to the regions "
+        f"{', '.join(principal.regions)}; {region} is outside them"
+    )
+    raise Forbidden(
+        detail,
+        errors=[ErrorItem(loc=list(loc), msg=detail, type="region_out_of_scope")],
+        slug="region-out-of-scope",
+    )
 
 
 def require_role(*roles: Role) -> ApiKeyAuth:

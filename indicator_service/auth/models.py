@@ -36,6 +36,11 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=200)
     role: str = Field(max_length=20)
     namespaces: Any = Field(sa_column=Column(JSON, nullable=False))
+    # Region scopes (GB/T 2260 codes) of an evaluator key: the stored evaluations it may read
+    # besides its own. Empty: no region scope. Migration 0006_ownership.
+    regions: Any = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = Field(default=None)
     last_used_at: datetime | None = Field(default=None)

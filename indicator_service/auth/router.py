@@ -14,7 +14,13 @@ from indicator_service.auth import service
 from indicator_service.auth.cache import key_cache
 from indicator_service.auth.dependencies import AUTH_RESPONSES, AdminDep
 from indicator_service.auth.models import Role
-from indicator_service.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyOut
+from indicator_service.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
+    ApiKeyOut,
+    regions_of,
+)
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
 
@@ -45,6 +51,7 @@ def create_api_key(
         name=body.name,
         role=body.role,
         namespaces=body.namespaces,
+        regions=regions_of(body),
         server_secret=request.app.state.settings.secret_key,
         actor=admin,
     )

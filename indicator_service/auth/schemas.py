@@ -29,6 +29,29 @@ NAME_PATTERN = (
     r"[^\x00-\x1f\x7f-\x9f]*$"
 )
 SCOPED_ROLES = frozenset({Role.curator, Role.reviewer})
+REGION_SCOPED_ROLES = frozenset({Role.evaluator})
+
+
+_TWO = "(0[1-9]|[1-9][0-9])"  # two digits, not 00
+REGION_SCOPE_PATTERN = rf"^(000000|{_TWO}(0000|{_TWO}(00|{_TWO})))$"
+"""A GB/T 2260 administrative division code usable as a key's region scope: a province
+``PP0000``, a city ``PPCC00``, a county ``PPCCDD`` (PP, CC, DD not 00) or ``000000`` (national:
+every region). A county part under no city (``PP00DD``) is refused."""
+RegionScope = Annotated[
+    str, StringConstraints(strict=True, pattern=REGION_SCOPE_PATTERN, min_length=6, max_length=6)
+]
+
+
+def normalise_regions(role: Role, regions: list[str] | None) -> list[str]:
+    """Sorted, de-duplicated region scopes; only evaluator keys may have them."""
+    if not regions:
+        return []
+    if role not in REGION_SCOPED_ROLES:
+        raise ValueError(
+            f"只有 evaluator 密钥可以限定地区 / region scopes apply to evaluator keys only, "
+            f"not to a {role.value} key"
+        )
+    return sorted(set(regions))
 
 
 def normalise_namespaces(role: Role, namespaces: list[str] | None) -> list[str]:
@@ -86,9 +109,9 @@ class ScopedKeyCreate(_KeyCreateBase):
 
 
 class UnscopedKeyCreate(_KeyCreateBase):
-    """An admin, evaluator or client key (admin keys always have every namespace)."""
+    """An admin or client key (admin keys always have every namespace)."""
 
-    role: Literal[Role.admin, Role.evaluator, Role.client]
+    role: Literal[Role.admin, Role.client]
     namespaces: list[NamespaceScope] | None = Field(
         default=None,
         max_length=50,
@@ -101,9 +124,42 @@ class UnscopedKeyCreate(_KeyCreateBase):
         return self
 
 
-ApiKeyCreate = Annotated[ScopedKeyCreate | UnscopedKeyCreate, Field(discriminator="role")]
+class EvaluatorKeyCreate(_KeyCreateBase):
+    """An evaluator key, optionally scoped to regions (the stored evaluations it may read)."""
+
+    role: Literal[Role.evaluator]
+    namespaces: list[NamespaceScope] | None = Field(
+        default=None,
+        max_length=50,
+        description="Namespaces the key may act on; default '*' (all).",
+    )
+    regions: list[RegionScope] | None = Field(
+        default=None,
+        max_length=50,
+        description="GB/T 2260 codes of the regions whose stored evaluations the key may read "
+        "besides its own: a province PP0000 covers its cities and counties, a city PPCC00 its "
+        "counties, a county PPCCDD itself, 000000 every region. A key with regions stores "
+        "evaluations of these regions only. Default: none (the key reads its own evaluations "
+        "only).",
+        examples=[["330102"]],
+    )
+
+    @model_validator(mode="after")
+    def _scopes(self) -> Self:
+        self.namespaces = normalise_namespaces(self.role, self.namespaces)
+        self.regions = normalise_regions(self.role, self.regions)
+        return self
+
+
+KeyCreateBody = ScopedKeyCreate | UnscopedKeyCreate | EvaluatorKeyCreate
+ApiKeyCreate = Annotated[KeyCreateBody, Field(discriminator="role")]
 """The body of ``POST /v1/api-keys`` (one schema per kind of role)."""
-API_KEY_CREATE: TypeAdapter[ScopedKeyCreate | UnscopedKeyCreate] = TypeAdapter(ApiKeyCreate)
+API_KEY_CREATE: TypeAdapter[KeyCreateBody] = TypeAdapter(ApiKeyCreate)
+
+
+def regions_of(body: KeyCreateBody) -> list[str] | None:
+    """The region scopes of a key-creation body (only evaluator keys have any)."""
+    return body.regions if isinstance(body, EvaluatorKeyCreate) else None
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -118,6 +174,9 @@ class ApiKeyOut(BaseModel):
     name: str
     role: Role
     namespaces: list[str]
+    regions: list[str] = Field(
+        description="Region scopes (GB/T 2260) of an evaluator key; empty: none."
+    )
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None = Field(

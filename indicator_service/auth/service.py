@@ -13,7 +13,7 @@ from indicator_service.auth.cache import KEY_CACHE, KeyCache
 from indicator_service.auth.keys import generate_key, hash_key, hashes_equal, parse_key
 from indicator_service.auth.models import ApiKey, Role
 from indicator_service.auth.principal import Principal
-from indicator_service.auth.schemas import ApiKeyOut, normalise_namespaces
+from indicator_service.auth.schemas import ApiKeyOut, normalise_namespaces, normalise_regions
 from indicator_service.core.errors import ErrorItem, NotFound, Unauthorized
 
 AUTH_CHALLENGE = 'Bearer realm="indicator-service"'
@@ -32,9 +32,14 @@ def create_key(
     namespaces: Sequence[str] | None,
     server_secret: str,
     actor: Principal,
+    regions: Sequence[str] | None = None,
 ) -> tuple[ApiKey, str]:
-    """Store a new key (hashed) and return its row and the key text, which is not kept."""
+    """Store a new key (hashed) and return its row and the key text, which is not kept.
+
+    ``regions`` (evaluator keys only, codes already validated by the request schema) are the
+    region scopes of the stored evaluations the key may read besides its own."""
     scopes = normalise_namespaces(role, list(namespaces) if namespaces else None)
+    region_scopes = normalise_regions(role, list(regions) if regions else None)
     generated = generate_key()
     row = ApiKey(
         prefix=generated.prefix,
@@ -42,6 +47,7 @@ def create_key(
         name=name,
         role=role.value,
         namespaces=scopes,
+        regions=region_scopes,
     )
     session.add(row)
     session.flush()
@@ -144,7 +150,11 @@ def _unauthorized(detail: str, type_: str) -> Unauthorized:
 def principal_of(row: ApiKey) -> Principal:
     assert row.id is not None
     return Principal(
-        key_id=row.id, name=row.name, role=Role(row.role), namespaces=tuple(row.namespaces)
+        key_id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        namespaces=tuple(row.namespaces),
+        regions=tuple(row.regions or ()),
     )
 
 

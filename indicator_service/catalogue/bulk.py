@@ -248,6 +248,22 @@ def _parse_rule(text: str) -> dict[str, Any]:
     return {"kind": text}
 
 
+def _parse_source(text: str) -> dict[str, Any]:
+    """A ``source`` cell: a citation mapping ``{title: …, issuer: …, year: …}`` (YAML/JSON)."""
+    value: Any = None
+    if text.startswith("{"):
+        try:
+            value = readers.load_yaml(text)  # no aliases, bounded nesting
+        except readers.ReadError as exc:
+            raise ValueError(f"not a citation mapping: {exc.message}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(
+            "来源须为引用对象 / a source is a citation mapping such as "
+            "{title: …, issuer: …, doc_number: …, year: 2021, section: …}"
+        )
+    return value
+
+
 def _errors(exc: ValidationError, columns: Mapping[str, str]) -> list[CellError]:
     out = []
     for e in exc.errors(include_url=False):
@@ -394,7 +410,9 @@ def _sheet_standard(
         return None, [CellError("target", f"not a number: {excerpt(cells['target'])}")]
     data: dict[str, Any] = {"indicator": ind.code, "type": cells["standard_type"]}
     try:
-        key = StandardDef.model_validate({**data, "value": value, "source": "-"}).key()
+        key = StandardDef.model_validate(
+            {**data, "value": value, "illustrative": True, "derivation": "-"}
+        ).key()
     except ValidationError as exc:
         return None, _errors(exc, _STANDARD_COLUMN)
     j = draft.standard(key)
@@ -407,7 +425,10 @@ def _sheet_standard(
     if ind.unit is not None:
         data["unit"] = ind.unit
     if "source" in cells:
-        data["source"] = cells["source"]
+        try:
+            data["source"] = _parse_source(cells["source"])
+        except ValueError as exc:
+            return None, [CellError("source", str(exc))]
     elif "source" not in data:
         return None, [CellError("source", "required for a new standard", "missing")]
     try:
@@ -476,6 +497,7 @@ def _sheet_rows(doc: Mapping[str, Any]) -> list[list[Any]]:
         simple = (
             st is not None
             and st.get("value") is not None
+            and not st.get("illustrative")
             and not any(
                 st.get(k)
                 for k in ("fiscal_year", "sector", "project_type", "valid_from", "valid_to")
@@ -496,7 +518,13 @@ def _sheet_rows(doc: Mapping[str, Any]) -> list[list[Any]]:
         }
         if simple and st is not None:
             cells.update(
-                {"target": st["value"], "standard_type": st["type"], "source": st.get("source")}
+                {
+                    "target": st["value"],
+                    "standard_type": st["type"],
+                    "source": json.dumps(st["source"], ensure_ascii=False)
+                    if st.get("source")
+                    else None,
+                }
             )
         out.append([cells.get(c) for c in SHEET_COLUMNS])
     return out

@@ -47,6 +47,8 @@ class StandardLike(Protocol):
     def sector(self) -> str | None: ...
     @property
     def project_type(self) -> str | None: ...
+    @property
+    def illustrative(self) -> bool: ...
 
 
 R = TypeVar("R", bound=StandardLike)
@@ -79,6 +81,17 @@ def in_validity(row: StandardLike, year: int | None) -> bool:
     return not (row.valid_to is not None and row.valid_to.year < year)
 
 
+def year_usable(row: StandardLike, fiscal_year: int | None) -> bool:
+    """Whether the row's year may serve ``fiscal_year``: a plan/industry/… row of that year or
+    an earlier one (or without a year); a **historical** row (an actual past value) only when
+    it is of an earlier year — a year's own actual value is not its standard."""
+    if fiscal_year is None:
+        return True
+    if row.type == "historical":
+        return row.fiscal_year is not None and row.fiscal_year < fiscal_year
+    return row.fiscal_year is None or row.fiscal_year <= fiscal_year
+
+
 def match_standard(
     rows: Iterable[R],
     *,
@@ -87,26 +100,31 @@ def match_standard(
     fiscal_year: int | None,
     sector: str | None = None,
     project_type: str | None = None,
+    include_illustrative: bool = False,
 ) -> StandardMatch[R] | None:
     """The best-matching row and why, or ``None`` when no row is a candidate.
 
     Candidates match the type (if asked), lie on the region's chain (if a region is asked), are
-    not from a later year, are valid in the year, and match or leave open the sector and project
-    type. Ranking: exact region beats parent region beats national; exact year beats the
-    nearest earlier year beats a year-less row; exact sector/project type beat rows that leave
-    them open; then the type preference. Ties keep the order of ``rows``.
+    not from a later year (historical rows: from an earlier year only, :func:`year_usable`),
+    are valid in the year, match or leave open the sector and project type, and are not
+    ``illustrative`` unless ``include_illustrative``. Ranking: exact region beats parent region
+    beats national; exact year beats the nearest earlier year beats a year-less row; exact
+    sector/project type beat rows that leave them open; then the type preference. Ties keep
+    the order of ``rows``.
     """
     chain = region_chain(region) if region else [NATIONAL]
-    candidates = [
+    matching = [
         r
         for r in rows
         if (type is None or r.type == type)
         and (region is None or r.region in chain)
-        and (fiscal_year is None or r.fiscal_year is None or r.fiscal_year <= fiscal_year)
+        and year_usable(r, fiscal_year)
         and in_validity(r, fiscal_year)
         and (sector is None or r.sector in (None, sector))
         and (project_type is None or r.project_type in (None, project_type))
     ]
+    candidates = [r for r in matching if include_illustrative or not _illustrative(r)]
+    skipped = len(matching) - len(candidates)
     if not candidates:
         return None
 
@@ -148,6 +166,11 @@ def match_standard(
         )
     elif best.fiscal_year == fiscal_year:
         why.append(f"exact fiscal year {fiscal_year}")
+    elif best.type == "historical" and best.fiscal_year is not None:
+        why.append(
+            f"historical: actual value of {best.fiscal_year}, the latest year before "
+            f"{fiscal_year} (a year's own value is not its standard)"
+        )
     elif best.fiscal_year is not None:
         why.append(f"no row for {fiscal_year}: nearest earlier year {best.fiscal_year}")
     else:
@@ -167,5 +190,16 @@ def match_standard(
             f"project type {project_type}: "
             + ("exact" if best.project_type == project_type else "row open to all project types")
         )
+    if _illustrative(best):
+        why.append("illustrative: no public document gives this value (included on request)")
+    elif skipped:
+        why.append(
+            f"{skipped} illustrative row(s) not used (no public document gives them; "
+            "include_illustrative=true to use them)"
+        )
     why.append(f"{len(candidates)} candidate(s)")
     return StandardMatch(best, why, ordered)
+
+
+def _illustrative(row: StandardLike) -> bool:
+    return bool(getattr(row, "illustrative", False))

@@ -212,11 +212,15 @@ def _created(
     scope: str,
     key: str | None,
     create: Callable[[], tuple[dict[str, Any], str, str]],
+    owner: Principal,
 ) -> JSONResponse:
-    """Run ``create`` (→ body, location, etag) once per Idempotency-Key."""
+    """Run ``create`` (→ body, location, etag) once per Idempotency-Key of the caller ``owner``
+    (another key's identical Idempotency-Key is an unrelated request)."""
     fingerprint = request_fingerprint({"scope": scope})
     if key is not None:
-        replay = find_replay(session, scope, check_key(key), fingerprint)
+        replay = find_replay(
+            session, scope, check_key(key), fingerprint, owner_key_id=owner.owner_id
+        )
         if replay is not None:
             body = dict(replay.response_body)
             location = str(body.pop("_location", ""))
@@ -231,7 +235,15 @@ def _created(
             )
     payload, location, etag = create()
     if key is not None:
-        remember(session, scope, key, fingerprint, 201, {**payload, "_location": location})
+        remember(
+            session,
+            scope,
+            key,
+            fingerprint,
+            201,
+            {**payload, "_location": location},
+            owner_key_id=owner.owner_id,
+        )
     return JSONResponse(
         payload,
         status_code=201,
@@ -266,7 +278,7 @@ def create_draft(
         out = NamespaceVersionOut.model_validate(asdict(rel)).model_dump(mode="json")
         return out, f"/v1/namespaces/{ns}/versions/{rel.version}", rel.content_hash
 
-    return _created(session, f"catalogue.namespace-draft:{ns}", idempotency_key, create)
+    return _created(session, f"catalogue.namespace-draft:{ns}", idempotency_key, create, curator)
 
 
 @router.put(
@@ -471,6 +483,10 @@ def lookup_standard(
     sector: ShortQuery = None,
     project_type: ShortQuery = None,
     version: VersionQuery = None,
+    include_illustrative: Annotated[
+        bool,
+        Query(description="also consider illustrative rows (values no public document gives)"),
+    ] = False,
 ) -> StandardMatchOut:
     _no_store(response)
     service.get_indicator(session, code, version)  # 404 for an unknown indicator
@@ -483,6 +499,7 @@ def lookup_standard(
         sector=sector,
         project_type=project_type,
         namespace_version=version,
+        include_illustrative=include_illustrative,
     )
     return StandardMatchOut(
         match=StandardOut.model_validate(asdict(m.row)),
@@ -600,7 +617,7 @@ def create_framework_draft(
         out = FrameworkVersionOut.model_validate(asdict(doc)).model_dump(mode="json")
         return out, f"/v1/frameworks/{code}/versions/{doc.version}/document", doc.content_hash
 
-    return _created(session, f"catalogue.framework-draft:{code}", idempotency_key, create)
+    return _created(session, f"catalogue.framework-draft:{code}", idempotency_key, create, curator)
 
 
 @router.put(

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from indicator_service.catalogue.source import Citation
 from indicator_service.core.types import NOT_BLANK_PATTERN
 
 
@@ -93,7 +94,11 @@ class StandardOut(Out):
     levels: list[float] | None
     unit: str | None
     derivation: str | None
-    source: str
+    source: Citation | None = Field(description="the public document the value comes from")
+    illustrative: bool = Field(
+        description="no public document gives this value: it is never chosen by resolution "
+        "unless the caller asks (include_illustrative=true)"
+    )
 
 
 class IndicatorDetail(BaseModel):
@@ -120,6 +125,9 @@ class NodeOut(Out):
     target: float | None
     standard_type: str | None
     children: list[str]
+    target_is_minimum: bool = Field(
+        default=False, description="the target is a floor: a higher declared target is used"
+    )
 
 
 class FrameworkOut(Out):
@@ -137,6 +145,14 @@ class FrameworkOut(Out):
     requires: dict[str, str]
     constraints: list[dict[str, Any]]
     nodes: list[NodeOut] = Field(description="the tree in depth-first order")
+    level_synonyms: dict[str, list[str]] | None = Field(
+        default=None, description="words a form may write for each qualitative level code"
+    )
+    standard_precedence: list[str] | None = Field(
+        default=None,
+        description="the order `auto` standard resolution tries types in (null: the default "
+        "plan → industry → professional → historical)",
+    )
 
 
 class FrameworkSummary(Out):

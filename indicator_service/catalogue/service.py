@@ -846,7 +846,15 @@ class StandardRow:
     levels: list[float] | None
     unit: str | None
     derivation: str | None
-    source: str
+    source: dict[str, Any] | None  # a citation (source.Citation as JSON)
+    illustrative: bool = False
+
+
+def _citation(source: Any) -> dict[str, Any] | None:
+    """A stored citation without its empty optional fields."""
+    if not isinstance(source, dict):
+        return None
+    return {k: v for k, v in source.items() if v is not None}
 
 
 def _standard(row: CatalogueStandard, ns_code: str, version: str) -> StandardRow:
@@ -869,7 +877,8 @@ def _standard(row: CatalogueStandard, ns_code: str, version: str) -> StandardRow
         levels=d.get("levels"),
         unit=d.get("unit"),
         derivation=d.get("derivation"),
-        source=d["source"],
+        source=_citation(d.get("source")),
+        illustrative=bool(d.get("illustrative", False)),
     )
 
 
@@ -904,6 +913,7 @@ def resolve_standard(
     sector: str | None = None,
     project_type: str | None = None,
     namespace_version: str | None = None,
+    include_illustrative: bool = False,
 ) -> StandardMatch[StandardRow]:
     """The best-matching standard row and why (:func:`.matching.match_standard`): exact region
     beats parent region beats national; exact year beats the nearest earlier year beats a
@@ -917,6 +927,7 @@ def resolve_standard(
         fiscal_year=fiscal_year,
         sector=sector,
         project_type=project_type,
+        include_illustrative=include_illustrative,
     )
     if match is None:
         detail = f"no standard for {indicator_code}" + "".join(
@@ -953,6 +964,7 @@ class NodeRelease:
     target: float | None
     standard_type: str | None
     children: tuple[str, ...]
+    target_is_minimum: bool = False
 
 
 @dataclass(frozen=True)
@@ -972,6 +984,8 @@ class FrameworkRelease:
     constraints: tuple[dict[str, Any], ...]
     nodes: tuple[NodeRelease, ...]
     consequences_source: dict[str, Any] | None = None  # where the bands' consequences come from
+    level_synonyms: dict[str, list[str]] | None = None
+    standard_precedence: tuple[str, ...] | None = None
 
 
 def apply_variants(
@@ -1028,6 +1042,7 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
                 target=n.target,
                 standard_type=n.standard_type,
                 children=tuple(doc.nodes[k].code for k in children.get(n.code, [])),
+                target_is_minimum=n.target_is_minimum,
             )
         )
         for k in children.get(n.code, []):
@@ -1052,6 +1067,12 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
         nodes=tuple(ordered),
         consequences_source=(
             doc.consequences_source.model_dump(mode="json") if doc.consequences_source else None
+        ),
+        level_synonyms=(
+            {k: list(v) for k, v in doc.level_synonyms.items()} if doc.level_synonyms else None
+        ),
+        standard_precedence=(
+            tuple(doc.standard_precedence) if doc.standard_precedence is not None else None
         ),
     )
 

@@ -41,7 +41,10 @@ from pydantic_core import CoreSchema
 
 from indicator_service.core.errors import excerpt
 from indicator_service.scoring.engine import DEFAULT_BANDS as ENGINE_DEFAULT_BANDS
-from indicator_service.scoring.engine import qualitative_band_problems
+from indicator_service.scoring.engine import (
+    DEFAULT_QUALITATIVE_LEVELS,
+    qualitative_band_problems,
+)
 
 # --- controlled vocabularies -------------------------------------------------------------------
 
@@ -150,6 +153,14 @@ SECTORS: tuple[str, ...] = (
     "transport",
     "environment",
     "finance",
+    # the budget's functional classification (政府收支分类科目 支出功能分类) beyond the above
+    "general_public_services",
+    "science_technology",
+    "culture_tourism_sports",
+    "social_security",
+    "urban_rural_community",
+    "natural_resources",
+    "housing_security",
 )
 EFFICACY_LEVEL_NAMES: tuple[str, ...] = ("优秀", "良好", "平均", "较低", "较差")
 
@@ -231,6 +242,19 @@ RULE_PARAMS: dict[str, dict[str, tuple[str, bool]]] = {
         "below_bottom": ("bottom|zero", False),
     },
     "rank_table": {"points": ("list of numbers", True), "beyond": (_NUM, False)},
+    # deviation from the target d = |a − t| / t · 100 (docs/scoring.md)
+    "two_sided": {"tolerance": (_NUM, False), "zero_at": (_NUM, False)},
+    "band": {
+        "band": (_NUM, True),
+        "per_point": (_NUM, True),
+        "measure": ("relative|absolute", False),
+    },
+    "step_deduction": {
+        "step": (_NUM, True),
+        "per_step": (_NUM, True),
+        "direction": ("above|below", False),
+        "measure": ("relative|absolute", False),
+    },
 }
 RULE_MODIFIERS: dict[str, tuple[str, bool]] = {
     "over_achievement_factor": (_OPT_NUM, False),
@@ -337,6 +361,27 @@ class RankTableRule(_RuleModel):
     beyond: Number = 0.0
 
 
+class TwoSidedRule(_RuleModel):
+    kind: Literal["two_sided"]
+    tolerance: Number = Field(default=0.0, description="full marks up to this deviation (%)")
+    zero_at: Number = Field(default=100.0, description="deviation (%) at which the score is 0")
+
+
+class BandRule(_RuleModel):
+    kind: Literal["band"]
+    band: Number
+    per_point: Number
+    measure: Literal["relative", "absolute"] = "relative"
+
+
+class StepDeductionRule(_RuleModel):
+    kind: Literal["step_deduction"]
+    step: Number
+    per_step: Number
+    direction: Literal["above", "below"] = "below"
+    measure: Literal["relative", "absolute"] = "relative"
+
+
 Rule = Annotated[
     HigherBetterRule
     | EqualRule
@@ -345,7 +390,10 @@ Rule = Annotated[
     | BudgetExecutionRule
     | DeductionRule
     | EfficacyRule
-    | RankTableRule,
+    | RankTableRule
+    | TwoSidedRule
+    | BandRule
+    | StepDeductionRule,
     Field(discriminator="kind"),
 ]
 """A rule as typed data: a union discriminated by ``kind`` (one model per kind)."""
@@ -396,6 +444,16 @@ def rule_problems(rule: Any) -> list[str]:
         dec = all(a > b for a, b in itertools.pairwise(lv))
         if not (inc or dec):
             out.append("rule efficacy: levels must be strictly monotonic (优秀 … 较差)")
+    if kind == "two_sided" and not out:
+        tol, zero_at = rule.get("tolerance", 0), rule.get("zero_at", 100)
+        if tol < 0 or zero_at <= tol:
+            out.append("rule two_sided: need 0 ≤ tolerance < zero_at (percent deviations)")
+    for name in ("band", "per_point", "per_step"):
+        v = rule.get(name)
+        if kind in ("band", "step_deduction") and isinstance(v, int | float) and v < 0:
+            out.append(f"rule {kind}: parameter {name!r} must be ≥ 0")
+    if kind == "step_deduction" and _is_num(rule.get("step")) and rule["step"] <= 0:
+        out.append("rule step_deduction: parameter 'step' must be > 0")
     pen = rule.get("over_achievement_penalty")
     if isinstance(pen, int | float) and _is_num(pen) and not 0 < pen <= 1:
         out.append("over_achievement_penalty must be in (0, 1]")
@@ -461,6 +519,54 @@ class Tags(SourceModel):
         return value
 
 
+#: Text a citation may not contain: the project's own notes are not a public document.
+PROJECT_NOTES_RE = re.compile(r"domain\.md|§\s*7")
+
+
+class Citation(SourceModel):
+    """A public document cited as the source of an indicator, standard, namespace or framework:
+    title, issuer, 文号 (``doc_number``, optional), year, section (optional), url (optional)."""
+
+    title: ShortText
+    issuer: ShortText
+    doc_number: ShortText | None = Field(default=None, description="文号, e.g. 财预〔2020〕10号")
+    year: Annotated[StrictInt, Field(ge=1949, le=2100)] | None = Field(
+        default=None,
+        description="year issued; required unless the document is still to be "
+        "identified (then ``note`` says what is missing)",
+    )
+    section: ShortText | None = Field(default=None, description="article, chapter or table")
+    url: Annotated[StrictStr, Field(max_length=500, pattern=r"^https?://\S+$")] | None = None
+    note: Text | None = Field(default=None, description="what remains to be checked")
+
+    @model_validator(mode="after")
+    def _dated_or_noted(self) -> Citation:
+        if self.year is None and not self.note:
+            raise ValueError("a citation needs its year (or a note saying what is not yet known)")
+        return self
+
+    def label(self) -> str:
+        """One line for sheets and receipts: ``title（issuer 文号, year）section``."""
+        who = " ".join(x for x in (self.issuer, self.doc_number) if x)
+        text = f"{self.title}（{', '.join(x for x in (who, str(self.year or '')) if x)}）"
+        return f"{text} {self.section}" if self.section else text
+
+
+def citation_label(source: Any) -> str | None:
+    """The one-line form of a stored citation (a mapping or :class:`Citation`); ``None`` for
+    ``None``. A plain string (documents stored before citations) is returned as it is."""
+    if source is None:
+        return None
+    if isinstance(source, str):
+        return source
+    if isinstance(source, Citation):
+        return source.label()
+    try:
+        return Citation.model_validate(source).label()
+    except ValueError:
+        return str(source)
+
+
 class Validity(SourceModel):
     valid_from: date | None = None
     valid_to: date | None = None
@@ -495,8 +601,8 @@ class IndicatorDef(Validity):
     rule: RuleData | None = None
     tags: Tags = Field(default_factory=Tags)
     region: StrictStr = NATIONAL
-    provenance: Text | None = Field(
-        default=None, description="where the definition comes from (document, or 'added')"
+    source: Citation | None = Field(
+        default=None, description="the public document the definition comes from"
     )
 
     _op = field_validator("operator")(
@@ -552,7 +658,12 @@ class StandardDef(Validity):
     sector: StrictStr | None = None
     project_type: StrictStr | None = None
     derivation: Text | None = None
-    source: Text
+    source: Citation | None = None
+    illustrative: StrictBool = Field(
+        default=False,
+        description="no public document gives this value: never chosen by resolution unless "
+        "the caller asks (include_illustrative)",
+    )
 
     _op = field_validator("operator")(
         classmethod(lambda cls, v: None if v is None else normalise_operator(v))
@@ -569,6 +680,13 @@ class StandardDef(Validity):
 
     @model_validator(mode="after")
     def _one_value(self) -> StandardDef:
+        if self.source is None and not self.illustrative:
+            raise ValueError(
+                "a standard needs a source (a public document: title, issuer, year …); "
+                "a value no document gives is marked illustrative: true with a derivation"
+            )
+        if self.illustrative and self.derivation is None:
+            raise ValueError("an illustrative standard needs a derivation (how it was made)")
         has_value = self.value is not None
         has_range = self.min is not None or self.max is not None
         has_levels = self.levels is not None
@@ -612,6 +730,7 @@ class NamespaceDoc(SourceModel):
     owner: ShortText
     version: StrictStr
     description: Text | None = None
+    source: Citation | None = None
     indicators: list[IndicatorDef] = Field(default_factory=list)
     standards: list[StandardDef] = Field(default_factory=list)
 
@@ -638,17 +757,6 @@ class BandDef(SourceModel):
     recommendation_en: Text | None = None
 
 
-class Citation(SourceModel):
-    """A public document: who issued it, its title, its number (文号) and the article."""
-
-    issuer: ShortText
-    title: ShortText
-    number: ShortText | None = None
-    article: ShortText | None = None
-    url: ShortText | None = None
-    note: Text | None = None
-
-
 #: What each grade means for the budget unless a framework says otherwise: the wording of the
 #: 2020 national rule on project evaluation for policies and projects (优、良: support as
 #: appropriate; 中、差: improve the policy and its management, reduce the budget as
@@ -666,10 +774,11 @@ DEFAULT_CONSEQUENCES: dict[str, tuple[str, str]] = {
     ),
 }
 DEFAULT_CONSEQUENCES_SOURCE: dict[str, Any] = {
-    "issuer": "财政部",
     "title": "项目支出绩效评价管理办法",
-    "number": "财预〔2020〕10号",
-    "article": "第三十八条（评价结果应用）",
+    "issuer": "财政部",
+    "doc_number": "财预〔2020〕10号",
+    "year": 2020,
+    "section": "第三十八条（评价结果应用）",
     "note": "article number to be checked against the published text",
 }
 DEFAULT_BANDS: tuple[dict[str, Any], ...] = tuple(
@@ -718,6 +827,11 @@ class NodeDef(SourceModel):
     indicator: StrictStr | None = None
     rule: RuleData | None = None
     target: Number | None = None
+    target_is_minimum: StrictBool = Field(
+        default=False,
+        description="the framework's target is a floor: a project's declared target at or "
+        "above it is used instead (e.g. 满意度 ≥ 90, a project declaring ≥ 95)",
+    )
     standard_type: (
         Literal[
             "plan",
@@ -740,6 +854,8 @@ class NodeDef(SourceModel):
             raise ValueError(f"a level-{self.level} node needs a parent")
         if self.open and self.indicator is not None:
             raise ValueError("an open class node cannot reference an indicator")
+        if self.target_is_minimum and self.target is None:
+            raise ValueError("target_is_minimum needs the node's target (the minimum)")
         return self
 
 
@@ -752,7 +868,13 @@ class FrameworkDoc(SourceModel):
     ]
     version: StrictStr
     description: Text | None = None
+    source: Citation | None = None
     requires: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    standard_precedence: list[StrictStr] | None = Field(
+        default=None,
+        description="standard types in the order `auto` resolution tries them "
+        "(default plan → industry → professional → historical)",
+    )
     bands: list[BandDef] = Field(default_factory=lambda: [BandDef(**b) for b in DEFAULT_BANDS])
     # the document that gives the bands' consequences (recommendation_zh/en); a framework
     # without bands of its own gets the default bands and this default source
@@ -761,7 +883,36 @@ class FrameworkDoc(SourceModel):
     not_applicable_policy: Literal["rebase"] = "rebase"
     rule_variants: RuleVariants = Field(default_factory=RuleVariants)
     constraints: list[PointsConstraint] = Field(default_factory=list)
+    level_synonyms: dict[ShortText, list[ShortText]] | None = Field(
+        default=None,
+        description="words written in a form's 实际完成值 for each qualitative level code "
+        "(达成, 部分达成, 好, 较差 …): read by the form reader (indicator_service/forms)",
+    )
     nodes: list[NodeDef] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _synonyms(self) -> FrameworkDoc:
+        if self.level_synonyms is None:
+            return self
+        levels = self.rule_variants.qualitative_levels or DEFAULT_QUALITATIVE_LEVELS
+        codes = {str(lv["code"]) for lv in levels}
+        seen: dict[str, str] = {}
+        for code, words in self.level_synonyms.items():
+            if code not in codes:
+                raise ValueError(
+                    f"level_synonyms: {code!r} is not a qualitative level code "
+                    f"({', '.join(sorted(codes))})"
+                )
+            for w in words:
+                key = w.strip()
+                if not key:
+                    raise ValueError(f"level_synonyms.{code}: an empty word")
+                if key in seen and seen[key] != code:
+                    raise ValueError(
+                        f"level_synonyms: {key!r} is given for both {seen[key]} and {code}"
+                    )
+                seen[key] = code
+        return self
 
     _version = field_validator("version")(classmethod(lambda cls, v: check_version(v)))
 
@@ -779,4 +930,21 @@ class FrameworkDoc(SourceModel):
             check_version(v)
             if v.endswith("-draft") or "-draft." in v:
                 raise ValueError(f"requires {ns}: a framework must pin a published version")
+        return value
+
+    @field_validator("standard_precedence")
+    @classmethod
+    def _precedence(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("standard_precedence needs at least one standard type")
+        for t in value:
+            if t not in STANDARD_TYPES:
+                raise ValueError(
+                    f"unknown standard type {t!r} in standard_precedence: expected "
+                    + ", ".join(STANDARD_TYPES)
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("standard_precedence lists a type twice")
         return value

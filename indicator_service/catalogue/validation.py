@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from indicator_service.catalogue.matching import in_validity
 from indicator_service.catalogue.source import FrameworkDoc, IndicatorDef, NamespaceDoc
 
 Loc = tuple[str | int, ...]
@@ -243,6 +244,53 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
+#: Rule kinds that score a higher actual value higher (for a cost, overspending scores better).
+_HIGHER_IS_BETTER = frozenset({"higher_better", "equal", "budget_execution", "rank_table"})
+
+
+def is_cost_amount(ind: IndicatorDef) -> bool:
+    """Whether the indicator is a cost (成本, in class_l1 or class_l2) measured in money (a unit
+    with 元: an amount or a unit cost). A cost class rate such as 成本节约率 (%, higher is
+    better) measures a saving, not a cost, and is not judged here."""
+    return any("成本" in (c or "") for c in (ind.class_l1, ind.class_l2)) and "元" in (
+        ind.unit or ""
+    )
+
+
+def overspending_problem(ind: IndicatorDef, rule: Mapping[str, Any] | None) -> str | None:
+    """Why ``rule`` rewards overspending on the cost indicator ``ind``, or ``None``.
+
+    A cost (成本) amount must not score a higher cost higher: ``higher_better`` (≥, >),
+    ``equal`` (``=`` without a two-sided rule: scored as higher-is-better), deductions that
+    only count a shortfall (``deduction``/``step_deduction`` with ``direction: below``) and an
+    efficacy table whose 优秀 level is its highest value all do."""
+    if not is_cost_amount(ind) or not rule:
+        return None
+    kind = rule.get("kind")
+    head = f"{ind.code} is a cost (成本) indicator but its rule {kind}"
+    if kind == "equal":
+        return (
+            f"{head} scores '=' as higher-is-better, so overspending gets full marks: use "
+            "{kind: two_sided} or {kind: band}, or the operator ≤"
+        )
+    if kind in _HIGHER_IS_BETTER:
+        return f"{head} scores a higher cost higher (overspending rewarded): use ≤"
+    if (
+        kind in ("deduction", "step_deduction")
+        and rule.get("direction", "above" if kind == "deduction" else "below") == "below"
+    ):
+        return f"{head} deducts only below its reference (overspending never loses points)"
+    levels = rule.get("levels")
+    if (
+        kind == "efficacy"
+        and isinstance(levels, list)
+        and len(levels) == 5
+        and levels[0] > levels[-1]
+    ):
+        return f"{head} has 优秀 as its highest value (overspending rewarded)"
+    return None
+
+
 def _check_namespaces(cat: Catalogue) -> dict[str, tuple[NamespaceDoc, IndicatorDef]]:
     """Namespace-level checks; returns every indicator code → (namespace, definition) of the
     latest loaded version of each namespace (for framework references)."""
@@ -296,6 +344,12 @@ def _check_namespaces(cat: Catalogue) -> dict[str, tuple[NamespaceDoc, Indicator
                 )
             owner_of_code.setdefault(ind.code, ns.namespace)
             defs[ind.code] = (ind, src, i)
+            why = overspending_problem(ind, ind.effective_rule())
+            if why is not None:
+                where = "rule" if ind.rule is not None else "operator"
+                issues.append(
+                    Issue(src.file, src.line(("indicators", i, where)), f"indicator {why}")
+                )
         all_defs[key] = defs
     # parents, levels and cycles (within one namespace version; parents may be in common)
     common = {c: d for (n, _v), ds in all_defs.items() if n == "common" for c, d in ds.items()}
@@ -359,6 +413,24 @@ def _check_namespaces(cat: Catalogue) -> dict[str, tuple[NamespaceDoc, Indicator
                             f"{ind.code}'s unit {ind.unit}",
                         )
                     )
+            if st.type == "historical" and st.fiscal_year is None:
+                issues.append(
+                    Issue(
+                        src.file,
+                        line,
+                        f"historical standard for {st.indicator}: needs fiscal_year (the year "
+                        "whose actual value it is)",
+                    )
+                )
+            if st.fiscal_year is not None and not in_validity(st, st.fiscal_year):
+                issues.append(
+                    Issue(
+                        src.file,
+                        src.line(("standards", j, "fiscal_year")),
+                        f"standard for {st.indicator}: fiscal_year {st.fiscal_year} lies outside "
+                        f"its validity {st.valid_from or '…'} to {st.valid_to or '…'}",
+                    )
+                )
             k = st.key()
             if k in keys:
                 issues.append(
@@ -510,6 +582,41 @@ def _check_framework(
                     )
                 rule = node.rule if node.rule is not None else ind.effective_rule()
                 kind = rule.get("kind") if rule else None
+                if node.target_is_minimum and kind != "higher_better":
+                    issues.append(
+                        Issue(
+                            f,
+                            src.line(("nodes", i, "target_is_minimum")),
+                            f"node {node.code}: target_is_minimum needs a higher-is-better rule "
+                            f"(a higher declared target is more demanding), not {kind}",
+                        )
+                    )
+                why = overspending_problem(ind, rule) if node.rule is not None else None
+                if why is not None:
+                    issues.append(
+                        Issue(f, src.line(("nodes", i, "rule")), f"node {node.code}: {why}")
+                    )
+                if node.standard_type is not None:
+                    shown = [
+                        (s_src, j)
+                        for s_src, ns in cat.namespaces
+                        for j, st in enumerate(ns.standards)
+                        if st.indicator == node.indicator
+                        and st.type == node.standard_type
+                        and st.illustrative
+                    ]
+                    if shown:
+                        s_src, j = shown[0]
+                        issues.append(
+                            Issue(
+                                f,
+                                src.line(("nodes", i, "standard_type")),
+                                f"node {node.code} fixes the {node.standard_type} standard of "
+                                f"{node.indicator}, which is illustrative "
+                                f"({s_src.file}:{s_src.line(('standards', j))}): a framework "
+                                "may only fix values a public document gives",
+                            )
+                        )
                 if kind is not None and (ind.value_type == "qualitative") != (
                     kind == "qualitative"
                 ):

@@ -90,6 +90,8 @@ def document_content(doc: NamespaceDoc | FrameworkDoc) -> dict[str, Any]:
     data: dict[str, Any] = doc.model_dump(mode="json", exclude={"version"})
     if data.get("consequences_source", 0) is None:
         del data["consequences_source"]
+    if data.get("level_synonyms", 0) is None:  # added later: absent keeps earlier hashes
+        del data["level_synonyms"]
     return data
 
 
@@ -164,8 +166,8 @@ class Diff:
 # Fields whose change is text only (patch). Everything not listed for an entity is "meaning"
 # (major) unless listed in _MINOR_FIELDS.
 _TEXT_FIELDS: dict[str, frozenset[str]] = {
-    "namespace": frozenset({"name_zh", "name_en", "owner", "description"}),
-    "framework": frozenset({"name_zh", "name_en", "description"}),
+    "namespace": frozenset({"name_zh", "name_en", "owner", "description", "source"}),
+    "framework": frozenset({"name_zh", "name_en", "description", "source"}),
     "indicator": frozenset(
         {
             "name_zh",
@@ -174,7 +176,7 @@ _TEXT_FIELDS: dict[str, frozenset[str]] = {
             "formula",
             "data_source",
             "collection_method",
-            "provenance",
+            "source",
             "class_l1",
             "class_l2",
         }
@@ -185,6 +187,9 @@ _TEXT_FIELDS: dict[str, frozenset[str]] = {
 # Classification metadata: changing it does not change any score (minor).
 _MINOR_FIELDS: dict[str, frozenset[str]] = {
     "indicator": frozenset({"tags"}),
+    # words a form may write for a level: they change how forms are read, not how a request
+    # scores
+    "framework": frozenset({"level_synonyms"}),
 }
 _MAJOR_REASON: dict[str, str] = {
     "points": "re-weighting",
@@ -215,7 +220,9 @@ def _classify(entity: str, changes: Sequence[FieldChange]) -> tuple[Bump, str]:
             reasons = [f"changed standard ({', '.join(major)})"]
         return "major", "; ".join(reasons)
     if any(c.field in minor for c in changes):
-        return "minor", "changed classification tags"
+        return "minor", "changed " + ", ".join(
+            sorted({"classification tags" if c.field == "tags" else c.field for c in changes})
+        )
     return "patch", "text-only change (" + ", ".join(c.field for c in changes) + ")"
 
 

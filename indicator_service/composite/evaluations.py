@@ -1,6 +1,7 @@
 """Composite input from stored evaluations: one framework (version), region and fiscal year.
 
-Each unit's latest evaluation (``unit``, else ``project``) gives one row; each leaf of the
+Only the evaluations the caller may read count (``scoring.ownership``). Each unit's latest
+evaluation (``unit``, else ``project``) gives one row; each leaf of the
 framework one column, valued by the leaf's achievement fraction (score ÷ points, 0–1, higher is
 better; null when missing or not applicable). The tree is the framework's, weights its points;
 leaves above the deepest level are padded with single-child pass-through nodes (a one-child
@@ -15,17 +16,19 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, select
 
+from indicator_service.auth.principal import Principal
 from indicator_service.composite.schemas import CompositeOut, EvaluationsCompositeRequest
 from indicator_service.composite.tree import AGGREGATE, INDICATOR, CompositeError, MetaRow, Tree
 from indicator_service.core.errors import NotFound
 from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.ownership import readable_by
 
 ROOT = "TOTAL"
 SEP = "/"
 
 
-def load(session: Session, req: EvaluationsCompositeRequest) -> list[Evaluation]:
-    conditions = [col(Evaluation.framework_code) == req.framework]
+def load(session: Session, req: EvaluationsCompositeRequest, reader: Principal) -> list[Evaluation]:
+    conditions = [col(Evaluation.framework_code) == req.framework, *readable_by(reader)]
     if req.version is not None:
         conditions.append(col(Evaluation.framework_version) == req.version)
     if req.region is not None:
@@ -157,11 +160,11 @@ def _prune(rows: list[MetaRow]) -> list[MetaRow]:
         rows = kept
 
 
-def compare(session: Session, req: EvaluationsCompositeRequest) -> CompositeOut:
+def compare(session: Session, req: EvaluationsCompositeRequest, reader: Principal) -> CompositeOut:
     from indicator_service.composite import service
 
     def run() -> CompositeOut:
-        tree, units, x, ids = table(load(session, req))
+        tree, units, x, ids = table(load(session, req, reader))
         out = service._scores(req, tree, units, x)
         out.evaluations = ids
         return out

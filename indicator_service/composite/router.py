@@ -69,6 +69,6 @@ async def composite_robustness(body: RobustnessRequest, _scorer: ScorerDep) -> R
     },
 )
 def composite_from_evaluations(
-    body: EvaluationsCompositeRequest, session: SessionDep, _evaluator: EvaluatorDep
+    body: EvaluationsCompositeRequest, session: SessionDep, evaluator: EvaluatorDep
 ) -> CompositeOut:
-    return evaluations.compare(session, body)
+    return evaluations.compare(session, body, evaluator)

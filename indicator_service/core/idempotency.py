@@ -1,8 +1,12 @@
 """Idempotency keys for POST requests that create something.
 
-The first response sent for (scope, key) is stored in the same transaction as the created
-object; a replay with the same body gets that response again, a replay with a different body
-is a 409 problem. ``scope`` names the operation (and the caller, once there are callers).
+The first response sent for (scope, caller, key) is stored in the same transaction as the
+created object; a replay with the same body gets that response again, a replay with a different
+body is a 409 problem. ``scope`` names the operation; ``owner_key_id`` is the id of the API key
+that sent the request: records are per caller, so another key sending the same
+``Idempotency-Key`` makes an unrelated request (it neither replays nor conflicts with the first
+caller's). Records stored before migration ``0006_ownership`` have no owner and are never
+replayed.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ MAX_KEY_LENGTH = 200
 
 class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
+    __table_args__ = (
+        UniqueConstraint("scope", "owner_key_id", "key", name="uq_idempotency_scope_owner_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     scope: str = Field(max_length=200)
+    owner_key_id: int | None = Field(default=None)
     key: str = Field(max_length=MAX_KEY_LENGTH)
     request_hash: str = Field(max_length=64)
     status_code: int
@@ -52,12 +59,15 @@ def check_key(key: str) -> str:
 
 
 def find_replay(
-    session: Session, scope: str, key: str, request_hash: str
+    session: Session, scope: str, key: str, request_hash: str, *, owner_key_id: int
 ) -> IdempotencyRecord | None:
-    """The stored first response for this key, or None. A different body is a 409."""
+    """The stored first response of this caller for this key, or None. A different body is a
+    409. Only the records of ``owner_key_id`` (the calling API key) are looked at."""
     record = session.exec(
         select(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.owner_key_id == owner_key_id,
+            IdempotencyRecord.key == key,
         )
     ).first()
     if record is not None and record.request_hash != request_hash:
@@ -76,9 +86,16 @@ def find_replay(
 
 
 def remember(
-    session: Session, scope: str, key: str, request_hash: str, status_code: int, body: Any
+    session: Session,
+    scope: str,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    body: Any,
+    *,
+    owner_key_id: int,
 ) -> None:
-    """Store the first response (in the caller's transaction).
+    """Store the first response of the caller ``owner_key_id`` (in the caller's transaction).
 
     Two requests with the same key running at once (on two replicas, say) both miss the
     replay; the second one to insert its record violates the unique key and gets a 409 problem,
@@ -86,6 +103,7 @@ def remember(
     session.add(
         IdempotencyRecord(
             scope=scope,
+            owner_key_id=owner_key_id,
             key=key,
             request_hash=request_hash,
             status_code=status_code,

@@ -92,6 +92,7 @@ OPERATION_ID_OVERRIDES: dict[str, str] = {
     "list_audit_entries": "listAuditEntries",
     "get_audit_entry": "getAuditEntry",
     "score_uploaded_form": "scoreForm",
+    "framework_template": "getFrameworkTemplate",
 }
 
 RETRY_AFTER_HEADER: dict[str, Any] = {

@@ -1,4 +1,9 @@
-"""``indicator-service score FILE [-o OUT] [--framework CODE] [--catalog PATH]``.
+"""``indicator-service score FILE [-o OUT] [--framework CODE] [--catalog PATH]`` and
+``indicator-service template FRAMEWORK [-o OUT]``.
+
+A file in the national layout (项目支出 / 部门整体支出绩效自评表, XLSX, XLS or CSV in UTF-8 or
+GB18030; see docs/forms.md) is read by ``indicator_service.forms`` and written back in the same
+layout (XLSX or PDF) with its scores. Any other file is read as follows.
 
 Reads submissions as JSON (one submission, a list, or ``{"items": [...]}``), CSV or XLSX in the
 layout of a self-evaluation form (level 1/2/3, operator, target, unit, actual, points; see
@@ -126,7 +131,7 @@ def read_submissions(path: Path, framework: str | None) -> tuple[list[str], list
                 )
         return keys, items
     if suffix not in (".csv", ".xlsx"):
-        raise ScoreCommandError(f"{path}: expected a .json, .csv or .xlsx file")
+        raise ScoreCommandError(f"{path}: expected a .json, .csv, .xlsx or .xls file")
     header, records = read_table(path)
     try:
         keys, subs = records_to_submissions(header, records, default_framework=framework)
@@ -160,12 +165,71 @@ def _catalogue(catalog: Path | None) -> Iterator[Any]:
         yield DatabaseCatalogue(session)
 
 
+def score_national_file(
+    path: Path, out: Path | None, framework: str | None, catalog: Path | None
+) -> tuple[int, int] | None:
+    """Score ``path`` when it holds forms in the national layout (``None`` otherwise): the
+    scored forms are written in the same layout (``.xlsx``, ``.pdf``) or as receipts
+    (``.json``); each problem is printed with its sheet and cell."""
+    from indicator_service.forms import pipeline, writer
+    from indicator_service.forms.reader import FormFileError, national_sheets
+
+    if path.suffix.lower() not in (".xlsx", ".xls", ".csv"):
+        return None
+    try:
+        sheets = national_sheets(path.read_bytes())
+        if sheets is None:
+            return None
+        with _catalogue(catalog) as lookup:
+            outcomes = pipeline.score_sheets(sheets, framework, lookup)
+    except FormFileError as exc:
+        raise ScoreCommandError(f"{path}: {exc.message}") from exc
+    target = out or path.with_name(f"{path.stem}.scored.xlsx")
+    suffix = target.suffix.lower()
+    if suffix == ".json":
+        payload = [
+            {
+                "sheet": o.form.sheet,
+                "ok": o.ok,
+                "result": o.receipt.model_dump(mode="json") if o.receipt else None,
+                "problems": [{"cell": p.where, "msg": p.msg, "type": p.type} for p in o.problems],
+            }
+            for o in outcomes
+        ]
+        target.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    elif suffix == ".pdf":
+        from indicator_service.forms.pdf import NoCJKFont, render_pdf
+
+        try:
+            target.write_bytes(render_pdf(writer.layouts_of(outcomes)))
+        except NoCJKFont as exc:
+            raise ScoreCommandError(str(exc)) from exc
+    elif suffix == ".xlsx":
+        target.write_bytes(writer.render_xlsx(writer.layouts_of(outcomes)))
+    else:
+        raise ScoreCommandError(f"{target}: a form is written as .xlsx, .pdf or .json")
+    failed = 0
+    for o in outcomes:
+        if o.ok and o.receipt is not None:
+            grade = o.receipt.grade.grade if o.receipt.grade else "-"
+            print(f"{o.form.sheet}: {o.form.project or ''} {o.receipt.total} {grade}")
+        else:
+            failed += 1
+            for p in o.problems:
+                print(f"{p.where}: {p.msg}", file=sys.stderr)
+    print(f"{len(outcomes) - failed} scored, {failed} failed → {target}")
+    return len(outcomes) - failed, failed
+
+
 def score_file(
     path: Path, out: Path | None, framework: str | None, catalog: Path | None, chunk: int = 500
 ) -> tuple[int, int]:
     """Score every submission of ``path``; returns (scored, failed)."""
     from indicator_service.scoring import service
 
+    national = score_national_file(path, out, framework, catalog)
+    if national is not None:
+        return national
     keys, items = read_submissions(path, framework)
     results: list[Any] = []
     show = len(items) >= 20 or sum(len(getattr(i, "rows", [])) for i in items) >= 1000
@@ -271,7 +335,47 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _template(args: argparse.Namespace) -> int:
+    from indicator_service.cli import CommandError
+    from indicator_service.core.errors import NotFound
+    from indicator_service.forms.template import template_form
+    from indicator_service.forms.writer import layout, render_xlsx
+
+    try:
+        with _catalogue(args.catalog) as lookup:
+            fw = lookup.framework(args.framework, args.version)
+    except NotFound as exc:
+        raise CommandError(exc.detail) from exc
+    except ScoreCommandError as exc:
+        raise CommandError(str(exc)) from exc
+    form = template_form(fw.doc)
+    target: Path = args.output or Path(f"template-{fw.code}-{fw.version}.xlsx")
+    grid = [(form.sheet, layout(form))]
+    if target.suffix.lower() == ".pdf":
+        from indicator_service.forms.pdf import NoCJKFont, render_pdf
+
+        try:
+            target.write_bytes(render_pdf(grid))
+        except NoCJKFont as exc:
+            raise CommandError(str(exc)) from exc
+    else:
+        target.write_bytes(render_xlsx(grid))
+    print(f"{fw.code} {fw.version} → {target}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    t = sub.add_parser(
+        "template",
+        help="write a blank self-evaluation form (national layout) for a framework",
+    )
+    t.add_argument("framework", help="framework code, e.g. SELF-EVAL")
+    t.add_argument("-o", "--output", type=Path, default=None, help=".xlsx (default) or .pdf")
+    t.add_argument("--version", default=None, help="framework version (default: latest)")
+    t.add_argument(
+        "--catalog", type=Path, default=None, help="read this YAML catalogue, not the database"
+    )
+    t.set_defaults(func=_template)
     p = sub.add_parser(
         "score",
         help="score submissions from a JSON, CSV or XLSX self-evaluation form",
@@ -284,7 +388,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--output",
         type=Path,
         default=None,
-        help="output file (.json, .csv or .xlsx; default FILE.scored.EXT)",
+        help="output file (.json, .csv or .xlsx; default FILE.scored.EXT); a form in the "
+        "national layout: .xlsx (default FILE.scored.xlsx), .pdf or .json",
     )
     p.add_argument("--framework", default=None, help="framework code when the file gives none")
     p.add_argument(

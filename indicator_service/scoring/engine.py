@@ -59,9 +59,16 @@ KINDS: tuple[str, ...] = (
     "deduction",
     "efficacy",
     "rank_table",
+    "two_sided",
+    "band",
+    "step_deduction",
 )
 KIND_CODE: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
-HIGHER, EQUAL, LOWER, QUAL, BUDGET, DEDUCT, EFFICACY, RANK = range(len(KINDS))
+HIGHER, EQUAL, LOWER, QUAL, BUDGET, DEDUCT, EFFICACY, RANK, TWO_SIDED, BAND, STEP = range(
+    len(KINDS)
+)
+#: Kinds measured against the target as a deviation (relative: percent of t; absolute: a − t).
+DEVIATION_KINDS = frozenset({TWO_SIDED, BAND, STEP})
 
 #: Operator → default rule kind.
 OPERATOR_KIND: dict[str, str] = {
@@ -271,6 +278,11 @@ _PARAM_FIELDS = (
     "over_penalty",  # NaN = off
     "below_bottom_zero",
     "beyond",
+    "tolerance",  # two_sided: full marks while the deviation ≤ tolerance (percent)
+    "zero_at",  # two_sided: deviation (percent) at which the score reaches 0
+    "band",  # band: ± band (percent of t, or absolute) with full marks
+    "step",  # step_deduction: size of one step
+    "measure_abs",  # band / step_deduction: 1 = absolute a − t, 0 = percent of t
 )
 
 
@@ -418,6 +430,56 @@ def qualitative_band_problems(levels: Sequence[Mapping[str, Any]]) -> list[str]:
     return out
 
 
+def _compile_deviation(
+    k: int,
+    rule: Mapping[str, Any],
+    rloc: list[str | int],
+    p: dict[str, FloatArray],
+    i: int,
+    target: float | None,
+) -> None:
+    """Parameters of ``two_sided``, ``band`` and ``step_deduction`` (docs/scoring.md)."""
+    measure = rule.get("measure", "relative") if k != TWO_SIDED else "relative"
+    if measure not in ("relative", "absolute"):
+        raise RuleError([*rloc, "measure"], "must be 'relative' or 'absolute'")
+    p["measure_abs"][i] = 1.0 if measure == "absolute" else 0.0
+    if target is None:
+        raise RuleError([*rloc[:-1], "target"], f"a {KINDS[k]} rule needs a target")
+    if measure == "relative" and not target > 0:
+        raise RuleError(
+            [*rloc[:-1], "target"],
+            f"a {KINDS[k]} rule measured relative to the target needs a target > 0",
+        )
+    if k == TWO_SIDED:
+        tol = _num(rloc, rule, "tolerance", 0.0)
+        zero_at = _num(rloc, rule, "zero_at", 100.0)
+        if not tol >= 0:
+            raise RuleError([*rloc, "tolerance"], "must be ≥ 0")
+        if not zero_at > tol:
+            raise RuleError([*rloc, "zero_at"], "must be greater than tolerance")
+        p["tolerance"][i], p["zero_at"][i] = tol, zero_at
+    elif k == BAND:
+        band = _num(rloc, rule, "band", math.nan)
+        per_point = _num(rloc, rule, "per_point", math.nan)
+        if not band >= 0:
+            raise RuleError([*rloc, "band"], "band needs a number ≥ 0")
+        if not per_point >= 0:
+            raise RuleError([*rloc, "per_point"], "per_point needs a number ≥ 0")
+        p["band"][i], p["per_unit"][i] = band, per_point
+    else:
+        step = _num(rloc, rule, "step", math.nan)
+        per_step = _num(rloc, rule, "per_step", math.nan)
+        if not step > 0:
+            raise RuleError([*rloc, "step"], "step needs a number > 0")
+        if not per_step >= 0:
+            raise RuleError([*rloc, "per_step"], "per_step needs a number ≥ 0")
+        direction = rule.get("direction", "below")
+        if direction not in ("above", "below"):
+            raise RuleError([*rloc, "direction"], "must be 'above' or 'below'")
+        p["step"][i], p["per_unit"][i] = step, per_step
+        p["direction_below"][i] = 1.0 if direction == "below" else 0.0
+
+
 def compile_tree(tree: Tree) -> CompiledTree:
     """Compile one tree into arrays (validating every rule parameter)."""
     bands = validate_bands(tree.bands)
@@ -484,6 +546,8 @@ def compile_tree(tree: Tree) -> CompiledTree:
             if direction not in ("above", "below"):
                 raise RuleError([*rloc, "direction"], "must be 'above' or 'below'")
             p["direction_below"][i] = 1.0 if direction == "below" else 0.0
+        elif k in DEVIATION_KINDS:
+            _compile_deviation(k, rule, rloc, p, i, target)
         elif k == EFFICACY:
             lv = rule.get("levels")
             coef = rule.get("coefficients", DEFAULT_EFFICACY_COEFFICIENTS)
@@ -936,6 +1000,31 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
         ai, th = a_raw[idx], p["threshold"][r]
         excess = np.where(p["direction_below"][r] > 0, th - ai, ai - th)
         score[idx] = w[idx] - p["per_unit"][r] * np.maximum(excess, 0.0)
+    # two_sided / band / step_deduction: the signed deviation d = (a − t)/t · 100 (relative)
+    # or a − t (absolute, band and step_deduction only).
+    for k in (TWO_SIDED, BAND, STEP):
+        idx, r = take(k)
+        if not idx.size:
+            continue
+        ti = p["target"][r]
+        diff = a_raw[idx] - ti
+        rel = p["measure_abs"][r] == 0
+        dev = np.where(rel, diff / np.where(rel, ti, 1.0) * 100.0, diff)
+        wi = w[idx]
+        if k == TWO_SIDED:
+            # full marks while |d| ≤ tolerance, then linear to 0 at |d| = zero_at
+            tol, zero_at = p["tolerance"][r], p["zero_at"][r]
+            outside = np.maximum(np.abs(dev) - tol, 0.0)
+            score[idx] = wi * np.clip(1.0 - outside / (zero_at - tol), 0.0, 1.0)
+        elif k == BAND:
+            # 控制在±band以内得满分，每超1个百分点扣per_point分
+            excess = np.maximum(np.abs(dev) - p["band"][r], 0.0)
+            score[idx] = wi - p["per_unit"][r] * excess
+        else:
+            # 每降低step扣per_step分: whole steps of the shortfall (below) or excess (above)
+            gap = np.maximum(np.where(p["direction_below"][r] > 0, -dev, dev), 0.0)
+            steps = np.floor(np.round(gap / p["step"][r], 9))
+            score[idx] = wi - p["per_unit"][r] * steps
     # efficacy coefficient against five levels (优秀 … 较差).
     idx, r = take(EFFICACY)
     if idx.size:

@@ -18,6 +18,8 @@ class Evaluation(SQLModel, table=True):
     __tablename__ = "scoring_evaluation"
     __table_args__ = (
         Index("ix_scoring_evaluation_lookup", "project", "unit", "region", "fiscal_year"),
+        Index("ix_scoring_evaluation_owner_key_id", "owner_key_id"),
+        Index("ix_scoring_evaluation_region", "region"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -33,3 +35,6 @@ class Evaluation(SQLModel, table=True):
     request: Any = Field(sa_column=Column(JSON, nullable=False))
     result: Any = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=_now)
+    # The API key that stored it (migration 0006_ownership); null for rows stored before
+    # ownership was recorded, which only administrators may read (docs/security.md).
+    owner_key_id: int | None = Field(default=None, foreign_key="api_key.id")

@@ -10,7 +10,12 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from indicator_service.audit.service import record
-from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, ScorerDep
+from indicator_service.auth.dependencies import (
+    AUTH_RESPONSES,
+    EvaluatorDep,
+    ScorerDep,
+    ensure_region,
+)
 from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
@@ -181,18 +186,21 @@ def create_evaluation(
         Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$"),
     ] = None,
 ) -> Any:
+    ensure_region(evaluator, body.region)
     fingerprint = key = None
     if idempotency_key is not None:
         key = check_key(idempotency_key)
         fingerprint = request_fingerprint(body.model_dump(mode="json"))
-        replay = find_replay(session, service.IDEMPOTENCY_SCOPE, key, fingerprint)
+        replay = find_replay(
+            session, service.IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=evaluator.owner_id
+        )
         if replay is not None:
             return JSONResponse(
                 replay.response_body,
                 status_code=replay.status_code,
                 headers={"Location": f"/v1/evaluations/{replay.response_body['id']}"},
             )
-    out = service.create_evaluation(session, body, catalogue)
+    out = service.create_evaluation(session, body, catalogue, evaluator)
     record(
         session,
         evaluator,
@@ -214,18 +222,27 @@ def create_evaluation(
     )
     payload = out.model_dump(mode="json")
     if key is not None and fingerprint is not None:
-        remember(session, service.IDEMPOTENCY_SCOPE, key, fingerprint, 201, payload)
+        remember(
+            session,
+            service.IDEMPOTENCY_SCOPE,
+            key,
+            fingerprint,
+            201,
+            payload,
+            owner_key_id=evaluator.owner_id,
+        )
     return JSONResponse(payload, status_code=201, headers={"Location": f"/v1/evaluations/{out.id}"})
 
 
 @router.get(
     "/evaluations",
     response_model=EvaluationList,
-    summary="List stored evaluations by project, unit, region, fiscal year or framework",
+    summary="List the stored evaluations the key may read, by project, unit, region, fiscal "
+    "year or framework",
 )
 def list_evaluations(
     session: SessionDep,
-    _evaluator: EvaluatorDep,
+    evaluator: EvaluatorDep,
     project: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None,
     unit: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None,
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
@@ -236,6 +253,7 @@ def list_evaluations(
 ) -> EvaluationList:
     return service.list_evaluations(
         session,
+        reader=evaluator,
         project=project,
         unit=unit,
         region=region,
@@ -250,25 +268,29 @@ def list_evaluations(
     "/evaluations/{evaluation_id}",
     response_model=EvaluationOut,
     summary="A stored evaluation: inputs' versions and the full receipt",
-    responses={404: {"description": "No such evaluation"}},
+    responses={404: {"description": "No such evaluation, or not one the key may read"}},
 )
 def get_evaluation(
-    evaluation_id: EvaluationId, session: SessionDep, _evaluator: EvaluatorDep
+    evaluation_id: EvaluationId, session: SessionDep, evaluator: EvaluatorDep
 ) -> EvaluationOut:
-    return service.evaluation_out(service.get_evaluation(session, evaluation_id))
+    return service.evaluation_out(service.get_evaluation(session, evaluation_id, evaluator))
 
 
 @router.post(
     "/evaluations/{evaluation_id}/rescore",
     response_model=RescoreResponse,
     summary="Re-score a stored evaluation under another framework version and compare",
-    responses={404: {"description": "No such evaluation, framework or version"}},
+    responses={
+        404: {
+            "description": "No such evaluation (or not one the key may read), framework or version"
+        }
+    },
 )
 def rescore(
     evaluation_id: EvaluationId,
     body: RescoreRequest,
     session: SessionDep,
     catalogue: CatalogueDep,
-    _evaluator: EvaluatorDep,
+    evaluator: EvaluatorDep,
 ) -> RescoreResponse:
-    return service.rescore(session, evaluation_id, body.version, catalogue)
+    return service.rescore(session, evaluation_id, body.version, catalogue, evaluator)

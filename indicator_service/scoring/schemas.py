@@ -103,6 +103,33 @@ class BudgetIn(RequestModel):
     )
 
 
+class FundsLineIn(RequestModel):
+    """One line of a form's funds block (万元): 年度资金总额, a 其中 line, 基本支出 …"""
+
+    label: Code
+    sub: StrictBool = Field(default=False, description="a 其中 line (part of the total)")
+    initial: Number | None = Field(default=None, description="年初预算数")
+    adjusted: Number | None = Field(default=None, description="全年预算数")
+    executed: Number | None = Field(default=None, description="全年执行数")
+
+
+class FormHeader(RequestModel):
+    """The project and funds blocks of a self-evaluation form (自评表), echoed in the receipt
+    and the stored evaluation; they do not change the score."""
+
+    sheet: Code | None = Field(default=None, description="the sheet the form was read from")
+    title: Text | None = Field(default=None, description="the form's title")
+    layout: Literal["project", "department"] = Field(
+        default="project", description="项目支出 or 部门整体支出 (funds split 基本/项目支出)"
+    )
+    project_name: Text | None = Field(default=None, description="项目名称 (部门名称)")
+    department: Text | None = Field(default=None, description="主管部门")
+    implementing_unit: Text | None = Field(default=None, description="实施单位")
+    goal_expected: Text | None = Field(default=None, description="年度总体目标: 预期目标")
+    goal_actual: Text | None = Field(default=None, description="年度总体目标: 实际完成情况")
+    funds: list[FundsLineIn] = Field(default_factory=list, max_length=20)
+
+
 class ScoreRequest(RequestModel):
     framework: Code = Field(description="framework code, e.g. SELF-EVAL")
     version: Code | None = Field(default=None, description="default: latest published")
@@ -115,6 +142,9 @@ class ScoreRequest(RequestModel):
         default_factory=dict, description="values keyed by indicator or node code (fixed trees)"
     )
     budget: BudgetIn | None = None
+    form: FormHeader | None = Field(
+        default=None, description="the form's project and funds blocks (echoed, not scored)"
+    )
 
 
 class BatchRequest(RequestModel):
@@ -232,10 +262,11 @@ class ScoredNode(BaseModel):
 class CitationOut(BaseModel):
     """The public document a framework's grade consequences come from."""
 
-    issuer: str
     title: str
-    number: str | None = None
-    article: str | None = None
+    issuer: str
+    doc_number: str | None = None
+    year: int | None = None
+    section: str | None = None
     url: str | None = None
     note: str | None = None
 
@@ -276,6 +307,9 @@ class Receipt(BaseModel):
     grade: GradeOut | None
     warnings: list[str]
     input_hash: str
+    # a form's project and funds blocks, when read from one (absent otherwise: receipts keep
+    # the shape they had before forms were read)
+    form: FormHeader | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class BatchItemOut(BaseModel):

@@ -26,6 +26,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, func, select
 
+from indicator_service.auth.principal import Principal
 from indicator_service.catalogue.matching import match_standard
 from indicator_service.catalogue.source import (
     BandDef,
@@ -35,6 +36,7 @@ from indicator_service.catalogue.source import (
     NodeDef,
     RuleVariants,
     StandardDef,
+    citation_label,
     normalise_operator,
     rule_problems,
 )
@@ -44,6 +46,7 @@ from indicator_service.core.gcpause import gc_paused
 from indicator_service.scoring import engine
 from indicator_service.scoring.csvform import read_batch_csv, validated
 from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.ownership import readable_by
 from indicator_service.scoring.schemas import (
     MAX_BATCH_ITEMS,
     BatchEnvelope,
@@ -104,7 +107,7 @@ class StandardHit:
     type: str
     region: str
     fiscal_year: int | None
-    source: str
+    source: dict[str, Any] | None  # the cited document (a source.Citation as JSON)
 
 
 AUTO_STANDARD = "auto"
@@ -116,23 +119,31 @@ def find_standard(
     type_: str,
     region: str,
     fiscal_year: int | None,
+    precedence: Sequence[str] | None = None,
 ) -> StandardHit | None:
     """The standard a row asks for: the catalogue's best row of one type on the region's chain,
-    or for ``auto`` the standards resolver's answer under its default precedence (plan →
-    industry → historical, all regions of a type before the next type): the same resolution
-    as ``GET /v1/standards/resolve``."""
+    or for ``auto`` the standards resolver's answer under the framework's precedence (default
+    plan → industry → professional → historical, all regions of a type before the next type):
+    the same resolution as ``GET /v1/standards/resolve``."""
     if type_ != AUTO_STANDARD:
         return catalogue.standard(indicator, type_, region, fiscal_year)
-    from indicator_service.standards.resolve import resolve
+    from indicator_service.standards.resolve import DEFAULT_PRECEDENCE, resolve
 
     winner = resolve(
-        lambda t, reg: catalogue.standard(indicator, t, reg, fiscal_year), region=region
+        lambda t, reg: catalogue.standard(indicator, t, reg, fiscal_year),
+        region=region,
+        precedence=precedence or DEFAULT_PRECEDENCE,
     ).winner
     return winner if isinstance(winner, StandardHit) else None
 
 
-def _standard_words(type_: str) -> str:
-    return "plan, industry or historical" if type_ == AUTO_STANDARD else type_
+def _standard_words(type_: str, precedence: Sequence[str] | None = None) -> str:
+    if type_ != AUTO_STANDARD:
+        return type_
+    from indicator_service.standards.resolve import DEFAULT_PRECEDENCE
+
+    *head, last = precedence or DEFAULT_PRECEDENCE
+    return f"{', '.join(head)} or {last}" if head else last
 
 
 class CatalogueLookup(Protocol):
@@ -200,7 +211,15 @@ class DocumentCatalogue:
             return None
         s = match.row
         value = s.value if s.value is not None else (s.min if s.min is not None else s.max)
-        return StandardHit(value, s.levels, s.unit, s.type, s.region, s.fiscal_year, s.source)
+        return StandardHit(
+            value,
+            s.levels,
+            s.unit,
+            s.type,
+            s.region,
+            s.fiscal_year,
+            s.source.model_dump(mode="json", exclude_none=True) if s.source else None,
+        )
 
 
 class DatabaseCatalogue:
@@ -245,12 +264,16 @@ class DatabaseCatalogue:
                 "bands": [BandDef.model_validate(b) for b in rel.bands],
                 "missing_policy": rel.missing_policy,
                 "rule_variants": RuleVariants.model_validate(rel.rule_variants),
+                "standard_precedence": (
+                    list(rel.standard_precedence) if rel.standard_precedence else None
+                ),
                 "nodes": nodes,
                 "consequences_source": (
                     None
                     if rel.consequences_source is None
                     else Citation.model_validate(rel.consequences_source)
                 ),
+                "level_synonyms": rel.level_synonyms,
             }
             doc = FrameworkDoc.model_construct(**fields)
             hit = ResolvedFramework(rel.code, rel.version, doc, dict(rel.requires))
@@ -434,6 +457,7 @@ def _row_leaf(
     catalogue: CatalogueLookup,
     errors: list[ErrorItem],
     seen_indicators: dict[tuple[tuple[str, ...], str], tuple[str | int, ...]],
+    precedence: Sequence[str] | None = None,
 ) -> tuple[engine.Leaf, LeafMeta, str] | None:
     """One project row as an engine leaf: indicator, unit, operator, rule and target resolved.
     Problems are appended to ``errors`` (None when the row cannot become a leaf)."""
@@ -507,7 +531,9 @@ def _row_leaf(
     if target is None and row.standard_type is not None:
         code = row.indicator
         hit = (
-            find_standard(catalogue, code, row.standard_type, req.region, req.fiscal_year)
+            find_standard(
+                catalogue, code, row.standard_type, req.region, req.fiscal_year, precedence
+            )
             if code
             else None
         )
@@ -515,7 +541,7 @@ def _row_leaf(
             errors.append(
                 _err(
                     (*rloc, "standard_type"),
-                    f"no {_standard_words(row.standard_type)} standard for "
+                    f"no {_standard_words(row.standard_type, precedence)} standard for "
                     f"{code or 'a row without indicator'}"
                     f" in region {req.region}"
                     + (f", year {req.fiscal_year}" if req.fiscal_year else ""),
@@ -531,7 +557,7 @@ def _row_leaf(
             standard_type=hit.type,
             region=hit.region,
             fiscal_year=hit.fiscal_year,
-            source=hit.source,
+            source=citation_label(hit.source),
         )
     if target is None and kind in ("higher_better", "equal", "lower_better"):
         errors.append(_err((*rloc, "target"), "this row needs a target", "missing"))
@@ -598,12 +624,26 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
                     standard_type=hit.type,
                     region=hit.region,
                     fiscal_year=hit.fiscal_year,
-                    source=hit.source,
+                    source=citation_label(hit.source),
                 )
         declared = req.values[value_key].target if has_value and value_key else None
         if declared is not None:
-            if source.kind == "none":
+            if source.kind == "none" or (
+                node.target_is_minimum
+                and source.kind == "framework"
+                and target is not None
+                and declared >= target
+            ):
                 target, source = declared, TargetSource(kind="submitted")
+            elif node.target_is_minimum and source.kind == "framework" and target is not None:
+                errors.append(
+                    _err(
+                        (*vloc, "target"),
+                        f"目标值不得低于框架规定的 {target:g} / the framework requires a "
+                        f"target of at least {target:g}",
+                        "target_below_minimum",
+                    )
+                )
             elif target != declared:
                 fixed = (
                     f"at {target:g}"
@@ -699,7 +739,9 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
         for code in classes:
             class_rows.setdefault(code, []).append(i)
 
-        made = _row_leaf(row, rloc, path, req, catalogue, errors, seen_indicators)
+        made = _row_leaf(
+            row, rloc, path, req, catalogue, errors, seen_indicators, doc.standard_precedence
+        )
         if made is not None:
             leaves.append(made[0])
             meta.append(made[1])
@@ -944,6 +986,8 @@ def _hashed_request(req: ScoreRequest) -> dict[str, Any]:
     for item in (*data.get("rows", ()), *data.get("values", {}).values()):
         if item.get("explanation") is None:
             item.pop("explanation", None)
+    if data.get("form") is None:
+        data.pop("form", None)
     return data
 
 
@@ -1148,7 +1192,7 @@ def receipt_dict(
     ]
     band = result.band(item)
     total = float(result.item_total[item])
-    return {
+    out = {
         "framework": {
             "code": fw.code,
             "version": fw.version,
@@ -1181,6 +1225,9 @@ def receipt_dict(
         "warnings": sorted(all_warnings),
         "input_hash": input_hash(req, fw),
     }
+    if req.form is not None:
+        out["form"] = req.form.model_dump(mode="json")
+    return out
 
 
 def _consequences_source(fw: ResolvedFramework) -> dict[str, Any] | None:
@@ -1693,11 +1740,12 @@ def evaluation_out(ev: Evaluation) -> EvaluationOut:
 
 
 def create_evaluation(
-    session: Session, req: ScoreRequest, catalogue: CatalogueLookup
+    session: Session, req: ScoreRequest, catalogue: CatalogueLookup, owner: Principal
 ) -> EvaluationOut:
-    """Score and store (the caller's transaction commits)."""
+    """Score and store, owned by the key ``owner`` (the caller's transaction commits)."""
     rec = score(req, catalogue)
     ev = Evaluation(
+        owner_key_id=owner.owner_id,
         framework_code=rec.framework.code,
         framework_version=rec.framework.version,
         project=req.project,
@@ -1716,8 +1764,12 @@ def create_evaluation(
     return evaluation_out(ev)
 
 
-def get_evaluation(session: Session, evaluation_id: int) -> Evaluation:
-    ev = session.get(Evaluation, evaluation_id)
+def get_evaluation(session: Session, evaluation_id: int, reader: Principal) -> Evaluation:
+    """The stored evaluation ``reader`` may read (docs/security.md); 404 for any other id,
+    whether it exists or not."""
+    ev = session.exec(
+        select(Evaluation).where(col(Evaluation.id) == evaluation_id, *readable_by(reader))
+    ).first()
     if ev is None:
         raise NotFound(
             f"no evaluation {evaluation_id}",
@@ -1729,6 +1781,7 @@ def get_evaluation(session: Session, evaluation_id: int) -> Evaluation:
 def list_evaluations(
     session: Session,
     *,
+    reader: Principal,
     project: str | None,
     unit: str | None,
     region: str | None,
@@ -1748,6 +1801,7 @@ def list_evaluations(
         )
         if value is not None
     ]
+    conditions += readable_by(reader)  # the filters narrow what the reader may read
     total = session.exec(select(func.count()).select_from(Evaluation).where(*conditions)).one()
     rows = session.exec(
         select(Evaluation)
@@ -1765,11 +1819,15 @@ def list_evaluations(
 
 
 def rescore(
-    session: Session, evaluation_id: int, version: str | None, catalogue: CatalogueLookup
+    session: Session,
+    evaluation_id: int,
+    version: str | None,
+    catalogue: CatalogueLookup,
+    reader: Principal,
 ) -> RescoreResponse:
-    """Re-score a stored evaluation's inputs under another (default: the latest) framework
-    version and compare with the stored result. Nothing is stored."""
-    ev = get_evaluation(session, evaluation_id)
+    """Re-score a stored evaluation ``reader`` may read under another (default: the latest)
+    framework version and compare with the stored result. Nothing is stored."""
+    ev = get_evaluation(session, evaluation_id, reader)
     original = Receipt.model_validate(ev.result)
     req = ScoreRequest.model_validate({**ev.request, "version": version})
     try:

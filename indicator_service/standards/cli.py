@@ -25,6 +25,7 @@ from typing import Any
 
 from indicator_service.core.errors import BadRequest, ErrorItem, Unprocessable
 from indicator_service.standards import derive
+from indicator_service.standards.resolve import DEFAULT_PRECEDENCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +318,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--fiscal-year", type=int)
     r.add_argument("--sector")
     r.add_argument("--project-type")
-    r.add_argument("--precedence", default="plan,industry,historical")
+    r.add_argument("--precedence", default=",".join(DEFAULT_PRECEDENCE))
     r.add_argument("--order", choices=["type_first", "region_first"], default="type_first")
     r.add_argument("--no-fallback", action="store_true", help="search the given region only")
     r.set_defaults(func=_resolve)

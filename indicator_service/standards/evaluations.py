@@ -8,7 +8,8 @@ An evaluation (``scoring_evaluation``) keeps its full receipt; each receipt leaf
 * :func:`peers_from_evaluations` — one indicator's values across all evaluated units of a region
   (optionally a sector's framework) in one fiscal year, one value per unit (latest wins).
 
-Only leaves with a value count (not applicable or missing leaves are skipped). The evaluation ids
+Only the evaluations the caller may read count (``scoring.ownership``). Only leaves with a value
+count (not applicable or missing leaves are skipped). The evaluation ids
 used are returned with the values so the derivation can be traced.
 """
 
@@ -20,7 +21,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from indicator_service.auth.principal import Principal
 from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.ownership import readable_by
 from indicator_service.standards.derive import Point
 
 
@@ -63,13 +66,14 @@ def series_from_evaluations(
     session: Session,
     indicator: str,
     *,
+    reader: Principal,
     unit: str | None = None,
     project: str | None = None,
     region: str | None = None,
     framework: str | None = None,
 ) -> tuple[list[Point], list[int]]:
     """(points by fiscal year, evaluation ids used); the latest evaluation of a year wins."""
-    stmt = select(Evaluation).where(col(Evaluation.fiscal_year).is_not(None))
+    stmt = select(Evaluation).where(col(Evaluation.fiscal_year).is_not(None), *readable_by(reader))
     if unit is not None:
         stmt = stmt.where(Evaluation.unit == unit)
     if project is not None:
@@ -94,12 +98,13 @@ def peers_from_evaluations(
     session: Session,
     indicator: str,
     *,
+    reader: Principal,
     fiscal_year: int,
     region: str | None = None,
     framework: str | None = None,
 ) -> list[Observed]:
     """One value per evaluated unit (latest evaluation wins) for ``indicator`` in a year."""
-    stmt = select(Evaluation).where(Evaluation.fiscal_year == fiscal_year)
+    stmt = select(Evaluation).where(Evaluation.fiscal_year == fiscal_year, *readable_by(reader))
     if region is not None:
         stmt = stmt.where(Evaluation.region == region)
     if framework is not None:

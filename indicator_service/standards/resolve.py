@@ -4,7 +4,8 @@ Pure logic over a ``lookup(type, region) -> row | None`` callable (the catalogue
 ``resolve_standard`` bound to a session, indicator and context; see ``service.py``), so the
 precedence and regional fallback are defined once, independent of storage.
 
-* **Precedence** of standard types, configurable; default ``plan → industry → historical``.
+* **Precedence** of standard types, configurable (per request, per framework:
+  ``standard_precedence``); default ``plan → industry → professional → historical``.
 * **Regional fallback** along GB/T 2260: county ``110105`` → prefecture ``110100`` → province
   ``110000`` → national ``000000`` (levels equal to the code itself are skipped).
 * **Order**: ``type_first`` (default: every region of the first type before the next type — a
@@ -26,7 +27,7 @@ from indicator_service.catalogue.matching import region_chain as catalogue_regio
 
 NATIONAL = "000000"
 REGION_RE = re.compile(r"^\d{6}$")
-DEFAULT_PRECEDENCE: tuple[str, ...] = ("plan", "industry", "historical")
+DEFAULT_PRECEDENCE: tuple[str, ...] = ("plan", "industry", "professional", "historical")
 STANDARD_TYPES: tuple[str, ...] = (
     "plan",
     "industry",
@@ -137,8 +138,12 @@ def resolve(
     precedence: Sequence[str] = DEFAULT_PRECEDENCE,
     order: Order | str = Order.type_first,
     fallback: bool = True,
+    fiscal_year: int | None = None,
 ) -> Resolution:
     """Search (type, region) pairs in order; the first row found wins.
+
+    With ``fiscal_year``, the explanation names the year of the winning row when it differs
+    from the year asked (an earlier year's row, or a row without a year).
 
     ``lookup(type, region)`` returns the row the catalogue holds for exactly that type and region
     (already matched on indicator, fiscal year, sector, project type …) or ``None``. A row whose
@@ -185,6 +190,7 @@ def resolve(
         explanation = f"{winner[0]} standard of region {winner[1]} used: " + next(
             c.reason for c in candidates if c.outcome == "won"
         )
+        explanation += _year_note(winner[2], fiscal_year)
     return Resolution(
         winner=None if winner is None else winner[2],
         winner_type=None if winner is None else winner[0],
@@ -195,6 +201,23 @@ def resolve(
         candidates=tuple(candidates),
         explanation=explanation,
     )
+
+
+def _year_note(row: Any, fiscal_year: int | None) -> str:
+    """``"; value of 2022, not 2024"`` when the row's year is not the year asked."""
+    if fiscal_year is None:
+        return ""
+    year = row.get("fiscal_year") if isinstance(row, dict) else getattr(row, "fiscal_year", None)
+    if year == fiscal_year:
+        return ""
+    if year is None:
+        return f"; a row without a year (no row for {fiscal_year})"
+    kind = "actual value" if _row_type(row) == "historical" else "value"
+    return f"; {kind} of {year}, not {fiscal_year} (the latest year available)"
+
+
+def _row_type(row: Any) -> Any:
+    return row.get("type") if isinstance(row, dict) else getattr(row, "type", None)
 
 
 def _why_won(t: str, r: str, prec: tuple[str, ...], regions: list[str], order: Order) -> str:

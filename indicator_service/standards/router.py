@@ -232,13 +232,20 @@ def resolve_standard(
     precedence: Annotated[
         list[StandardType] | None,
         Query(
-            description="standard types in order of precedence [plan, industry, historical], "
-            "each once",
+            description="standard types in order of precedence "
+            "[plan, industry, professional, historical], each once",
             json_schema_extra={"uniqueItems": True},
         ),
     ] = None,
     order: Order = Order.type_first,
     fallback: Annotated[bool, Query(description="fall back to broader regions")] = True,
+    include_illustrative: Annotated[
+        bool,
+        Query(
+            description="also consider illustrative rows (values no public document gives; "
+            "database catalogue)"
+        ),
+    ] = False,
 ) -> ResolutionOut:
     """Database catalogue: sector and project type narrow the rows (exact beats open rows).
     Injected catalogue documents (tests, benchmarks) match on type, region and year only."""
@@ -248,7 +255,12 @@ def resolve_standard(
             errors=[ErrorItem(loc=["query", "indicator"], msg="not found", type="not_found")],
         )
     lookup = (
-        catalogue_lookup(session, sector=sector, project_type=project_type)
+        catalogue_lookup(
+            session,
+            sector=sector,
+            project_type=project_type,
+            include_illustrative=include_illustrative,
+        )
         if isinstance(catalogue, DatabaseCatalogue)
         else catalogue.standard
     )
@@ -321,7 +333,9 @@ def save_derived_standard(
         {"ns": ns, "version": version, "body": body.model_dump(mode="json")}
     )
     if idempotency_key is not None:
-        replay = find_replay(session, scope, check_key(idempotency_key), fingerprint)
+        replay = find_replay(
+            session, scope, check_key(idempotency_key), fingerprint, owner_key_id=curator.owner_id
+        )
         if replay is not None:
             first = dict(replay.response_body)
             return JSONResponse(
@@ -335,7 +349,7 @@ def save_derived_standard(
         "indicator": ctx.indicator,
         "type": body.kind,
         "region": ctx.region,
-        "source": ctx.source,
+        "source": ctx.source.model_dump(mode="json", exclude_none=True),
     }
     for key in ("fiscal_year", "sector", "project_type", "operator", "valid_from", "valid_to"):
         value = getattr(ctx, key)
@@ -395,7 +409,13 @@ def save_derived_standard(
     )
     if idempotency_key is not None:
         remember(
-            session, scope, idempotency_key, fingerprint, status_code, out.model_dump(mode="json")
+            session,
+            scope,
+            idempotency_key,
+            fingerprint,
+            status_code,
+            out.model_dump(mode="json"),
+            owner_key_id=curator.owner_id,
         )
     response.status_code = status_code
     response.headers["ETag"] = f'"{release.content_hash}"'
@@ -432,11 +452,12 @@ def _from_evaluations(exc: derive.DerivationError, ids: list[int]) -> Unprocessa
     },
 )
 def historical_from_evaluations(
-    body: HistoricalFromEvaluations, session: SessionDep, _evaluator: EvaluatorDep
+    body: HistoricalFromEvaluations, session: SessionDep, evaluator: EvaluatorDep
 ) -> HistoricalFromEvaluationsOut:
     points, ids = series_from_evaluations(
         session,
         body.indicator,
+        reader=evaluator,
         unit=body.evaluated_unit,
         project=body.project,
         region=body.region,
@@ -463,11 +484,12 @@ def historical_from_evaluations(
     summary="Derive a five-level industry standard from all units' stored evaluations of a year",
 )
 def industry_from_evaluations(
-    body: IndustryFromEvaluations, session: SessionDep, _evaluator: EvaluatorDep
+    body: IndustryFromEvaluations, session: SessionDep, evaluator: EvaluatorDep
 ) -> IndustryFromEvaluationsOut:
     peers = peers_from_evaluations(
         session,
         body.indicator,
+        reader=evaluator,
         fiscal_year=body.fiscal_year,
         region=body.region,
         framework=body.framework,

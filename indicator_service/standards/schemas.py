@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from indicator_service.catalogue.source import Citation
 from indicator_service.core.types import INTEGRAL
 from indicator_service.standards.derive import (
     DEFAULT_MIN_SAMPLE,
@@ -241,7 +242,10 @@ class StandardRowOut(BaseModel):
     valid_from: str | None = None
     valid_to: str | None = None
     derivation: str | None = None
-    source: str | None = None
+    source: Citation | None = Field(default=None, description="the document cited")
+    illustrative: bool = Field(
+        default=False, description="no public document gives this value (chosen only on request)"
+    )
 
 
 class CandidateOut(BaseModel):
@@ -284,9 +288,10 @@ class StandardContext(_Request):
     unit: Text | None = Field(default=None, description="default: the unit of the input data")
     valid_from: date | None = None
     valid_to: date | None = None
-    source: Annotated[
-        str, Field(strict=True, min_length=1, max_length=500, pattern=r"^[^\x00]*$")
-    ] = Field(description="where the input data comes from (e.g. 2022–2024 final accounts)")
+    source: Citation = Field(
+        description="the document the input data comes from (e.g. the 2022–2024 final "
+        "accounts): {title, issuer, doc_number, year, section, url}"
+    )
 
 
 class SaveHistorical(_Request):

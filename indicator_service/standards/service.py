@@ -50,6 +50,7 @@ ROW_FIELDS: tuple[str, ...] = (
     "valid_to",
     "derivation",
     "source",
+    "illustrative",
 )
 
 
@@ -93,14 +94,20 @@ def resolve_standard_with_precedence(
         precedence=precedence,
         order=order,
         fallback=fallback,
+        fiscal_year=fiscal_year,
     )
 
 
 def catalogue_lookup(
-    session: Session, *, sector: str | None = None, project_type: str | None = None
+    session: Session,
+    *,
+    sector: str | None = None,
+    project_type: str | None = None,
+    include_illustrative: bool = False,
 ) -> StandardLookup:
     """The database catalogue's lookup (``catalogue.service.resolve_standard``, published
-    versions), with the sector and project-type context the scoring lookup does not carry."""
+    versions), with the sector and project-type context the scoring lookup does not carry.
+    Illustrative rows (values no public document gives) are candidates only on request."""
     from indicator_service.catalogue import service as catalogue
 
     def lookup(indicator: str, type_: str, region: str, fiscal_year: int | None) -> Any | None:
@@ -113,6 +120,7 @@ def catalogue_lookup(
                 fiscal_year=fiscal_year,
                 sector=sector,
                 project_type=project_type,
+                include_illustrative=include_illustrative,
             ).row
         except NotFound:
             return None

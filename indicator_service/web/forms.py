@@ -1,4 +1,10 @@
-"""``POST /v1/forms/score``: score an uploaded self-evaluation form (CSV or XLSX).
+"""``POST /v1/forms/score``: score an uploaded self-evaluation form (CSV, XLSX or XLS).
+
+A form in the national layout (项目支出 / 部门整体支出绩效自评表, found by its labels: see
+``indicator_service.forms`` and docs/forms.md) is read by that package: each sheet is a form,
+scored as a batch in which a bad form does not stop the others (every problem names its sheet and
+cell); the answer is the receipts, or the scored forms in the same layout as XLSX or PDF
+(``Accept``). Any other table is the flat layout below.
 
 The body is the file itself with its media type (``text/csv`` or the XLSX type). The form is
 read as the ``indicator-service score`` CLI reads it (``scoring.cli.parse_table`` and
@@ -21,16 +27,21 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, ScorerDep
+from indicator_service.catalogue.router import FwPath, VersionQuery
 from indicator_service.core import readers, spreadsheet
 from indicator_service.core.errors import (
     ErrorItem,
     NotAcceptable,
+    PayloadTooLarge,
     Problem,
+    ServiceUnavailable,
     Unprocessable,
     UnsupportedMediaType,
     excerpt,
 )
 from indicator_service.core.jsonbody import best_media
+from indicator_service.forms import pipeline as national
+from indicator_service.forms.reader import FormFileError, national_sheets
 from indicator_service.scoring import service
 from indicator_service.scoring.cli import OUT_COLUMNS, table_lines
 from indicator_service.scoring.csvform import (
@@ -43,23 +54,101 @@ from indicator_service.scoring.router import CatalogueDep
 from indicator_service.scoring.schemas import Receipt, ScoreRequest
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLS = "application/vnd.ms-excel"
 CSV = "text/csv"
+PDF = "application/pdf"
 MAX_LINES = 20_000
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
 
+class FormProblemOut(BaseModel):
+    cell: str | None = Field(description="where: sheet and cell (自评表!F15), or the sheet")
+    msg: str = Field(description="what is wrong and what would be accepted (中文 / English)")
+    type: str
+
+
 class FormSubmission(BaseModel):
-    submission: str = Field(description="the form's submission key ('1' without that column)")
+    submission: str = Field(
+        description="the submission key ('1' without that column); a national-layout form: "
+        "its sheet name"
+    )
     lines: list[int] = Field(description="the form lines (header = 1) of its indicator rows")
     total: float | None
     grade: str | None
-    receipt: Receipt
+    receipt: Receipt | None = Field(description="null for a form with problems")
+    ok: bool = True
+    sheet: str | None = Field(default=None, description="national layout: the form's sheet")
+    problems: list[FormProblemOut] = Field(
+        default_factory=list, description="national layout: what stops this form, by cell"
+    )
+    request: ScoreRequest | None = Field(
+        default=None,
+        description="national layout: the score request read from the form (with its project "
+        "and funds blocks); POST it to /v1/evaluations to store the evaluation",
+    )
 
 
 class FormScoreResponse(BaseModel):
-    count: int = Field(description="submissions in the form")
+    count: int = Field(description="submissions (forms) in the file")
+    layout: str = Field(
+        default="flat", description="`flat` (one line per row) or `national` (自评表 layout)"
+    )
+    ok: int | None = None
+    failed: int | None = None
     items: list[FormSubmission]
+
+
+def _file_error(exc: FormFileError) -> Exception:
+    item = ErrorItem(loc=["body"], msg=exc.message, type=exc.type)
+    if exc.status == 413:
+        return PayloadTooLarge(exc.message, errors=[item])
+    return Unprocessable(exc.message, errors=[item])
+
+
+def score_national(
+    raw: bytes, framework: str | None, catalogue: service.CatalogueLookup
+) -> list[national.FormOutcome] | None:
+    """The forms of a national-layout file, scored (``None``: not that layout). 413/422 for
+    a file that cannot be read; 422 naming every cell when no form of the file scores."""
+    try:
+        sheets = national_sheets(raw)
+        if sheets is None:
+            return None
+        outcomes = national.score_sheets(sheets, framework, catalogue)
+    except FormFileError as exc:
+        raise _file_error(exc) from exc
+    if not any(o.ok for o in outcomes):
+        errors = [
+            ErrorItem(loc=["body", p.sheet, p.where], msg=f"{p.where}: {p.msg}", type=p.type)
+            for o in outcomes
+            for p in o.problems
+        ]
+        raise Unprocessable(
+            "表格中没有可评分的自评表 / no form of the file can be scored", errors=errors
+        )
+    return outcomes
+
+
+def _national_response(outcomes: list[national.FormOutcome]) -> FormScoreResponse:
+    items = [
+        FormSubmission(
+            submission=o.form.sheet,
+            sheet=o.form.sheet,
+            lines=[x.row + 1 for x in o.form.indicators],
+            total=o.receipt.total if o.receipt else None,
+            grade=o.receipt.grade.grade if o.receipt and o.receipt.grade else None,
+            receipt=o.receipt,
+            ok=o.ok,
+            problems=[FormProblemOut(cell=p.where, msg=p.msg, type=p.type) for p in o.problems],
+            request=o.request,
+        )
+        for o in outcomes
+    ]
+    ok = sum(1 for o in outcomes if o.ok)
+    return FormScoreResponse(
+        count=len(items), layout="national", ok=ok, failed=len(items) - ok, items=items
+    )
 
 
 def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
@@ -187,7 +276,9 @@ def _workbook(keys: list[str], requests: list[ScoreRequest], results: list[Any])
 FORM_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "the self-evaluation form: CSV (UTF-8) or an XLSX workbook (first sheet)",
+        "description": "the self-evaluation form: in the national layout (项目支出 / 部门整体支出"
+        "绩效自评表; XLSX, XLS or CSV in UTF-8 or GB18030; one form per sheet) or the flat one "
+        "(CSV in UTF-8, or an XLSX workbook's first sheet); see docs/forms.md",
         "content": {
             CSV: {
                 "schema": {"type": "string"},
@@ -196,29 +287,68 @@ FORM_BODY: dict[str, Any] = {
                 "SELF-EVAL,产出指标,数量指标,完成数量,50,≥,100,台,96.8,100,98\n",
             },
             XLSX: {"schema": {"type": "string", "format": "binary"}},
+            XLS: {"schema": {"type": "string", "format": "binary"}},
         },
     }
 }
 
 
+def _pdf(layouts: Any) -> bytes:
+    from indicator_service.forms.pdf import NoCJKFont, render_pdf
+
+    try:
+        return render_pdf(layouts)
+    except NoCJKFont as exc:
+        raise ServiceUnavailable(str(exc)) from exc
+
+
+async def _national_answer(outcomes: list[national.FormOutcome], answer: str) -> Any:
+    """The scored forms as ``answer`` (the media type negotiated from Accept)."""
+    from indicator_service.forms import writer
+
+    if answer == PDF:
+        content = await run_in_threadpool(_pdf, writer.layouts_of(outcomes))
+        return Response(
+            content,
+            media_type=PDF,
+            headers={"Content-Disposition": 'attachment; filename="scored.pdf"'},
+        )
+    if answer == XLSX:
+        content = await run_in_threadpool(writer.render_xlsx, writer.layouts_of(outcomes))
+        return Response(
+            content,
+            media_type=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="scored.xlsx"'},
+        )
+    return _national_response(outcomes)
+
+
 @router.post(
     "/forms/score",
     response_model=FormScoreResponse,
-    summary="Score an uploaded self-evaluation form (CSV or XLSX); receipts or scored XLSX",
+    summary="Score an uploaded self-evaluation form (CSV, XLSX or XLS; the national 自评表 "
+    "layout or the flat one); receipts, scored XLSX or PDF",
     openapi_extra=FORM_BODY,
     responses={
         **AUTH_RESPONSES,
         200: {
             "description": "Every submission of the form scored: receipts as JSON, or the "
             "scored workbook when Accept asks for XLSX",
-            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                PDF: {"schema": {"type": "string", "format": "binary"}},
+            },
         },
         406: {
             "model": Problem,
-            "description": "Accept names neither application/json nor the XLSX type",
+            "description": "Accept names none of application/json, the XLSX type, PDF",
             "content": {"application/problem+json": {}},
         },
-        415: {"description": "Neither CSV nor XLSX"},
+        413: {
+            "description": "The workbook is too large, expands too much or has too many "
+            "sheets, rows or columns"
+        },
+        415: {"description": "Neither CSV, XLSX nor XLS"},
     },
 )
 async def score_uploaded_form(
@@ -235,22 +365,30 @@ async def score_uploaded_form(
         ),
     ] = None,
 ) -> Any:
-    answer = best_media(request.headers.get("accept"), ["application/json", XLSX])
+    answer = best_media(request.headers.get("accept"), ["application/json", XLSX, PDF])
     if answer is None:
         raise NotAcceptable(
-            f"the answer is application/json or {XLSX}",
+            f"the answer is application/json, {XLSX} or {PDF}",
             errors=[
                 ErrorItem(
                     loc=["header", "accept"],
-                    msg=f"neither application/json nor {XLSX} is acceptable",
+                    msg=f"none of application/json, {XLSX}, {PDF} is acceptable",
                     type="not_acceptable",
                 )
             ],
         )
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media not in (CSV, XLSX):
-        raise UnsupportedMediaType(f"send the form as {CSV} or {XLSX}, not {excerpt(media)}")
+    if media not in (CSV, XLSX, XLS):
+        raise UnsupportedMediaType(f"send the form as {CSV}, {XLSX} or {XLS}, not {excerpt(media)}")
     raw = await request.body()
+    outcomes = await run_in_threadpool(score_national, raw, framework, catalogue) if raw else None
+    if outcomes is not None:
+        return await _national_answer(outcomes, answer)
+    if media == XLS:
+        raise Unprocessable(
+            "XLS 文件中没有自评表 / no form in the national layout in this XLS file",
+            errors=[ErrorItem(loc=["body"], msg="no national-layout form", type="no_form")],
+        )
     keys, requests, results, lines = await run_in_threadpool(
         score_form, raw, media, framework, catalogue
     )
@@ -272,3 +410,44 @@ async def score_uploaded_form(
         for key, res in zip(keys, results, strict=True)
     ]
     return FormScoreResponse(count=len(items), items=items)
+
+
+@router.get(
+    "/frameworks/{code}/template",
+    summary="A blank self-evaluation form for a framework (XLSX, or PDF with Accept)",
+    tags=["catalogue"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The national layout with the framework's classes filled in",
+            "content": {
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                PDF: {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        404: {"description": "Unknown framework or version"},
+    },
+)
+async def framework_template(
+    code: FwPath, request: Request, catalogue: CatalogueDep, version: VersionQuery = None
+) -> Response:
+    from indicator_service.forms.template import template_form
+    from indicator_service.forms.writer import layout, render_xlsx
+
+    fw = await run_in_threadpool(catalogue.framework, code, version)
+    form = template_form(fw.doc)
+    name = f"template-{fw.code}-{fw.version}"
+    if PDF in request.headers.get("accept", ""):
+        content = await run_in_threadpool(_pdf, [(form.sheet, layout(form))])
+        media, ext = PDF, "pdf"
+    else:
+        content = await run_in_threadpool(render_xlsx, [(form.sheet, layout(form))])
+        media, ext = XLSX, "xlsx"
+    return Response(
+        content,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.{ext}"',
+            "Cache-Control": "no-store",
+        },
+    )

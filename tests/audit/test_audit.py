@@ -66,6 +66,7 @@ def test_entry_commits_with_the_change(engine: Engine) -> None:
         "name": "n",
         "role": "client",
         "namespaces": ["*"],
+        "regions": [],
     }
     assert stored.after["model"]["namespace"] == "x"
     assert stored.before is None

@@ -34,9 +34,12 @@ def issue_key(
     role: Role | str,
     namespaces: list[str] | tuple[str, ...] | None = None,
     name: str | None = None,
+    regions: list[str] | None = None,
 ) -> str:
-    """Create a key directly in the database (as the CLI does) and return its text."""
+    """Create a key directly in the database (as the CLI does) and return its text
+    (``regions``: the region scopes of an evaluator key)."""
     role = Role(role)
+    scopes = {"regions": regions} if regions else {}
     with session_scope(engine) as session:
         _row, raw = service.create_key(
             session,
@@ -45,6 +48,7 @@ def issue_key(
             namespaces=list(namespaces) if namespaces else None,
             server_secret=settings.secret_key,
             actor=CLI_OPERATOR,
+            **scopes,
         )
     return raw
 

@@ -188,3 +188,63 @@ def test_openapi_documents_the_security_scheme(api: ApiClient) -> None:
         op = doc["paths"][path][method]
         assert op["security"] == [{"BearerApiKey": []}], (path, method)
         assert {"401", "403"} <= set(op["responses"]), (path, method)
+
+
+# --- region scopes (evaluator keys) ------------------------------------------------------------
+
+
+def test_evaluator_key_with_regions(api: ApiClient, admin_key: str) -> None:
+    created = _create(
+        api,
+        admin_key,
+        name="某县财政局 evaluator",
+        role="evaluator",
+        regions=["330102", "330000", "330102"],
+    )
+    assert created["regions"] == ["330000", "330102"]  # sorted, de-duplicated
+    one = api.get(f"/v1/api-keys/{created['id']}", headers=bearer(admin_key)).json()
+    assert one["regions"] == ["330000", "330102"]
+    listed = api.get(
+        "/v1/api-keys", params={"role": "evaluator", "limit": 500}, headers=bearer(admin_key)
+    ).json()
+    mine = next(item for item in listed["items"] if item["id"] == created["id"])
+    assert mine["regions"] == ["330000", "330102"]
+    # keys without regions list an empty list
+    plain = _create(api, admin_key, name="plain evaluator", role="evaluator")
+    assert plain["regions"] == []
+    assert _create(api, admin_key, name="national evaluator", role="evaluator",
+                   regions=["000000"])["regions"] == ["000000"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        # not GB/T 2260 division codes
+        ({"regions": ["33010"]}, ["body", "evaluator", "regions", 0]),
+        ({"regions": ["3301020"]}, ["body", "evaluator", "regions", 0]),
+        ({"regions": ["33O102"]}, ["body", "evaluator", "regions", 0]),
+        ({"regions": ["٣٣٠١٠٢"]}, ["body", "evaluator", "regions", 0]),  # Arabic-Indic digits
+        ({"regions": ["330012"]}, ["body", "evaluator", "regions", 0]),  # county under no city
+        ({"regions": ["000100"]}, ["body", "evaluator", "regions", 0]),  # province 00
+        ({"regions": ["330102", 330100]}, ["body", "evaluator", "regions", 1]),
+        ({"regions": "330102"}, ["body", "evaluator", "regions"]),
+        ({"regions": ["330102"] * 51}, ["body", "evaluator", "regions"]),
+    ],
+)
+def test_invalid_region_scopes_are_422(
+    api: ApiClient, admin_key: str, engine: Engine, body: dict[str, object], loc: list[object]
+) -> None:
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM api_key")).scalar()
+    full = {"name": "bad regions", "role": "evaluator", **body}
+    problem = assert_problem(api.post("/v1/api-keys", json=full, headers=bearer(admin_key)), 422)
+    assert problem["errors"][0]["loc"] == loc
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM api_key")).scalar() == before
+
+
+@pytest.mark.parametrize("role", ["admin", "client", "curator", "reviewer"])
+def test_only_evaluator_keys_have_regions(api: ApiClient, admin_key: str, role: str) -> None:
+    body = {"name": "x", "role": role, "namespaces": ["*"], "regions": ["330102"]}
+    problem = assert_problem(api.post("/v1/api-keys", json=body, headers=bearer(admin_key)), 422)
+    assert problem["errors"][0]["loc"] == ["body", role, "regions"]

@@ -91,3 +91,35 @@ def test_cli_refuses_bad_input(cli_env: None, capsys: pytest.CaptureFixture[str]
     assert "no API key with id 99999999" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["keys", "create", "--role", "root", "--name", "x"])
+
+
+def test_cli_region_scoped_evaluator_key(
+    cli_env: None, api: ApiClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["keys", "create", "--role", "evaluator", "--region", "330102", "--region", "330100"]
+    assert main([*args, "--name", "县局 evaluator", "--json"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert created["regions"] == ["330100", "330102"]
+    assert main([*args, "--name", "县局 evaluator (text)"]) == 0
+    assert "regions 330100,330102" in capsys.readouterr().out
+    assert main(["keys", "list", "--json"]) == 0
+    listed = {k["id"]: k for k in json.loads(capsys.readouterr().out)}
+    assert listed[created["id"]]["regions"] == ["330100", "330102"]
+    assert main(["keys", "list"]) == 0
+    line = next(row for row in capsys.readouterr().out.splitlines() if "县局 evaluator" in row)
+    assert "330100,330102" in line
+    # the key stores evaluations of its regions only (403 elsewhere, through the API)
+    row = {"id": "r", "class_l1": "产出", "points": 50, "operator": "≥", "target": 1, "value": 1}
+    body = {"framework": "NO-SUCH", "region": "320100", "rows": [row]}
+    problem = assert_problem(
+        api.post("/v1/evaluations", json=body, headers=bearer(created["key"])), 403
+    )
+    assert problem["errors"][0]["type"] == "region_out_of_scope"
+
+
+def test_cli_refuses_bad_regions(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["keys", "create", "--name", "x"]
+    assert main([*base, "--role", "client", "--region", "330102"]) == 2
+    assert "--region applies to evaluator keys only" in capsys.readouterr().err
+    assert main([*base, "--role", "evaluator", "--region", "330012"]) == 2
+    assert "evaluator.regions.0" in capsys.readouterr().err

@@ -88,7 +88,11 @@ def test_saving_a_derived_standard_needs_a_curator_of_the_namespace(
     body = {
         "kind": "historical",
         "derive": {"series": [{"year": 2023, "value": 1.0}], "method": "mean_last_n", "n": 1},
-        "standard": {"indicator": "EDU-02-001", "region": "110000", "source": "test"},
+        "standard": {
+            "indicator": "EDU-02-001",
+            "region": "110000",
+            "source": {"title": "test", "issuer": "test", "year": 2024},
+        },
     }
     assert_problem(api.post(SAVE, json=body), 401)
     for role in (Role.evaluator, Role.client, Role.reviewer):

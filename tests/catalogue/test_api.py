@@ -14,7 +14,7 @@ def test_namespaces_listed_with_versions(cat_api: ApiClient) -> None:
     r = cat_api.get("/v1/namespaces")
     assert r.status_code == 200
     body = r.json()
-    assert body["total"] == 6
+    assert body["total"] == 13
     health = next(n for n in body["items"] if n["code"] == "health")
     assert health["latest_published"] == "1.0.0"
     assert health["code_prefix"] == "HLT"
@@ -28,22 +28,24 @@ def test_pinned_published_version_is_cacheable(cat_api: ApiClient) -> None:
     assert r.status_code == 200
     assert r.headers["cache-control"] == "public, max-age=86400, immutable"
     assert r.headers["etag"] == f'"{r.json()["content_hash"]}"'
-    assert len(r.json()["document"]["indicators"]) == 13
+    assert len(r.json()["document"]["indicators"]) == 18
 
 
 def test_indicator_filters_and_pagination(cat_api: ApiClient) -> None:
     r = cat_api.get("/v1/indicators", params={"namespace": "health", "limit": 10})
     body = r.json()
-    assert body["total"] == 15
+    assert body["total"] == 25
     assert len(body["items"]) == 10
     assert body["next"] is not None
     assert "offset=10" in body["next"]
     page2 = cat_api.get(body["next"]).json()
-    assert len(page2["items"]) == 5
-    assert page2["next"] is None
-    codes = [i["code"] for i in body["items"] + page2["items"]]
+    assert len(page2["items"]) == 10
+    page3 = cat_api.get(page2["next"]).json()
+    assert len(page3["items"]) == 5
+    assert page3["next"] is None
+    codes = [i["code"] for i in body["items"] + page2["items"] + page3["items"]]
     assert codes == sorted(codes)
-    assert len(set(codes)) == 15
+    assert len(set(codes)) == 25
 
     def codes_of(**params: object) -> list[str]:
         resp = cat_api.get("/v1/indicators", params={"limit": 500, **params})
@@ -60,9 +62,9 @@ def test_indicator_filters_and_pagination(cat_api: ApiClient) -> None:
         "COM-02-002",
         "COM-02-003",
     ]
-    assert len(codes_of(level=3)) == 116
+    assert len(codes_of(level=3)) == 260
     assert codes_of(level=1) == []
-    assert len(codes_of(version="1.0.0")) == 116  # every namespace at 1.0.0
+    assert len(codes_of(version="1.0.0")) == 260  # every namespace at 1.0.0
     assert codes_of(version="9.0.0") == []
 
 
@@ -74,10 +76,12 @@ def test_indicator_with_standards(cat_api: ApiClient) -> None:
     assert body["indicator"]["operator"] == "≥"
     assert body["indicator"]["rule"] == {"kind": "higher_better"}
     assert body["indicator"]["namespace"] == "health"
-    assert sorted((s["type"], s["fiscal_year"]) for s in body["standards"]) == [
-        ("historical", 2022),
-        ("industry", 2023),
-        ("plan", 2023),
+    # an unnamed province's 2023 target and the five-level table built for the seed: both
+    # illustrative (no public document gives them); the 2022 target is no longer filed as a
+    # historical value
+    assert sorted((s["type"], s["fiscal_year"], s["illustrative"]) for s in body["standards"]) == [
+        ("industry", 2023, True),
+        ("plan", 2023, True),
     ]
     staff = cat_api.get("/v1/indicators/COM-06-001").json()["indicator"]
     assert staff["rule"] == {
@@ -89,37 +93,41 @@ def test_indicator_with_standards(cat_api: ApiClient) -> None:
 
 
 def test_standard_lookup_explains_the_match(cat_api: ApiClient) -> None:
+    # 学前教育毛入园率: the 十四五 target (> 90 %, valid 2021–2025) of the national plan
     r = cat_api.get(
-        "/v1/indicators/HLT-02-010/standard",
+        "/v1/indicators/EDU-02-001/standard",
         params={"type": "plan", "region": "110105", "fiscal_year": 2023},
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["match"]["value"] == 76
-    assert body["match"]["source"].startswith("省级基本公共卫生服务项目2023年绩效目标")
+    assert (body["match"]["operator"], body["match"]["value"]) == (">", 90)
+    assert body["match"]["source"]["title"] == "“十四五”公共服务规划"
     assert body["why"][0] == "no row for region 110105 or its parents: national row (000000)"
-    assert body["why"][1] == "exact fiscal year 2023"
-    # 2024 has no row: the nearest earlier year (2023) wins; historical 2022 for that type
+    assert body["why"][1] == "no row for 2023 or an earlier year: row without a year"
+    assert body["why"][2] == "valid 2021-01-01 to 2025-12-31"
+    # 2019 lies in the previous plan's period (第三期学前教育行动计划, ≥ 85 % by 2020)
     r = cat_api.get(
-        "/v1/indicators/HLT-02-010/standard", params={"type": "historical", "fiscal_year": 2024}
+        "/v1/indicators/EDU-02-001/standard", params={"type": "plan", "fiscal_year": 2019}
     )
-    assert r.json()["match"]["value"] == 73
-    assert r.json()["why"][1] == "no row for 2024: nearest earlier year 2022"
-    # a standard is not applied to years before it exists
+    assert r.json()["match"]["value"] == 85
+    # 2024 has no historical row of its own: 2022's actual value (统计公报) serves it
     r = cat_api.get(
-        "/v1/indicators/HLT-02-010/standard", params={"type": "plan", "fiscal_year": 2022}
+        "/v1/indicators/EDU-02-001/standard", params={"type": "historical", "fiscal_year": 2024}
     )
-    assert_problem(r, 404)
-    # validity period: GB 3095-2012 limits apply from 2016
+    assert r.json()["match"]["value"] == 89.7
+    assert r.json()["why"][1] == (
+        "historical: actual value of 2022, the latest year before 2024 "
+        "(a year's own value is not its standard)"
+    )
+    # the unnamed province's 2023 target is illustrative: used only when asked for
+    params = {"type": "plan", "fiscal_year": 2023}
+    r = cat_api.get("/v1/indicators/HLT-02-010/standard", params=params)
+    assert r.status_code == 404
     r = cat_api.get(
-        "/v1/indicators/ENV-05-003/standard", params={"type": "professional", "fiscal_year": 2015}
+        "/v1/indicators/HLT-02-010/standard", params={**params, "include_illustrative": "true"}
     )
-    assert_problem(r, 404)
-    r = cat_api.get(
-        "/v1/indicators/ENV-05-003/standard", params={"type": "professional", "fiscal_year": 2020}
-    )
-    assert r.json()["match"]["value"] == 35
-    assert "valid 2016-01-01 to …" in r.json()["why"]
+    assert r.json()["match"]["value"] == 76
+    assert r.json()["match"]["illustrative"] is True
 
 
 def test_framework_tree_with_resolved_rules(cat_api: ApiClient) -> None:
@@ -135,7 +143,7 @@ def test_framework_tree_with_resolved_rules(cat_api: ApiClient) -> None:
     assert nodes["INP.CFG.2"]["rule"] == {
         "kind": "deduction",
         "threshold": 0,
-        "per_unit": 0.8,
+        "per_unit": 0.3,  # the node's own rate: 0.8 from an 8-point example, scaled to 3
         "direction": "above",
     }
     # the framework's variant is applied to lower-is-better defaults
@@ -162,7 +170,7 @@ def test_framework_tree_with_resolved_rules(cat_api: ApiClient) -> None:
 def test_self_evaluation_rule_and_open_nodes(cat_engine: Engine) -> None:
     with database.session_scope(cat_engine) as session:
         rel = service.get_framework(session, "SELF-EVAL")
-        again = service.get_framework(session, "SELF-EVAL", "1.0.0")
+        again = service.get_framework(session, "SELF-EVAL", rel.version)
     assert again is rel  # cached per (code, version, hash)
     nodes = {n.code: n for n in rel.nodes}
     assert nodes["EXEC"].rule == {"kind": "budget_execution", "cap": 1.0, "warn_below": 0.9}

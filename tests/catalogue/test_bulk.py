@@ -25,7 +25,7 @@ DOC = {
     ],
     "standards": [
         {"indicator": "EDU-04-001", "type": "budget_expenditure", "operator": "=", "value": 500,
-         "unit": "元/生·年", "source": "standard"},
+         "unit": "元/生·年", "source": {"title": "standard", "issuer": "test", "year": 2024}},
     ],
 }  # fmt: skip
 
@@ -72,8 +72,22 @@ def test_sheet_rows_create_update_and_report_cells() -> None:
     assert results[2].errors[0].column == "source"
     assert results[3].errors[0].column == "rule"
     assert merged["standards"][0]["value"] == 520
-    assert merged["standards"][0]["source"] == "standard"  # kept from the draft
+    assert merged["standards"][0]["source"]["title"] == "standard"  # kept from the draft
     assert merged["indicators"][1]["rule"] == {"kind": "higher_better"}
+
+
+def test_sheet_source_cell_is_a_citation() -> None:
+    text = (
+        "指标编码,指标名称,英文名称,运算符,计量单位,指标值,标准类型,标准来源\n"
+        "EDU-01-010,x,y,≥,个,10,plan,2024年实施方案\n"
+        'EDU-01-011,x,y,≥,个,10,plan,"{title: 实施方案, issuer: 某县教育局, year: 2024}"\n'
+    ).encode()
+    merged, results = bulk.merge_sheet(DOC, bulk.read_sheet(text, "csv"))
+    assert [(r.row, r.status) for r in results] == [(2, "error"), (3, "created")]
+    assert results[0].errors[0].column == "source"
+    assert "citation mapping" in results[0].errors[0].msg
+    new = next(s for s in merged["standards"] if s["indicator"] == "EDU-01-011")
+    assert new["source"] == {"title": "实施方案", "issuer": "某县教育局", "year": 2024}
 
 
 def test_unreadable_files_name_the_problem() -> None:

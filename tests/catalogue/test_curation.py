@@ -135,7 +135,7 @@ def test_bureau_story_draft_import_fix_submit_return_approve(
                 1200,
                 "个",
                 "plan",
-                "2024年学前教育项目实施方案",
+                "{title: 2024年学前教育项目实施方案, issuer: 某县教育局, year: 2024}",
                 10,
                 "higher_better",
             ],
@@ -209,7 +209,7 @@ def test_bureau_story_draft_import_fix_submit_return_approve(
                 1200,
                 "个",
                 "plan",
-                "2024年学前教育项目实施方案",
+                "{title: 2024年学前教育项目实施方案, issuer: 某县教育局, year: 2024}",
                 10,
                 "higher_better",
             ],
@@ -239,7 +239,8 @@ def test_bureau_story_draft_import_fix_submit_return_approve(
                 95,
                 "%",
                 "industry",
-                "校舍建设标准",
+                "{title: 农村普通中小学校建设标准, issuer: 住房和城乡建设部,"
+                " doc_number: 建标109-2008, year: 2008}",
                 5,
                 None,
             ],
@@ -370,7 +371,7 @@ def test_indicator_and_standard_edits_need_if_match_and_validate_everything(
     )
     # standards: add, change (its id follows its identity), retire
     std = {"indicator": "HLT-01-099", "type": "plan", "operator": "≥", "value": 300, "unit": "个",
-           "source": "2024 plan"}  # fmt: skip
+           "source": {"title": "2024 plan", "issuer": "test", "year": 2024}}  # fmt: skip
     r = call(api, "POST", f"{base}/standards", cur, json=std, headers={"If-Match": etag})
     assert r.status_code == 201, r.text
     sid, etag = r.json()["id"], r.headers["etag"]

@@ -26,7 +26,7 @@ from tests.paths import CATALOG_DIR
 def test_cli_validate_seed_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalog", "validate", str(CATALOG_DIR)]) == 0
     out = capsys.readouterr().out
-    assert out.strip() == ("ok: 6 namespace(s), 116 indicator(s), 62 standard(s), 4 framework(s)")
+    assert out.strip() == ("ok: 13 namespace(s), 260 indicator(s), 87 standard(s), 4 framework(s)")
 
 
 def test_cli_validate_prints_file_line_and_fails(
@@ -59,11 +59,11 @@ def test_cli_import_is_idempotent(
         database.upgrade(fresh_database_url)
         assert main(["catalog", "import", str(CATALOG_DIR)]) == 0
         assert capsys.readouterr().out.splitlines()[-1] == (
-            "imported: 10 new version(s), 0 unchanged"
+            "imported: 17 new version(s), 0 unchanged"
         )
         assert main(["catalog", "import", str(CATALOG_DIR)]) == 0
         assert capsys.readouterr().out.splitlines()[-1] == (
-            "imported: 0 new version(s), 10 unchanged"
+            "imported: 0 new version(s), 17 unchanged"
         )
     finally:
         get_settings.cache_clear()
@@ -75,7 +75,7 @@ def test_changed_content_at_published_version_is_refused_atomically(
     shutil.copytree(CATALOG_DIR, tmp_path / "catalog")
     ns = tmp_path / "catalog" / "namespaces" / "environment.yaml"
     ns.write_text(
-        ns.read_text(encoding="utf-8").replace("value: 60,", "value: 65,"), encoding="utf-8"
+        ns.read_text(encoding="utf-8").replace("value: 86.5,", "value: 86.6,"), encoding="utf-8"
     )
     # a new namespace in the same import must not be stored either (one transaction)
     (tmp_path / "catalog" / "namespaces" / "zz.yaml").write_text(
@@ -119,8 +119,8 @@ def test_import_wrote_projection_rows(cat_engine: Engine) -> None:
     with database.session_scope(cat_engine) as session:
         n_ind = session.exec(select(func.count()).select_from(CatalogueIndicator)).one()
         n_std = session.exec(select(func.count()).select_from(CatalogueStandard)).one()
-    assert n_ind >= 116
-    assert n_std >= 62
+    assert n_ind >= 260
+    assert n_std >= 87
 
 
 @pytest.mark.postgres

@@ -29,18 +29,24 @@ DEMO = textwrap.dedent(
     indicators:
       - {code: DMS-02-001, name_zh: 覆盖率, name_en: Coverage, value_type: quantitative,
          operator: '≥', unit: '%'}
+      - {code: DMS-02-003, name_zh: 管理率, name_en: Management rate, value_type: quantitative,
+         operator: '≥', unit: '%'}
       - {code: DMS-02-002, name_zh: 浓度, name_en: Concentration, value_type: quantitative,
          operator: '≤', unit: 'μg/m³'}
     standards:
-      - {indicator: DMS-02-001, type: plan, value: 80, region: '000000', fiscal_year: 2023, source: national 2023}
-      - {indicator: DMS-02-001, type: plan, value: 82, region: '110000', fiscal_year: 2023, source: province 2023}
-      - {indicator: DMS-02-001, type: plan, value: 84, region: '110100', fiscal_year: 2022, source: city 2022}
-      - {indicator: DMS-02-001, type: plan, value: 85, region: '110100', fiscal_year: 2020, source: city 2020}
-      - {indicator: DMS-02-001, type: plan, value: 88, region: '110105', fiscal_year: 2024, source: county 2024}
-      - {indicator: DMS-02-001, type: industry, value: 70, source: national threshold}
-      - {indicator: DMS-02-001, type: plan, value: 90, region: '110000', fiscal_year: 2023, project_type: training, source: province training 2023}
-      - {indicator: DMS-02-002, type: professional, value: 35, valid_from: 2016-01-01, valid_to: 2025-12-31, source: limit A}
-      - {indicator: DMS-02-002, type: professional, value: 25, valid_from: 2026-01-01, source: limit B}
+      - {indicator: DMS-02-001, type: plan, value: 80, region: '000000', fiscal_year: 2023, source: {title: national 2023, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 82, region: '110000', fiscal_year: 2023, source: {title: province 2023, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 84, region: '110100', fiscal_year: 2022, source: {title: city 2022, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 85, region: '110100', fiscal_year: 2020, source: {title: city 2020, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 88, region: '110105', fiscal_year: 2024, source: {title: county 2024, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: industry, value: 70, source: {title: national threshold, issuer: test, year: 2024}}
+      - {indicator: DMS-02-001, type: plan, value: 90, region: '110000', fiscal_year: 2023, project_type: training, source: {title: province training 2023, issuer: test, year: 2024}}
+      - {indicator: DMS-02-003, type: historical, value: 71, fiscal_year: 2021, source: {title: 2021年统计公报, issuer: test, year: 2022}}
+      - {indicator: DMS-02-003, type: historical, value: 73, fiscal_year: 2022, source: {title: 2022年统计公报, issuer: test, year: 2023}}
+      - {indicator: DMS-02-003, type: industry, levels: [80, 76, 73, 65, 60], illustrative: true, derivation: made up for the demo}
+      - {indicator: DMS-02-003, type: professional, value: 70, region: '110000', source: {title: 专业标准, issuer: test, year: 2020}}
+      - {indicator: DMS-02-002, type: professional, value: 35, valid_from: 2016-01-01, valid_to: 2025-12-31, source: {title: limit A, issuer: test, year: 2024}}
+      - {indicator: DMS-02-002, type: professional, value: 25, valid_from: 2026-01-01, source: {title: limit B, issuer: test, year: 2024}}
     """
 )
 
@@ -115,10 +121,104 @@ def test_lookup_endpoint_for_regional_rows(demo_engine: Engine, cat_api: ApiClie
         params={"type": "plan", "region": "110105", "fiscal_year": 2024},
     )
     assert r.status_code == 200
-    assert r.json()["match"]["source"] == "county 2024"
+    assert r.json()["match"]["source"]["title"] == "county 2024"
     assert_problem(
         cat_api.get("/v1/indicators/DMS-02-001/standard", params={"type": "historical"}), 404
     )
+
+
+def test_historical_rows_serve_later_years_only(demo_engine: Engine) -> None:
+    # for 2023 the latest actual value before it (2022); for 2022 its own value is not used
+    m = _resolve(demo_engine, "DMS-02-003", type="historical", fiscal_year=2023)
+    assert (m.row.value, m.row.fiscal_year) == (73, 2022)
+    assert m.why[1] == (
+        "historical: actual value of 2022, the latest year before 2023 "
+        "(a year's own value is not its standard)"
+    )
+    m = _resolve(demo_engine, "DMS-02-003", type="historical", fiscal_year=2022)
+    assert (m.row.value, m.row.fiscal_year) == (71, 2021)
+    with pytest.raises(NotFound):
+        _resolve(demo_engine, "DMS-02-003", type="historical", fiscal_year=2021)
+
+
+def test_illustrative_rows_only_on_request(demo_engine: Engine, cat_api: ApiClient) -> None:
+    with pytest.raises(NotFound):
+        _resolve(demo_engine, "DMS-02-003", type="industry", fiscal_year=2024)
+    m = _resolve(
+        demo_engine, "DMS-02-003", type="industry", fiscal_year=2024, include_illustrative=True
+    )
+    assert (m.row.levels, m.row.illustrative) == ([80, 76, 73, 65, 60], True)
+    assert "illustrative: no public document gives this value (included on request)" in m.why
+    # no type asked: the illustrative industry row is skipped and said so
+    m = _resolve(demo_engine, "DMS-02-003", type=None, fiscal_year=2024)
+    assert (m.row.type, m.row.value) == ("historical", 73)
+    assert (
+        "1 illustrative row(s) not used (no public document gives them; "
+        "include_illustrative=true to use them)"
+    ) in m.why
+    url = "/v1/indicators/DMS-02-003/standard"
+    assert_problem(cat_api.get(url, params={"type": "industry"}), 404)
+    r = cat_api.get(url, params={"type": "industry", "include_illustrative": "true"})
+    assert r.status_code == 200, r.text
+    assert r.json()["match"]["illustrative"] is True
+    assert r.json()["match"]["source"] is None
+    listed = cat_api.get("/v1/indicators/DMS-02-003").json()["standards"]
+    assert sorted((s["type"], s["illustrative"]) for s in listed) == [
+        ("historical", False),
+        ("historical", False),
+        ("industry", True),
+        ("professional", False),
+    ]
+    # the resolver: never the illustrative row unless asked, and then marked as such
+    params = {"indicator": "DMS-02-003", "precedence": ["industry"], "fiscal_year": 2024}
+    r = cat_api.get("/v1/standards/resolve", params=params)
+    assert r.status_code == 200, r.text
+    assert r.json()["standard"] is None
+    r = cat_api.get("/v1/standards/resolve", params={**params, "include_illustrative": "true"})
+    assert r.json()["standard"]["illustrative"] is True
+    assert r.json()["standard"]["levels"] == [80, 76, 73, 65, 60]
+
+
+def test_auto_resolution_reaches_professional_and_names_the_year(
+    demo_engine: Engine, cat_api: ApiClient
+) -> None:
+    from indicator_service.scoring.service import DatabaseCatalogue
+    from indicator_service.standards.service import (
+        catalogue_lookup,
+        resolution_to_dict,
+        resolve_standard_with_precedence,
+    )
+
+    with database.session_scope(demo_engine) as session:
+        res = resolve_standard_with_precedence(
+            catalogue_lookup(session), "DMS-02-003", region="110105", fiscal_year=2024
+        )
+        out = resolution_to_dict(res, "DMS-02-003", 2024)
+        # plan → industry → professional → historical: the Beijing professional row wins over
+        # the historical one; the illustrative industry row is never a candidate
+        assert (out["winner_type"], out["winner_region"]) == ("professional", "110000")
+        assert out["explanation"].endswith("; a row without a year (no row for 2024)")
+        lost = [c for c in out["candidates"] if c["outcome"] == "lost"]
+        assert [(c["type"], c["reason"]) for c in lost] == [
+            (
+                "historical",
+                "professional ranks above historical in the precedence "
+                "plan → industry → professional → historical",
+            )
+        ]
+        assert not [c for c in out["candidates"] if c["type"] == "industry" and c["standard"]]
+        hist = resolve_standard_with_precedence(
+            catalogue_lookup(session), "DMS-02-003", fiscal_year=2024, precedence=["historical"]
+        )
+        assert hist.explanation.endswith(
+            "; actual value of 2022, not 2024 (the latest year available)"
+        )
+        # the scoring's lookup (auto) gives the same row
+        from indicator_service.scoring.service import find_standard
+
+        hit = find_standard(DatabaseCatalogue(session), "DMS-02-003", "auto", "110105", 2024)
+        assert hit is not None
+        assert (hit.type, hit.value) == ("professional", 70)
 
 
 def test_import_checks_the_bump_against_the_previous_version(

@@ -66,12 +66,20 @@ def test_seed_catalogue_validates() -> None:
         "agriculture_rural",
         "transport",
         "environment",
+        "general_public_services",
+        "science_technology",
+        "culture_tourism_sports",
+        "social_security",
+        "urban_rural_community",
+        "natural_resources",
+        "housing_security",
     }
-    for code in ("health", "education", "agriculture_rural", "transport", "environment"):
-        assert len(namespaces[code].indicators) >= 12, code
+    for code in set(namespaces) - {"common"}:
+        assert len(namespaces[code].indicators) >= 15, code
     types = {s.type for ns in namespaces.values() for s in ns.standards}
     assert {"plan", "industry", "historical", "professional"} <= types
-    assert all(s.source for ns in namespaces.values() for s in ns.standards)
+    # a row without a source says it is illustrative (and how it was made)
+    assert all(s.source or s.illustrative for ns in namespaces.values() for s in ns.standards)
     assert any(s.levels for s in namespaces["health"].standards)  # efficacy table
     frameworks = {fw.framework: fw for _s, fw in cat.frameworks}
     assert set(frameworks) == {"PRJ-2020", "SELF-EVAL", "SELF-EVAL-2021", "DEPT-OVERALL"}
@@ -134,6 +142,9 @@ def test_unknown_unit_and_operator_and_bad_rule() -> None:
     )
 
 
+SRC = "source: {title: x, issuer: test, year: 2024}"
+
+
 def test_standard_without_source_and_unknown_type() -> None:
     text = (
         NS_HEAD
@@ -141,16 +152,24 @@ def test_standard_without_source_and_unknown_type() -> None:
         + _ind("DEM-01-001")
         + "standards:\n"
         + "  - {indicator: DEM-01-001, type: plan, value: 90}\n"
-        + "  - {indicator: DEM-01-001, type: guess, value: 90, source: x}\n"
-        + "  - {indicator: DEM-01-404, type: plan, value: 90, source: x}\n"
+        + "  - {indicator: DEM-01-001, type: guess, value: 90, "
+        + SRC
+        + "}\n"
+        + "  - {indicator: DEM-01-404, type: plan, value: 90, "
+        + SRC
+        + "}\n"
     )
     msgs = _messages(_check(text))
-    assert "doc0.yaml:17: standards.0.source: Field required" in msgs
+    assert (
+        "doc0.yaml:17: standards.0: a standard needs a source (a public document: title, issuer,"
+        " year …); a value no document gives is marked illustrative: true with a derivation"
+    ) in msgs
     assert any(m.startswith("doc0.yaml:18: standards.1.type: Input should be") for m in msgs)
     # cross-document checks run on documents that passed their own validation
-    valid = text.replace("type: plan, value: 90}", "type: plan, value: 90, source: x}").replace(
-        "type: guess", "type: other"
-    )
+    valid = text.replace(
+        "type: plan, value: 90}",
+        "type: plan, value: 90, source: {title: x, issuer: test, year: 2024}}",
+    ).replace("type: guess", "type: other")
     assert _messages(_check(valid)) == ["doc0.yaml:19: standard for unknown indicator DEM-01-404"]
 
 
@@ -305,4 +324,165 @@ def test_node_rule_must_fit_the_indicator() -> None:
     ok = ok.replace(", rule: {kind: qualitative}}", "}").replace(
         ", rule: {kind: higher_better}}", "}"
     )
+    assert _messages(_check(ns, ok)) == []
+
+
+# --- sources, scopes, cost direction, illustrative values (issue #19) ----------------------------
+
+
+def test_a_standard_needs_a_citation_and_an_illustrative_one_a_derivation() -> None:
+    text = (
+        NS_HEAD
+        + "indicators:\n"
+        + _ind("DEM-01-001")
+        + "standards:\n"
+        + "  - {indicator: DEM-01-001, type: plan, value: 90, source: 国家规划}\n"
+        + "  - {indicator: DEM-01-001, type: industry, value: 90, source: {title: 规划}}\n"
+        + "  - {indicator: DEM-01-001, type: other, value: 80, illustrative: true}\n"
+        + "  - {indicator: DEM-01-001, type: professional, value: 85, illustrative: true,"
+        + " derivation: 演示值}\n"
+    )
+    msgs = _messages(_check(text))
+    # a free-text source is no longer accepted; a citation names its issuer and year
+    assert any(m.startswith("doc0.yaml:17: standards.0.source: Input should be") for m in msgs)
+    assert "doc0.yaml:18: standards.1.source.issuer: Field required" in msgs
+    undated = _messages(
+        _check(
+            NS_HEAD
+            + "indicators:\n"
+            + _ind("DEM-01-001")
+            + "standards:\n"
+            + "  - {indicator: DEM-01-001, type: plan, value: 90,"
+            + " source: {title: 规划, issuer: 某部}}\n"
+        )
+    )
+    assert any("needs its year" in m for m in undated), undated
+    assert (
+        "doc0.yaml:19: standards.2: an illustrative standard needs a derivation (how it was made)"
+    ) in msgs
+    assert not any(m.startswith("doc0.yaml:20") for m in msgs)  # illustrative with derivation
+
+
+def test_scope_historical_rows_need_their_year_inside_the_validity() -> None:
+    text = (
+        NS_HEAD
+        + "indicators:\n"
+        + _ind("DEM-01-001")
+        + "standards:\n"
+        + "  - {indicator: DEM-01-001, type: historical, value: 73, " + SRC + "}\n"
+        + "  - {indicator: DEM-01-001, type: plan, value: 90, fiscal_year: 2026,"
+        + " valid_from: 2021-01-01, valid_to: 2025-12-31, " + SRC + "}\n"
+        + "  - {indicator: DEM-01-001, type: plan, value: 88, valid_from: 2021-01-01,"
+        + " valid_to: 2025-12-31, " + SRC + "}\n"
+        + "  - {indicator: DEM-01-001, type: historical, value: 71, fiscal_year: 2022, "
+        + SRC + "}\n"
+    )  # fmt: skip
+    assert _messages(_check(text)) == [
+        "doc0.yaml:17: historical standard for DEM-01-001: needs fiscal_year (the year whose "
+        "actual value it is)",
+        "doc0.yaml:18: standard for DEM-01-001: fiscal_year 2026 lies outside its validity "
+        "2021-01-01 to 2025-12-31",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("operator", "rule", "problem"),
+    [
+        ("≥", None, "its rule higher_better scores a higher cost higher"),
+        ("=", None, "its rule equal scores '=' as higher-is-better"),
+        ("≤", "{kind: step_deduction, step: 5, per_step: 1}", "deducts only below"),
+        ("≤", "{kind: deduction, threshold: 100, per_unit: 1, direction: below}", "deducts only"),
+        ("≤", "{kind: efficacy, levels: [600, 550, 500, 450, 400]}", "优秀 as its highest"),
+    ],
+)
+def test_a_cost_indicator_must_not_reward_overspending(
+    operator: str, rule: str | None, problem: str
+) -> None:
+    extra = {"class_l1": "产出", "class_l2": "成本指标", "operator": operator, "unit": "元/亩"}
+    if rule:
+        extra["rule"] = rule
+    msgs = _messages(_check(NS_HEAD + "indicators:\n" + _ind("DEM-04-001", **extra)))
+    assert len(msgs) == 1
+    line = 18 if rule else 14  # the rule, else the operator
+    assert msgs[0].startswith(f"doc0.yaml:{line}: indicator DEM-04-001 is a cost (成本) indicator")
+    assert problem in msgs[0]
+
+
+@pytest.mark.parametrize(
+    ("operator", "unit", "rule"),
+    [
+        ("≤", "元/亩", None),
+        ("=", "元/亩", "{kind: two_sided, tolerance: 5}"),
+        ("=", "元/生·年", "{kind: band, band: 10, per_point: 0.5}"),
+        ("≤", "元", "{kind: step_deduction, step: 5, per_step: 1, direction: above}"),
+        ("≥", "%", None),  # 成本节约率: a saving rate, higher is better
+    ],
+)
+def test_cost_indicators_that_control_spending_pass(
+    operator: str, unit: str, rule: str | None
+) -> None:
+    extra = {"class_l1": "产出", "class_l2": "成本指标", "operator": operator, "unit": unit}
+    if rule:
+        extra["rule"] = rule
+    assert _messages(_check(NS_HEAD + "indicators:\n" + _ind("DEM-04-001", **extra))) == []
+
+
+def test_a_framework_node_rule_on_a_cost_indicator_is_checked_too() -> None:
+    ns = NS_HEAD + "indicators:\n" + _ind(
+        "DEM-04-001", class_l2="成本指标", operator="≤", unit="元"
+    )  # fmt: skip
+    fw = (
+        FW
+        + "nodes:\n"
+        + "  - {code: X, level: 1, name_zh: 甲, name_en: X, points: 100,"
+        + " indicator: DEM-04-001, rule: {kind: higher_better}}\n"
+    )
+    assert _messages(_check(ns, fw)) == [
+        "doc1.yaml:8: node X: DEM-04-001 is a cost (成本) indicator but its rule higher_better "
+        "scores a higher cost higher (overspending rewarded): use ≤"
+    ]
+
+
+def test_a_framework_may_not_fix_an_illustrative_standard() -> None:
+    ns = (
+        NS_HEAD
+        + "indicators:\n"
+        + _ind("DEM-01-001")
+        + "standards:\n"
+        + "  - {indicator: DEM-01-001, type: plan, value: 90, " + SRC + "}\n"
+        + "  - {indicator: DEM-01-001, type: industry, levels: [80, 76, 73, 65, 60],"
+        + " illustrative: true, derivation: 演示}\n"
+    )  # fmt: skip
+    node = "  - {code: X, level: 1, name_zh: 甲, name_en: X, points: 100, indicator: DEM-01-001,"
+    fixed = FW + "nodes:\n" + node + " standard_type: industry}\n"
+    assert _messages(_check(ns, fixed)) == [
+        "doc1.yaml:8: node X fixes the industry standard of DEM-01-001, which is illustrative "
+        "(doc0.yaml:18): a framework may only fix values a public document gives"
+    ]
+    sourced = FW + "nodes:\n" + node + " standard_type: plan}\n"
+    assert _messages(_check(ns, sourced)) == []
+
+
+def test_seed_cost_indicators_are_scored_two_sided_and_meetings_are_not_lower_better() -> None:
+    cat = load_catalogue(CATALOG_DIR)
+    defs = {i.code: i for _, ns in cat.namespaces for i in ns.indicators}
+    for code in ("AGR-04-001", "EDU-04-001"):
+        assert defs[code].operator == "="
+        assert (defs[code].effective_rule() or {})["kind"] == "two_sided"
+    assert defs["COM-09-001"].operator == "="  # 会议次数: zero meetings is not full marks
+
+
+def test_target_is_minimum_needs_a_target_and_a_higher_is_better_rule() -> None:
+    ns = NS_HEAD + "indicators:\n" + _ind("DEM-01-001") + _ind("DEM-01-002", operator="≤")
+    node = "  - {code: X, level: 1, name_zh: 甲, name_en: X, points: 100, target_is_minimum: true"
+    no_target = FW + "nodes:\n" + node + ", indicator: DEM-01-001}\n"
+    assert _messages(_check(ns, no_target)) == [
+        "doc1.yaml:8: nodes.0: target_is_minimum needs the node's target (the minimum)"
+    ]
+    lower = FW + "nodes:\n" + node + ", target: 10, indicator: DEM-01-002}\n"
+    assert _messages(_check(ns, lower)) == [
+        "doc1.yaml:8: node X: target_is_minimum needs a higher-is-better rule (a higher declared "
+        "target is more demanding), not lower_better"
+    ]
+    ok = FW + "nodes:\n" + node + ", target: 90, indicator: DEM-01-001}\n"
     assert _messages(_check(ns, ok)) == []

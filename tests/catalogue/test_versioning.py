@@ -46,7 +46,12 @@ BASE_NS: dict[str, Any] = {
         },
     ],
     "standards": [
-        {"indicator": "DEM-01-001", "type": "plan", "value": 90.0, "source": "plan 2023"}
+        {
+            "indicator": "DEM-01-001",
+            "type": "plan",
+            "value": 90.0,
+            "source": {"title": "plan 2023", "issuer": "test", "year": 2024},
+        }
     ],
 }
 
@@ -123,7 +128,14 @@ OLD_FW = FrameworkDoc.model_validate(BASE_FW)
             "changed",
         ),
         (
-            _ns(standards=[{**BASE_NS["standards"][0], "source": "plan 2023 (p. 4)"}]),
+            _ns(
+                standards=[
+                    {
+                        **BASE_NS["standards"][0],
+                        "source": {"title": "plan 2023 (p. 4)", "issuer": "test", "year": 2024},
+                    }
+                ]
+            ),
             "patch",
             "standard",
             "changed",

@@ -91,6 +91,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/v1/audit"): "listAuditEntries",
     ("GET", "/v1/audit/{entry_id}"): "getAuditEntry",
     ("POST", "/v1/forms/score"): "scoreForm",
+    ("GET", "/v1/frameworks/{code}/template"): "getFrameworkTemplate",
 }
 
 

@@ -56,7 +56,7 @@ COMMON = NamespaceDoc.model_validate(
                 "type": "industry",
                 "value": 95,
                 "unit": "%",
-                "source": "行业标准 (test)",
+                "source": {"title": "行业标准 (test)", "issuer": "test", "year": 2024},
             },
             {
                 "indicator": "COM-02-001",
@@ -65,7 +65,7 @@ COMMON = NamespaceDoc.model_validate(
                 "unit": "%",
                 "region": "330000",
                 "fiscal_year": 2024,
-                "source": "浙江 2024 (test)",
+                "source": {"title": "浙江 2024 (test)", "issuer": "test", "year": 2024},
             },
         ],
     }

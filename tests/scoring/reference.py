@@ -7,6 +7,7 @@ engine; rule resolution, every formula, rounding and grading are written out aga
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -117,6 +118,20 @@ def rule_score(leaf: Leaf, rule: dict[str, Any], a: float, warnings: set[str]) -
         if rank <= len(table):
             return min(table[rank - 1], w)
         return min(rule.get("beyond", 0.0), w)
+    if kind in ("two_sided", "band", "step_deduction"):
+        assert t is not None
+        absolute = kind != "two_sided" and rule.get("measure") == "absolute"
+        d = (a - t) if absolute else (a - t) / t * 100
+        if kind == "two_sided":
+            tol, zero_at = rule.get("tolerance", 0), rule.get("zero_at", 100)
+            if abs(d) <= tol:
+                return w
+            return w * max(0.0, 1 - (abs(d) - tol) / (zero_at - tol))
+        if kind == "band":
+            return max(0.0, w - rule["per_point"] * max(abs(d) - rule["band"], 0.0))
+        gap = -d if rule.get("direction", "below") == "below" else d
+        steps = math.floor(round(max(gap, 0.0) / rule["step"], 9))
+        return max(0.0, w - rule["per_step"] * steps)
     raise AssertionError(kind)
 
 

@@ -56,7 +56,7 @@ def test_worked_example_receipt(sapi: ApiClient) -> None:
         "standard_type": "industry",
         "region": "330000",
         "fiscal_year": 2024,
-        "source": "浙江 2024 (test)",
+        "source": "浙江 2024 (test)（test, 2024）",  # the cited document, one line
     }
     assert leaves["qty"]["effective_weight"] == 0.2
     assert leaves["qty"]["fraction"] == 0.96
@@ -397,7 +397,13 @@ def test_auto_standard_prefers_a_national_plan_to_a_regional_industry_row() -> N
 
     doc = COMMON.model_dump(mode="json", exclude_none=True)
     doc["standards"].append(
-        {"indicator": "COM-02-001", "type": "plan", "value": 97, "unit": "%", "source": "plan"}
+        {
+            "indicator": "COM-02-001",
+            "type": "plan",
+            "value": 97,
+            "unit": "%",
+            "source": {"title": "plan", "issuer": "test", "year": 2024},
+        }
     )
     cat = DocumentCatalogue([], [NamespaceDoc.model_validate(doc)])
     hit = find_standard(cat, "COM-02-001", "auto", "330000", 2024)

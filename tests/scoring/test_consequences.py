@@ -82,7 +82,7 @@ def test_the_default_consequences_are_the_national_rule_and_in_one_place() -> No
     assert found == []
     doc = self_evaluation()  # a framework without bands of its own
     assert doc.consequences_source is not None
-    assert (doc.consequences_source.issuer, doc.consequences_source.number) == (
+    assert (doc.consequences_source.issuer, doc.consequences_source.doc_number) == (
         "财政部",
         "财预〔2020〕10号",
     )
@@ -101,12 +101,12 @@ def test_seed_self_evaluation_receipts_name_the_consequence_and_its_source(
     assert (g["grade"], g["recommendation_zh"]) == (grade, words)
     assert g["recommendation_en"] == DEFAULT_CONSEQUENCES[grade][1]
     src = g["consequences_source"]
-    assert (src["issuer"], src["title"], src["number"]) == (
+    assert (src["issuer"], src["title"], src["doc_number"]) == (
         "财政部",
         "项目支出绩效评价管理办法",
         "财预〔2020〕10号",
     )
-    assert src["article"]
+    assert src["section"]
 
 
 def test_the_department_framework_has_its_own_wording() -> None:
@@ -155,8 +155,9 @@ def test_catalogue_validation_wants_the_source_and_every_grade() -> None:
 LOCAL = {
     "issuer": "某市财政局",
     "title": "某市项目支出绩效评价结果应用办法",
-    "number": "某财绩〔2022〕1号",
-    "article": "第十条",
+    "doc_number": "某财绩〔2022〕1号",
+    "year": 2022,
+    "section": "第十条",
 }
 LOCAL_BANDS = [
     {**b, "recommendation_zh": zh, "recommendation_en": en}
@@ -191,7 +192,7 @@ def test_a_locality_version_with_its_own_consequences_changes_the_receipt(
     with session_scope(engine) as s:
         store_framework(s, v1)
         stored = store_framework(s, v2)[0]
-        assert stored.document["consequences_source"]["number"] == LOCAL["number"]
+        assert stored.document["consequences_source"]["doc_number"] == LOCAL["doc_number"]
     body = {
         "framework": code,
         "budget": {"adjusted": 100.0, "executed": 100.0},
@@ -232,7 +233,7 @@ def test_a_locality_version_with_its_own_consequences_changes_the_receipt(
     g1, g2 = one.json()["grade"], two.json()["grade"]
     assert (g1["grade"], g2["grade"]) == ("优", "优")
     assert g1["recommendation_zh"] == SUPPORT
-    assert g1["consequences_source"]["number"] == "财预〔2020〕10号"
+    assert g1["consequences_source"]["doc_number"] == "财预〔2020〕10号"
     assert g2["recommendation_zh"] == "后续资金优先保障"
     assert g2["consequences_source"] == {**LOCAL, "url": None, "note": None}
     assert one.json()["total"] == two.json()["total"]
@@ -244,9 +245,12 @@ def test_stored_documents_without_a_source_keep_their_hash() -> None:
     doc = self_evaluation().model_dump(mode="json")
     doc["bands"] = [{k: b[k] for k in ("grade", "name_en", "min", "max")} for b in DEFAULT_BANDS]
     doc.pop("consequences_source")
+    doc.pop("level_synonyms", None)  # stored before either field existed
     model = FrameworkDoc.model_validate(doc)
     assert model.consequences_source is None
-    old = model.model_dump(mode="json", exclude={"version", "consequences_source"})
+    old = model.model_dump(
+        mode="json", exclude={"version", "consequences_source", "level_synonyms"}
+    )
     assert content_hash(model) == content_hash(old)
 
 
@@ -256,7 +260,7 @@ def test_what_if_bands_are_not_attributed_to_the_framework_source(seed_api: ApiC
         "/v1/score/what-if", json={"submission": self_eval(100.0), "overrides": {"bands": bands}}
     )
     assert r.status_code == 200, r.text
-    assert r.json()["official"]["grade"]["consequences_source"]["number"] == "财预〔2020〕10号"
+    assert r.json()["official"]["grade"]["consequences_source"]["doc_number"] == "财预〔2020〕10号"
     assert r.json()["what_if"]["grade"]["recommendation_zh"] == "自定"
     assert r.json()["what_if"]["grade"]["consequences_source"] is None
 

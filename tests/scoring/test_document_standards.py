@@ -19,9 +19,24 @@ from tests.scoring.frameworks import COMMON, WORKED_EXAMPLE, self_evaluation
 #: COMMON's COM-02-001 industry rows (national without a year: 95; 330000 2024: 90) plus
 #: Hangzhou (330100) rows for 2021 and 2023 and a later 2026 row.
 HANGZHOU = [
-    {"region": "330100", "fiscal_year": 2021, "value": 80, "source": "杭州 2021 (test)"},
-    {"region": "330100", "fiscal_year": 2023, "value": 85, "source": "杭州 2023 (test)"},
-    {"region": "330100", "fiscal_year": 2026, "value": 99, "source": "杭州 2026 (test)"},
+    {
+        "region": "330100",
+        "fiscal_year": 2021,
+        "value": 80,
+        "source": {"title": "杭州 2021 (test)", "issuer": "test", "year": 2024},
+    },
+    {
+        "region": "330100",
+        "fiscal_year": 2023,
+        "value": 85,
+        "source": {"title": "杭州 2023 (test)", "issuer": "test", "year": 2024},
+    },
+    {
+        "region": "330100",
+        "fiscal_year": 2026,
+        "value": 99,
+        "source": {"title": "杭州 2026 (test)", "issuer": "test", "year": 2024},
+    },
 ]
 
 
@@ -76,7 +91,7 @@ def test_standard_type_follows_the_region_chain_and_earlier_years(
         "standard_type": "industry",
         "region": std_region,
         "fiscal_year": std_year,
-        "source": source,
+        "source": f"{source}（test, 2024）",  # the cited document, one line
     }
 
 
@@ -94,5 +109,5 @@ def test_score_api_with_documents_uses_the_parent_region_and_an_earlier_year(
         "standard_type": "industry",
         "region": "330000",
         "fiscal_year": 2024,
-        "source": "浙江 2024 (test)",
+        "source": "浙江 2024 (test)（test, 2024）",  # the cited document, one line
     }

@@ -79,6 +79,31 @@ def leaf_and_value(draw: st.DrawFn, code: str) -> tuple[Leaf, Observation | None
         rule["levels"] = [float(x) for x in levels]
         if draw(st.booleans()):
             rule["below_bottom"] = "zero"
+    elif kind == "two_sided":
+        t = draw(positive_target)
+        tol = draw(st.sampled_from([0.0, 2.0, 5.0, 10.0]))
+        rule.update(tolerance=tol, zero_at=tol + draw(st.sampled_from([5.0, 20.0, 100.0])))
+    elif kind == "band":
+        rule.update(
+            band=draw(st.sampled_from([0.0, 5.0, 10.0])),
+            per_point=draw(st.sampled_from([0.2, 0.5, 1.0])),
+        )
+        if draw(st.booleans()):
+            rule["measure"] = "absolute"
+            t = draw(target)
+        else:
+            t = draw(positive_target)
+    elif kind == "step_deduction":
+        rule.update(
+            step=draw(st.sampled_from([1.0, 5.0, 10.0])),
+            per_step=draw(st.sampled_from([0.5, 1.0, 2.0])),
+        )
+        rule["direction"] = draw(st.sampled_from(["above", "below"]))
+        if draw(st.booleans()):
+            rule["measure"] = "absolute"
+            t = draw(target)
+        else:
+            t = draw(positive_target)
     elif kind == "rank_table":
         rule["points"] = draw(st.lists(st.integers(0, 40), min_size=1, max_size=6))
         if draw(st.booleans()):

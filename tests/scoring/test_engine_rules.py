@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -25,6 +26,8 @@ from indicator_service.scoring.engine import (
     stack,
     warning_names,
 )
+from tests.helpers import ApiClient
+from tests.scoring.frameworks import WORKED_EXAMPLE
 
 
 def one(
@@ -308,6 +311,101 @@ def test_invalid_rank(rank: float) -> None:
     assert int(score_tree(tree, {"x": V(rank)}).leaf_error[0]) == 5
 
 
+# --- two_sided, band, step_deduction (deviation from the target) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "t", "a", "score"),
+    [
+        # d = |a − t| / t · 100; full marks while d ≤ tolerance, then linear to 0 at zero_at
+        ({"tolerance": 5, "zero_at": 25}, 100.0, 103.0, 10.0),  # d = 3
+        ({"tolerance": 5, "zero_at": 25}, 100.0, 105.0, 10.0),  # d = 5: still inside
+        ({"tolerance": 5, "zero_at": 25}, 100.0, 110.0, 7.5),  # 10 · (1 − 5/20)
+        ({"tolerance": 5, "zero_at": 25}, 100.0, 90.0, 7.5),  # the same below the target
+        ({"tolerance": 5, "zero_at": 25}, 100.0, 130.0, 0.0),  # d = 30 ≥ 25
+        ({}, 100.0, 120.0, 8.0),  # defaults tolerance 0, zero_at 100: 10 · (1 − 20/100)
+        ({}, 100.0, 80.0, 8.0),
+        ({}, 1600.0, 1600.0, 10.0),  # 亩均补助 exactly the standard
+        # 500 元/生: a = 520 → d = 4, over the 2 % tolerance by 2, /18 → 10 · 0.8889 = 8.89
+        ({"tolerance": 2, "zero_at": 20}, 500.0, 520.0, 8.89),
+    ],
+)
+def test_two_sided(rule: dict[str, Any], t: float, a: float, score: float) -> None:
+    assert one({"kind": "two_sided", **rule}, V(a), t=t)[0] == score
+
+
+@pytest.mark.parametrize(
+    ("rule", "t", "a", "score"),
+    [
+        # 控制在±10%以内得满分，每超1个百分点扣0.5分
+        ({"band": 10, "per_point": 0.5}, 100.0, 108.0, 10.0),
+        ({"band": 10, "per_point": 0.5}, 100.0, 113.0, 8.5),  # 3 points over: 10 − 1.5
+        ({"band": 10, "per_point": 0.5}, 100.0, 85.0, 7.5),  # 5 points under: 10 − 2.5
+        ({"band": 10, "per_point": 0.5}, 200.0, 230.0, 7.5),  # d = 15 %: 10 − 2.5
+        ({"band": 10, "per_point": 0.5}, 100.0, 150.0, 0.0),  # 10 − 20, floored at 0
+        # absolute: the actual is itself a rate (预算调整率 −12.5 %, target 0)
+        ({"band": 10, "per_point": 1, "measure": "absolute"}, 0.0, -12.5, 7.5),
+        ({"band": 10, "per_point": 1, "measure": "absolute"}, 0.0, 9.0, 10.0),
+    ],
+)
+def test_band(rule: dict[str, Any], t: float, a: float, score: float) -> None:
+    assert one({"kind": "band", **rule}, V(a), t=t)[0] == score
+
+
+@pytest.mark.parametrize(
+    ("rule", "t", "a", "score"),
+    [
+        # 每降低5%扣1分: whole steps of the shortfall below the target
+        ({}, 100.0, 96.0, 10.0),  # 4 %: no whole step
+        ({}, 100.0, 95.0, 9.0),  # exactly one step
+        ({}, 100.0, 90.0, 8.0),
+        ({}, 100.0, 89.0, 8.0),  # 11 %: two whole steps
+        ({}, 100.0, 120.0, 10.0),  # above the target: nothing to deduct
+        ({}, 80.0, 72.0, 8.0),  # 10 % of 80
+        ({}, 100.0, 40.0, 0.0),  # 12 steps: floored at 0
+        # costs: 每超支5%扣1分
+        ({"direction": "above"}, 200.0, 230.0, 7.0),  # 15 %: three steps
+        ({"direction": "above"}, 200.0, 180.0, 10.0),
+        # absolute percentage points: 95 % target, 86 % actual → 9 points, one step of 5
+        ({"measure": "absolute"}, 95.0, 86.0, 9.0),
+        ({"per_step": 0.5, "step": 2}, 100.0, 93.0, 8.5),  # 7 % → 3 steps of 2 → 1.5
+    ],
+)
+def test_step_deduction(rule: dict[str, Any], t: float, a: float, score: float) -> None:
+    r = {"kind": "step_deduction", "step": 5, "per_step": 1, **rule}
+    assert one(r, V(a), t=t)[0] == score
+
+
+def test_deviation_kinds_side_by_side_in_one_tree() -> None:
+    leaves = (
+        Leaf("eq", 10, {"kind": "two_sided", "tolerance": 5, "zero_at": 25}, target=100.0),
+        Leaf("band", 10, {"kind": "band", "band": 10, "per_point": 0.5}, target=100.0),
+        Leaf("step", 10, {"kind": "step_deduction", "step": 5, "per_step": 1}, target=100.0),
+        Leaf("hb", 10, {"kind": "higher_better"}, target=100.0),
+    )
+    obs = {"eq": V(110.0), "band": V(113.0), "step": V(89.0), "hb": V(50.0)}
+    r = score_tree(Tree(leaves), obs)
+    assert r.leaf_score.tolist() == [7.5, 8.5, 8.0, 5.0]
+    assert float(r.item_total[0]) == 72.5  # 29 of 40 points, rebased to 100
+
+
+@pytest.mark.parametrize(
+    ("rule", "t"),
+    [
+        ({"kind": "two_sided"}, None),  # needs a target
+        ({"kind": "two_sided"}, 0.0),  # relative to a target of 0
+        ({"kind": "two_sided", "tolerance": 10, "zero_at": 5}, 100.0),
+        ({"kind": "band", "band": 10}, 100.0),  # per_point missing
+        ({"kind": "band", "band": 10, "per_point": 1, "measure": "ratio"}, 100.0),
+        ({"kind": "step_deduction", "step": 0, "per_step": 1}, 100.0),
+        ({"kind": "step_deduction", "step": 5, "per_step": 1, "direction": "up"}, 100.0),
+    ],
+)
+def test_deviation_kinds_refuse_bad_parameters(rule: dict[str, Any], t: float | None) -> None:
+    with pytest.raises(RuleError):
+        one(rule, V(100.0), t=t)
+
+
 # --- manual deduction, missing, not applicable ----------------------------------------------------
 
 
@@ -530,3 +628,46 @@ def test_ragged_stack_of_different_trees() -> None:
     assert r.item_total.tolist() == [94.2, 90.0]
     # The second item's nodes follow the first item's eight nodes.
     assert r.node_subtotal[-2:].tolist() == [54.0, 0.0]
+
+
+# --- the deviation kinds through /v1/score ------------------------------------------------------
+
+
+def test_deviation_kinds_through_the_score_api(sapi: ApiClient) -> None:
+    body = copy.deepcopy(WORKED_EXAMPLE)
+    rows = {r["id"]: r for r in body["rows"]}
+    # 完成数量 96 → 89 of 100 with 每降低5%扣1分: 11 % short → two whole steps → 20 − 2 = 18
+    rows["qty"].update(value=89, rule={"kind": "step_deduction", "step": 5, "per_step": 1})
+    # 及时率 113 of 100, 控制在±10%以内得满分，每超1个百分点扣0.5分 → 10 − 3 · 0.5 = 8.5
+    rows["time"].update(value=113, rule={"kind": "band", "band": 10, "per_point": 0.5})
+    # cost 108 of 100 元/台, two-sided: d = 8, 3 beyond the 5 % tolerance, /(25 − 5) → 8.5
+    rows["cost"]["rule"] = {"kind": "two_sided", "tolerance": 5, "zero_at": 25}
+    r = sapi.post("/v1/score", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    leaves = {lf["id"]: lf for lf in out["leaves"]}
+    assert (leaves["qty"]["score"], leaves["time"]["score"], leaves["cost"]["score"]) == (
+        18.0,
+        8.5,
+        8.5,
+    )
+    assert leaves["cost"]["rule"] == {"kind": "two_sided", "tolerance": 5, "zero_at": 25}
+    nodes = {n["code"]: n for n in out["nodes"]}
+    assert nodes["OUT"]["subtotal"] == 45.0  # 18 + 10 + 8.5 + 8.5
+    assert out["total"] == 90.8  # 9.8 + 45 + 27 + 9
+
+
+def test_deviation_kind_without_a_target_is_422(sapi: ApiClient) -> None:
+    body = copy.deepcopy(WORKED_EXAMPLE)
+    row = next(r for r in body["rows"] if r["id"] == "time")
+    del row["target"]
+    row["rule"] = {"kind": "band", "band": 10, "per_point": 0.5}
+    r = sapi.post("/v1/score", json=body)
+    assert r.status_code == 422, r.text
+    i = body["rows"].index(row)
+    assert ["body", "rows", i, "target"] in [e["loc"] for e in r.json()["errors"]]
+    bad = copy.deepcopy(WORKED_EXAMPLE)
+    bad["rows"][0]["rule"] = {"kind": "step_deduction", "step": 5}  # per_step missing
+    r = sapi.post("/v1/score", json=bad)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", "rows", 0, "rule"]

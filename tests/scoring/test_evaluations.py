@@ -203,7 +203,7 @@ def _namespace(version: str, unit: str, standard: float) -> Any:
                     "type": "plan",
                     "value": standard,
                     "unit": unit,
-                    "source": f"plan {version}",
+                    "source": {"title": f"plan {version}", "issuer": "test", "year": 2024},
                 }
             ],
         }
@@ -258,7 +258,7 @@ def test_indicators_and_standards_in_the_pinned_namespace_version(
     assert r.status_code == 200, r.text  # unit 人 matches the pinned 1.0.0 definition
     leaf = next(lf for lf in r.json()["leaves"] if lf["id"] == "b")
     assert leaf["target"] == 500.0  # the 1.0.0 standard, not 2.0.0's 0.05
-    assert leaf["target_source"]["source"] == "plan 1.0.0"
+    assert leaf["target_source"]["source"] == "plan 1.0.0（test, 2024）"  # the citation, one line
     assert leaf["score"] == 27.0  # 30 · 450 / 500
 
 

@@ -134,3 +134,50 @@ def test_the_readme_example_scores_as_computed_by_hand(seed_api: ApiClient) -> N
     assert leaves["PRC.FIN.2"] == 3.76  # 4 · 470 / 500
     assert r.json()["total"] == 97.92  # 100 − 1.4 − 0.44 − 0.24
     assert r.json()["grade"]["grade"] == "优"
+
+
+def test_department_deduction_rates_are_scaled_to_the_leaf_points(
+    seed_api: ApiClient, seed: DocumentCatalogue
+) -> None:
+    # 3-point leaves: the example rates (5 points −0.5, 8 points −0.8 per percentage point)
+    # scaled to −0.3 per point
+    body = full_marks(seed, "DEPT-OVERALL")
+    body["values"]["INP.CFG.1"] = {"value": 104.0}  # staff at 104 % of posts: 3 − 4 · 0.3
+    body["values"]["INP.CFG.2"] = {"value": 5.0}  # 三公经费 +5 %: 3 − 5 · 0.3
+    r = seed_api.post("/v1/score", json=body)
+    assert r.status_code == 200, r.text
+    leaves = {lf["id"]: lf for lf in r.json()["leaves"]}
+    assert (leaves["INP.CFG.1"]["score"], leaves["INP.CFG.2"]["score"]) == (1.8, 1.5)
+    assert leaves["INP.CFG.2"]["rule"]["per_unit"] == 0.3
+    assert r.json()["total"] == 97.3  # 100 − 1.2 − 1.5
+
+
+def test_department_satisfaction_target_is_a_minimum(
+    seed_api: ApiClient, seed: DocumentCatalogue
+) -> None:
+    body = full_marks(seed, "DEPT-OVERALL")
+    # a project that declared ≥ 95 is scored against 95: 10 · 93 / 95 = 9.789… → 9.79
+    body["values"]["EFF.SAT.1"] = {"value": 93.0, "target": 95.0}
+    r = seed_api.post("/v1/score", json=body)
+    assert r.status_code == 200, r.text
+    leaf = next(lf for lf in r.json()["leaves"] if lf["id"] == "EFF.SAT.1")
+    assert (leaf["target"], leaf["score"]) == (95.0, 9.79)
+    assert leaf["target_source"]["kind"] == "submitted"
+    # without a declared target the framework's 90 applies: 93 ≥ 90 → full marks
+    body["values"]["EFF.SAT.1"] = {"value": 93.0}
+    leaf = next(
+        lf
+        for lf in seed_api.post("/v1/score", json=body).json()["leaves"]
+        if lf["id"] == "EFF.SAT.1"
+    )
+    assert (leaf["target"], leaf["score"], leaf["target_source"]["kind"]) == (
+        90.0,
+        10.0,
+        "framework",
+    )
+    # a declared target below the minimum is refused, naming the minimum
+    body["values"]["EFF.SAT.1"] = {"value": 93.0, "target": 85.0}
+    problem = assert_problem(seed_api.post("/v1/score", json=body), 422)
+    [err] = [e for e in problem["errors"] if e["type"] == "target_below_minimum"]
+    assert err["loc"] == ["body", "values", "EFF.SAT.1", "target"]
+    assert "90" in err["msg"]

@@ -107,14 +107,21 @@ def test_resolve_from_the_database(
     monkeypatch.setenv("INDICATOR_DATABASE_URL", fresh_database_url)
     get_settings.cache_clear()
     try:
-        # EDU-02-001 has only a national industry standard (毛入园率 ≥ 85 %)
-        code, out, _ = _run(capsys, "resolve", "EDU-02-001", "--region", "110105")
+        # EDU-02-001 in 2023: the national 十四五 plan target (> 90 %, valid 2021–2025)
+        code, out, _ = _run(
+            capsys, "resolve", "EDU-02-001", "--region", "110105", "--fiscal-year", "2023"
+        )
         assert code == 0
         body = json.loads(out)
-        assert body["winner_type"] == "industry"
+        assert body["winner_type"] == "plan"
         assert body["winner_region"] == "000000"
-        assert body["standard"]["value"] == 85.0
-        # the grant-only plan target of EDU-01-001 is not for purchase projects
+        assert body["standard"]["value"] == 90.0
+        # after the plan period only the historical actual value (2022: 89.7 %) is left
+        code, out, _ = _run(capsys, "resolve", "EDU-02-001", "--fiscal-year", "2026")
+        body = json.loads(out)
+        assert (body["winner_type"], body["standard"]["value"]) == ("historical", 89.7)
+        # no plan row of the seed is for a project type: a purchase project asking for a plan
+        # target of the grant indicator EDU-01-001 gets none
         code, out, _ = _run(
             capsys, "resolve", "EDU-01-001", "--precedence", "plan", "--project-type", "purchase"
         )

@@ -15,6 +15,8 @@ from indicator_service.standards.resolve import (
     resolve,
 )
 
+CITATION = {"title": "行业统计", "issuer": "test", "year": 2024}
+
 
 def _lookup(rows: dict[tuple[str, str], dict[str, Any]]) -> Any:
     calls: list[tuple[str, str]] = []
@@ -50,8 +52,8 @@ def test_type_first_national_plan_beats_county_industry() -> None:
     res = resolve(_lookup(rows), region="110105")
     assert res.winner == rows[("plan", "000000")]
     assert (res.winner_type, res.winner_region) == ("plan", "000000")
-    # 3 types × 4 regions searched; 12 candidates reported
-    assert len(res.candidates) == 12
+    # 4 types (plan → industry → professional → historical) × 4 regions: 16 candidates
+    assert len(res.candidates) == 16
     won = [c for c in res.candidates if c.outcome == "won"]
     lost = [c for c in res.candidates if c.outcome == "lost"]
     assert len(won) == 1
@@ -143,7 +145,7 @@ def test_service_binds_indicator_and_year_and_reports_rows() -> None:
         type: str
         region: str
         fiscal_year: int | None
-        source: str
+        source: dict[str, object]
 
     calls: list[tuple[str, str, str, int | None]] = []
 
@@ -151,7 +153,7 @@ def test_service_binds_indicator_and_year_and_reports_rows() -> None:
         calls.append((ind, type_, region, fy))
         if type_ == "industry" and region in ("110000", "000000"):
             # a lookup that itself falls back to the national row when asked for 000000
-            return Hit(85.0, None, "%", "industry", region, fy, "行业统计")
+            return Hit(85.0, None, "%", "industry", region, fy, CITATION)
         return None
 
     res = resolve_standard_with_precedence(lookup, "GEN001", region="110105", fiscal_year=2025)
@@ -160,7 +162,7 @@ def test_service_binds_indicator_and_year_and_reports_rows() -> None:
     out = resolution_to_dict(res, "GEN001", 2025)
     assert out["standard"] == {
         "type": "industry", "value": 85.0, "levels": None, "unit": "%", "region": "110000",
-        "fiscal_year": 2025, "source": "行业统计",
+        "fiscal_year": 2025, "source": CITATION,
     }  # fmt: skip
     assert out["winner_region"] == "110000"
     outcomes = [(c["type"], c["region"], c["outcome"]) for c in out["candidates"]]
@@ -180,12 +182,12 @@ def test_row_to_dict_reads_catalogue_table_rows() -> None:
         id=4, namespace_version_id=1, position=0, indicator_code="GEN001", type="industry",
         region="110000", fiscal_year=2025, valid_from=date(2025, 1, 1),
         data={"indicator": "GEN001", "type": "industry", "levels": [5, 4, 3, 2, 1], "unit": "%",
-              "region": "110000", "source": "行业统计", "derivation": "P95/P75/P50/P25/P5"},
+              "region": "110000", "source": CITATION, "derivation": "P95/P75/P50/P25/P5"},
     )  # fmt: skip
     assert row_to_dict(row) == {
         "id": 4, "indicator": "GEN001", "type": "industry", "levels": [5, 4, 3, 2, 1],
         "unit": "%", "region": "110000", "fiscal_year": 2025, "valid_from": "2025-01-01",
-        "derivation": "P95/P75/P50/P25/P5", "source": "行业统计",
+        "derivation": "P95/P75/P50/P25/P5", "source": CITATION,
     }  # fmt: skip
 
 
@@ -217,3 +219,28 @@ def test_winner_is_the_first_present_pair_in_search_order(
         assert (res.winner_type, res.winner_region) == first
     assert sum(c.outcome == "won" for c in res.candidates) == (first is not None)
     assert sum(c.outcome == "lost" for c in res.candidates) == max(0, len(present) - 1)
+
+
+def test_default_precedence_reaches_professional_before_historical() -> None:
+    rows = {
+        ("professional", "000000"): _row(1, "professional", "000000", 35.0),
+        ("historical", "110105"): _row(2, "historical", "110105", 30.0),
+    }
+    res = resolve(_lookup(rows), region="110105")
+    assert res.precedence == ("plan", "industry", "professional", "historical")
+    assert res.winner == rows[("professional", "000000")]
+    lost = next(c for c in res.candidates if c.outcome == "lost")
+    assert lost.reason == (
+        "professional ranks above historical in the precedence "
+        "plan → industry → professional → historical"
+    )
+
+
+def test_explanation_names_the_year_used_when_it_differs() -> None:
+    rows = {
+        ("historical", "000000"): {**_row(1, "historical", "000000", 73.0), "fiscal_year": 2022}
+    }
+    res = resolve(_lookup(rows), precedence=["historical"], fiscal_year=2024)
+    assert res.explanation.endswith("; actual value of 2022, not 2024 (the latest year available)")
+    same = {("plan", "000000"): {**_row(2, "plan", "000000", 76.0), "fiscal_year": 2024}}
+    assert "not 2024" not in resolve(_lookup(same), fiscal_year=2024).explanation

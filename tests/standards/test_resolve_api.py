@@ -34,12 +34,14 @@ NS = NamespaceDoc.model_validate(
         "standards": [
             # national plan target, Beijing (110000) industry table, Dongcheng (110101) history
             {"indicator": "COM-01-001", "type": "plan", "value": 95, "unit": "%",
-             "source": "年度绩效目标"},
+             "source": {"title": "年度绩效目标", "issuer": "test", "year": 2024}},
             {"indicator": "COM-01-001", "type": "industry", "levels": [99, 97, 95, 90, 80],
              "unit": "%", "region": "110000", "fiscal_year": 2025,
-             "derivation": "P95/P75/P50/P25/P5 of 2024 peer values", "source": "行业统计"},
+             "derivation": "P95/P75/P50/P25/P5 of 2024 peer values",
+             "source": {"title": "行业统计", "issuer": "test", "year": 2024}},
             {"indicator": "COM-01-001", "type": "historical", "value": 96.5, "unit": "%",
-             "region": "110101", "derivation": "mean of 2022–2024", "source": "历年评价"},
+             "region": "110101", "fiscal_year": 2024, "derivation": "actual value of 2024",
+             "source": {"title": "历年评价", "issuer": "test", "year": 2024}},
         ],
     }
 )  # fmt: skip
@@ -80,7 +82,8 @@ def test_precedence_and_order_change_the_winner(rapi: ApiClient) -> None:
     assert body["winner_type"] == "industry"
     assert body["winner_region"] == "110000"
     assert body["standard"]["levels"] == [99.0, 97.0, 95.0, 90.0, 80.0]
-    assert body["standard"]["source"] == "行业统计"
+    assert body["standard"]["source"]["title"] == "行业统计"
+    assert body["standard"]["illustrative"] is False
     r = rapi.get("/v1/standards/resolve", params={**base, "order": "region_first"})
     body = r.json()
     assert body["winner_type"] == "historical"

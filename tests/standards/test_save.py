@@ -29,7 +29,7 @@ CONTEXT = {
     "indicator": "EDU-02-001",
     "region": "110000",
     "fiscal_year": 2025,
-    "source": "北京市 2020–2024 年度绩效评价结果",
+    "source": {"title": "北京市 2020–2024 年度绩效评价结果", "issuer": "test", "year": 2024},
 }
 
 
@@ -137,7 +137,10 @@ def test_save_industry_levels(save_api: ApiClient, draft: dict[str, Any]) -> Non
     body = {
         "kind": "industry",
         "derive": {"values": peers},
-        "standard": {**CONTEXT, "source": "北京市 2024 年同类园所"},
+        "standard": {
+            **CONTEXT,
+            "source": {"title": "北京市 2024 年同类园所", "issuer": "test", "year": 2024},
+        },
     }
     r = save_api.post(_url(draft["version"]), json=body, headers={"If-Match": draft["etag"]})
     assert r.status_code == 201, r.text
@@ -226,7 +229,7 @@ def test_published_row_is_what_resolution_returns(
     # default precedence plan → industry → historical; Dongcheng (110101) falls back to Beijing
     r = save_api.get(
         "/v1/standards/resolve",
-        params={"indicator": "EDU-02-001", "region": "110101", "fiscal_year": 2025},
+        params={"indicator": "EDU-02-001", "region": "110101", "fiscal_year": 2026},
     )
     assert r.status_code == 200, r.text
     body = r.json()
@@ -234,45 +237,58 @@ def test_published_row_is_what_resolution_returns(
     assert body["winner_region"] == "110000"
     assert body["standard"]["levels"] == pytest.approx([79.05, 75.25, 70.5, 65.75, 61.95])
     outcomes = {(c["type"], c["region"]): c["outcome"] for c in body["candidates"]}
-    # the seed's national industry row (毛入园率 ≥ 85) loses to the more specific Beijing row
-    assert outcomes[("industry", "000000")] == "lost"
+    # the seed has no national industry row (its 毛入园率 ≥ 85 had no source); the national
+    # 十四五 plan row (valid 2021–2025) does not serve 2026
+    assert outcomes[("industry", "000000")] == "none"
+    assert outcomes[("plan", "000000")] == "none"
     assert outcomes[("historical", "110000")] == "lost"
     # asking for the historical standard gives the saved best-of-3 value 93
     r = save_api.get(
         "/v1/standards/resolve",
-        params={"indicator": "EDU-02-001", "region": "110101", "fiscal_year": 2025,
+        params={"indicator": "EDU-02-001", "region": "110101", "fiscal_year": 2026,
                 "precedence": ["historical"]},
     )  # fmt: skip
     assert r.json()["standard"]["value"] == 93.0
-    assert r.json()["standard"]["source"] == CONTEXT["source"]
+    assert r.json()["standard"]["source"] == {
+        **CONTEXT["source"],
+        "doc_number": None,
+        "section": None,
+        "url": None,
+        "note": None,
+    }
 
 
 def test_database_rows_carry_version_derivation_and_context(save_api: ApiClient) -> None:
+    # 2026: after the national 十四五 plan period (its row, valid 2021–2025, would win in 2025)
     r = save_api.get(
         "/v1/standards/resolve",
-        params={"indicator": "EDU-02-001", "region": "110000", "fiscal_year": 2025},
+        params={"indicator": "EDU-02-001", "region": "110000", "fiscal_year": 2026},
     )
     row = r.json()["standard"]
     assert row["namespace"] == "education"
     assert row["namespace_version"] == "1.1.0"
     assert row["derivation"].startswith("derived industry standard (POST /v1/standards/industry)")
-    # EDU-01-001's plan target (2100 人) is for grant projects only
+    r = save_api.get(
+        "/v1/standards/resolve",
+        params={"indicator": "EDU-02-001", "region": "110000", "fiscal_year": 2025},
+    )
+    assert (r.json()["winner_type"], r.json()["standard"]["value"]) == ("plan", 90.0)
+    # the seed's grant programme target (2100 人) was one project's quantity, not a standard:
+    # no plan row is left for EDU-01-001, whatever the project type
     params = {"indicator": "EDU-01-001", "precedence": ["plan"]}
     grant = save_api.get("/v1/standards/resolve", params={**params, "project_type": "grant"})
-    assert grant.json()["standard"]["value"] == 2100.0
-    assert grant.json()["standard"]["project_type"] == "grant"
-    other = save_api.get("/v1/standards/resolve", params={**params, "project_type": "purchase"})
-    assert other.json()["standard"] is None
+    assert grant.json()["standard"] is None
 
 
 def test_scoring_uses_the_saved_standard(save_api: ApiClient) -> None:
-    # runs after the publish test: the historical row (best of 2022–2024 = 93, Beijing, 2025)
+    # runs after the publish test: the historical row (best of 2022–2024 = 93, Beijing, stored
+    # for 2025) serves fiscal year 2026 — a historical row only serves later years
     body = {
         "framework": "SELF-EVAL",
         "project": "P-STD",
         "unit": "U-STD",
         "region": "110101",
-        "fiscal_year": 2025,
+        "fiscal_year": 2026,
         "budget": {"adjusted": 100.0, "executed": 100.0},
         "rows": [
             {"id": "qty", "class_l1": "OUT", "class_l2": "OUT.QTY", "name": "完成数量",
@@ -292,7 +308,7 @@ def test_scoring_uses_the_saved_standard(save_api: ApiClient) -> None:
         "standard_type": "historical",
         "region": "110000",
         "fiscal_year": 2025,
-        "source": CONTEXT["source"],
+        "source": "北京市 2020–2024 年度绩效评价结果（test, 2024）",  # the citation, one line
     }
     # higher is better: 10 × 90 / 93 = 9.677… → 9.68
     assert leaf["score"] == 9.68

@@ -167,7 +167,7 @@ def phone(browser: Any, server: Server) -> Iterator[Tab]:
 def test_browse_search_and_indicator_page(tab: Tab) -> None:
     page = tab.goto("/ui/catalogue")
     page.wait_for_selector("#namespace-table tbody tr")
-    assert page.locator("#namespace-table tbody tr").count() == 6
+    assert page.locator("#namespace-table tbody tr").count() == 13
     assert page.locator("h1").inner_text() == "指标库浏览"  # Chinese by default
     page.wait_for_selector("#tree details summary")  # the common namespace's tree
     page.select_option("#namespace", "health")
@@ -191,18 +191,23 @@ def test_browse_search_and_indicator_page(tab: Tab) -> None:
     # switch to English (kept in localStorage) and search in English
     page.click("#lang")
     assert page.locator("h1").inner_text() == "Catalogue"
-    page.fill("#q", "hypertension")
+    page.fill("#q", "physicians")
     page.click("#search-form button")
-    page.wait_for_selector("#search-table td:has-text('HLT-01-001')")
-    assert "Hypertension" in page.locator("#search-table tbody").inner_text()
+    page.wait_for_selector("#search-table td:has-text('HLT-05-002')")
+    assert "Licensed (assistant) physicians" in page.locator("#search-table tbody").inner_text()
     tab.shot("search")
-    page.click("#search-table a:has-text('HLT-01-001')")
+    page.click("#search-table a:has-text('HLT-05-002')")
     page.wait_for_selector("#history-table tbody tr")
     assert page.locator("h1").inner_text() == "Indicator"  # the language stayed English
-    assert page.locator("#standards-table tbody").inner_text().count("142") == 1
+    # the 十四五 plan target (3.2) and the 2022 actual value (3.15)
+    standards = page.locator("#standards-table tbody").inner_text()
+    assert standards.count("≥ 3.2 人") == 1
+    assert standards.count("≥ 3.15 人") == 1
+    assert "《" in standards
+    assert "[object Object]" not in standards
     history = page.locator("#history-table tbody tr").all_inner_texts()
     assert len(history) == 2
-    assert any(HEALTH_NEW_NAME in row and "1.0.1" in row for row in history)
+    assert any("Licensed (assistant) physicians" in row and "1.0.1" in row for row in history)
     tab.shot("indicator")
     page.click("#lang")
     assert page.locator("h1").inner_text() == "指标"
@@ -210,14 +215,18 @@ def test_browse_search_and_indicator_page(tab: Tab) -> None:
 
 def test_standard_lookup(tab: Tab) -> None:
     page = tab.goto("/ui/standards")
-    page.fill("#indicator", "HLT-01-001")
+    page.fill("#indicator", "HLT-05-002")
     page.fill("#region", "110105")
     page.fill("#fiscal_year", "2023")
     page.click("#lookup-form button")
     page.wait_for_selector("#lookup-standard")
-    assert page.locator("#lookup-standard dd[data-field=value]").inner_text() == "≥ 142 万人"
+    assert page.locator("#lookup-standard dd[data-field=value]").inner_text() == "≥ 3.2 人"
     assert page.locator("#lookup-standard dd[data-field=region]").inner_text() == "000000"
-    assert "2023年度绩效目标" in page.locator("#lookup-standard").inner_text()
+    assert "规划期末目标" in page.locator("#lookup-standard").inner_text()
+    # the citation as one line: 《title》issuer (year), never "[object Object]"
+    source = page.locator("#lookup-standard dd[data-field=source]").inner_text()
+    assert source.startswith("《"), source
+    assert "object" not in source
     assert "110105" in page.locator("#lookup-explanation").inner_text()
     assert page.locator("#candidates-table tbody tr").count() >= 4
     tab.shot("standards")
@@ -443,7 +452,7 @@ PAGES = [
     ("indicator", "/ui/indicator?code=HLT-01-001", "#history-table"),
     (
         "standards",
-        "/ui/standards?indicator=HLT-01-001&region=110105&fiscal_year=2023",
+        "/ui/standards?indicator=HLT-05-002&region=110105&fiscal_year=2023",
         "#lookup-standard",
     ),
     ("score", "/ui/score", "#framework option"),
@@ -479,7 +488,7 @@ def test_phone_width_labels_and_keyboard(phone: Tab, server: Server) -> None:
     for control in ("lang", "indicator", "region", "fiscal_year"):
         assert control in seen, seen
     page.focus("#indicator")
-    page.keyboard.type("HLT-01-001")
+    page.keyboard.type("HLT-05-002")
     page.fill("#fiscal_year", "2023")
     page.keyboard.press("Enter")  # submits the form
     page.wait_for_selector("#lookup-standard")
@@ -507,3 +516,46 @@ def test_every_asset_is_local(server: Server) -> None:
             assert "https://" not in text, path
     html = httpx.get(f"{server.url}/ui/score").text
     assert "http" not in html.replace("http-equiv", "")
+
+
+def test_national_form_upload_pdf_and_problems(tab: Tab, server: Server) -> None:
+    """A 项目支出绩效自评表 in the national layout (the shared fixture), then a workbook with a
+    bad second form: the good one is scored, the bad one lists its cells."""
+    from tests.forms import build
+
+    tab.sign_in(server.client_key)
+    page = tab.goto("/ui/score")
+    page.wait_for_selector("#framework option[value=SELF-EVAL]", state="attached")
+    page.set_input_files(
+        "#form-file",
+        files=[
+            {
+                "name": "farmland.xlsx",
+                "mimeType": "application/octet-stream",
+                "buffer": build.FIXTURE_XLSX.read_bytes(),
+            }
+        ],
+    )
+    page.click("#upload-go")
+    page.wait_for_selector(".receipt .grade")
+    assert page.locator(".receipt .total").inner_text() == str(build.FIXTURE_TOTAL)
+    assert page.locator(".receipt .grade").inner_text().startswith(build.FIXTURE_GRADE)
+    with page.expect_download() as info:
+        page.click("#download-pdf")
+    assert info.value.suggested_filename == "farmland.scored.pdf"
+    assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
+    bad = list(build.FARMLAND_ROWS)
+    bad[0] = ("产出指标", "数量指标", "新建高标准农田面积", "≥1.2万亩", "很多", 20, None)
+    sheets = []
+    for name, rows in (("甲", build.FARMLAND_ROWS), ("乙", bad)):
+        cells, merges = build.grid(build.farmland(rows, sheet=name))
+        sheets.append((name, cells, merges))
+    page.set_input_files(
+        "#form-file",
+        files=[{"name": "two.xlsx", "mimeType": "", "buffer": build.xlsx(sheets)}],
+    )
+    page.click("#upload-go")
+    page.wait_for_selector(".form-problems")
+    assert page.locator(".receipt").count() == 1
+    assert "乙!F13" in page.locator(".form-problems").inner_text()
+    tab.shot("score-national")

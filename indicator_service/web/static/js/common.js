@@ -220,3 +220,15 @@ export function standardValue(s) {
   if (s.min !== null || s.max !== null) return `${fmt(s.min)} – ${fmt(s.max)} ${s.unit || ""}`.trim();
   return "—";
 }
+
+/** A standard's source as one line: 《title》issuer 文号 (year) section; an illustrative value
+ * says so first. A plain string (documents stored before citations) is shown as it is. */
+export function citation(s) {
+  const mark = s && s.illustrative ? `${t("illustrative")} · ` : "";
+  const c = s && s.source;
+  if (!c) return mark ? mark.slice(0, -3) : "—";
+  if (typeof c === "string") return mark + c;
+  const who = [c.issuer, c.doc_number].filter(Boolean).join(" ");
+  const year = c.year ? `（${c.year}）` : "";
+  return `${mark}《${c.title}》${who}${year}${c.section ? ` ${c.section}` : ""}`;
+}

@@ -1,5 +1,5 @@
 // One indicator: its definition, its standards and its history across namespace versions.
-import { api, el, fmt, nameOf, params, showError, standardValue, start, t, table } from "./common.js";
+import { api, el, fmt, nameOf, params, showError, citation, standardValue, start, t, table } from "./common.js";
 
 const main = document.getElementById("main");
 const out = el("div", { id: "indicator", "aria-live": "polite" });
@@ -41,7 +41,7 @@ function draw() {
             s.region,
             fmt(s.fiscal_year),
             s.derivation || "—",
-            s.source || "—",
+            citation(s),
           ]),
           { id: "standards-table" },
         )

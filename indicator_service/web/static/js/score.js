@@ -1,9 +1,12 @@
-// Scoring: upload a self-evaluation form (XLSX/CSV) or fill in rows; show the receipt; download
-// the scored workbook; save the evaluation (evaluator keys).
+// Scoring: upload a self-evaluation form (XLSX/XLS/CSV; the national 自评表 layout or the flat
+// one) or fill in rows; show the receipt; download the scored workbook (or PDF); save the
+// evaluation (evaluator keys); download a blank form of the framework.
 import { api, ApiError, download, el, field, nameOf, showError, start, t } from "./common.js";
 import { renderReceipt } from "./receipt.js";
 
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const XLS = "application/vnd.ms-excel";
+const PDF = "application/pdf";
 const OPERATORS = ["≥", ">", "=", "≤", "<", "定性"];
 const ROW_FIELDS = ["class_l1", "class_l2", "name", "points", "operator", "target", "unit", "value", "level"];
 const CSV_COLUMNS = {
@@ -27,10 +30,24 @@ function frameworkCode() {
   return document.getElementById("framework").value;
 }
 
+function problemList(r) {
+  // a form of a national-layout workbook that could not be scored: its problems by cell
+  return el(
+    "section",
+    { class: "card form-problems" },
+    el("h3", {}, t("score.problems", { key: r.key })),
+    el("ul", {}, r.problems.map((p) => el("li", {}, el("code", {}, p.cell || ""), " ", p.msg))),
+  );
+}
+
 function drawResults() {
   if (!state.results) return;
   out.replaceChildren(
-    ...state.results.map((r) => renderReceipt(r.receipt, state.results.length > 1 ? t("receipt.submission", { key: r.key }) : "")),
+    ...state.results.map((r) =>
+      r.receipt
+        ? renderReceipt(r.receipt, state.results.length > 1 ? t("receipt.submission", { key: r.key }) : "")
+        : problemList(r),
+    ),
   );
 }
 
@@ -39,7 +56,9 @@ function showResults(results, last) {
   state.last = last;
   drawResults();
   const buttons = [el("button", { type: "button", id: "download", onclick: downloadXlsx }, t("score.download"))];
-  if (last.kind === "rows")
+  if (last.national)
+    buttons.push(el("button", { type: "button", id: "download-pdf", class: "secondary", onclick: downloadPdf }, t("score.pdf")));
+  if (last.kind === "rows" || last.requests?.length)
     buttons.push(el("button", { type: "button", id: "save", class: "secondary", onclick: saveEvaluation }, t("score.save")));
   actions.replaceChildren(...buttons, el("span", { id: "save-status", role: "status" }));
 }
@@ -59,11 +78,39 @@ async function downloadXlsx() {
   }
 }
 
+async function downloadPdf() {
+  const last = state.last;
+  try {
+    const response = await api(`/v1/forms/score?framework=${encodeURIComponent(last.framework)}`, {
+      method: "POST",
+      body: last.blob,
+      headers: { "Content-Type": last.type, Accept: PDF },
+      raw: true,
+    });
+    download(await response.blob(), `${last.name}.scored.pdf`);
+  } catch (error) {
+    showError(out, error);
+  }
+}
+
+async function downloadTemplate() {
+  try {
+    const code = frameworkCode();
+    const response = await api(`/v1/frameworks/${encodeURIComponent(code)}/template`, { headers: { Accept: XLSX }, raw: true });
+    download(await response.blob(), `template-${code}.xlsx`);
+  } catch (error) {
+    showError(out, error);
+  }
+}
+
 async function saveEvaluation() {
   const status = document.getElementById("save-status");
   try {
-    const saved = await api("/v1/evaluations", { method: "POST", body: state.last.request });
-    status.textContent = t("score.saved", { id: saved.id });
+    // a national-layout workbook: each scored form's request (with its project and funds blocks)
+    const requests = state.last.requests?.length ? state.last.requests : [state.last.request];
+    const ids = [];
+    for (const request of requests) ids.push((await api("/v1/evaluations", { method: "POST", body: request })).id);
+    status.textContent = t("score.saved", { id: ids.join(", #") });
   } catch (error) {
     status.replaceChildren();
     showError(status, error);
@@ -72,6 +119,7 @@ async function saveEvaluation() {
 
 function mediaOf(file) {
   if (file.name.toLowerCase().endsWith(".xlsx")) return XLSX;
+  if (file.name.toLowerCase().endsWith(".xls")) return XLS;
   if (file.name.toLowerCase().endsWith(".csv")) return "text/csv";
   return file.type || "application/octet-stream";
 }
@@ -89,9 +137,18 @@ async function upload(event) {
       body: file,
       headers: { "Content-Type": type },
     });
+    const national = answer.layout === "national";
     showResults(
-      answer.items.map((i) => ({ key: i.submission, receipt: i.receipt })),
-      { kind: "file", framework: frameworkCode(), blob: file, type, name: file.name.replace(/\.[^.]+$/, "") },
+      answer.items.map((i) => ({ key: i.submission, receipt: i.receipt, problems: i.problems || [] })),
+      {
+        kind: "file",
+        national,
+        requests: national ? answer.items.filter((i) => i.request && i.receipt).map((i) => i.request) : [],
+        framework: frameworkCode(),
+        blob: file,
+        type,
+        name: file.name.replace(/\.[^.]+$/, ""),
+      },
     );
   } catch (error) {
     state.results = null;
@@ -282,8 +339,9 @@ async function build() {
   const uploadForm = el(
     "form",
     { id: "upload-form", class: "row" },
-    field("form-file", "score.file", { type: "file", accept: ".xlsx,.csv", required: true }),
+    field("form-file", "score.file", { type: "file", accept: ".xlsx,.xls,.csv", required: true }),
     el("button", { type: "submit", id: "upload-go", "data-i18n": "score.uploadgo" }, t("score.uploadgo")),
+    el("button", { type: "button", id: "template", class: "secondary", onclick: downloadTemplate, "data-i18n": "score.template" }, t("score.template")),
   );
   uploadForm.addEventListener("submit", upload);
   const rowsForm = el(

@@ -1,5 +1,5 @@
 // Standards lookup: indicator + region + year → the standard the scoring uses, with its derivation.
-import { api, el, field, fmt, params, showError, standardValue, start, t, table } from "./common.js";
+import { api, el, field, fmt, params, showError, citation, standardValue, start, t, table } from "./common.js";
 
 const main = document.getElementById("main");
 const out = el("div", { id: "lookup-result", "aria-live": "polite" });
@@ -21,7 +21,7 @@ function draw() {
             ["fiscal_year", fmt(s.fiscal_year)],
             ["namespace", `${s.namespace} ${s.namespace_version}`],
             ["derivation", s.derivation || "—"],
-            ["source", s.source || "—"],
+            ["source", citation(s)],
           ].flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", { "data-field": k }, v)]),
         )
       : el("p", { id: "lookup-none" }, t("lookup.none")),
