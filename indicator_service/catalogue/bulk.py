@@ -253,9 +253,9 @@ def _parse_source(text: str) -> dict[str, Any]:
     value: Any = None
     if text.startswith("{"):
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"not a citation mapping: {exc}") from exc
+            value = readers.load_yaml(text)  # no aliases, bounded nesting
+        except readers.ReadError as exc:
+            raise ValueError(f"not a citation mapping: {exc.message}") from exc
     if not isinstance(value, dict):
         raise ValueError(
             "来源须为引用对象 / a source is a citation mapping such as "
