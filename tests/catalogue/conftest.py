@@ -4,6 +4,7 @@ publish tests never change what other packages' tests read."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,17 +21,26 @@ from tests.helpers import ApiClient, make_settings
 from tests.paths import CATALOG_DIR
 
 
-@pytest.fixture(scope="module")
-def cat_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    url, drop = _create_database(TEST_DATABASE_URL, tmp_path_factory.mktemp("catalogue"))
+@contextmanager
+def seeded_app(folder: Path) -> Iterator[FastAPI]:
+    """An app on a database of its own (in ``folder`` on SQLite) with the seed catalogue."""
+    url, drop = _create_database(TEST_DATABASE_URL, folder)
     database.upgrade(url)
     app = create_app(make_settings(url))
     with database.session_scope(app.state.engine) as session:
         import_catalogue(session, load_catalogue(CATALOG_DIR))
-    yield app
-    app.state.engine.dispose()
-    if drop is not None:
-        drop()
+    try:
+        yield app
+    finally:
+        app.state.engine.dispose()
+        if drop is not None:
+            drop()
+
+
+@pytest.fixture(scope="module")
+def cat_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    with seeded_app(tmp_path_factory.mktemp("catalogue")) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

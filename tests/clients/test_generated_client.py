@@ -25,13 +25,11 @@ from fastapi.testclient import TestClient
 from bench.bench_http import as_columnar, submission
 from indicator_service.app import create_app
 from indicator_service.auth.models import Role
-from indicator_service.catalogue.service import import_catalogue
-from indicator_service.catalogue.validation import load_catalogue
 from indicator_service.core import database
 from tests.auth.fixtures import issue_key
+from tests.catalogue.conftest import seeded_app
 from tests.conftest import TEST_DATABASE_URL, _create_database
 from tests.helpers import make_settings
-from tests.paths import CATALOG_DIR
 
 ROOT = Path(__file__).parents[2]
 DOCUMENT = ROOT / "openapi" / "openapi.json"
@@ -77,16 +75,9 @@ def _module(name: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def seeded_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    url, drop = _create_database(TEST_DATABASE_URL, tmp_path_factory.mktemp("clients"))
-    database.upgrade(url)
-    app = create_app(make_settings(url))
-    with database.session_scope(app.state.engine) as session:
-        import_catalogue(session, load_catalogue(CATALOG_DIR))
-    yield app
-    app.state.engine.dispose()
-    if drop is not None:
-        drop()
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    with seeded_app(tmp_path_factory.mktemp("clients")) as app:
+        yield app
 
 
 def _client(generated: ModuleType, app: FastAPI, role: Role) -> Any:
@@ -99,8 +90,8 @@ def _client(generated: ModuleType, app: FastAPI, role: Role) -> Any:
 
 
 @pytest.fixture(scope="module")
-def evaluator(generated: ModuleType, seeded_app: FastAPI) -> Any:
-    return _client(generated, seeded_app, Role.evaluator)
+def evaluator(generated: ModuleType, seeded: FastAPI) -> Any:
+    return _client(generated, seeded, Role.evaluator)
 
 
 def _example(generated: ModuleType) -> Any:
