@@ -53,6 +53,11 @@ def write_csv(out: TextIO, header: Sequence[str], rows: Iterable[Iterable[Any]])
         (quoted if cr else plain).writerow(row)
 
 
+def xlsx_text(value: Any) -> Any:
+    """``value`` for an XLSX cell: text without the characters XML cannot carry."""
+    return _ILLEGAL_XML.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 def xlsx_row(sheet: Any, values: Iterable[Any]) -> list[Any]:
     """Cells for ``sheet.append`` (a write-only sheet): text as string cells (never formulas)."""
     from openpyxl.cell import WriteOnlyCell
@@ -60,7 +65,7 @@ def xlsx_row(sheet: Any, values: Iterable[Any]) -> list[Any]:
     out: list[Any] = []
     for value in values:
         if isinstance(value, str):
-            cell = WriteOnlyCell(sheet, value=_ILLEGAL_XML.sub("\ufffd", value))
+            cell = WriteOnlyCell(sheet, value=xlsx_text(value))
             cell.data_type = "s"
             out.append(cell)
         else:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from indicator_service.core import spreadsheet
 from indicator_service.forms.model import Form, FormProblem, IndicatorLine, column_letter
 
 COLUMNS = 10  # A … J
@@ -370,9 +371,11 @@ def render_xlsx(layouts: Sequence[tuple[str, Layout]]) -> bytes:
                 if v is None and not boxed:
                     row.append(None)
                     continue
-                cell = WriteOnlyCell(ws, value=v)
-                if isinstance(v, str) and v.startswith("="):
-                    cell.data_type = "s"  # ``=100%`` is text as written, not a formula
+                cell = WriteOnlyCell(ws, value=spreadsheet.xlsx_text(v))
+                if isinstance(v, str):
+                    # text is a string cell: ``=100%`` as written, and text a unit typed
+                    # (``=HYPERLINK(…)`` as a project name) is never a formula
+                    cell.data_type = "s"
                 fmt = "0.00%" if (r, c) in g.percent else ("0.00" if isinstance(v, float) else None)
                 font = 2 if r == 0 and c == 0 else int((r, c) in g.bold)
                 cell._style = style(ws, boxed, (r, c) in g.left, font, fmt)

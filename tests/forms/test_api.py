@@ -259,3 +259,17 @@ def test_flat_forms_still_work(web_api, scorer) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["layout"] == "flat"
     assert r.json()["items"][0]["total"] == TOTAL
+
+
+def test_scored_workbook_text_is_never_a_formula_nor_breaks_the_file(web_api, scorer) -> None:
+    """Text a unit typed goes back as string cells: a formula-looking 偏差原因 stays text, and a
+    control character XML cannot carry is replaced instead of failing the whole workbook."""
+    from openpyxl import load_workbook
+
+    text = FIXTURE_CSV.read_bytes().decode("gb18030")
+    hostile = text.replace("材料价格上涨", "=HYPERLINK(1)材料\x07价格上涨")
+    r = post(web_api, hostile.encode("gb18030"), "text/csv", {**scorer, "Accept": XLSX})
+    assert r.status_code == 200, r.text
+    ws = load_workbook(io.BytesIO(r.content)).active
+    assert ws["I15"].data_type == "s"
+    assert ws["I15"].value == "=HYPERLINK(1)材料\ufffd价格上涨"
