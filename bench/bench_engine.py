@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indicator_service.scoring.engine import (
+from indicator_service.rules import (
     CompiledTree,
     Leaf,
     Observation,

@@ -43,9 +43,12 @@ sys.path.insert(0, str(ROOT))
 
 from fastapi import APIRouter, Request, Response  # noqa: E402
 
+from indicator_service import rules  # noqa: E402
 from indicator_service.auth.dependencies import ScorerDep  # noqa: E402
 from indicator_service.core.jsonbody import json_body  # noqa: E402
-from indicator_service.scoring import engine, service  # noqa: E402
+from indicator_service.scoring import lookup as service_lookup  # noqa: E402
+from indicator_service.scoring import prepare, receipts  # noqa: E402
+from indicator_service.scoring.router import get_catalogue_lookup  # noqa: E402
 from indicator_service.scoring.schemas import ScoreRequest  # noqa: E402
 
 FRAMEWORK = "SELF-EVAL"
@@ -66,7 +69,12 @@ def app_factory() -> Any:
             rate_limit_per_minute=0,  # all the load comes from one address
         )
     )
-    lookup = app.state.scoring_catalogue = catalogue()
+    lookup = catalogue()
+
+    async def documents() -> service_lookup.CatalogueLookup | None:
+        return lookup
+
+    app.dependency_overrides[get_catalogue_lookup] = documents
     from indicator_service.scoring.router import router as scoring_router
 
     floor_router = APIRouter()
@@ -83,17 +91,17 @@ def app_factory() -> Any:
         """/v1/score with the engine's result memoised: validation, catalogue resolution, input
         conversion, receipt, input hash and serialisation, no rule evaluated."""
         body = await json_body(request, ScoreRequest)
-        p = service.prepare(body, lookup)
-        compiled = service.compile_prepared(p)
-        cols, _ = engine.observations_to_columns(compiled, [p.observations])
+        p = prepare.prepare(body, lookup)
+        compiled = prepare.compile_prepared(p)
+        cols, _ = rules.observations_to_columns(compiled, [p.observations])
         result = memo.get(id(compiled))
         if result is None:
-            result = memo[id(compiled)] = engine.evaluate(compiled, cols)
+            result = memo[id(compiled)] = rules.evaluate(compiled, cols)
         return Response(
-            orjson.dumps(service.receipt_dict(p, compiled, result)), media_type="application/json"
+            orjson.dumps(receipts.receipt_dict(p, compiled, result)), media_type="application/json"
         )
 
-    memo: dict[int, engine.BatchResult] = {}
+    memo: dict[int, rules.BatchResult] = {}
     app.include_router(floor_router)
     # FastAPI tries routes in order: match the floor where /v1/score is matched, just before
     # the scoring router, so that both pay the same route matching.

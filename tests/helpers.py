@@ -9,6 +9,8 @@ import httpx
 from fastapi import FastAPI
 
 from indicator_service.core.settings import Environment, Settings
+from indicator_service.scoring.lookup import CatalogueLookup
+from indicator_service.scoring.router import get_catalogue_lookup
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -66,3 +68,14 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["type"].startswith("https://")
     assert body["title"]
     return body
+
+
+def use_documents(app: FastAPI, catalogue: CatalogueLookup) -> CatalogueLookup:
+    """Make the scoring endpoints of ``app`` read ``catalogue`` (documents) instead of the
+    database, through the dependency override of ``get_catalogue_lookup``."""
+
+    async def documents() -> CatalogueLookup | None:
+        return catalogue
+
+    app.dependency_overrides[get_catalogue_lookup] = documents
+    return catalogue

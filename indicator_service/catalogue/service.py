@@ -53,6 +53,7 @@ from indicator_service.catalogue.versioning import (
 )
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import Conflict, ErrorItem, NotFound, Unprocessable
+from indicator_service.rules import DEFAULT_QUALITATIVE_LEVELS
 
 PUBLISHED = "published"
 DRAFT = "draft"
@@ -61,34 +62,6 @@ DEPRECATED = "deprecated"
 READABLE = (PUBLISHED, DEPRECATED)
 #: Statuses of a version that is not (yet) published: editable (draft) or under review.
 UNPUBLISHED = (DRAFT, SUBMITTED)
-
-#: Default qualitative levels (docs/scoring.md), applied when a framework names none.
-DEFAULT_QUALITATIVE_LEVELS: tuple[dict[str, Any], ...] = (
-    {
-        "code": "achieved",
-        "name_zh": "达成年度指标",
-        "name_en": "annual target achieved",
-        "min": 0.8,
-        "max": 1.0,
-        "default": 1.0,
-    },
-    {
-        "code": "partial",
-        "name_zh": "部分达成年度指标并具有一定效果",
-        "name_en": "partly achieved with some effect",
-        "min": 0.6,
-        "max": 0.8,
-        "default": 0.7,
-    },
-    {
-        "code": "not_achieved",
-        "name_zh": "未达成年度指标且效果较差",
-        "name_en": "not achieved, poor effect",
-        "min": 0.0,
-        "max": 0.6,
-        "default": 0.3,
-    },
-)
 
 
 def _now() -> datetime:

@@ -16,7 +16,6 @@ are data (``{"kind": KIND, **params}``, docs/scoring.md); their parameters are c
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -40,10 +39,21 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from indicator_service.core.errors import excerpt
-from indicator_service.scoring.engine import DEFAULT_BANDS as ENGINE_DEFAULT_BANDS
-from indicator_service.scoring.engine import (
+from indicator_service.rules.kinds import (
+    RULE_MODELS,
+    RULE_VALUE_ERROR,
+    Number,
+    Rule,
+    default_rule,
+    expected_value,
+    qualitative_level_problems,
+    rule_parameters,
+)
+from indicator_service.rules.vocabulary import DEFAULT_BANDS as ENGINE_DEFAULT_BANDS
+from indicator_service.rules.vocabulary import (
     DEFAULT_QUALITATIVE_LEVELS,
-    qualitative_band_problems,
+    OPERATOR_ALIASES,
+    OPERATORS,
 )
 
 # --- controlled vocabularies -------------------------------------------------------------------
@@ -94,27 +104,6 @@ UNITS: tuple[str, ...] = (
     "分",
 )
 
-#: Operators (计算符号) in their canonical spelling; ASCII spellings are normalised.
-OPERATORS: tuple[str, ...] = ("≥", ">", "=", "<", "≤", "定性")
-OPERATOR_ALIASES: dict[str, str] = {
-    ">=": "≥",
-    "<=": "≤",
-    "==": "=",
-    "qualitative": "定性",
-    "≧": "≥",
-    "≦": "≤",
-}
-
-#: Operator → default rule kind (docs/scoring.md).
-OPERATOR_KIND: dict[str, str] = {
-    "≥": "higher_better",
-    ">": "higher_better",
-    "=": "equal",
-    "≤": "lower_better",
-    "<": "lower_better",
-    "定性": "qualitative",
-}
-
 STANDARD_TYPES: tuple[str, ...] = (
     "plan",
     "industry",
@@ -145,7 +134,6 @@ PROJECT_TYPES: tuple[str, ...] = (
     "operation",
     "other",
 )
-MISSING_POLICIES: tuple[str, ...] = ("zero", "rebase", "reject")
 SECTORS: tuple[str, ...] = (
     "health",
     "education",
@@ -162,7 +150,6 @@ SECTORS: tuple[str, ...] = (
     "natural_resources",
     "housing_security",
 )
-EFFICACY_LEVEL_NAMES: tuple[str, ...] = ("优秀", "良好", "平均", "较低", "较差")
 
 # --- identifiers --------------------------------------------------------------------------------
 
@@ -180,7 +167,6 @@ NATIONAL = "000000"
 
 Text = Annotated[StrictStr, Field(min_length=1, max_length=2000)]
 ShortText = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
 def _no_nul(value: Any) -> Any:
@@ -222,207 +208,31 @@ def check_region(value: str) -> str:
 
 # --- rules --------------------------------------------------------------------------------------
 
-_NUM = "number"
-_OPT_NUM = "number or null"
-RULE_PARAMS: dict[str, dict[str, tuple[str, bool]]] = {
-    # kind → {param: (expected kind, required)}
-    "higher_better": {},
-    "equal": {},
-    "lower_better": {"variant": ("linear|inverse", False)},
-    "qualitative": {"levels": ("qualitative levels", False)},
-    "budget_execution": {"cap": (_NUM, False), "warn_below": (_NUM, False)},
-    "deduction": {
-        "threshold": (_NUM, True),
-        "per_unit": (_NUM, True),
-        "direction": ("above|below", False),
-    },
-    "efficacy": {
-        "levels": ("five numbers", False),
-        "coefficients": ("five numbers", False),
-        "below_bottom": ("bottom|zero", False),
-    },
-    "rank_table": {"points": ("list of numbers", True), "beyond": (_NUM, False)},
-    # deviation from the target d = |a − t| / t · 100 (docs/scoring.md)
-    "two_sided": {"tolerance": (_NUM, False), "zero_at": (_NUM, False)},
-    "band": {
-        "band": (_NUM, True),
-        "per_point": (_NUM, True),
-        "measure": ("relative|absolute", False),
-    },
-    "step_deduction": {
-        "step": (_NUM, True),
-        "per_step": (_NUM, True),
-        "direction": ("above|below", False),
-        "measure": ("relative|absolute", False),
-    },
-}
-RULE_MODIFIERS: dict[str, tuple[str, bool]] = {
-    "over_achievement_factor": (_OPT_NUM, False),
-    "over_achievement_penalty": (_OPT_NUM, False),
-}
-
-
-def _is_num(v: Any) -> bool:
-    if not isinstance(v, int | float) or isinstance(v, bool):
-        return False
-    try:
-        return math.isfinite(v)
-    except OverflowError:  # an integer beyond the float range
-        return False
-
-
-def _qualitative_level_problems(levels: Any) -> list[str]:
-    if not isinstance(levels, list) or not levels:
-        return ["levels must be a non-empty list of {code, name_zh, name_en, min, max, default}"]
-    out: list[str] = []
-    keys = {"code", "name_zh", "name_en", "min", "max", "default"}
-    for i, lv in enumerate(levels):
-        if not isinstance(lv, dict) or set(lv) != keys:
-            out.append(f"levels[{i}] must have exactly the keys {', '.join(sorted(keys))}")
-            continue
-        lo, hi, d = lv["min"], lv["max"], lv["default"]
-        if not (_is_num(lo) and _is_num(hi) and _is_num(d)):
-            out.append(f"levels[{i}]: min, max and default must be numbers")
-        elif not (0 <= lo < hi <= 1 and lo <= d <= hi):
-            out.append(f"levels[{i}]: need 0 ≤ min ≤ default ≤ max ≤ 1 and min < max")
-    if not out:
-        out.extend(qualitative_band_problems(levels))
-    return out
-
-
-# One model per rule kind (its parameters, their types and defaults): the typed form of a rule.
-# Rules stay plain mappings in documents, requests and receipts (their hashes do not change);
-# these models are what every rule is validated against first, so a parameter of the wrong
-# type (a list as ``kind``, text as a number) is a validation problem and never reaches the
-# checks below as something they cannot handle.
-
-
-class _RuleModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    over_achievement_factor: Number | None = Field(
-        default=None, description="超额完成 factor above the target (default: the engine's 1.0)"
-    )
-    over_achievement_penalty: Number | None = Field(
-        default=None, description="penalty factor in (0, 1] for over-achievement"
-    )
-
-
-class HigherBetterRule(_RuleModel):
-    kind: Literal["higher_better"]
-
-
-class EqualRule(_RuleModel):
-    kind: Literal["equal"]
-
-
-class LowerBetterRule(_RuleModel):
-    kind: Literal["lower_better"]
-    variant: Literal["linear", "inverse"] | None = Field(
-        default=None, description="default: the framework's rule_variants.lower_better, else linear"
-    )
-
-
-class QualitativeRule(_RuleModel):
-    kind: Literal["qualitative"]
-    levels: list[dict[str, Any]] | None = Field(
-        default=None,
-        description="{code, name_zh, name_en, min, max, default} per level (fractions 0–1); "
-        "default: the framework's qualitative levels",
-    )
-
-
-class BudgetExecutionRule(_RuleModel):
-    kind: Literal["budget_execution"]
-    cap: Number = 1.0
-    warn_below: Number = 0.9
-
-
-class DeductionRule(_RuleModel):
-    kind: Literal["deduction"]
-    threshold: Number
-    per_unit: Number
-    direction: Literal["above", "below"] = "above"
-
-
-FiveNumbers = Annotated[list[Number], Field(min_length=5, max_length=5)]
-
-
-class EfficacyRule(_RuleModel):
-    kind: Literal["efficacy"]
-    levels: FiveNumbers | None = Field(default=None, description="优秀 … 较差, strictly monotonic")
-    coefficients: FiveNumbers = [1.0, 0.8, 0.6, 0.4, 0.2]
-    below_bottom: Literal["bottom", "zero"] = "bottom"
-
-
-class RankTableRule(_RuleModel):
-    kind: Literal["rank_table"]
-    points: Annotated[list[Number], Field(min_length=1)]
-    beyond: Number = 0.0
-
-
-Measure = Literal["relative", "absolute"]
-
-
-class TwoSidedRule(_RuleModel):
-    kind: Literal["two_sided"]
-    tolerance: Number = Field(
-        default=0.0, description="full marks while the deviation |a − t| / t ≤ tolerance (%)"
-    )
-    zero_at: Number = Field(default=100.0, description="deviation (%) at which the score is 0")
-
-
-class BandRule(_RuleModel):
-    kind: Literal["band"]
-    band: Number = Field(description="± band with full marks (percent of t, or absolute)")
-    per_point: Number = Field(description="points deducted per point beyond the band")
-    measure: Measure = "relative"
-
-
-class StepDeductionRule(_RuleModel):
-    kind: Literal["step_deduction"]
-    step: Number = Field(description="size of one step (percent of t, or absolute)")
-    per_step: Number = Field(description="points deducted per whole step")
-    direction: Literal["above", "below"] = "below"
-    measure: Measure = "relative"
-
-
-Rule = Annotated[
-    HigherBetterRule
-    | EqualRule
-    | LowerBetterRule
-    | QualitativeRule
-    | BudgetExecutionRule
-    | DeductionRule
-    | EfficacyRule
-    | RankTableRule
-    | TwoSidedRule
-    | BandRule
-    | StepDeductionRule,
-    Field(discriminator="kind"),
-]
-"""A rule as typed data: a union discriminated by ``kind`` (one model per kind)."""
+#: The rule models (one per kind) are defined once in :mod:`indicator_service.rules.kinds`.
 RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)
 
 
 def rule_problems(rule: Any) -> list[str]:
-    """Every problem of a rule mapping (empty when it is valid): first its shape against
-    :data:`Rule` (types of the kind and of every parameter), then the checks across values."""
+    """Every problem of a rule mapping (empty when it is valid), validated against :data:`Rule`
+    (the kind, every parameter's type, the checks across values) and told in words."""
     if not isinstance(rule, dict):
         return ["a rule must be a mapping {kind: …, params…}"]
     kind = rule.get("kind")
-    if not isinstance(kind, str) or kind not in RULE_PARAMS:
-        return [f"unknown rule kind {excerpt(kind)}: expected one of {', '.join(RULE_PARAMS)}"]
-    spec = {**RULE_PARAMS[kind], **RULE_MODIFIERS}
+    if not isinstance(kind, str) or kind not in RULE_MODELS:
+        return [f"unknown rule kind {excerpt(kind)}: expected one of {', '.join(RULE_MODELS)}"]
+    params = rule_parameters(kind)
     bad: set[str] = set()
     missing: set[str] = set()
     unknown: set[str] = set()
+    across: list[str] = []
     try:
         RULE_ADAPTER.validate_python(rule)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             name = str(err["loc"][1]) if len(err["loc"]) > 1 else ""
-            if err["type"] == "extra_forbidden":
+            if err["type"] == RULE_VALUE_ERROR and not name:
+                across.extend(err["ctx"]["problems"])
+            elif err["type"] == "extra_forbidden":
                 unknown.add(name)
             elif err["type"] == "missing":
                 missing.add(name)
@@ -432,37 +242,19 @@ def rule_problems(rule: Any) -> list[str]:
     for name in rule:
         if name in unknown:
             out.append(
-                f"rule {kind}: unknown parameter {excerpt(name)} (allowed: {', '.join(spec)})"
+                f"rule {kind}: unknown parameter {excerpt(name)} (allowed: {', '.join(params)})"
             )
-    for name, (expected, _required) in spec.items():
+    for name, field in params.items():
+        expected = expected_value(field)
         if name in missing:
             out.append(f"rule {kind}: missing parameter {name!r} ({expected})")
-        elif expected == "qualitative levels" and name in rule:
-            out.extend(f"rule {kind}: {m}" for m in _qualitative_level_problems(rule[name]))
+        elif expected == "qualitative levels" and name in bad:
+            out.extend(f"rule {kind}: {m}" for m in qualitative_level_problems(rule[name]))
         elif name in bad:
             out.append(
                 f"rule {kind}: parameter {name!r} must be {expected}, got {excerpt(rule[name])}"
             )
-    if kind == "efficacy" and isinstance(rule.get("levels"), list) and not out:
-        lv = rule["levels"]
-        inc = all(a < b for a, b in itertools.pairwise(lv))
-        dec = all(a > b for a, b in itertools.pairwise(lv))
-        if not (inc or dec):
-            out.append("rule efficacy: levels must be strictly monotonic (优秀 … 较差)")
-    if kind == "two_sided" and not out:
-        tol, zero_at = rule.get("tolerance", 0), rule.get("zero_at", 100)
-        if tol < 0 or zero_at <= tol:
-            out.append("rule two_sided: need 0 ≤ tolerance < zero_at (percent deviations)")
-    for name in ("band", "per_point", "per_step"):
-        v = rule.get(name)
-        if kind in ("band", "step_deduction") and isinstance(v, int | float) and v < 0:
-            out.append(f"rule {kind}: parameter {name!r} must be ≥ 0")
-    if kind == "step_deduction" and _is_num(rule.get("step")) and rule["step"] <= 0:
-        out.append("rule step_deduction: parameter 'step' must be > 0")
-    pen = rule.get("over_achievement_penalty")
-    if isinstance(pen, int | float) and _is_num(pen) and not 0 < pen <= 1:
-        out.append("over_achievement_penalty must be in (0, 1]")
-    return out
+    return out + across
 
 
 def _checked_rule(value: dict[str, Any]) -> dict[str, Any]:
@@ -485,13 +277,6 @@ class _RuleJsonSchema:
 RuleData = Annotated[dict[str, Any], AfterValidator(_checked_rule), _RuleJsonSchema()]
 """A rule field of a request or document: a mapping validated as :data:`Rule` and then by
 :func:`rule_problems` (one ``value_error`` listing every problem)."""
-
-
-def default_rule(operator: str | None) -> dict[str, Any] | None:
-    """The rule implied by an operator when an indicator gives none."""
-    if operator is None:
-        return None
-    return {"kind": OPERATOR_KIND[operator]}
 
 
 # --- shared pieces -------------------------------------------------------------------------------
@@ -807,7 +592,7 @@ class RuleVariants(SourceModel):
     @classmethod
     def _levels(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
         if value is not None:
-            problems = _qualitative_level_problems(value)
+            problems = qualitative_level_problems(value)
             if problems:
                 raise ValueError("; ".join(problems))
         return value

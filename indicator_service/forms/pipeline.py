@@ -77,7 +77,7 @@ def framework_info(
     catalogue: Any, code: str
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]] | None, float | None]:
     """Qualitative levels, level synonyms and budget-execution points of a framework."""
-    from indicator_service.scoring.engine import DEFAULT_QUALITATIVE_LEVELS
+    from indicator_service.rules import DEFAULT_QUALITATIVE_LEVELS
 
     fw = catalogue.framework(code, None)
     doc = fw.doc
@@ -99,7 +99,7 @@ def score_sheets(
 ) -> list[FormOutcome]:
     """:func:`score_forms` for sheets already read."""
     from indicator_service.core.errors import NotFound
-    from indicator_service.scoring import service
+    from indicator_service.scoring.batch import score_batch
     from indicator_service.scoring.schemas import ScoreRequest
 
     forms, problems = parse_sheets(sheets)
@@ -142,7 +142,7 @@ def score_sheets(
         out.request = req
         pending.append((out, conv, req))
     if pending:
-        batch = service.score_batch([req for *_, req in pending], catalogue, detail=True)
+        batch = score_batch([req for *_, req in pending], catalogue, detail=True)
         for (out, conv, _), res in zip(pending, batch.items, strict=True):
             if res.ok and res.result is not None:
                 out.receipt = res.result

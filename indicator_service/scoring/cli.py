@@ -145,7 +145,7 @@ def read_submissions(path: Path, framework: str | None) -> tuple[list[str], list
 
 @contextmanager
 def _catalogue(catalog: Path | None) -> Iterator[Any]:
-    from indicator_service.scoring.service import DatabaseCatalogue, DocumentCatalogue
+    from indicator_service.scoring.lookup import DatabaseCatalogue, DocumentCatalogue
 
     if catalog is not None:
         from indicator_service.catalogue.validation import load_catalogue
@@ -225,7 +225,7 @@ def score_file(
     path: Path, out: Path | None, framework: str | None, catalog: Path | None, chunk: int = 500
 ) -> tuple[int, int]:
     """Score every submission of ``path``; returns (scored, failed)."""
-    from indicator_service.scoring import service
+    from indicator_service.scoring.batch import score_batch
 
     national = score_national_file(path, out, framework, catalog)
     if national is not None:
@@ -236,7 +236,7 @@ def score_file(
     with _catalogue(catalog) as lookup:
         for start in range(0, len(items), chunk):
             part = items[start : start + chunk]
-            batch = service.score_batch(part, lookup, detail=True)
+            batch = score_batch(part, lookup, detail=True)
             results.extend(batch.items)
             if show:
                 _progress(min(start + chunk, len(items)), len(items))

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from indicator_service.audit.service import record
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
     EvaluatorDep,
@@ -19,9 +18,10 @@ from indicator_service.auth.dependencies import (
 from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
-from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.core.jsonbody import json_body, openapi_body
-from indicator_service.scoring import service
+from indicator_service.scoring import batch, evaluations, whatif
+from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
+from indicator_service.scoring.receipts import score_json
 from indicator_service.scoring.schemas import (
     BatchEnvelope,
     BatchResponse,
@@ -43,14 +43,25 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
 EvaluationId = Annotated[int, Path(ge=1, le=MAX_ID, description="evaluation id")]
 
 
-def get_catalogue(request: Request, session: SessionDep) -> service.CatalogueLookup:
-    """The catalogue the scoring endpoints read: ``app.state.scoring_catalogue`` when set
-    (documents: tests, benchmarks), else the database catalogue (published versions)."""
-    lookup: service.CatalogueLookup | None = getattr(request.app.state, "scoring_catalogue", None)
-    return lookup if lookup is not None else service.DatabaseCatalogue(session)
+async def get_catalogue_lookup() -> CatalogueLookup | None:
+    """The catalogue the scoring endpoints read when it is not the database's: ``None`` (this
+    default) means the published versions in the database. Tests and benchmarks override this
+    dependency (``app.dependency_overrides[get_catalogue_lookup]``) with one returning a
+    :class:`~indicator_service.scoring.lookup.DocumentCatalogue`. Async and without
+    parameters, so the hot path pays no thread hand-off for it."""
+    return None
 
 
-CatalogueDep = Annotated[service.CatalogueLookup, Depends(get_catalogue)]
+DocumentsDep = Annotated[CatalogueLookup | None, Depends(get_catalogue_lookup)]
+
+
+def get_catalogue(documents: DocumentsDep, session: SessionDep) -> CatalogueLookup:
+    """The catalogue of a request: the overriding documents, else the database catalogue read
+    with the request's session."""
+    return documents if documents is not None else DatabaseCatalogue(session)
+
+
+CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
 
 
 @router.post(
@@ -60,14 +71,13 @@ CatalogueDep = Annotated[service.CatalogueLookup, Depends(get_catalogue)]
     responses={404: {"description": "Unknown framework or version"}},
     openapi_extra=openapi_body(ScoreRequest),
 )
-async def score(request: Request, _scorer: ScorerDep) -> Response:
+async def score(request: Request, documents: DocumentsDep, _scorer: ScorerDep) -> Response:
     # The hot path: an async handler (no thread hand-offs) that validates the body straight
     # from its bytes and returns the receipt already serialised (built as plain data, not
     # re-validated against the response model).
     body = await json_body(request, ScoreRequest)
-    lookup: service.CatalogueLookup | None = getattr(request.app.state, "scoring_catalogue", None)
-    if lookup is not None:  # documents in memory: score in the event loop (≈ 0.5 ms)
-        content = service.score_json(body, lookup)
+    if documents is not None:  # documents in memory: score in the event loop (≈ 0.5 ms)
+        content = score_json(body, documents)
     else:  # the database catalogue: one trip to the thread pool with its own session
         content = await run_in_threadpool(_score_with_database, request.app.state.engine, body)
     return Response(content, media_type="application/json")
@@ -75,7 +85,7 @@ async def score(request: Request, _scorer: ScorerDep) -> Response:
 
 def _score_with_database(engine: Engine, body: ScoreRequest) -> bytes:
     with session_scope(engine) as session:
-        return service.score_json(body, service.DatabaseCatalogue(session))
+        return score_json(body, DatabaseCatalogue(session))
 
 
 def _batch_schema() -> dict[str, Any]:
@@ -120,7 +130,7 @@ async def score_batch(
     raw = await request.body()
     # Parsing and validating a large body is CPU work: off the event loop, with the scoring.
     content = await run_in_threadpool(
-        service.score_batch_body, raw, media, catalogue, validate_only=validate_only, detail=detail
+        batch.score_batch_body, raw, media, catalogue, validate_only=validate_only, detail=detail
     )
     return Response(content, media_type="application/json")
 
@@ -132,25 +142,24 @@ async def score_batch(
     responses={404: {"description": "Unknown framework or version"}},
 )
 async def score_columnar(
-    body: ColumnarBatchRequest, request: Request, _scorer: ScorerDep
+    body: ColumnarBatchRequest, request: Request, documents: DocumentsDep, _scorer: ScorerDep
 ) -> Response:
     # A compact form for large batches: 10,000 × 30 values are ~3 MB of JSON (the row-per-leaf
     # JSON batch is ~51 MB, above the default 32 MiB body limit) and the structure is validated,
     # prepared and compiled once.
-    lookup: service.CatalogueLookup | None = getattr(request.app.state, "scoring_catalogue", None)
-    content = await run_in_threadpool(_score_columnar, request.app.state.engine, lookup, body)
+    content = await run_in_threadpool(_score_columnar, request.app.state.engine, documents, body)
     return Response(content, media_type="application/json")
 
 
 def _score_columnar(
-    engine: Engine, lookup: service.CatalogueLookup | None, body: ColumnarBatchRequest
+    engine: Engine, lookup: CatalogueLookup | None, body: ColumnarBatchRequest
 ) -> bytes:
     with gc_paused():  # see core.gcpause
         if lookup is not None:
-            return service.score_columnar(body.template, body.values, body.budgets, lookup)
+            return batch.score_columnar(body.template, body.values, body.budgets, lookup)
         with session_scope(engine) as session:
-            catalogue = service.DatabaseCatalogue(session)
-            return service.score_columnar(body.template, body.values, body.budgets, catalogue)
+            catalogue = DatabaseCatalogue(session)
+            return batch.score_columnar(body.template, body.values, body.budgets, catalogue)
 
 
 @router.post(
@@ -160,7 +169,7 @@ def _score_columnar(
     responses={404: {"description": "Unknown framework or version"}},
 )
 def what_if(body: WhatIfRequest, catalogue: CatalogueDep, _scorer: ScorerDep) -> WhatIfResponse:
-    return service.what_if(body.submission, body.overrides, catalogue)
+    return whatif.what_if(body.submission, body.overrides, catalogue)
 
 
 # --- stored evaluations ---------------------------------------------------------------
@@ -187,51 +196,10 @@ def create_evaluation(
     ] = None,
 ) -> Any:
     ensure_region(evaluator, body.region)
-    fingerprint = key = None
-    if idempotency_key is not None:
-        key = check_key(idempotency_key)
-        fingerprint = request_fingerprint(body.model_dump(mode="json"))
-        replay = find_replay(
-            session, service.IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=evaluator.owner_id
-        )
-        if replay is not None:
-            return JSONResponse(
-                replay.response_body,
-                status_code=replay.status_code,
-                headers={"Location": f"/v1/evaluations/{replay.response_body['id']}"},
-            )
-    out = service.create_evaluation(session, body, catalogue, evaluator)
-    record(
-        session,
-        evaluator,
-        "evaluation.create",
-        object_type="evaluation",
-        object_id=str(out.id),
-        version=out.version,
-        after={
-            "framework": out.framework,
-            "version": out.version,
-            "project": out.project,
-            "unit": out.unit,
-            "region": out.region,
-            "fiscal_year": out.fiscal_year,
-            "total": out.total,
-            "grade": out.grade,
-            "input_hash": out.input_hash,
-        },
+    created = evaluations.create_evaluation(session, body, catalogue, evaluator, idempotency_key)
+    return JSONResponse(
+        created.body, status_code=created.status_code, headers={"Location": created.location}
     )
-    payload = out.model_dump(mode="json")
-    if key is not None and fingerprint is not None:
-        remember(
-            session,
-            service.IDEMPOTENCY_SCOPE,
-            key,
-            fingerprint,
-            201,
-            payload,
-            owner_key_id=evaluator.owner_id,
-        )
-    return JSONResponse(payload, status_code=201, headers={"Location": f"/v1/evaluations/{out.id}"})
 
 
 @router.get(
@@ -251,7 +219,7 @@ def list_evaluations(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> EvaluationList:
-    return service.list_evaluations(
+    return evaluations.list_evaluations(
         session,
         reader=evaluator,
         project=project,
@@ -273,7 +241,7 @@ def list_evaluations(
 def get_evaluation(
     evaluation_id: EvaluationId, session: SessionDep, evaluator: EvaluatorDep
 ) -> EvaluationOut:
-    return service.evaluation_out(service.get_evaluation(session, evaluation_id, evaluator))
+    return evaluations.evaluation_out(evaluations.get_evaluation(session, evaluation_id, evaluator))
 
 
 @router.post(
@@ -293,4 +261,4 @@ def rescore(
     catalogue: CatalogueDep,
     evaluator: EvaluatorDep,
 ) -> RescoreResponse:
-    return service.rescore(session, evaluation_id, body.version, catalogue, evaluator)
+    return evaluations.rescore(session, evaluation_id, body.version, catalogue, evaluator)

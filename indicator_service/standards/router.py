@@ -31,8 +31,8 @@ from indicator_service.core.idempotency import (
     remember,
     request_fingerprint,
 )
+from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.router import get_catalogue
-from indicator_service.scoring.service import CatalogueLookup, DatabaseCatalogue
 from indicator_service.standards import derive
 from indicator_service.standards.evaluations import (
     peers_from_evaluations,

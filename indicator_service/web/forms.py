@@ -8,7 +8,7 @@ cell); the answer is the receipts, or the scored forms in the same layout as XLS
 
 The body is the file itself with its media type (``text/csv`` or the XLSX type). The form is
 read as the ``indicator-service score`` CLI reads it (``scoring.cli.parse_table`` and
-``scoring.csvform``) and scored by ``scoring.service.score_batch``. It is all or nothing: every
+``scoring.csvform``) and scored by ``scoring.batch.score_batch``. It is all or nothing: every
 submission of the form must score, otherwise the answer is a 422 problem naming each offending
 line and column (``["body", "line", 3, "value"]``; the header is line 1). The answer is the
 receipts as JSON, or the scored workbook (one line per indicator plus a ``TOTAL`` line per
@@ -42,7 +42,7 @@ from indicator_service.core.errors import (
 from indicator_service.core.jsonbody import best_media
 from indicator_service.forms import pipeline as national
 from indicator_service.forms.reader import FormFileError, national_sheets
-from indicator_service.scoring import service
+from indicator_service.scoring.batch import score_batch
 from indicator_service.scoring.cli import OUT_COLUMNS, table_lines
 from indicator_service.scoring.csvform import (
     TableError,
@@ -50,6 +50,7 @@ from indicator_service.scoring.csvform import (
     records_to_submissions,
     validate_submissions,
 )
+from indicator_service.scoring.lookup import CatalogueLookup
 from indicator_service.scoring.router import CatalogueDep
 from indicator_service.scoring.schemas import Receipt, ScoreRequest
 
@@ -107,7 +108,7 @@ def _file_error(exc: FormFileError) -> Exception:
 
 
 def score_national(
-    raw: bytes, framework: str | None, catalogue: service.CatalogueLookup
+    raw: bytes, framework: str | None, catalogue: CatalogueLookup
 ) -> list[national.FormOutcome] | None:
     """The forms of a national-layout file, scored (``None``: not that layout). 413/422 for
     a file that cannot be read; 422 naming every cell when no form of the file scores."""
@@ -219,7 +220,7 @@ def _located(e: ErrorItem, key: str, lines: list[int], rest: list[str | int]) ->
 
 
 def score_form(
-    raw: bytes, media: str, framework: str | None, catalogue: service.CatalogueLookup
+    raw: bytes, media: str, framework: str | None, catalogue: CatalogueLookup
 ) -> tuple[list[str], list[ScoreRequest], list[Any], dict[str, list[int]]]:
     """Keys, requests, batch results and line numbers of a form that scores; 422 otherwise."""
     header, records = _read(raw, media)
@@ -248,7 +249,7 @@ def score_form(
     if errors:
         raise Unprocessable("the form has invalid rows", errors=errors)
     requests = [v for v in valid if v is not None]
-    batch = service.score_batch(list(requests), catalogue, detail=True)
+    batch = score_batch(list(requests), catalogue, detail=True)
     for i, (key, res) in enumerate(zip(keys, batch.items, strict=True)):
         for e in res.errors:
             loc = list(e.loc)

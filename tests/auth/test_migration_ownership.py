@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, text
 from indicator_service.app import create_app
 from indicator_service.auth.keys import generate_key, hash_key
 from indicator_service.core import database
+from indicator_service.scoring.receipts import score
 from indicator_service.scoring.schemas import ScoreRequest
-from indicator_service.scoring.service import score
 from tests.auth.fixtures import admin_client, bearer
 from tests.helpers import ApiClient, assert_problem, make_settings
 from tests.scoring.frameworks import WORKED_EXAMPLE, catalogue, self_evaluation

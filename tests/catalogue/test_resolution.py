@@ -182,7 +182,7 @@ def test_illustrative_rows_only_on_request(demo_engine: Engine, cat_api: ApiClie
 def test_auto_resolution_reaches_professional_and_names_the_year(
     demo_engine: Engine, cat_api: ApiClient
 ) -> None:
-    from indicator_service.scoring.service import DatabaseCatalogue
+    from indicator_service.scoring.lookup import DatabaseCatalogue
     from indicator_service.standards.service import (
         catalogue_lookup,
         resolution_to_dict,
@@ -214,7 +214,7 @@ def test_auto_resolution_reaches_professional_and_names_the_year(
             "; actual value of 2022, not 2024 (the latest year available)"
         )
         # the scoring's lookup (auto) gives the same row
-        from indicator_service.scoring.service import find_standard
+        from indicator_service.scoring.lookup import find_standard
 
         hit = find_standard(DatabaseCatalogue(session), "DMS-02-003", "auto", "110105", 2024)
         assert hit is not None

@@ -16,7 +16,7 @@ from indicator_service.catalogue import service
 from indicator_service.catalogue.validation import Catalogue, load_catalogue
 from indicator_service.core import database
 from indicator_service.core.errors import NotFound
-from indicator_service.scoring.service import DatabaseCatalogue, DocumentCatalogue
+from indicator_service.scoring.lookup import DatabaseCatalogue, DocumentCatalogue
 
 PARITY = textwrap.dedent(
     """\

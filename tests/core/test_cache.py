@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from indicator_service import rules
 from indicator_service.auth.cache import KeyCache
 from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import service as catalogue_service
 from indicator_service.core.cache import LRU
 from indicator_service.core.ratelimit import RateLimiter
-from indicator_service.scoring import engine
-from indicator_service.scoring import service as scoring_service
+from indicator_service.scoring import lookup, prepare
 
 
 def _principal(i: int) -> Principal:
@@ -98,7 +98,7 @@ def test_the_key_cache_expires_entries_on_its_clock() -> None:
     [
         catalogue_service._FRAMEWORK_CACHE,
         catalogue_service._PUBLISHED_INDICATORS,
-        scoring_service._RELEASE_DOCS,
+        lookup._RELEASE_DOCS,
     ],
     ids=["frameworks", "published indicators", "release documents"],
 )
@@ -117,19 +117,20 @@ def test_module_level_caches_are_bounded(cache: Any) -> None:
 
 
 def test_compiled_trees_and_structures_are_lru() -> None:
-    """The compiled-tree cache kept the first entries and dropped the one in use (FIFO)."""
-    tree = _tiny_tree()
-    compiled = engine.CompiledCache(max_entries=2)
-    first = compiled.get("a", tree)
-    compiled.get("b", tree)
-    assert compiled.get("a") is first  # "a" used again
-    compiled.get("c", tree)
-    assert compiled.get("a") is first
-    assert compiled.get("b") is None
+    """The compiled-tree cache kept the entry used again and dropped the least recently used."""
+    fw = lookup.ResolvedFramework("X", "1.0.0", cast(Any, None))
+    trees = {name: _tiny_tree(target) for name, target in (("a", 95.0), ("b", 90.0), ("c", 80.0))}
+    compiled = prepare.TreeCache(size=2)
+    first = compiled.compiled(fw, trees["a"])
+    second = compiled.compiled(fw, trees["b"])
+    assert compiled.compiled(fw, trees["a"]) is first  # "a" used again
+    compiled.compiled(fw, trees["c"])
+    assert compiled.compiled(fw, trees["a"]) is first
+    assert compiled.compiled(fw, trees["b"]) is not second  # dropped, so compiled anew
     assert len(compiled) == 2
-    structures = scoring_service.StructureCache(size=2)
+    structures = lookup.StructureCache(size=2)
     assert isinstance(structures, LRU)
-    assert isinstance(scoring_service.TREE_CACHE._d, LRU)
+    assert isinstance(prepare.TREE_CACHE._d, LRU)
 
 
 def test_rate_limit_buckets_are_an_lru() -> None:
@@ -143,5 +144,5 @@ def test_rate_limit_buckets_are_an_lru() -> None:
     assert limiter.take("b") == 0.0  # dropped, so a fresh bucket
 
 
-def _tiny_tree() -> engine.Tree:
-    return engine.Tree((engine.Leaf("x", 10, {"kind": "higher_better"}, target=95.0),))
+def _tiny_tree(target: float = 95.0) -> rules.Tree:
+    return rules.Tree((rules.Leaf("x", 10, {"kind": "higher_better"}, target=target),))

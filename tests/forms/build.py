@@ -13,7 +13,7 @@ from typing import Any
 from indicator_service.catalogue.validation import load_catalogue
 from indicator_service.forms.model import Form, FundsLine, IndicatorLine
 from indicator_service.forms.writer import COLUMNS, layout
-from indicator_service.scoring.service import DocumentCatalogue
+from indicator_service.scoring.lookup import DocumentCatalogue
 from tests.paths import CATALOG_DIR, FIXTURES_DIR
 
 FIXTURES = FIXTURES_DIR / "forms"  # read in place, never written

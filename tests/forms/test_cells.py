@@ -14,7 +14,7 @@ from indicator_service.forms.cells import (
     parse_level,
     parse_target,
 )
-from indicator_service.scoring.engine import DEFAULT_QUALITATIVE_LEVELS
+from indicator_service.rules import DEFAULT_QUALITATIVE_LEVELS
 from tests.forms import build
 
 

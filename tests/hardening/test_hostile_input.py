@@ -876,14 +876,19 @@ def test_malformed_and_amplifying_files_are_short_problems(
 
 
 def test_every_rule_kind_has_its_typed_model() -> None:
-    """The union and the parameter table describe the same kinds and parameters."""
+    """The union, the kind table and the engine's kinds describe the same kinds, and every
+    parameter of every kind can be told in words (the catalogue's messages)."""
     import typing
 
-    from indicator_service.catalogue.source import RULE_MODIFIERS, RULE_PARAMS, Rule
+    from indicator_service.rules import KINDS, RULE_MODELS, Rule
+    from indicator_service.rules.kinds import RULE_MODIFIERS, expected_value, rule_parameters
 
     union = typing.get_args(typing.get_args(Rule)[0])
     kinds = {typing.get_args(m.model_fields["kind"].annotation)[0]: m for m in union}
-    assert set(kinds) == set(RULE_PARAMS)
+    assert set(kinds) == set(RULE_MODELS) == set(KINDS)
     for kind, model in kinds.items():
-        fields = set(model.model_fields) - {"kind"}
-        assert fields == set(RULE_PARAMS[kind]) | set(RULE_MODIFIERS), kind
+        params = rule_parameters(kind)
+        assert set(params) == set(model.model_fields) - {"kind"}, kind
+        assert set(RULE_MODIFIERS) <= set(params), kind
+        for name, field in params.items():
+            assert expected_value(field), (kind, name)

@@ -17,14 +17,14 @@ from indicator_service.app import create_app
 from indicator_service.auth.models import Role
 from indicator_service.core.settings import Settings
 from tests.auth.fixtures import admin_key, authenticate, issue_key, make_key  # noqa: F401
-from tests.helpers import ApiClient, make_settings
+from tests.helpers import ApiClient, make_settings, use_documents
 from tests.scoring.frameworks import catalogue
 
 
 @pytest.fixture(scope="module")
 def scoring_app(database_url: str) -> FastAPI:
     app = create_app(make_settings(database_url))
-    app.state.scoring_catalogue = catalogue()
+    use_documents(app, catalogue())
     return app
 
 

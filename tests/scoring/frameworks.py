@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from indicator_service.catalogue.source import FrameworkDoc, NamespaceDoc
-from indicator_service.scoring.service import DocumentCatalogue
+from indicator_service.scoring.lookup import DocumentCatalogue
 
 COMMON = NamespaceDoc.model_validate(
     {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from indicator_service.scoring.engine import Leaf, Observation, Tree
+from indicator_service.rules import Leaf, Observation, Tree
 
 NATIONAL_QUALITATIVE: list[dict[str, Any]] = [
     {"code": "achieved", "min": 0.8, "max": 1.0, "default": 1.0},

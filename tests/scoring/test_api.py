@@ -392,7 +392,7 @@ def test_auto_standard_follows_the_resolver_precedence(sapi: ApiClient) -> None:
 
 def test_auto_standard_prefers_a_national_plan_to_a_regional_industry_row() -> None:
     from indicator_service.catalogue.source import NamespaceDoc
-    from indicator_service.scoring.service import DocumentCatalogue, find_standard
+    from indicator_service.scoring.lookup import DocumentCatalogue, find_standard
     from tests.scoring.frameworks import COMMON
 
     doc = COMMON.model_dump(mode="json", exclude_none=True)

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from indicator_service.app import create_app
 from indicator_service.catalogue.validation import load_catalogue
 from indicator_service.core.errors import Unprocessable
-from indicator_service.scoring import service
+from indicator_service.scoring import receipts
+from indicator_service.scoring.lookup import DocumentCatalogue
 from indicator_service.scoring.schemas import ScoreRequest
-from indicator_service.scoring.service import DocumentCatalogue
-from tests.helpers import ApiClient, assert_problem, make_settings
+from tests.helpers import ApiClient, assert_problem, make_settings, use_documents
 from tests.paths import CATALOG_DIR
 
 BUDGET = {"adjusted": 100.0, "executed": 100.0}
@@ -40,7 +40,7 @@ def seed() -> DocumentCatalogue:
 @pytest.fixture(scope="module")
 def seed_api(database_url: str, seed: DocumentCatalogue, client_key: str) -> Iterator[ApiClient]:
     app: FastAPI = create_app(make_settings(database_url))
-    app.state.scoring_catalogue = seed
+    use_documents(app, seed)
     client = ApiClient(app)
     client._client.headers["Authorization"] = f"Bearer {client_key}"
     yield client
@@ -156,7 +156,7 @@ def test_a_level_2_class_with_points_is_enforced_too(seed: DocumentCatalogue) ->
         submission(row("q", "OUT", 25, "OUT.QTY"), row("t", "OUT", 25, "OUT.TIM"), *ok)
     )
     with pytest.raises(Unprocessable) as exc:
-        service.score(bad, cat)
+        receipts.score(bad, cat)
     assert [(e.loc, e.type) for e in exc.value.errors] == [
         (["body", "rows", 0, "points"], "points_do_not_add_up")
     ]
@@ -164,12 +164,12 @@ def test_a_level_2_class_with_points_is_enforced_too(seed: DocumentCatalogue) ->
     # no row names 数量指标: the class has no rows
     none = ScoreRequest.model_validate(submission(row("t", "OUT", 50, "OUT.TIM"), *ok))
     with pytest.raises(Unprocessable) as exc:
-        service.score(none, cat)
+        receipts.score(none, cat)
     assert [e.type for e in exc.value.errors] == ["class_without_rows"]
     good = ScoreRequest.model_validate(
         submission(row("q", "OUT", 20, "OUT.QTY"), row("t", "OUT", 30, "OUT.TIM"), *ok)
     )
-    assert service.score(good, cat).total == 100.0
+    assert receipts.score(good, cat).total == 100.0
 
 
 @pytest.mark.parametrize("framework", ["PRJ-2020", "DEPT-OVERALL", "SELF-EVAL"])
@@ -254,11 +254,11 @@ def test_accepted_submissions_give_each_fixed_class_its_points(
     fits = all(counts[c] and math.isclose(given_points[c], p) for c, p in fixed.items())
     if not fits:
         with pytest.raises(Unprocessable) as exc:
-            service.score(req, seed)
+            receipts.score(req, seed)
         types = {e.type for e in exc.value.errors}
         assert types <= {"points_do_not_add_up", "class_without_rows"}, exc.value.errors
         return
-    receipt = service.score(req, seed)
+    receipt = receipts.score(req, seed)
     nodes = {n.code: n for n in receipt.nodes}
     for code, points in fixed.items():
         assert nodes[code].points == points

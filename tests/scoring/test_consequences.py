@@ -17,6 +17,7 @@ import yaml
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from indicator_service import rules as scoring_engine
 from indicator_service.app import create_app
 from indicator_service.catalogue.service import store_framework
 from indicator_service.catalogue.source import (
@@ -27,8 +28,7 @@ from indicator_service.catalogue.source import (
 from indicator_service.catalogue.validation import SourceDoc, load_catalogue, validate_documents
 from indicator_service.catalogue.versioning import content_hash
 from indicator_service.core.database import session_scope
-from indicator_service.scoring import engine as scoring_engine
-from tests.helpers import ApiClient, make_settings
+from tests.helpers import ApiClient, make_settings, use_documents
 from tests.paths import CATALOG_DIR, REPO_ROOT
 from tests.scoring.frameworks import COMMON, self_evaluation
 from tests.scoring.test_class_totals import row, submission
@@ -39,13 +39,13 @@ REDUCE = "完善政策、改进管理，根据情况核减预算"
 
 @pytest.fixture(scope="module")
 def seed_api(database_url: str, client_key: str) -> Iterator[ApiClient]:
-    from indicator_service.scoring.service import DocumentCatalogue
+    from indicator_service.scoring.lookup import DocumentCatalogue
 
     cat = load_catalogue(CATALOG_DIR)
     assert not cat.issues
     app: FastAPI = create_app(make_settings(database_url))
-    app.state.scoring_catalogue = DocumentCatalogue(
-        [f for _, f in cat.frameworks], [n for _, n in cat.namespaces]
+    use_documents(
+        app, DocumentCatalogue([f for _, f in cat.frameworks], [n for _, n in cat.namespaces])
     )
     client = ApiClient(app)
     client._client.headers["Authorization"] = f"Bearer {client_key}"

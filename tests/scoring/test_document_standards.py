@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from indicator_service.catalogue.source import NamespaceDoc
-from indicator_service.scoring import service
+from indicator_service.scoring import receipts
+from indicator_service.scoring.lookup import DocumentCatalogue
 from indicator_service.scoring.schemas import ScoreRequest
-from indicator_service.scoring.service import DocumentCatalogue
 from tests.helpers import ApiClient
 from tests.scoring.frameworks import COMMON, WORKED_EXAMPLE, self_evaluation
 
@@ -51,7 +51,7 @@ def _catalogue() -> DocumentCatalogue:
 def _sat(region: str, fiscal_year: int) -> dict[str, Any]:
     body = copy.deepcopy(WORKED_EXAMPLE)
     body.update(region=region, fiscal_year=fiscal_year)  # the sat row asks for industry
-    receipt = service.score(ScoreRequest.model_validate(body), _catalogue())
+    receipt = receipts.score(ScoreRequest.model_validate(body), _catalogue())
     leaf = next(lf for lf in receipt.leaves if lf.id == "sat")
     return {"target": leaf.target, **leaf.target_source.model_dump(exclude={"kind"})}
 

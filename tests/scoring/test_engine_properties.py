@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indicator_service.scoring.engine import (
+from indicator_service.rules import (
     KINDS,
     Columns,
     Leaf,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from indicator_service.scoring.engine import (
+from indicator_service.rules import (
     DEFAULT_BANDS,
     Band,
     Columns,

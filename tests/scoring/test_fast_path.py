@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indicator_service.scoring import service
+from indicator_service.scoring import receipts
 from indicator_service.scoring.schemas import Receipt, ScoreRequest
 from tests.helpers import ApiClient
 from tests.scoring.frameworks import catalogue
@@ -29,12 +29,12 @@ def test_receipts_equal_the_recorded_ones(name: str) -> None:
     cat = catalogue()  # a fresh structure cache
     req = ScoreRequest.model_validate(CASES[name])
     for _ in range(2):  # the second call reuses the cached structure and receipt parts
-        fast = orjson.loads(service.score_json(req, cat))
+        fast = orjson.loads(receipts.score_json(req, cat))
         assert fast == GOLDEN[name]
-        assert service.score(req, cat).model_dump(mode="json") == GOLDEN[name]
+        assert receipts.score(req, cat).model_dump(mode="json") == GOLDEN[name]
     # The plain dict is already what the model would dump (field order included).
-    p, compiled, result = service._score(req, cat)
-    d = service.receipt_dict(p, compiled, result)
+    p, compiled, result = receipts._score(req, cat)
+    d = receipts.receipt_dict(p, compiled, result)
     assert list(d) == [f for f in Receipt.model_fields if f in d]  # `form` only from forms
     assert json.dumps(d) == json.dumps(Receipt.model_validate(d).model_dump(mode="json"))
 
@@ -50,8 +50,8 @@ def test_http_receipts_equal_the_recorded_ones(sapi: ApiClient) -> None:
 def test_cached_structure_keeps_each_calls_values() -> None:
     cat = catalogue()
     a, b = (ScoreRequest.model_validate(CASES[k]) for k in ("rows_30_a", "rows_30_b"))
-    first = orjson.loads(service.score_json(a, cat))
-    second = orjson.loads(service.score_json(b, cat))
+    first = orjson.loads(receipts.score_json(a, cat))
+    second = orjson.loads(receipts.score_json(b, cat))
     assert len(cat.structures) == 1  # same rows, points and targets: one structure
     assert (first["total"], second["total"]) == (GOLDEN["rows_30_a"]["total"], 93.74)
     assert first["leaves"][0]["raw_value"] != second["leaves"][0]["raw_value"]
@@ -72,26 +72,26 @@ JSON_VALUES = st.recursive(
 @given(JSON_VALUES)
 def test_canonical_json_is_json_dumps_byte_for_byte(value: Any) -> None:
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert service.canonical_json(value) == expected.encode("utf-8")
+    assert receipts.canonical_json(value) == expected.encode("utf-8")
 
 
 @pytest.mark.parametrize("number", [1e-05, 5e-324, 1e16, 2.5e16, -1e-7, 0.0001, 1e15, -0.0])
 def test_canonical_json_numbers_where_orjson_differs(number: float) -> None:
     payload = {"x": [number], "s": "a\x01\u2028/"}
     expected = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert service.canonical_json(payload) == expected.encode("utf-8")
+    assert receipts.canonical_json(payload) == expected.encode("utf-8")
 
 
 def test_cached_structures_are_type_exact() -> None:
     """1 and 1.0 are equal in Python but not in the JSON a receipt echoes: two structures."""
     cat = catalogue()
-    receipts = []
+    leaves = []
     for factor in (2, 2.0):
         body = json.loads(json.dumps(CASES["worked"]))
         qty = next(r for r in body["rows"] if r["id"] == "qty")
         qty["rule"] = {"kind": "higher_better", "over_achievement_factor": factor}
-        out = service.score_json(ScoreRequest.model_validate(body), cat)
-        receipts.append(next(lf for lf in orjson.loads(out)["leaves"] if lf["id"] == "qty"))
+        out = receipts.score_json(ScoreRequest.model_validate(body), cat)
+        leaves.append(next(lf for lf in orjson.loads(out)["leaves"] if lf["id"] == "qty"))
     assert len(cat.structures) == 2
-    assert json.dumps(receipts[0]["rule"]["over_achievement_factor"]) == "2"
-    assert json.dumps(receipts[1]["rule"]["over_achievement_factor"]) == "2.0"
+    assert json.dumps(leaves[0]["rule"]["over_achievement_factor"]) == "2"
+    assert json.dumps(leaves[1]["rule"]["over_achievement_factor"]) == "2.0"

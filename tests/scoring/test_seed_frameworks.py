@@ -16,8 +16,8 @@ from fastapi import FastAPI
 
 from indicator_service.app import create_app
 from indicator_service.catalogue.validation import load_catalogue
-from indicator_service.scoring.service import DocumentCatalogue
-from tests.helpers import ApiClient, assert_problem, make_settings
+from indicator_service.scoring.lookup import DocumentCatalogue
+from tests.helpers import ApiClient, assert_problem, make_settings, use_documents
 from tests.paths import CATALOG_DIR, REPO_ROOT
 
 DECLARED = {"OUT.CST.1": 10.0, "INP.CFG.3": 60.0, "PRC.EXE.2": 5.0, "PRC.EXE.4": 8.0}
@@ -33,7 +33,7 @@ def seed() -> DocumentCatalogue:
 @pytest.fixture(scope="module")
 def seed_api(database_url: str, seed: DocumentCatalogue, client_key: str) -> Iterator[ApiClient]:
     app: FastAPI = create_app(make_settings(database_url))
-    app.state.scoring_catalogue = seed
+    use_documents(app, seed)
     client = ApiClient(app)
     client._client.headers["Authorization"] = f"Bearer {client_key}"
     yield client

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench.bench_http import as_csv, submission
-from indicator_service.scoring import service
+from indicator_service.scoring import batch
 from indicator_service.scoring.csvform import read_batch_csv, validated
 from tests.helpers import ApiClient
 from tests.scoring.frameworks import catalogue
@@ -22,7 +22,7 @@ CATALOGUE = catalogue()
 
 def _general(raw: bytes) -> dict[str, Any]:
     keys, subs = read_batch_csv(raw)
-    out = service.score_batch(validated(keys, subs), CATALOGUE)
+    out = batch.score_batch(validated(keys, subs), CATALOGUE)
     return out.model_dump(mode="json")
 
 
@@ -44,7 +44,7 @@ def _csv(items: list[dict[str, Any]], edit: Any = None) -> bytes:
 def test_shared_structure_gives_the_general_response() -> None:
     raw = _csv([submission(k) for k in range(40)])
     _keys, subs = read_batch_csv(raw)
-    fast = service.score_shared_structure(subs, CATALOGUE)
+    fast = batch.score_shared_structure(subs, CATALOGUE)
     assert fast is not None
     assert fast == _general(raw)
     assert len({i["total"] for i in fast["items"]}) > 5  # the values differ per submission
@@ -68,7 +68,7 @@ def test_shared_structure_gives_the_general_response() -> None:
 def test_other_structures_take_the_general_path(edit: Any) -> None:
     raw = _csv([submission(k) for k in range(3)], edit)
     _keys, subs = read_batch_csv(raw)
-    assert service.score_shared_structure(subs, CATALOGUE) is None
+    assert batch.score_shared_structure(subs, CATALOGUE) is None
     assert _general(raw)["count"] == 3
 
 
@@ -83,7 +83,7 @@ def test_submissions_are_left_as_they_were(exact: bool, differ_at: Any) -> None:
         k, j = differ_at
         items[k]["rows"][j]["name"] = "另一个指标"
     before = copy.deepcopy(items)
-    out = service.score_shared_structure(items, CATALOGUE, exact=exact)
+    out = batch.score_shared_structure(items, CATALOGUE, exact=exact)
     assert (out is None) == (differ_at is not None)
     assert items == before
 
@@ -95,7 +95,7 @@ def test_a_problem_anywhere_takes_the_general_path() -> None:
         lambda n, r: r.update(points="1") if n % 30 == 0 else None,
     )
     _keys, subs = read_batch_csv(raw)
-    assert service.score_shared_structure(subs, CATALOGUE) is None
+    assert batch.score_shared_structure(subs, CATALOGUE) is None
     general = _general(raw)
     assert general["failed"] == 3
     assert general["items"][0]["errors"][0]["type"] == "points_do_not_add_up"
@@ -105,7 +105,7 @@ def test_an_invalid_project_is_still_refused() -> None:
     items = [submission(k) for k in range(2)]
     _keys, subs = read_batch_csv(_csv(items))
     subs[1]["project"] = "x" * 1000  # longer than a code may be
-    assert service.score_shared_structure(subs, CATALOGUE) is None
+    assert batch.score_shared_structure(subs, CATALOGUE) is None
 
 
 def test_http_csv_batch_equals_the_general_path(sapi: ApiClient) -> None:
@@ -124,7 +124,7 @@ def _general_json(body: dict[str, Any]) -> dict[str, Any]:
     from indicator_service.scoring.schemas import BatchRequest
 
     whole = BatchRequest.model_validate(body)
-    out = service.score_batch(list(whole.items), CATALOGUE, validate_only=whole.validate_only)
+    out = batch.score_batch(list(whole.items), CATALOGUE, validate_only=whole.validate_only)
     return out.model_dump(mode="json")
 
 
@@ -138,7 +138,7 @@ def test_json_batch_of_one_structure(sapi: ApiClient) -> None:
     items = [submission(k) for k in range(30)]
     items[3]["rows"][0]["value"] = 96  # an integer actual is a number like any other
     body = {"items": items}
-    assert service.score_shared_structure(items, CATALOGUE, exact=True) is not None
+    assert batch.score_shared_structure(items, CATALOGUE, exact=True) is not None
     assert _post_json(sapi, body) == _general_json(body)
 
 
@@ -154,7 +154,7 @@ def test_json_fields_are_compared_exactly(sapi: ApiClient) -> None:
     item, and the batch does not pass as one structure."""
     items = [_with_points(submission(0), 1.0), _with_points(submission(1), True)]
     assert items[0]["rows"][26] == {**items[1]["rows"][26], "value": items[0]["rows"][26]["value"]}
-    assert service.score_shared_structure(items, CATALOGUE, exact=True) is None
+    assert batch.score_shared_structure(items, CATALOGUE, exact=True) is None
     body = {"items": items}
     out = _post_json(sapi, body)
     assert out["failed"] == 1
@@ -170,7 +170,7 @@ def test_json_fields_are_compared_exactly(sapi: ApiClient) -> None:
     ],
 )
 def test_json_batches_that_do_not_qualify(sapi: ApiClient, body: dict[str, Any]) -> None:
-    assert service.score_shared_structure(body["items"], CATALOGUE, exact=True) is None or (
+    assert batch.score_shared_structure(body["items"], CATALOGUE, exact=True) is None or (
         body.get("validate_only")
     )
     assert _post_json(sapi, body) == _general_json(body)

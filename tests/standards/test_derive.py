@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from indicator_service.scoring.engine import Leaf, Observation, Tree, score_tree
+from indicator_service.rules import Leaf, Observation, Tree, score_tree
 from indicator_service.standards.derive import (
     DerivationError,
     HistoricalMethod,

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from indicator_service.app import create_app
 from indicator_service.catalogue.source import NamespaceDoc
-from indicator_service.scoring.service import DocumentCatalogue
-from tests.helpers import ApiClient, assert_problem, make_settings
+from indicator_service.scoring.lookup import DocumentCatalogue
+from tests.helpers import ApiClient, assert_problem, make_settings, use_documents
 
 NS = NamespaceDoc.model_validate(
     {
@@ -51,7 +51,7 @@ NS = NamespaceDoc.model_validate(
 def rapi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiClient]:
     db = tmp_path_factory.mktemp("standards") / "unused.db"
     app: FastAPI = create_app(make_settings(f"sqlite:///{db}"))
-    app.state.scoring_catalogue = DocumentCatalogue([], [NS])
+    use_documents(app, DocumentCatalogue([], [NS]))
     client = ApiClient(app)
     yield client
     client.close()

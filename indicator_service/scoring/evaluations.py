@@ -1,0 +1,226 @@
+"""Stored evaluations: score and store (with the Idempotency-Key replay and the audit
+entry), read, list and re-score, each limited to what the caller may read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from indicator_service.audit.service import record
+from indicator_service.auth.principal import Principal
+from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
+from indicator_service.scoring.lookup import (
+    CatalogueLookup,
+)
+from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.ownership import readable_by
+from indicator_service.scoring.receipts import (
+    score,
+)
+from indicator_service.scoring.schemas import (
+    EvaluationList,
+    EvaluationOut,
+    EvaluationSummary,
+    Receipt,
+    RescoreResponse,
+    ScoreRequest,
+)
+from indicator_service.scoring.whatif import (
+    compare,
+)
+
+# --- stored evaluations --------------------------------------------------------------------------
+
+IDEMPOTENCY_SCOPE = "scoring.evaluations"
+
+
+def _summary(ev: Evaluation) -> dict[str, Any]:
+    return {
+        "id": ev.id,
+        "framework": ev.framework_code,
+        "version": ev.framework_version,
+        "project": ev.project,
+        "unit": ev.unit,
+        "region": ev.region,
+        "fiscal_year": ev.fiscal_year,
+        "total": ev.total,
+        "grade": ev.grade,
+        "input_hash": ev.input_hash,
+        "created_at": ev.created_at,
+    }
+
+
+def evaluation_out(ev: Evaluation) -> EvaluationOut:
+    return EvaluationOut(**_summary(ev), result=Receipt.model_validate(ev.result))
+
+
+@dataclass(frozen=True)
+class Created:
+    """The answer to a create: the JSON body and its status (201, or the status of the first
+    response when an Idempotency-Key replays it)."""
+
+    body: dict[str, Any]
+    status_code: int
+
+    @property
+    def location(self) -> str:
+        return f"/v1/evaluations/{self.body['id']}"
+
+
+def create_evaluation(
+    session: Session,
+    req: ScoreRequest,
+    catalogue: CatalogueLookup,
+    owner: Principal,
+    idempotency_key: str | None = None,
+) -> Created:
+    """Score and store an evaluation owned by the key ``owner``, with its audit entry (the
+    caller's transaction commits). With an ``idempotency_key`` the first response of this
+    caller for this key is replayed; the same key with another body is 409."""
+    fingerprint = key = None
+    if idempotency_key is not None:
+        key = check_key(idempotency_key)
+        fingerprint = request_fingerprint(req.model_dump(mode="json"))
+        replay = find_replay(
+            session, IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=owner.owner_id
+        )
+        if replay is not None:
+            return Created(replay.response_body, replay.status_code)
+    out = _store(session, req, catalogue, owner)
+    record(
+        session,
+        owner,
+        "evaluation.create",
+        object_type="evaluation",
+        object_id=str(out.id),
+        version=out.version,
+        after={
+            "framework": out.framework,
+            "version": out.version,
+            "project": out.project,
+            "unit": out.unit,
+            "region": out.region,
+            "fiscal_year": out.fiscal_year,
+            "total": out.total,
+            "grade": out.grade,
+            "input_hash": out.input_hash,
+        },
+    )
+    payload = out.model_dump(mode="json")
+    if key is not None and fingerprint is not None:
+        remember(
+            session, IDEMPOTENCY_SCOPE, key, fingerprint, 201, payload, owner_key_id=owner.owner_id
+        )
+    return Created(payload, 201)
+
+
+def _store(
+    session: Session, req: ScoreRequest, catalogue: CatalogueLookup, owner: Principal
+) -> EvaluationOut:
+    """Score and store, owned by the key ``owner``."""
+    rec = score(req, catalogue)
+    ev = Evaluation(
+        owner_key_id=owner.owner_id,
+        framework_code=rec.framework.code,
+        framework_version=rec.framework.version,
+        project=req.project,
+        unit=req.unit,
+        region=req.region,
+        fiscal_year=req.fiscal_year,
+        total=rec.total,
+        grade=rec.grade.grade if rec.grade else None,
+        input_hash=rec.input_hash,
+        # The version actually used is pinned so that the stored inputs reproduce the result.
+        request=req.model_copy(update={"version": rec.framework.version}).model_dump(mode="json"),
+        result=rec.model_dump(mode="json"),
+    )
+    session.add(ev)
+    session.flush()
+    return evaluation_out(ev)
+
+
+def get_evaluation(session: Session, evaluation_id: int, reader: Principal) -> Evaluation:
+    """The stored evaluation ``reader`` may read (docs/security.md); 404 for any other id,
+    whether it exists or not."""
+    ev = session.exec(
+        select(Evaluation).where(col(Evaluation.id) == evaluation_id, *readable_by(reader))
+    ).first()
+    if ev is None:
+        raise NotFound(
+            f"no evaluation {evaluation_id}",
+            errors=[ErrorItem(loc=["path", "evaluation_id"], msg="not found", type="not_found")],
+        )
+    return ev
+
+
+def list_evaluations(
+    session: Session,
+    *,
+    reader: Principal,
+    project: str | None,
+    unit: str | None,
+    region: str | None,
+    fiscal_year: int | None,
+    framework: str | None,
+    limit: int,
+    offset: int,
+) -> EvaluationList:
+    conditions = [
+        column == value
+        for column, value in (
+            (col(Evaluation.project), project),
+            (col(Evaluation.unit), unit),
+            (col(Evaluation.region), region),
+            (col(Evaluation.fiscal_year), fiscal_year),
+            (col(Evaluation.framework_code), framework),
+        )
+        if value is not None
+    ]
+    conditions += readable_by(reader)  # the filters narrow what the reader may read
+    total = session.exec(select(func.count()).select_from(Evaluation).where(*conditions)).one()
+    rows = session.exec(
+        select(Evaluation)
+        .where(*conditions)
+        .order_by(col(Evaluation.id))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return EvaluationList(
+        total=int(total),
+        limit=limit,
+        offset=offset,
+        items=[EvaluationSummary(**_summary(ev)) for ev in rows],
+    )
+
+
+def rescore(
+    session: Session,
+    evaluation_id: int,
+    version: str | None,
+    catalogue: CatalogueLookup,
+    reader: Principal,
+) -> RescoreResponse:
+    """Re-score a stored evaluation ``reader`` may read under another (default: the latest)
+    framework version and compare with the stored result. Nothing is stored."""
+    ev = get_evaluation(session, evaluation_id, reader)
+    original = Receipt.model_validate(ev.result)
+    req = ScoreRequest.model_validate({**ev.request, "version": version})
+    try:
+        rescored = score(req, catalogue)
+    except Unprocessable as exc:
+        raise Unprocessable(
+            f"the stored inputs do not fit framework {req.framework} "
+            f"{version or 'latest'}: {exc.detail}",
+            errors=exc.errors,
+        ) from exc
+    return RescoreResponse(
+        evaluation_id=evaluation_id,
+        from_version=ev.framework_version,
+        to_version=rescored.framework.version,
+        original=original,
+        rescored=rescored,
+        **compare(original, rescored).model_dump(),
+    )

@@ -1,0 +1,291 @@
+"""Where scoring finds its catalogue: the :class:`CatalogueLookup` protocol (framework by
+code and version, indicator by code, standard resolution) and its two implementations:
+:class:`DocumentCatalogue` over parsed catalogue documents (the YAML source, tests, the CLI)
+and :class:`DatabaseCatalogue` over the published versions in the database (releases are
+cached per immutable version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlmodel import Session
+
+from indicator_service import rules
+from indicator_service.catalogue.matching import match_standard
+from indicator_service.catalogue.source import (
+    BandDef,
+    Citation,
+    FrameworkDoc,
+    NamespaceDoc,
+    NodeDef,
+    RuleVariants,
+    StandardDef,
+)
+from indicator_service.core.cache import LRU
+from indicator_service.core.errors import ErrorItem, NotFound
+
+if TYPE_CHECKING:  # prepare imports this module: the name is for the type checker only
+    from indicator_service.scoring.prepare import Structure  # noqa: F401
+
+# --- catalogue access ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedFramework:
+    code: str
+    version: str
+    doc: FrameworkDoc
+    namespaces: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    """What scoring needs from a catalogue indicator."""
+
+    code: str
+    unit: str | None
+    operator: str | None
+    value_type: str
+    rule: dict[str, Any] | None
+
+    def effective_rule(self) -> dict[str, Any] | None:
+        if self.rule is not None:
+            return dict(self.rule)
+        op = "定性" if self.value_type == "qualitative" else self.operator
+        kind = rules.operator_kind(op) if op else None
+        return {"kind": kind} if kind else None
+
+
+@dataclass(frozen=True)
+class StandardHit:
+    value: float | None
+    levels: list[float] | None
+    unit: str | None
+    type: str
+    region: str
+    fiscal_year: int | None
+    source: dict[str, Any] | None  # the cited document (a source.Citation as JSON)
+
+
+AUTO_STANDARD = "auto"
+
+
+def find_standard(
+    catalogue: CatalogueLookup,
+    indicator: str,
+    type_: str,
+    region: str,
+    fiscal_year: int | None,
+    precedence: Sequence[str] | None = None,
+) -> StandardHit | None:
+    """The standard a row asks for: the catalogue's best row of one type on the region's chain,
+    or for ``auto`` the standards resolver's answer under the framework's precedence (default
+    plan → industry → professional → historical, all regions of a type before the next type):
+    the same resolution as ``GET /v1/standards/resolve``."""
+    if type_ != AUTO_STANDARD:
+        return catalogue.standard(indicator, type_, region, fiscal_year)
+    from indicator_service.standards.resolve import DEFAULT_PRECEDENCE, resolve
+
+    winner = resolve(
+        lambda t, reg: catalogue.standard(indicator, t, reg, fiscal_year),
+        region=region,
+        precedence=precedence or DEFAULT_PRECEDENCE,
+    ).winner
+    return winner if isinstance(winner, StandardHit) else None
+
+
+def standard_words(type_: str, precedence: Sequence[str] | None = None) -> str:
+    if type_ != AUTO_STANDARD:
+        return type_
+    from indicator_service.standards.resolve import DEFAULT_PRECEDENCE
+
+    *head, last = precedence or DEFAULT_PRECEDENCE
+    return f"{', '.join(head)} or {last}" if head else last
+
+
+class CatalogueLookup(Protocol):
+    def framework(self, code: str, version: str | None) -> ResolvedFramework: ...
+
+    def indicator(self, code: str) -> IndicatorInfo | None: ...
+
+    def standard(
+        self, indicator: str, type_: str, region: str, fiscal_year: int | None
+    ) -> StandardHit | None: ...
+
+
+def _version_key(v: str) -> tuple[int, int, int, int]:
+    core, _, pre = v.partition("-")
+    a, b, c = (int(x) for x in core.split("."))
+    return (a, b, c, 0 if pre else 1)
+
+
+class DocumentCatalogue:
+    """The lookup over parsed documents (``load_catalogue(path)`` or built in code)."""
+
+    def __init__(self, frameworks: Iterable[FrameworkDoc], namespaces: Iterable[NamespaceDoc]):
+        self._frameworks: dict[str, list[FrameworkDoc]] = {}
+        for fw in frameworks:
+            self._frameworks.setdefault(fw.framework, []).append(fw)
+        self._namespaces = list(namespaces)
+        self._indicators = {
+            i.code: IndicatorInfo(i.code, i.unit, i.operator, i.value_type, i.rule)
+            for ns in self._namespaces
+            for i in ns.indicators
+        }
+        # Documents do not change: prepared structures are kept across calls (see prepare).
+        self.structures = StructureCache()
+        self._standards: dict[str, list[StandardDef]] = {}
+        for ns in self._namespaces:
+            for s in ns.standards:
+                self._standards.setdefault(s.indicator, []).append(s)
+
+    def framework(self, code: str, version: str | None) -> ResolvedFramework:
+        docs = self._frameworks.get(code, [])
+        if version is not None:
+            docs = [d for d in docs if d.version == version]
+        else:
+            docs = [d for d in docs if "-" not in d.version] or docs
+        if not docs:
+            what = f"framework {code!r}" + (f" version {version!r}" if version else "")
+            raise NotFound(
+                f"unknown {what}",
+                errors=[ErrorItem(loc=["body", "framework"], msg="not found", type="not_found")],
+            )
+        doc = max(docs, key=lambda d: _version_key(d.version))
+        return ResolvedFramework(doc.framework, doc.version, doc, dict(doc.requires))
+
+    def indicator(self, code: str) -> IndicatorInfo | None:
+        return self._indicators.get(code)
+
+    def standard(
+        self, indicator: str, type_: str, region: str, fiscal_year: int | None
+    ) -> StandardHit | None:
+        # The database catalogue's ranking (region chain, nearest earlier year, validity).
+        match = match_standard(
+            self._standards.get(indicator, ()), type=type_, region=region, fiscal_year=fiscal_year
+        )
+        if match is None:
+            return None
+        s = match.row
+        value = s.value if s.value is not None else (s.min if s.min is not None else s.max)
+        return StandardHit(
+            value,
+            s.levels,
+            s.unit,
+            s.type,
+            s.region,
+            s.fiscal_year,
+            s.source.model_dump(mode="json", exclude_none=True) if s.source else None,
+        )
+
+
+class DatabaseCatalogue:
+    """The lookup over the catalogue service (published versions, latest unless pinned).
+    Indicators and standards are read in the namespace versions the last resolved framework
+    pins (``requires``), else in the latest published namespace version."""
+
+    def __init__(self, session: Session) -> None:
+        from indicator_service.catalogue.service import IndicatorReader
+
+        self._session = session
+        self._pins: dict[str, str] = {}
+        self._indicators = IndicatorReader(session)
+
+    def framework(self, code: str, version: str | None) -> ResolvedFramework:
+        from indicator_service.catalogue import service as cat
+
+        try:
+            rel = cat.get_framework(self._session, code, version)
+        except NotFound as exc:
+            raise NotFound(
+                exc.detail,
+                errors=[ErrorItem(loc=["body", "framework"], msg=exc.detail, type="not_found")],
+            ) from exc
+        key = (rel.code, rel.version, rel.content_hash)
+        hit = _RELEASE_DOCS.get(key)
+        if hit is None:
+            # Already validated when published: construct without re-validating.
+            nodes = [
+                NodeDef.model_construct(
+                    **{f: getattr(n, f) for f in NodeDef.model_fields if hasattr(n, f)}
+                )
+                for n in rel.nodes
+            ]
+            fields: dict[str, Any] = {
+                "framework": rel.code,
+                "name_zh": rel.name_zh,
+                "name_en": rel.name_en,
+                "kind": rel.kind,
+                "version": rel.version,
+                "requires": dict(rel.requires),
+                "bands": [BandDef.model_validate(b) for b in rel.bands],
+                "missing_policy": rel.missing_policy,
+                "rule_variants": RuleVariants.model_validate(rel.rule_variants),
+                "standard_precedence": (
+                    list(rel.standard_precedence) if rel.standard_precedence else None
+                ),
+                "nodes": nodes,
+                "consequences_source": (
+                    None
+                    if rel.consequences_source is None
+                    else Citation.model_validate(rel.consequences_source)
+                ),
+                "level_synonyms": rel.level_synonyms,
+            }
+            doc = FrameworkDoc.model_construct(**fields)
+            hit = ResolvedFramework(rel.code, rel.version, doc, dict(rel.requires))
+            if rel.status != "draft":
+                _RELEASE_DOCS[key] = hit
+        self._pins = dict(hit.namespaces)
+        return hit
+
+    def indicator(self, code: str) -> IndicatorInfo | None:
+
+        try:
+            rel = self._indicators.get(code)
+            pin = self._pins.get(rel.namespace)
+            if pin is not None and pin != rel.namespace_version:
+                rel = self._indicators.get(code, pin)
+        except NotFound:
+            return None
+        return IndicatorInfo(rel.code, rel.unit, rel.operator, rel.value_type, rel.rule)
+
+    def standard(
+        self, indicator: str, type_: str, region: str, fiscal_year: int | None
+    ) -> StandardHit | None:
+        from indicator_service.catalogue import service as cat
+
+        try:
+            pin = None
+            if self._pins:
+                rel = self._indicators.get(indicator)
+                pin = self._pins.get(rel.namespace)
+            match = cat.resolve_standard(
+                self._session,
+                indicator,
+                type=type_,
+                region=region,
+                fiscal_year=fiscal_year,
+                namespace_version=pin,
+            )
+        except NotFound:
+            return None
+        r = match.row
+        value = r.value if r.value is not None else (r.min if r.min is not None else r.max)
+        return StandardHit(value, r.levels, r.unit, r.type, r.region, r.fiscal_year, r.source)
+
+
+# (code, version, content hash) → the framework document rebuilt from a published release.
+_RELEASE_DOCS: LRU[tuple[str, str, str], ResolvedFramework] = LRU(256)
+
+
+class StructureCache(LRU[Any, "Structure"]):
+    """A bounded, locked LRU map of submission structure → :class:`Structure`, for catalogues
+    whose content cannot change under it (documents). The database catalogue shares structures
+    within one batch only."""
+
+    def __init__(self, size: int = 1024) -> None:
+        super().__init__(size)

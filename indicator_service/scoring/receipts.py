@@ -1,0 +1,320 @@
+"""Scoring one submission and its receipt: the input hash, the canonical JSON, the receipt
+with every leaf, node, total, grade and the versions used (:func:`score`, :func:`score_json`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+
+from indicator_service import rules
+from indicator_service.core.errors import ErrorItem, Unprocessable
+from indicator_service.scoring.lookup import (
+    CatalogueLookup,
+    ResolvedFramework,
+)
+from indicator_service.scoring.prepare import (
+    Prepared,
+    StaticLeaf,
+    compile_prepared,
+    error_item,
+    prepare,
+)
+from indicator_service.scoring.schemas import (
+    Receipt,
+    ScoreRequest,
+)
+
+# --- scoring and receipts -------------------------------------------------------------------------
+
+
+def _hashed_request(req: ScoreRequest) -> dict[str, Any]:
+    """The request as hashed: fields added after the first release (``values.*.target``) are
+    left out while unset, so that earlier requests keep the hash they were stored with."""
+    data = req.model_dump(mode="json", exclude={"version"})
+    for value in data.get("values", {}).values():
+        if value.get("target") is None:
+            value.pop("target", None)
+    for item in (*data.get("rows", ()), *data.get("values", {}).values()):
+        if item.get("explanation") is None:
+            item.pop("explanation", None)
+    if data.get("form") is None:
+        data.pop("form", None)
+    return data
+
+
+def input_hash(req: ScoreRequest, fw: ResolvedFramework) -> str:
+    payload = {
+        "request": _hashed_request(req),
+        "framework": [fw.code, fw.version],
+        "namespaces": fw.namespaces,
+    }
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+# Where orjson's text can differ from ``json.dumps``: exponents (1e+16, 5e-324), numbers below
+# 1e-4 (orjson 0.00001, json 1e-05) and \u escapes. Strings containing these patterns merely
+# take the slow path. (Separate checks: one regex with alternatives scans 10× slower.)
+_EXPONENT = re.compile(rb"e[-+]")
+
+
+def canonical_json(payload: Any) -> bytes:
+    """``json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` as
+    UTF-8, byte for byte (the input hash depends on it), computed with orjson when its output
+    is known to be identical and with ``json`` otherwise."""
+    try:
+        out = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # e.g. integers beyond 64 bits
+        out = None
+    if out is None or b"\\u" in out or b"0.0000" in out or _EXPONENT.search(out):
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")
+    return out
+
+
+def leaf_errors(p: Prepared, result: rules.BatchResult, offset: int = 0) -> list[ErrorItem]:
+    out: list[ErrorItem] = []
+    for i, m in enumerate(p.meta):
+        code = int(result.leaf_error[offset + i])
+        if code:
+            type_, msg = rules.ERROR_CODES[code]
+            field_ = {3: "level_score", 2: "level"}.get(code, "value")
+            rel = list(m.loc) if m.loc[-1:] == ("budget",) else [*m.loc, field_]
+            loc = [*p.loc0, *rel]
+            out.append(ErrorItem(loc=loc, msg=msg, type=type_))
+    return out
+
+
+#: A leaf without an explanation (偏差原因分析及改进措施) carries ``explanation_missing`` when it
+#: loses points (a target not reached must be explained with its cause and the corrective
+#: measure) or has one of these warnings (over-achievement, execution below the threshold:
+#: docs/scoring.md, rules 6 and 8).
+EXPLAINED_WARNINGS = frozenset({"over_achievement", "execution_below_threshold"})
+EXPLANATION_MISSING = "explanation_missing"
+
+
+def _static_parts(
+    p: Prepared, compiled: rules.CompiledTree
+) -> tuple[list[StaticLeaf], list[dict[str, Any]]]:
+    """The receipt's value-independent leaf and node fields, cached on the submission's
+    structure."""
+    st = p.structure
+    if st is not None and st.static is not None and st.compiled is compiled:
+        return st.static
+    leaves = [
+        StaticLeaf(
+            head={
+                "id": leaf.code,
+                "indicator": m.indicator,
+                "name": m.name,
+                "path": list(leaf.path),
+                "unit": m.unit,
+            },
+            mid={
+                "target_source": m.target_source.model_dump(mode="json"),
+                "rule": _jsonable(compiled.rules[i]),
+                "points": float(leaf.points),
+            },
+            target=None if leaf.target is None else float(leaf.target),
+            budget=m.target_source.kind == "budget",
+        )
+        for i, (leaf, m) in enumerate(zip(compiled.leaves, p.meta, strict=True))
+    ]
+    nodes = [
+        {
+            "code": path[-1],
+            "name": p.node_names.get(path, path[-1]),
+            "level": len(path),
+            "path": list(path),
+            "points": float(
+                sum(lf.points for lf in compiled.leaves if lf.path[: len(path)] == path)
+            ),
+        }
+        for path in compiled.node_paths
+    ]
+    if st is not None and st.compiled is compiled:
+        st.static = (leaves, nodes)
+    return leaves, nodes
+
+
+def _jsonable(x: Any) -> Any:
+    """A rule's parameters as JSON values (what ``model_dump(mode="json")`` gives)."""
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def receipt_dict(
+    p: Prepared,
+    compiled: rules.CompiledTree,
+    result: rules.BatchResult,
+    item: int = 0,
+    leaf_offset: int = 0,
+    node_offset: int = 0,
+) -> dict[str, Any]:
+    """The receipt as plain JSON data, equal to ``Receipt.model_dump(mode="json")`` (the hot
+    path: no models per leaf; the value-independent parts come from the structure's cache and
+    are shared between receipts: serialise the dict, do not mutate it)."""
+    req = p.request
+    fw = p.framework
+    static_leaves, static_nodes = _static_parts(p, compiled)
+    n = len(static_leaves)
+    sl = slice(leaf_offset, leaf_offset + n)
+    applicable = result.leaf_applicable[sl].tolist()
+    fraction = result.leaf_fraction[sl].tolist()
+    score_ = result.leaf_score[sl].tolist()
+    lost = result.leaf_lost[sl].tolist()
+    eff = result.leaf_effective_weight[sl].tolist()
+    warn = result.leaf_warnings[sl].tolist()
+    budget = req.budget
+    observations = p.observations
+    leaves_out: list[dict[str, Any]] = []
+    all_warnings: set[str] = set()
+    for i, st in enumerate(static_leaves):
+        ob = observations.get(st.head["id"])
+        if ob is None:
+            status = "missing"
+        elif ob.not_applicable:
+            status = "not_applicable"
+        elif ob.value is None and ob.level is None:
+            status = "missing"
+        else:
+            status = "value"
+        if st.budget and budget is not None:
+            raw_value: float | None = float(budget.executed)
+            target: float | None = float(budget.adjusted)
+            explanation = budget.explanation
+        else:
+            raw_value = None if ob is None or ob.value is None else float(ob.value)
+            target = st.target
+            explanation = getattr(ob, "explanation", None)  # request values carry one
+        warnings = rules.warning_names(warn[i]) if warn[i] else []
+        f, sc, lo = fraction[i], score_[i], lost[i]
+        if explanation is None and (lo > 0 or not EXPLAINED_WARNINGS.isdisjoint(warnings)):
+            warnings.append(EXPLANATION_MISSING)  # lost is NaN (not > 0) without a score
+        all_warnings.update(warnings)
+        leaves_out.append(
+            {
+                **st.head,
+                "status": status,
+                "raw_value": raw_value,
+                "level": ob.level if ob else None,
+                "target": target,
+                **st.mid,
+                "applicable": applicable[i],
+                "fraction": None if f != f else f,
+                "score": None if sc != sc else sc,
+                "lost": None if lo != lo else lo,
+                "effective_weight": eff[i],
+                "deduction": (float(ob.deduction) if ob.deduction else None) if ob else None,
+                "deduction_reason": ob.deduction_reason if ob else None,
+                "explanation": explanation,
+                "warnings": warnings,
+            }
+        )
+    nn = len(static_nodes)
+    node_points = result.node_points[node_offset : node_offset + nn].tolist()
+    subtotal = result.node_subtotal[node_offset : node_offset + nn].tolist()
+    nodes_out = [
+        {
+            "code": st["code"],
+            "name": st["name"],
+            "level": st["level"],
+            "path": st["path"],
+            "points": st["points"],
+            "applicable_points": node_points[k],
+            "subtotal": subtotal[k],
+        }
+        for k, st in enumerate(static_nodes)
+    ]
+    band = result.band(item)
+    total = float(result.item_total[item])
+    out = {
+        "framework": {
+            "code": fw.code,
+            "version": fw.version,
+            "name_zh": fw.doc.name_zh,
+            "name_en": fw.doc.name_en,
+        },
+        "namespaces": dict(fw.namespaces),
+        "project": req.project,
+        "unit": req.unit,
+        "region": req.region,
+        "fiscal_year": req.fiscal_year,
+        "missing_policy": fw.doc.missing_policy,
+        "rounding": rules.ROUNDING_RULE,
+        "leaves": leaves_out,
+        "nodes": nodes_out,
+        "applicable_points": float(result.item_applicable_points[item]),
+        "score_sum": float(result.item_score_sum[item]),
+        "total": None if total != total else total,
+        "grade": {
+            "grade": band.grade,
+            "name_en": band.name_en,
+            "min": float(band.min),
+            "max": float(band.max),
+            "recommendation_zh": band.recommendation_zh,
+            "recommendation_en": band.recommendation_en,
+            "consequences_source": _consequences_source(fw),
+        }
+        if band
+        else None,
+        "warnings": sorted(all_warnings),
+        "input_hash": input_hash(req, fw),
+    }
+    if req.form is not None:
+        out["form"] = req.form.model_dump(mode="json")
+    return out
+
+
+def _consequences_source(fw: ResolvedFramework) -> dict[str, Any] | None:
+    src = fw.doc.consequences_source
+    return None if src is None else src.model_dump(mode="json")
+
+
+def receipt(
+    p: Prepared,
+    compiled: rules.CompiledTree,
+    result: rules.BatchResult,
+    item: int = 0,
+    leaf_offset: int = 0,
+    node_offset: int = 0,
+) -> Receipt:
+    return Receipt.model_validate(receipt_dict(p, compiled, result, item, leaf_offset, node_offset))
+
+
+def score(req: ScoreRequest, catalogue: CatalogueLookup) -> Receipt:
+    """Score one submission; a 422 names every offending row and field."""
+    return Receipt.model_validate(receipt_dict(*_score(req, catalogue)))
+
+
+def score_json(req: ScoreRequest, catalogue: CatalogueLookup) -> bytes:
+    """``score`` serialised: the receipt as JSON bytes, built without per-leaf models."""
+    return orjson.dumps(receipt_dict(*_score(req, catalogue)))
+
+
+def _score(
+    req: ScoreRequest, catalogue: CatalogueLookup
+) -> tuple[Prepared, rules.CompiledTree, rules.BatchResult]:
+    p = prepare(req, catalogue)
+    if p.errors:
+        raise Unprocessable("the submission has problems", errors=p.errors)
+    compiled = compile_prepared(p)
+    cols, conv = rules.observations_to_columns(compiled, [p.observations])
+    result = rules.evaluate(compiled, cols)
+    errors = leaf_errors(p, result)
+    if conv:
+        errors += [error_item(("body", c), msg, t) for _, c, t, msg in conv]
+    if errors:
+        raise Unprocessable("the submission has problems", errors=errors)
+    return p, compiled, result
