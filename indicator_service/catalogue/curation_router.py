@@ -1,4 +1,5 @@
-"""Curation API (``/v1``): fine-grained draft edits, review, bulk import and export.
+"""Curation API (``/v1``): fine-grained draft edits and review (file import and export:
+:mod:`.bulk_router`). Handlers parse, call :mod:`.service` (which audits) and answer.
 
 Edits need a curator key scoped to the namespace (frameworks: to ``common``) and ``If-Match``
 with the draft's ETag (its content hash): 428 without it, 412 when stale. The draft is the unit
