@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from indicator_service.app import create_app
-from indicator_service.catalogue import service
+from indicator_service.catalogue import frameworks, service
 from indicator_service.catalogue.validation import load_catalogue
 from indicator_service.core import database
 from indicator_service.core.settings import Environment, Settings
@@ -54,7 +54,7 @@ def main() -> None:
     print(f"load + validate catalog/: {1e3 * (t1 - t0):.0f} ms; import: {1e3 * (t2 - t1):.0f} ms")
     with database.session_scope(app.state.engine) as session:
         service.get_framework(session, "PRJ-2020")  # first call: statement compilation
-        service._FRAMEWORK_CACHE.clear()
+        frameworks._FRAMEWORK_CACHE.clear()
         a = time.perf_counter()
         service.get_framework(session, "PRJ-2020")
         b = time.perf_counter()

@@ -13,6 +13,7 @@ from indicator_service.audit.router import router as audit_router
 from indicator_service.auth.dependencies import rate_limit_caller
 from indicator_service.auth.router import router as auth_router
 from indicator_service.catalogue import service as catalogue_service
+from indicator_service.catalogue.bulk_router import router as curation_files_router
 from indicator_service.catalogue.curation_router import router as curation_router
 from indicator_service.catalogue.router import router as catalogue_router
 from indicator_service.composite.router import router as composite_router
@@ -52,6 +53,7 @@ def _routers() -> list[APIRouter]:
         scoring_router,
         catalogue_router,
         curation_router,
+        curation_files_router,
         standards_router,
         composite_router,
         auth_router,

@@ -29,11 +29,14 @@ def import_path(path: Path, database_url: str | None = None) -> int:
     """Validate the catalogue at PATH and store it as published, in one transaction.
 
     Prints what was published; returns the exit code (1 when the source has problems). Used by
-    ``catalog import`` and by ``serve --seed``. Identical content is a no-op, so a replica that
-    loses the race with another one importing the same seed retries once and finds it stored.
+    ``catalog import`` and by ``serve --seed``. Every new version gets a ``version.publish``
+    audit entry by the CLI operator (the service's import workflow). Identical content is a
+    no-op, so a replica that loses the race with another one importing the same seed retries
+    once and finds it stored.
     """
     from sqlalchemy.exc import IntegrityError
 
+    from indicator_service.auth.principal import CLI_OPERATOR
     from indicator_service.catalogue.service import import_catalogue
     from indicator_service.catalogue.validation import load_catalogue
     from indicator_service.core.database import make_engine, session_scope
@@ -53,7 +56,7 @@ def import_path(path: Path, database_url: str | None = None) -> int:
         for attempt in (1, 2):
             try:
                 with session_scope(engine) as session:  # one transaction: all or nothing
-                    report = import_catalogue(session, cat)
+                    report = import_catalogue(session, cat, CLI_OPERATOR)
                 break
             except IntegrityError:
                 if attempt == 2:

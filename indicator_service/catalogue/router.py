@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from indicator_service.audit.service import record
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
     AdminDep,
@@ -32,6 +31,7 @@ from indicator_service.auth.dependencies import (
 from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import service
+from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER
 from indicator_service.catalogue.schemas import (
     DiffOut,
     FrameworkList,
@@ -75,7 +75,6 @@ router = APIRouter(
     dependencies=[Depends(get_reader)],
     responses=AUTH_RESPONSES,
 )
-FRAMEWORK_OWNER = "common"
 
 
 def _ensure_draft_reader(reader: Principal | None, namespace: str) -> None:
@@ -84,10 +83,6 @@ def _ensure_draft_reader(reader: Principal | None, namespace: str) -> None:
         raise missing_key()
     ensure_role(reader, Role.curator, Role.reviewer)
     ensure_scope(reader, namespace)
-
-
-def _summary(rel: Any) -> dict[str, Any]:
-    return {"version": rel.version, "status": rel.status, "content_hash": rel.content_hash}
 
 
 _VERSION_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-draft(\.[1-9]\d*)?)?$"
@@ -193,7 +188,7 @@ def diff_namespace(
     to: Annotated[str, Query(pattern=_VERSION_PATTERN, max_length=40)],
 ) -> DiffOut:
     _no_store(response)
-    return _diff_out(service.diff_namespace_versions(session, ns, from_, to))
+    return _diff_out(service.diff_versions(session, "namespace", ns, from_, to))
 
 
 IdempotencyKey = Annotated[
@@ -264,17 +259,7 @@ def create_draft(
     ensure_scope(curator, ns)
 
     def create() -> tuple[dict[str, Any], str, str]:
-        rel = service.create_namespace_draft(session, ns)
-        record(
-            session,
-            curator,
-            "draft.create",
-            object_type="namespace_version",
-            object_id=f"{ns}@{rel.version}",
-            namespace=ns,
-            version=rel.version,
-            after=_summary(rel),
-        )
+        rel = service.create_draft(session, curator, "namespace", ns)
         out = NamespaceVersionOut.model_validate(asdict(rel)).model_dump(mode="json")
         return out, f"/v1/namespaces/{ns}/versions/{rel.version}", rel.content_hash
 
@@ -301,19 +286,7 @@ def put_draft(
     if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> NamespaceVersionOut:
     ensure_scope(curator, ns)
-    before = service.get_namespace_version(session, ns, version)
-    rel = service.update_namespace_draft(session, ns, version, document, if_match)
-    record(
-        session,
-        curator,
-        "draft.update",
-        object_type="namespace_version",
-        object_id=f"{ns}@{version}",
-        namespace=ns,
-        version=version,
-        before=NamespaceVersionOut.model_validate(asdict(before)),
-        after=NamespaceVersionOut.model_validate(asdict(rel)),
-    )
+    rel = service.replace_draft(session, curator, "namespace", ns, version, document, if_match)
     response.headers["ETag"] = f'"{rel.content_hash}"'
     response.headers["Cache-Control"] = "no-store"
     return NamespaceVersionOut.model_validate(asdict(rel))
@@ -334,21 +307,8 @@ def publish(
     body: PublishIn | None = None,
 ) -> PublishOut:
     ensure_scope(reviewer, ns)
-    rel, diff = service.publish_namespace_draft(
-        session, ns, version, body.version if body else None
-    )
-    record(
-        session,
-        reviewer,
-        "version.publish",
-        object_type="namespace_version",
-        object_id=f"{ns}@{rel.version}",
-        namespace=ns,
-        version=rel.version,
-        before={"version": version, "status": "draft"},
-        comment="direct publish by an administrator (no review)",
-        after={**_summary(rel), "diff": _diff_out(diff)},
-    )
+    target = body.version if body else None
+    rel, diff = service.publish(session, reviewer, "namespace", ns, version, target)
     response.headers["Cache-Control"] = "no-store"
     return PublishOut(release=NamespaceVersionOut.model_validate(asdict(rel)), diff=_diff_out(diff))
 
@@ -363,18 +323,7 @@ def deprecate(
     ns: NsPath, version: VersionPath, session: SessionDep, response: Response, reviewer: ReviewerDep
 ) -> NamespaceVersionOut:
     ensure_scope(reviewer, ns)
-    rel = service.deprecate_namespace_version(session, ns, version)
-    record(
-        session,
-        reviewer,
-        "version.deprecate",
-        object_type="namespace_version",
-        object_id=f"{ns}@{version}",
-        namespace=ns,
-        version=version,
-        before={"version": version, "status": "published"},
-        after=_summary(rel),
-    )
+    rel = service.deprecate(session, reviewer, "namespace", ns, version)
     response.headers["Cache-Control"] = "no-store"
     return NamespaceVersionOut.model_validate(asdict(rel))
 
@@ -566,7 +515,7 @@ def diff_framework(
     to: Annotated[str, Query(pattern=_VERSION_PATTERN, max_length=40)],
 ) -> DiffOut:
     _no_store(response)
-    return _diff_out(service.diff_framework_versions(session, code, from_, to))
+    return _diff_out(service.diff_versions(session, "framework", code, from_, to))
 
 
 @router.get(
@@ -603,17 +552,7 @@ def create_framework_draft(
     ensure_scope(curator, FRAMEWORK_OWNER, loc=("path", "code"))
 
     def create() -> tuple[dict[str, Any], str, str]:
-        doc = service.create_framework_draft(session, code)
-        record(
-            session,
-            curator,
-            "draft.create",
-            object_type="framework_version",
-            object_id=f"{code}@{doc.version}",
-            namespace=FRAMEWORK_OWNER,
-            version=doc.version,
-            after=_summary(doc),
-        )
+        doc = service.create_draft(session, curator, "framework", code)
         out = FrameworkVersionOut.model_validate(asdict(doc)).model_dump(mode="json")
         return out, f"/v1/frameworks/{code}/versions/{doc.version}/document", doc.content_hash
 
@@ -636,19 +575,7 @@ def put_framework_draft(
     if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> FrameworkVersionOut:
     ensure_scope(curator, FRAMEWORK_OWNER, loc=("path", "code"))
-    before = service.get_framework_document(session, code, version)
-    doc = service.update_framework_draft(session, code, version, document, if_match)
-    record(
-        session,
-        curator,
-        "draft.update",
-        object_type="framework_version",
-        object_id=f"{code}@{version}",
-        namespace=FRAMEWORK_OWNER,
-        version=version,
-        before=FrameworkVersionOut.model_validate(asdict(before)),
-        after=FrameworkVersionOut.model_validate(asdict(doc)),
-    )
+    doc = service.replace_draft(session, curator, "framework", code, version, document, if_match)
     response.headers["ETag"] = f'"{doc.content_hash}"'
     response.headers["Cache-Control"] = "no-store"
     return FrameworkVersionOut.model_validate(asdict(doc))
@@ -669,21 +596,8 @@ def publish_framework(
     body: PublishIn | None = None,
 ) -> FrameworkPublishOut:
     ensure_scope(reviewer, FRAMEWORK_OWNER, loc=("path", "code"))
-    doc, diff = service.publish_framework_draft(
-        session, code, version, body.version if body else None
-    )
-    record(
-        session,
-        reviewer,
-        "version.publish",
-        object_type="framework_version",
-        object_id=f"{code}@{doc.version}",
-        namespace=FRAMEWORK_OWNER,
-        version=doc.version,
-        before={"version": version, "status": "draft"},
-        comment="direct publish by an administrator (no review)",
-        after={**_summary(doc), "diff": _diff_out(diff)},
-    )
+    target = body.version if body else None
+    doc, diff = service.publish(session, reviewer, "framework", code, version, target)
     response.headers["Cache-Control"] = "no-store"
     return FrameworkPublishOut(
         release=FrameworkVersionOut.model_validate(asdict(doc)), diff=_diff_out(diff)
@@ -704,17 +618,6 @@ def deprecate_framework(
     reviewer: ReviewerDep,
 ) -> FrameworkVersionOut:
     ensure_scope(reviewer, FRAMEWORK_OWNER, loc=("path", "code"))
-    doc = service.deprecate_framework_version(session, code, version)
-    record(
-        session,
-        reviewer,
-        "version.deprecate",
-        object_type="framework_version",
-        object_id=f"{code}@{version}",
-        namespace=FRAMEWORK_OWNER,
-        version=version,
-        before={"version": version, "status": "published"},
-        after=_summary(doc),
-    )
+    doc = service.deprecate(session, reviewer, "framework", code, version)
     response.headers["Cache-Control"] = "no-store"
     return FrameworkVersionOut.model_validate(asdict(doc))

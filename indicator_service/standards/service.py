@@ -192,7 +192,9 @@ def save_standard_row(
     catalogue's draft update (If-Match, validation, immutability of published versions).
 
     Returns (the catalogue's NamespaceRelease, the stored row, whether a row was replaced)."""
+    from indicator_service.catalogue import artefacts
     from indicator_service.catalogue import service as catalogue
+    from indicator_service.catalogue.namespaces import NAMESPACE
     from indicator_service.catalogue.source import StandardDef
 
     try:
@@ -222,5 +224,5 @@ def save_standard_row(
     else:
         standards.append(stored)
     document["standards"] = standards
-    release = catalogue.update_namespace_draft(session, namespace, version, document, if_match)
+    release = artefacts.update_draft(session, NAMESPACE, namespace, version, document, if_match)
     return release, stored, replaced

@@ -21,7 +21,8 @@ from sqlmodel import Session
 from indicator_service.app import create_app
 from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
-from indicator_service.catalogue import curation, service
+from indicator_service.catalogue import artefacts, curation, review, service
+from indicator_service.catalogue.namespaces import NAMESPACE
 from indicator_service.catalogue.service import import_catalogue
 from indicator_service.catalogue.validation import load_catalogue
 from indicator_service.core import database
@@ -39,7 +40,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     application = create_app(make_settings(url))
     with database.session_scope(application.state.engine) as session:
         import_catalogue(session, load_catalogue(CATALOG_DIR))
-        service.create_namespace_draft(session, "health")
+        artefacts.create_draft(session, NAMESPACE, "health")
     yield application
     application.state.engine.dispose()
     if drop is not None:
@@ -50,20 +51,20 @@ def test_compare_and_set_lets_only_one_of_two_sessions_write(app: FastAPI) -> No
     """Both sessions read the same hash; the second compare-and-set matches no row."""
     engine = app.state.engine
     with Session(engine) as a, Session(engine) as b:
-        row_a = service.namespace_draft_row(a, "health", "1.0.1-draft")
-        row_b = service.namespace_draft_row(b, "health", "1.0.1-draft")
+        row_a = artefacts.version_row(a, NAMESPACE, "health", "1.0.1-draft")
+        row_b = artefacts.version_row(b, NAMESPACE, "health", "1.0.1-draft")
         seen = row_a.content_hash
         assert row_b.content_hash == seen
         doc = {**row_a.document, "name_en": "Health (A)"}
-        service.store_namespace_draft(a, "health", row_a, doc, seen)
+        artefacts.store_draft(a, NAMESPACE, "health", row_a, doc, seen)
         a.commit()
         with pytest.raises(PreconditionFailed, match="another edit was saved first"):
-            service.store_namespace_draft(
-                b, "health", row_b, {**row_b.document, "name_en": "Health (B)"}, seen
+            artefacts.store_draft(
+                b, NAMESPACE, "health", row_b, {**row_b.document, "name_en": "Health (B)"}, seen
             )
         b.rollback()
     with Session(engine) as c:
-        row = service.namespace_draft_row(c, "health", "1.0.1-draft")
+        row = artefacts.version_row(c, NAMESPACE, "health", "1.0.1-draft")
         assert row.document["name_en"] == "Health (A)"
         assert row.content_hash != seen
 
@@ -166,21 +167,21 @@ def _submitted_draft(app: FastAPI, ns: str) -> str:
     with database.session_scope(app.state.engine) as session:
         info = service.get_namespace(session, ns)
         drafts = [v.version for v in info.versions if v.status in ("draft", "submitted")]
-        version = drafts[0] if drafts else service.create_namespace_draft(session, ns).version
-        row = service.namespace_draft_row(session, ns, version)
+        version = drafts[0] if drafts else artefacts.create_draft(session, NAMESPACE, ns).version
+        row = artefacts.version_row(session, NAMESPACE, ns, version)
         doc = {**row.document, "description": f"edited {time.monotonic_ns()}"}
         if row.status == "draft":
-            service.store_namespace_draft(session, ns, row, doc, row.content_hash)
-            curation.submit(session, "namespace", ns, version, CURATOR)
+            artefacts.store_draft(session, NAMESPACE, ns, row, doc, row.content_hash)
+            review.submit(session, "namespace", ns, version, CURATOR)
     return version
 
 
 def _step(name: str, ns: str, version: str, who: Principal) -> Callable[[Session], None]:
     def run(session: Session) -> None:
         if name == "approve":
-            curation.approve(session, "namespace", ns, version, who, None)
+            review.approve(session, "namespace", ns, version, who, None)
         else:
-            curation.return_draft(session, "namespace", ns, version, who, "please fix")
+            review.return_draft(session, "namespace", ns, version, who, "please fix")
 
     return run
 
@@ -224,7 +225,7 @@ def test_review_steps_racing_one_wins_the_other_409(
     racer = threading.Thread(
         target=attempt, args=("second", _step(second, ns, version, REVIEWERS[1]))
     )
-    real_check = curation._require_submitted
+    real_check = review._require_submitted
     fired = threading.Event()
 
     def check_then_race(row: Any, action: str) -> None:
@@ -234,7 +235,7 @@ def test_review_steps_racing_one_wins_the_other_409(
             racer.start()
             racer.join(timeout=1.0)  # blocks on the lock once the first caller holds it
 
-    monkeypatch.setattr(curation, "_require_submitted", check_then_race)
+    monkeypatch.setattr(review, "_require_submitted", check_then_race)
     attempt("first", _step(first, ns, version, REVIEWERS[0]))
     racer.join(timeout=30)
     assert not racer.is_alive()
@@ -253,7 +254,7 @@ def test_review_steps_racing_one_wins_the_other_409(
     assert len(after) == len(published_before) + (1 if winner == "approve" else 0), after
     with Session(engine) as session:
         if winner == "return":
-            row = service.namespace_draft_row(session, ns, version)
+            row = artefacts.version_row(session, NAMESPACE, ns, version)
             assert row.status == "draft"
             assert row.review_comment == "please fix"
 
@@ -286,7 +287,7 @@ def test_whole_document_put_and_item_edits_do_not_deadlock(app: FastAPI) -> None
     ns = "education"
     engine, settings = app.state.engine, app.state.settings
     with database.session_scope(engine) as session:
-        version = service.create_namespace_draft(session, ns).version
+        version = artefacts.create_draft(session, NAMESPACE, ns).version
     keys = [issue_key(engine, settings, Role.curator, [ns], f"doc curator {i}") for i in (1, 2)]
     clients = [httpx.Client(headers=bearer(k), timeout=60) for k in keys]
     seen: list[int] = []
@@ -362,8 +363,8 @@ def test_an_item_edit_and_a_put_interleaved_do_not_deadlock(
     ns = "environment"
     engine = app.state.engine
     with database.session_scope(engine) as session:
-        version = service.create_namespace_draft(session, ns).version
-        row = service.namespace_draft_row(session, ns, version)
+        version = artefacts.create_draft(session, NAMESPACE, ns).version
+        row = artefacts.version_row(session, NAMESPACE, ns, version)
         etag, document = row.content_hash, dict(row.document)
     outcomes: dict[str, Any] = {}
 
@@ -384,10 +385,10 @@ def test_an_item_edit_and_a_put_interleaved_do_not_deadlock(
 
     def put(session: Session) -> None:
         body = {**document, "description": "whole document"}
-        service.update_namespace_draft(session, ns, version, body, f'"{etag}"')
+        artefacts.update_draft(session, NAMESPACE, ns, version, body, f'"{etag}"')
 
     racer = threading.Thread(target=attempt, args=("put", put))
-    real_cas = service.compare_and_set_hash
+    real_cas = artefacts.compare_and_set_hash
     fired = threading.Event()
 
     def cas_then_race(*args: Any) -> None:
@@ -397,7 +398,7 @@ def test_an_item_edit_and_a_put_interleaved_do_not_deadlock(
             racer.start()
             racer.join(timeout=1.0)  # the PUT blocks on the namespace lock once fixed
 
-    monkeypatch.setattr(service, "compare_and_set_hash", cas_then_race)
+    monkeypatch.setattr(artefacts, "compare_and_set_hash", cas_then_race)
     attempt("item", item_edit)
     racer.join(timeout=30)
     assert fired.is_set()
@@ -405,7 +406,7 @@ def test_an_item_edit_and_a_put_interleaved_do_not_deadlock(
     assert outcomes["item"] == "ok", outcomes
     assert isinstance(outcomes["put"], PreconditionFailed), outcomes
     with Session(engine) as session:
-        row = service.namespace_draft_row(session, ns, version)
+        row = artefacts.version_row(session, NAMESPACE, ns, version)
         assert row.document["indicators"][0]["explanation"] == "item edit"
         assert row.document.get("description") != "whole document"
 

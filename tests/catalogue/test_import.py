@@ -200,8 +200,8 @@ def test_concurrent_version_insert_is_a_conflict(cat_engine: Engine) -> None:
             document={},
         )
         session.add(dup)
-        from indicator_service.catalogue.service import _flush_new_version
+        from indicator_service.catalogue.artefacts import flush_new_version
 
         with pytest.raises(Conflict, match="stored concurrently"):
-            _flush_new_version(session, "namespace race 1.0.0")
+            flush_new_version(session, "namespace race 1.0.0")
         session.rollback()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from indicator_service.catalogue import service
+from indicator_service.catalogue import artefacts, indicators, namespaces, service
 from indicator_service.core import database
 from indicator_service.core.errors import NotFound
 
@@ -33,7 +33,7 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def test_many_codes_cost_a_few_queries(cat_engine: Engine) -> None:
-    service._PUBLISHED_INDICATORS.clear()
+    indicators._PUBLISHED_INDICATORS.clear()
     with database.session_scope(cat_engine) as session, statements(cat_engine) as seen:
         reader = service.IndicatorReader(session)
         found = [reader.get(code) for code in CODES * 3]
@@ -54,9 +54,9 @@ def test_cached_definitions_equal_the_rows(cat_engine: Engine) -> None:
     with database.session_scope(cat_engine) as session:
         reader = service.IndicatorReader(session)
         for code in CODES:
-            ns = service._namespace_of_code(session, code)
-            nv = service._namespace_version_row(session, ns.code, None)
-            assert reader.get(code) == service._indicator_in(session, code, ns, nv)
+            ns = indicators._namespace_of_code(session, code)
+            nv = namespaces.namespace_version_row(session, ns.code, None)
+            assert reader.get(code) == indicators._indicator_in(session, code, ns, nv)
 
 
 def test_a_deprecation_is_seen_at_once(cat_engine: Engine) -> None:
@@ -64,7 +64,7 @@ def test_a_deprecation_is_seen_at_once(cat_engine: Engine) -> None:
         before = service.IndicatorReader(session).get(CODES[0], "1.0.0")
     assert before.namespace_status == "published"
     with database.session_scope(cat_engine) as session:
-        service.deprecate_namespace_version(session, "education", "1.0.0")
+        artefacts.deprecate(session, namespaces.NAMESPACE, "education", "1.0.0")
     with database.session_scope(cat_engine) as session:
         after = service.IndicatorReader(session).get(CODES[0], "1.0.0")
     assert after.namespace_status == "deprecated"

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from indicator_service.catalogue import service
+from indicator_service.catalogue.matching import StandardMatch
 from indicator_service.catalogue.validation import load_catalogue
 from indicator_service.core import database
 from indicator_service.core.errors import Conflict, NotFound
@@ -62,7 +63,7 @@ def demo_engine(cat_engine: Engine, tmp_path_factory: pytest.TempPathFactory) ->
     return cat_engine
 
 
-def _resolve(engine: Engine, code: str = "DMS-02-001", **kw: object) -> service.StandardMatch:
+def _resolve(engine: Engine, code: str = "DMS-02-001", **kw: object) -> StandardMatch:
     args: dict[str, object] = {"type": "plan", "region": None, "fiscal_year": None, **kw}
     with database.session_scope(engine) as session:
         return service.resolve_standard(session, code, **args)  # type: ignore[arg-type]

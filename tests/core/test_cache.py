@@ -11,7 +11,8 @@ from indicator_service import rules
 from indicator_service.auth.cache import KeyCache
 from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
-from indicator_service.catalogue import service as catalogue_service
+from indicator_service.catalogue import frameworks as catalogue_frameworks
+from indicator_service.catalogue import indicators as catalogue_indicators
 from indicator_service.core.cache import LRU
 from indicator_service.core.ratelimit import RateLimiter
 from indicator_service.scoring import lookup, prepare
@@ -96,8 +97,8 @@ def test_the_key_cache_expires_entries_on_its_clock() -> None:
 @pytest.mark.parametrize(
     "cache",
     [
-        catalogue_service._FRAMEWORK_CACHE,
-        catalogue_service._PUBLISHED_INDICATORS,
+        catalogue_frameworks._FRAMEWORK_CACHE,
+        catalogue_indicators._PUBLISHED_INDICATORS,
         lookup._RELEASE_DOCS,
     ],
     ids=["frameworks", "published indicators", "release documents"],

@@ -1,0 +1,250 @@
+"""Curation API (``/v1``), files: import a file into a draft (per-row report) and export a
+version as YAML, JSON, CSV or XLSX. Registered after :mod:`.curation_router` (the order of the
+API document)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from indicator_service.auth.dependencies import (
+    AUTH_RESPONSES,
+    CuratorDep,
+    ReaderDep,
+    ensure_scope,
+    get_reader,
+)
+from indicator_service.auth.principal import Principal
+from indicator_service.catalogue import bulk, curation, service
+from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER, UNPUBLISHED, Kind
+from indicator_service.catalogue.curation_router import _EDIT, Comment, IfMatch
+from indicator_service.catalogue.router import (
+    FwPath,
+    NsPath,
+    VersionPath,
+    _ensure_draft_reader,
+    _problem,
+)
+from indicator_service.catalogue.schemas import ImportReportOut
+from indicator_service.core.database import SessionDep
+from indicator_service.core.errors import ErrorItem, NotAcceptable
+from indicator_service.core.jsonbody import best_media
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["curation"],
+    dependencies=[Depends(get_reader)],
+    responses=AUTH_RESPONSES,
+)
+
+
+# --- bulk import and export ---------------------------------------------------------------------
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+_UPLOAD_TYPES = {
+    "text/csv": {"schema": {"type": "string"}},
+    bulk.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+    "application/yaml": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "object"}},
+}
+_DOC_TYPES = {
+    k: v for k, v in _UPLOAD_TYPES.items() if k in ("application/yaml", "application/json")
+}
+RawBody = Annotated[bytes, Depends(_raw_body)]
+ContentType = Annotated[str | None, Header(max_length=200)]
+ValidateOnly = Annotated[bool, Query(description="check and report without changing the draft")]
+
+
+def _import(
+    session: SessionDep,
+    response: Response,
+    who: Principal,
+    kind: Kind,
+    code: str,
+    version: str,
+    data: bytes,
+    content_type: str | None,
+    if_match: str | None,
+    validate_only: bool,
+    comment: str | None,
+) -> ImportReportOut:
+    report = service.import_file(
+        session, who, kind, code, version, data, content_type, if_match, validate_only, comment
+    )
+    response.headers["Cache-Control"] = "no-store"
+    if report.valid:
+        response.headers["ETag"] = f'"{report.content_hash}"'
+    return report
+
+
+_IMPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_EDIT,
+    413: _problem("Body too large"),
+    415: _problem("Unsupported content type"),
+}
+
+
+@router.post(
+    "/namespaces/{ns}/drafts/{version}/import",
+    response_model=ImportReportOut,
+    responses=_IMPORT_RESPONSES,
+    openapi_extra={"requestBody": {"required": True, "content": _UPLOAD_TYPES}},
+    summary="Import a file (YAML, JSON, CSV, XLSX) into a draft, with a per-row report",
+)
+def import_namespace(
+    ns: NsPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    curator: CuratorDep,
+    data: RawBody,
+    content_type: ContentType = None,
+    if_match: IfMatch = None,
+    validate_only: ValidateOnly = False,
+    comment: Comment = None,
+) -> ImportReportOut:
+    ensure_scope(curator, ns)
+    return _import(
+        session,
+        response,
+        curator,
+        "namespace",
+        ns,
+        version,
+        data,
+        content_type,
+        if_match,
+        validate_only,
+        comment,
+    )
+
+
+@router.post(
+    "/frameworks/{code}/drafts/{version}/import",
+    response_model=ImportReportOut,
+    responses=_IMPORT_RESPONSES,
+    openapi_extra={"requestBody": {"required": True, "content": _DOC_TYPES}},
+    summary="Import a framework document (YAML, JSON) into a draft, with a per-node report",
+)
+def import_framework(
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    response: Response,
+    curator: CuratorDep,
+    data: RawBody,
+    content_type: ContentType = None,
+    if_match: IfMatch = None,
+    validate_only: ValidateOnly = False,
+    comment: Comment = None,
+) -> ImportReportOut:
+    ensure_scope(curator, FRAMEWORK_OWNER, loc=("path", "code"))
+    return _import(
+        session,
+        response,
+        curator,
+        "framework",
+        code,
+        version,
+        data,
+        content_type,
+        if_match,
+        validate_only,
+        comment,
+    )
+
+
+_EXPORT_TYPES = {media: {"schema": {"type": "string"}} for media in bulk.MEDIA_TYPES.values()}
+FormatQuery = Annotated[
+    Literal["yaml", "json", "csv", "xlsx"] | None, Query(description="default: from Accept")
+]
+AcceptHeader = Annotated[str | None, Header(max_length=500)]
+_EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the version as a file", "content": _EXPORT_TYPES},
+    404: _problem("Unknown code or version"),
+    406: _problem("Accept names no format the export has (and no format parameter is given)"),
+}
+#: What an export can be, in order of preference (YAML first), with the YAML aliases.
+_EXPORT_OFFERS = [*bulk.MEDIA_TYPES.values(), "application/x-yaml", "text/yaml"]
+
+
+def _negotiate(fmt: bulk.Format | None, accept: str | None) -> bulk.Format:
+    """The ``format`` parameter, else the format ``Accept`` prefers (YAML when it accepts
+    anything); 406 when ``Accept`` names none of them."""
+    if fmt is not None:
+        return fmt
+    media = best_media(accept, _EXPORT_OFFERS)
+    if media is None:
+        offered = ", ".join(bulk.MEDIA_TYPES.values())
+        raise NotAcceptable(
+            f"an export is one of {offered} (or use the format parameter)",
+            errors=[
+                ErrorItem(
+                    loc=["header", "accept"],
+                    msg=f"none of {offered} is acceptable",
+                    type="not_acceptable",
+                )
+            ],
+        )
+    return bulk.format_of(media)
+
+
+def _file(data: bytes, fmt: bulk.Format, etag: str, name: str) -> Response:
+    return Response(
+        data,
+        media_type=bulk.MEDIA_TYPES[fmt],
+        headers={
+            "ETag": f'"{etag}"',
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+        },
+    )
+
+
+@router.get(
+    "/namespaces/{ns}/versions/{version}/export",
+    responses=_EXPORT_RESPONSES,
+    response_class=Response,
+    summary="Export a namespace version as YAML, JSON, CSV or XLSX (format parameter or Accept)",
+)
+def export_namespace(
+    ns: NsPath,
+    version: VersionPath,
+    session: SessionDep,
+    reader: ReaderDep,
+    format: FormatQuery = None,
+    accept: AcceptHeader = None,
+) -> Response:
+    row = service.version_row(session, "namespace", ns, version)
+    if row.status in UNPUBLISHED:
+        _ensure_draft_reader(reader, ns)
+    fmt = _negotiate(format, accept)
+    data = bulk.export({"namespace": ns, **curation.document_of(row)}, fmt)
+    return _file(data, fmt, row.content_hash, f"{ns}-{row.version}")
+
+
+@router.get(
+    "/frameworks/{code}/versions/{version}/export",
+    responses=_EXPORT_RESPONSES,
+    response_class=Response,
+    summary="Export a framework version as YAML, JSON, or a CSV/XLSX sheet of its nodes",
+)
+def export_framework(
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    reader: ReaderDep,
+    format: FormatQuery = None,
+    accept: AcceptHeader = None,
+) -> Response:
+    row = service.version_row(session, "framework", code, version)
+    if row.status in UNPUBLISHED:
+        _ensure_draft_reader(reader, FRAMEWORK_OWNER)
+    fmt = _negotiate(format, accept)
+    data = bulk.export_framework({"framework": code, **curation.document_of(row)}, fmt)
+    return _file(data, fmt, row.content_hash, f"{code}-{row.version}")
