@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from indicator_service.core.errors import BadRequest, ErrorItem, Unprocessable
-from indicator_service.standards import derive
+from indicator_service.standards import derive, progress
 from indicator_service.standards.resolve import DEFAULT_PRECEDENCE
 
 
@@ -212,13 +212,13 @@ def _industry(args: argparse.Namespace) -> int:
 def _progress(args: argparse.Namespace) -> int:
     points = read_series(args.file)
     try:
-        result = derive.progress(
+        result = progress.progress(
             points,
             direction=args.direction,
             base_year=args.base_year,
             target_value=args.target_value,
             target_year=args.target_year,
-            thresholds=derive.ProgressThresholds(
+            thresholds=progress.ProgressThresholds(
                 on_track=args.on_track,
                 acceleration=args.acceleration,
                 growth_on_track=args.growth_on_track,
@@ -303,7 +303,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     g.add_argument("--base-year", type=int)
     g.add_argument("--target-value", type=float)
     g.add_argument("--target-year", type=int)
-    th = derive.ProgressThresholds()
+    th = progress.ProgressThresholds()
     g.add_argument("--on-track", type=float, default=th.on_track)
     g.add_argument("--acceleration", type=float, default=th.acceleration)
     g.add_argument("--growth-on-track", type=float, default=th.growth_on_track)
