@@ -31,6 +31,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy indicator_service
+	$(BIN)/lint-imports
 	$(BIN)/indicator-service openapi --check
 
 format: install

@@ -11,8 +11,8 @@ from indicator_service.standards.derive import (
     Point,
     derive_historical,
     derive_industry,
-    progress,
 )
+from indicator_service.standards.progress import progress
 
 
 def timed(label: str, fn: Callable[[], object], repeat: int) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from indicator_service.audit.router import router as audit_router
-from indicator_service.auth.dependencies import rate_limit_caller
+from indicator_service.auth.dependencies import path_scope_check, rate_limit_caller
 from indicator_service.auth.router import router as auth_router
 from indicator_service.catalogue import service as catalogue_service
 from indicator_service.catalogue.bulk_router import router as curation_files_router
@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.metrics = Metrics()
     app.state.readiness_checks = _readiness_checks()
-    install_problem_handlers(app)
+    install_problem_handlers(app, scope_check=path_scope_check)
     for router in _routers():
         app.include_router(router)
     deprecations = api_document.DEPRECATIONS

@@ -1,7 +1,8 @@
 """The ``indicator-service`` console script.
 
 Sub-commands are registered from one list (``REGISTRARS``); each registrar adds its parser and
-sets ``func(args) -> int``. Failures print a clear message on stderr and exit non-zero.
+sets ``func(args) -> int``. Failures (``core.console.CommandError`` and the errors
+``core.console.report`` knows) print a clear message on stderr and exit non-zero.
 """
 
 from __future__ import annotations
@@ -15,16 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from indicator_service import __version__
+from indicator_service.core.console import CommandError, report
+
+__all__ = ["CommandError", "build_parser", "listening_socket", "main", "render_openapi"]
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-
-
-class CommandError(Exception):
-    """A failure to report to the user as one line, with exit code ``code``."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 # --- serve -----------------------------------------------------------------------------------
@@ -225,25 +221,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
-    except CommandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a clear one-line message instead of a traceback
-        from indicator_service.core.errors import ServiceError
-
-        if isinstance(exc, ServiceError):
-            print(f"error: {exc.detail}", file=sys.stderr)
-            for item in exc.errors:
-                print(f"  {'.'.join(str(p) for p in item.loc)}: {item.msg}", file=sys.stderr)
-            return 2
-        from sqlalchemy.exc import OperationalError
-
-        if isinstance(exc, OperationalError):
-            print(f"error: database unreachable: {exc.orig}", file=sys.stderr)
-            return 2
-        raise
+        reported = report(exc)
+        if reported is None:
+            raise
+        return reported
     return code
 
 

@@ -12,11 +12,10 @@ import json
 from pydantic import ValidationError
 
 from indicator_service.auth.models import Role
+from indicator_service.core.console import CommandError
 
 
 def _fail(message: str) -> Exception:
-    from indicator_service.cli import CommandError
-
     return CommandError(message, code=2)
 
 

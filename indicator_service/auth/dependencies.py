@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
@@ -288,6 +289,22 @@ def ensure_scope(
             errors=[ErrorItem(loc=list(loc), msg=detail, type="namespace_out_of_scope")],
             slug="namespace-out-of-scope",
         )
+
+
+#: The namespace that owns every framework (``catalogue.router.FRAMEWORK_OWNER``).
+FRAMEWORK_OWNER = "common"
+
+
+def path_scope_check(value: Any, route: APIRoute, request: Request) -> None:
+    """The refusal pre-flight's scope check (``core.problems``): 403 when ``value`` is the
+    caller's principal and it may not act on the namespace of the path, as the handlers check it
+    (a framework path: the frameworks' owner namespace; a ``{ns}`` path: that namespace)."""
+    if not isinstance(value, Principal):
+        return
+    if route.path.startswith("/v1/frameworks/{code}"):
+        ensure_scope(value, FRAMEWORK_OWNER, loc=("path", "code"))
+    elif "{ns}" in route.path and isinstance(request.path_params.get("ns"), str):
+        ensure_scope(value, request.path_params["ns"])
 
 
 def ensure_region(

@@ -12,7 +12,6 @@ nothing is removed (retiring is an explicit edit). Every row gets a status — `
 from __future__ import annotations
 
 import copy
-import io
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -23,8 +22,10 @@ import yaml
 from pydantic import ValidationError
 
 from indicator_service.catalogue.source import IndicatorDef, StandardDef
-from indicator_service.core import readers, spreadsheet
+from indicator_service.core import readers
 from indicator_service.core.errors import EXCERPT_CHARS, bounded, excerpt
+from indicator_service.tables import rows as table_rows
+from indicator_service.tables import writers
 
 Format = Literal["yaml", "json", "csv", "xlsx"]
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -174,7 +175,7 @@ def _cell_text(value: Any) -> str | None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = spreadsheet.csv_uncell(str(value)).strip()
+    text = writers.csv_uncell(str(value)).strip()
     return text or None
 
 
@@ -187,9 +188,9 @@ def read_sheet(data: bytes, fmt: Format) -> list[tuple[int, dict[str, str]]]:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise FileError(422, f"the CSV file is not UTF-8 (byte {exc.start})") from exc
-            table: list[Sequence[Any]] = list(readers.csv_rows(text))
+            table: list[Sequence[Any]] = list(table_rows.csv_rows(text))
         else:
-            table = list(readers.xlsx_rows(data))
+            table = list(table_rows.xlsx_rows(data))
     except readers.ReadError as exc:
         raise FileError(422, exc.message, row=exc.line) from exc
     if not table:
@@ -540,22 +541,11 @@ def export(doc: Mapping[str, Any], fmt: Format) -> bytes:
 
 def _table(columns: Sequence[str], rows: list[list[Any]], fmt: Format, title: str) -> bytes:
     if fmt == "csv":
-        buf = io.StringIO()
         # text that a spreadsheet would read as a formula is neutralised ('=…)
-        spreadsheet.write_csv(buf, columns, rows)
-        return buf.getvalue().encode("utf-8")
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
-    sheet.append(list(columns))
+        return writers.csv_bytes(columns, rows)
     # text is always written as text: a value such as "=HYPERLINK(…)" must not become a
     # formula in the reviewer's spreadsheet program
-    for r in rows:
-        sheet.append(spreadsheet.xlsx_row(sheet, r))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return writers.xlsx_bytes(title, columns, rows)
 
 
 # --- frameworks -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from indicator_service.composite.tables import (
     read_meta_csv,
 )
 from indicator_service.composite.tree import CompositeError, FloatArray, Tree, build_tree
-from indicator_service.core.spreadsheet import csv_cell, csv_row
+from indicator_service.tables.writers import csv_cell, csv_row
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -11,22 +11,23 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from indicator_service.composite.tree import TREE_TYPES, CompositeError, FloatArray, MetaRow
-from indicator_service.core import readers
 from indicator_service.core.errors import excerpt
+from indicator_service.core.readers import ReadError
+from indicator_service.tables.rows import csv_rows
 
 MISSING = frozenset({"", "NA", "NaN", "nan", "N/A", "null"})
 META_COLUMNS = ("Level", "iCode", "Direction", "Weight", "Parent", "Type")
 
 
 def _rows(text: str, what: str) -> tuple[list[str], list[list[str]]]:
-    # strict CSV within the upload limits (rows, cell size) of core.readers
-    reader = readers.csv_rows(text.lstrip("\ufeff"))
+    # strict CSV within the upload limits (rows, cell size) of tables.limits
+    reader = csv_rows(text.lstrip("\ufeff"))
     try:
         header = [h.strip() for h in next(reader)]
         rows = [r for r in reader if any(c.strip() for c in r)]
     except StopIteration:
         raise CompositeError(f"the {what} table is empty", [([what], "no header row")]) from None
-    except readers.ReadError as exc:
+    except ReadError as exc:
         raise CompositeError(
             f"the {what} table is not readable CSV", [([what, exc.line or 1], exc.message)]
         ) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -22,8 +23,11 @@ from indicator_service.core.jsonbody import is_json_media
 from indicator_service.core.middleware import BodyReadTimeout, BodyTooLarge
 
 log = logging.getLogger("indicator_service.errors")
-#: The namespace that owns every framework (``catalogue.router.FRAMEWORK_OWNER``).
-FRAMEWORK_OWNER = "common"
+#: The scope check of the refusal pre-flight: called with each value a route's dependencies
+#: gave (the caller's principal among them), the route and the request; raises a 401/403
+#: :class:`ServiceError` when the caller may not act on the request's path. Given by the app
+#: (``auth.dependencies.path_scope_check``): core imports no domain package.
+ScopeCheck = Callable[[Any, APIRoute, Request], None]
 
 
 def problem_response(
@@ -69,7 +73,7 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-async def _refused_first(request: Request) -> JSONResponse | None:
+async def _refused_first(request: Request, scope_check: ScopeCheck | None) -> JSONResponse | None:
     """The 401/403 problem a request would get once its body is readable, or None.
 
     FastAPI parses a JSON body before it solves the route's dependencies (a malformed body is a
@@ -79,10 +83,12 @@ async def _refused_first(request: Request) -> JSONResponse | None:
     checked against the namespace of the path, as the handlers check it: a client without the
     right key learns nothing about the body it sent."""
     route = request.scope.get("route")
-    if request.method not in _WRITE_METHODS or not isinstance(route, APIRoute):
+    if (
+        scope_check is None
+        or request.method not in _WRITE_METHODS
+        or not isinstance(route, APIRoute)
+    ):
         return None
-    from indicator_service.auth.dependencies import ensure_scope
-    from indicator_service.auth.principal import Principal
 
     try:
         async with AsyncExitStack() as stack:
@@ -95,12 +101,7 @@ async def _refused_first(request: Request) -> JSONResponse | None:
                 embed_body_fields=route._embed_body_fields,
             )
             for value in solved.values.values():
-                if not isinstance(value, Principal):
-                    continue
-                if route.path.startswith("/v1/frameworks/{code}"):
-                    ensure_scope(value, FRAMEWORK_OWNER, loc=("path", "code"))
-                elif "{ns}" in route.path and isinstance(request.path_params.get("ns"), str):
-                    ensure_scope(value, request.path_params["ns"])
+                scope_check(value, route, request)
     except ServiceError as refused:
         if refused.status in (401, 403):
             return await _service_error(request, refused)
@@ -109,9 +110,11 @@ async def _refused_first(request: Request) -> JSONResponse | None:
     return None
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(
+    request: Request, exc: Exception, scope_check: ScopeCheck | None = None
+) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    refused = await _refused_first(request)
+    refused = await _refused_first(request, scope_check)
     if refused is not None:
         return refused
     raw = list(exc.errors())
@@ -163,7 +166,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(
+    request: Request, exc: Exception, scope_check: ScopeCheck | None = None
+) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps body-read errors in a 400
         return await _body_too_large(request, exc.__cause__)
@@ -172,7 +177,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
         # FastAPI's answer to a JSON body that is not UTF-8: the documented malformed-json
         # problem, with the error item every other unparsable body gets
-        refused = await _refused_first(request)
+        refused = await _refused_first(request, scope_check)
         if refused is not None:
             return refused
         return problem_response(
@@ -286,10 +291,19 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, scope_check: ScopeCheck | None = None) -> None:
+    """Every exception answered as a problem. ``scope_check``: the refusal pre-flight of a
+    malformed write (a 401/403 before its 400/422); without it, none."""
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        return await _validation_error(request, exc, scope_check)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        return await _http_error(request, exc, scope_check)
+
     app.add_exception_handler(ServiceError, _service_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(BodyReadTimeout, _body_read_timeout)
     app.add_exception_handler(OperationalError, _database_unavailable)

@@ -1,33 +1,24 @@
-"""Reading untrusted files (uploads and request bodies): one place for the limits, and every
-parser failure turned into a :class:`ReadError` that names the line.
+"""Reading untrusted documents (uploads and request bodies): every parser failure turned into a
+:class:`ReadError` that names the line.
 
-Readers of tables (CSV, the first sheet of an XLSX workbook) stop at :data:`MAX_ROWS` rows and
-refuse cells longer than :data:`MAX_CELL_CHARS`; readers of documents (JSON, YAML) refuse
-nesting deeper than :data:`MAX_DEPTH`, integers longer than Python converts (4,300 digits) and
-YAML aliases (an alias bomb of a few hundred bytes expands to gigabytes). Nothing here knows
-about HTTP: callers turn :class:`ReadError` into their own 4xx answer.
+Readers of documents (JSON, YAML) refuse nesting deeper than :data:`MAX_DEPTH`, integers longer
+than Python converts (4,300 digits) and YAML aliases (an alias bomb of a few hundred bytes
+expands to gigabytes). Tables (CSV, XLSX) are read by :mod:`indicator_service.tables`, which
+raises the same :class:`ReadError`. Nothing here knows about HTTP: callers turn
+:class:`ReadError` into their own 4xx answer.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
 from indicator_service.core.errors import bounded
 
-#: Rows of a table (the header included; blank rows count: they cost as much to read).
-MAX_ROWS = 20_001
-#: Characters of one table cell (Excel's own limit of a cell).
-MAX_CELL_CHARS = 32_767
-#: Columns of a table.
-MAX_COLUMNS = 500
 #: Nesting of a JSON or YAML document (objects and arrays, mappings and sequences).
 MAX_DEPTH = 64
 #: Digits of an integer in a JSON or YAML document (Python's conversion limit).
@@ -52,72 +43,6 @@ def _line_of(text: str, pos: int) -> int:
 def _long_integer_line(text: str) -> int | None:
     match = re.search(rf"\d{{{MAX_INT_DIGITS + 1},}}", text)
     return _line_of(text, match.start()) if match else None
-
-
-def _check_cell(value: Any, line: int, column: int) -> None:
-    if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-        raise ReadError(
-            f"the cell in column {column} has {len(value)} characters; at most "
-            f"{MAX_CELL_CHARS} are accepted",
-            line=line,
-        )
-
-
-def _check_row(row: list[Any] | tuple[Any, ...], line: int) -> None:
-    if line > MAX_ROWS:
-        raise ReadError(f"the table has more than {MAX_ROWS} rows", line=line)
-    if len(row) > MAX_COLUMNS and any(v not in (None, "") for v in row[MAX_COLUMNS:]):
-        raise ReadError(f"more than {MAX_COLUMNS} columns", line=line)
-    for i, value in enumerate(row, start=1):
-        _check_cell(value, line, i)
-
-
-def csv_rows(text: str) -> Iterator[list[str]]:
-    """The rows of a CSV text (RFC 4180 as Python's ``csv`` reads it, strictly: a bare ``\\r``
-    ends a line, a quote must be closed, and a closing quote must end its field), checked
-    against the limits. Yields each row; raises :class:`ReadError` naming the line."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ReadError(f"not readable as CSV: {exc}", line=max(reader.line_num, 1)) from None
-        _check_row(row, reader.line_num)
-        yield row
-
-
-def xlsx_rows(data: bytes | io.BytesIO) -> Iterator[tuple[Any, ...]]:
-    """The rows (cell values) of the first sheet of an XLSX workbook, checked against the
-    limits. An unreadable workbook is a :class:`ReadError`."""
-    from openpyxl import load_workbook
-
-    source = io.BytesIO(data) if isinstance(data, bytes) else data
-    try:
-        book = load_workbook(source, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a corrupt file
-        raise ReadError(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        line = 0
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                return
-            except ReadError:
-                raise
-            except Exception as exc:  # broken XML inside the sheet
-                raise ReadError(
-                    f"not a readable XLSX workbook ({type(exc).__name__} after row {line})"
-                ) from exc
-            line += 1
-            _check_row(row, line)
-            yield row
-    finally:
-        book.close()
 
 
 # --- documents ------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from indicator_service.forms.convert import FormRequest, to_request
 from indicator_service.forms.model import Form, FormProblem
-from indicator_service.forms.reader import FormFileError, Sheet, parse_sheets, read_sheets
+from indicator_service.forms.reader import FormFileError, parse_sheets
+from indicator_service.tables.workbook import Sheet, read_sheets
 
 if TYPE_CHECKING:
     from indicator_service.scoring.schemas import Receipt, ScoreRequest

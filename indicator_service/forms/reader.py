@@ -1,8 +1,8 @@
 """Reading self-evaluation forms in the national layout (项目支出 / 部门整体支出绩效自评表).
 
-Files: XLSX and old XLS (python-calamine; cached formula values are read, never evaluated),
-CSV in UTF-8 (with or without BOM) or GB18030/GBK (detected). Each visible sheet that holds an
-indicator table is one form. Blocks are found by their labels, not by row numbers: the title and
+Files are read into sheets by :mod:`indicator_service.tables.workbook` (XLSX, old XLS, CSV in
+UTF-8 or GB18030, with its limits). Each visible sheet that holds an indicator table is one
+form. Blocks are found by their labels, not by row numbers: the title and
 year, the project block (项目名称, 主管部门, 实施单位), the funds block (年初预算数, 全年预算数,
 全年执行数, 分值, 执行率, 得分, the 其中 lines; 基本支出 / 项目支出 in the department layout), the
 overall goals, the indicator table (一级/二级 cells merged down their rows: empty cells inherit
@@ -12,12 +12,8 @@ extra (hidden) columns are ignored.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from indicator_service.forms.cells import label, normalise, parse_quantity
@@ -28,389 +24,40 @@ from indicator_service.forms.model import (
     IndicatorLine,
     cell_ref,
 )
+from indicator_service.tables.workbook import (
+    XLS,
+    Sheet,
+    WorkbookError,
+    cell_value,
+    head_sheets,
+    read_sheets,
+    sniff,
+    uncached_formula,
+)
 
-# --- limits (bad input is refused quickly, before anything is parsed in full) -------------------
+#: A file that cannot be read as forms (the tables' :class:`WorkbookError`).
+FormFileError = WorkbookError
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # all parts of an XLSX together
-MAX_PART_BYTES = 30 * 1024 * 1024  # one part (a sheet's XML)
-MAX_RATIO = 200  # uncompressed / compressed size of a large part
-MAX_ZIP_ENTRIES = 5000
-MAX_SHEETS = 1000
-MAX_ROWS = 5000  # rows of one sheet (a form has a few dozen)
-MAX_COLUMNS = 200
-MAX_CELLS = 2_000_000  # rows × columns of the whole workbook
-
-
-class FormFileError(Exception):
-    """The file as a whole cannot be read; ``status`` 413 (too large) or 422."""
-
-    def __init__(self, zh: str, en: str, type_: str, status: int = 422) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en, self.type, self.status = zh, en, type_, status
-
-    @property
-    def message(self) -> str:
-        return f"{self.zh} / {self.en}"
+__all__ = ["FormFileError", "national_sheets", "parse_sheet", "parse_sheets", "read_sheets"]
 
 
-@dataclass
-class Sheet:
-    """A sheet's cells as a grid of absolute rows (0-based); values are str, float, int, bool
-    or other scalars; '' for an empty cell."""
-
-    name: str
-    rows: list[list[Any]]
-    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
-    formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # XLSX: (r, c) → text
-    _labels: list[list[str]] | None = field(default=None, repr=False, compare=False)
-
-    def cell(self, r: int, c: int) -> Any:
-        if 0 <= r < len(self.rows):
-            row = self.rows[r]
-            if 0 <= c < len(row):
-                return row[c]
-        return ""
-
-    def text(self, r: int, c: int) -> str:
-        """The cell as a label (normalised once per sheet)."""
-        grid = self._labels
-        if grid is None:
-            grid = self._labels = [[label(v) if v != "" else "" for v in row] for row in self.rows]
-        if 0 <= r < len(grid):
-            row = grid[r]
-            if 0 <= c < len(row):
-                return row[c]
-        return ""
-
-    def labels(self, r: int) -> list[str]:
-        self.text(0, 0)
-        assert self._labels is not None
-        return self._labels[r] if 0 <= r < len(self._labels) else []
+def _label(value: Any) -> str:
+    return label(value) if value != "" else ""
 
 
-# --- files → sheets ------------------------------------------------------------------------------
-
-XLSX = "xlsx"
-XLS = "xls"
-CSV = "csv"
-
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENCRYPTED_MARKS = ("EncryptionInfo".encode("utf-16-le"), "EncryptedPackage".encode("utf-16-le"))
-
-
-def sniff(raw: bytes) -> str:
-    """The file's kind from its first bytes: xlsx (a zip), xls (OLE2) or csv."""
-    if raw[:4] == b"PK\x03\x04":
-        return XLSX
-    if raw[:8] == _OLE_MAGIC:
-        return XLS
-    return CSV
+def _text(sheet: Sheet, r: int, c: int) -> str:
+    """The cell as a label (normalised once per sheet)."""
+    grid = sheet.mapped(_label)
+    if 0 <= r < len(grid):
+        row = grid[r]
+        if 0 <= c < len(row):
+            return str(row[c])
+    return ""
 
 
-def decode_csv(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312)."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        encodings: tuple[str, ...] = ("utf-8-sig",)
-    else:
-        encodings = ("utf-8", "gb18030")
-    for enc in encodings:
-        try:
-            text = raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" in text:
-            raise FormFileError(
-                "文件含有空字符（NUL），不是文本表格",
-                "the file contains NUL characters: not a CSV text",
-                "nul",
-            )
-        return text
-    raise FormFileError(
-        "CSV 文件既不是 UTF-8 也不是 GB18030/GBK 编码，请另存为“CSV UTF-8”或 GBK",
-        "the CSV file is neither UTF-8 nor GB18030/GBK: save it as CSV UTF-8 or GBK",
-        "encoding",
-    )
-
-
-def _csv_rows(text: str) -> list[list[Any]]:
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    rows: list[list[Any]] = []
-    try:
-        for line in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            rows.append(line)
-            if len(rows) > MAX_ROWS:
-                raise _too_many_rows("CSV")
-            if len(line) > MAX_COLUMNS:
-                raise _too_many_columns("CSV")
-    except csv.Error as exc:
-        raise FormFileError(
-            f"CSV 第 {len(rows) + 1} 行无法读取：{exc}",
-            f"CSV line {len(rows) + 1} is not readable: {exc}",
-            "csv",
-        ) from exc
-    return rows
-
-
-def _too_many_rows(sheet: str) -> FormFileError:
-    return FormFileError(
-        f"工作表“{sheet}”超过 {MAX_ROWS} 行：自评表只有几十行，请删除多余的行",
-        f"sheet {sheet!r} has more than {MAX_ROWS} rows: a form has a few dozen; delete the rest",
-        "too_many_rows",
-        413,
-    )
-
-
-def _too_many_sheets(n: int) -> FormFileError:
-    return FormFileError(
-        f"工作簿有 {n} 个工作表，超过 {MAX_SHEETS} 个",
-        f"the workbook has {n} sheets, more than {MAX_SHEETS}",
-        "too_many_sheets",
-        413,
-    )
-
-
-def _too_many_columns(sheet: str) -> FormFileError:
-    return FormFileError(
-        f"工作表“{sheet}”超过 {MAX_COLUMNS} 列",
-        f"sheet {sheet!r} has more than {MAX_COLUMNS} columns",
-        "too_many_columns",
-        413,
-    )
-
-
-def _check_zip(raw: bytes) -> None:
-    """Refuse a zip bomb, a truncated archive or one of too many parts before parsing it."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(raw))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise FormFileError(
-            "工作簿已损坏或不完整（不是完整的 XLSX 文件），请重新保存后上传",
-            f"the workbook is damaged or truncated (not a complete XLSX file): {exc}",
-            "xlsx",
-        ) from exc
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise FormFileError(
-            f"工作簿的组成部分过多（{len(infos)} 个）",
-            f"the workbook has too many parts ({len(infos)})",
-            "too_many_parts",
-            413,
-        )
-    total = 0
-    for info in infos:
-        total += info.file_size
-        ratio = info.file_size / max(info.compress_size, 1)
-        if (
-            info.file_size > MAX_PART_BYTES
-            or total > MAX_UNCOMPRESSED_BYTES
-            or (info.file_size > 1024 * 1024 and ratio > MAX_RATIO)
-        ):
-            raise FormFileError(
-                "工作簿解压后过大（疑似压缩炸弹或含大量空行），请只保留自评表内容",
-                f"the workbook expands too much ({info.filename}: {info.file_size} bytes from "
-                f"{info.compress_size}): a zip bomb or a sheet of empty rows",
-                "too_large",
-                413,
-            )
-        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-            _check_rows(zf, info)
-
-
-_ROW_NUMBER = re.compile(rb'<row[^>]*?\sr="(\d{1,9})"')
-
-
-def _check_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Count a large sheet's row elements while it is decompressed (a sheet of a million
-    empty rows is small on disk and in calamine's range, but not here)."""
-    rows, tail, last = 0, b"", b""
-    with zf.open(info) as fh:
-        while chunk := fh.read(1 << 20):
-            data = tail + chunk
-            rows += data.count(b"<row")
-            tail = data[-3:]  # a "<row" split between chunks is counted with the next one
-            last = data[-4096:]
-            numbers = _ROW_NUMBER.findall(last)
-            if numbers and int(numbers[-1]) > MAX_SHEET_ROWS:
-                rows = MAX_SHEET_ROWS + 1  # a cell far down: the range reaches that row
-            if rows > MAX_SHEET_ROWS:
-                name = info.filename.rsplit("/", 1)[-1]
-                raise FormFileError(
-                    f"工作表（{name}）超过 {MAX_SHEET_ROWS} 行（含空行），请删除多余的行",
-                    f"a sheet ({name}) has more than {MAX_SHEET_ROWS} rows (empty ones "
-                    "included): delete the rest",
-                    "too_many_rows",
-                    413,
-                )
-
-
-def read_sheets(raw: bytes) -> list[Sheet]:
-    """The visible sheets of an XLSX/XLS/CSV file (a CSV is one sheet named ``CSV``)."""
-    if not raw:
-        raise FormFileError("文件为空", "the file is empty", "missing")
-    if len(raw) > MAX_FILE_BYTES:
-        raise FormFileError(
-            f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB",
-            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
-            "too_large",
-            413,
-        )
-    kind = sniff(raw)
-    if kind == CSV:
-        return [Sheet("CSV", _csv_rows(decode_csv(raw)))]
-    if kind == XLS and any(mark in raw for mark in _ENCRYPTED_MARKS):
-        raise FormFileError(
-            "工作簿已加密（设有打开密码），请取消密码后上传",
-            "the workbook is encrypted (it has an open password): remove the password",
-            "encrypted",
-        )
-    if kind == XLSX:
-        _check_zip(raw)
-    sheets = _calamine_sheets(raw)
-    if kind == XLSX:
-        formulas = xlsx_formulas(raw)
-        for sh in sheets:
-            sh.formulas = formulas.get(sh.name, {})
-    return sheets
-
-
-_REF = re.compile(r"^([A-Z]{1,3})(\d{1,7})$")
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-
-
-def _ref_index(ref: str) -> tuple[int, int] | None:
-    m = _REF.match(ref)
-    if m is None:
-        return None
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)) - 1, col - 1
-
-
-def xlsx_formulas(raw: bytes) -> dict[str, dict[tuple[int, int], str]]:
-    """The formula text of every formula cell, per sheet name (calamine gives the cached value
-    only: ``=100%`` typed as a target is a formula, whose text is what the person wrote)."""
-    import posixpath
-    import xml.etree.ElementTree as ET
-
-    out: dict[str, dict[tuple[int, int], str]] = {}
-    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-        names = set(zf.namelist())
-        try:
-            wb = ET.fromstring(zf.read("xl/workbook.xml"))
-            rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-        except (KeyError, ET.ParseError):
-            return out
-        targets = {r.get("Id"): r.get("Target", "") for r in rels}
-        for sh in wb.iter(f"{_MAIN}sheet"):
-            target = targets.get(sh.get(f"{_REL}id"), "")
-            path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
-            path = posixpath.normpath(path)
-            if path not in names:
-                continue
-            data = zf.read(path)
-            if b"<f" not in data:
-                continue
-            cells: dict[tuple[int, int], str] = {}
-            try:
-                for _, el in ET.iterparse(io.BytesIO(data)):
-                    if el.tag == f"{_MAIN}c":
-                        f = el.find(f"{_MAIN}f")
-                        if f is not None and f.text:
-                            at = _ref_index(el.get("r", ""))
-                            if at is not None:
-                                cells[at] = f.text
-                        el.clear()
-            except ET.ParseError:
-                continue
-            out[sh.get("name", "")] = cells
-    return out
-
-
-_CONSTANT = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)%?$")
-
-
-def cell_value(sheet: Sheet, r: int, c: int, *, target: bool = False) -> Any:
-    """A cell as written: a constant formula (``=100%``) is read as the person typed it (a
-    target keeps its ``=`` operator); any other formula gives its cached value."""
-    f = sheet.formulas.get((r, c)) if sheet.formulas else None
-    if f is not None and _CONSTANT.match(f.strip()):
-        return ("=" if target else "") + f.strip()
-    return sheet.cell(r, c)
-
-
-def uncached_formula(sheet: Sheet, r: int, c: int) -> str | None:
-    """The formula of a cell that has one but no cached value (``None`` otherwise)."""
-    f = sheet.formulas.get((r, c)) if sheet.formulas else None
-    if f is None or _CONSTANT.match(f.strip()) or sheet.cell(r, c) != "":
-        return None
-    return f
-
-
-def _calamine_sheets(raw: bytes) -> list[Sheet]:
-    import python_calamine as pc
-
-    try:
-        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(raw))
-        meta = wb.sheets_metadata
-    except Exception as exc:  # an untrusted file: any parser failure means unreadable
-        text = str(exc).lower()
-        if "password" in text or "encrypt" in text:
-            raise FormFileError(
-                "工作簿已加密（设有打开密码），请取消密码后上传",
-                "the workbook is encrypted (it has an open password): remove the password",
-                "encrypted",
-            ) from exc
-        raise FormFileError(
-            "无法读取工作簿（文件已损坏、不完整或不是 Excel 文件）",
-            f"the workbook cannot be read (damaged, truncated or not an Excel file): "
-            f"{str(exc)[:200]}",
-            "xlsx",
-        ) from exc
-    if len(meta) > MAX_SHEETS:
-        raise _too_many_sheets(len(meta))
-    sheets: list[Sheet] = []
-    cells = 0
-    for m in meta:
-        if _enum_name(m.visible) != "visible" or _enum_name(m.typ) != "worksheet":
-            continue  # hidden sheets (lookup lists) and chart sheets
-        try:
-            sh = wb.get_sheet_by_name(m.name)
-            height, width = sh.height, sh.width
-            r0, c0 = sh.start or (0, 0)
-            if r0 + height > MAX_ROWS:
-                raise _too_many_rows(m.name)
-            if c0 + width > MAX_COLUMNS:
-                raise _too_many_columns(m.name)
-            cells += height * width
-            if cells > MAX_CELLS:
-                raise FormFileError(
-                    "工作簿的单元格过多",
-                    f"the workbook has more than {MAX_CELLS} cells",
-                    "too_large",
-                    413,
-                )
-            data = sh.to_python(skip_empty_area=False)
-            merged = list(sh.merged_cell_ranges or [])
-        except FormFileError:
-            raise
-        except Exception as exc:
-            raise FormFileError(
-                f"无法读取工作表“{m.name}”",
-                f"sheet {m.name!r} cannot be read: {str(exc)[:200]}",
-                "xlsx",
-            ) from exc
-        # skip_empty_area=False: the grid starts at A1 whatever the used range
-        sheets.append(Sheet(m.name, [list(row) for row in data], merged))
-    return sheets
-
-
-def _enum_name(value: Any) -> str:
-    """``SheetVisibleEnum.Visible`` → ``visible``."""
-    return str(value).rsplit(".", 1)[-1].lower()
+def _labels(sheet: Sheet, r: int) -> list[str]:
+    grid = sheet.mapped(_label)
+    return grid[r] if 0 <= r < len(grid) else []
 
 
 # --- finding the blocks --------------------------------------------------------------------------
@@ -436,7 +83,7 @@ def _find(sheet: Sheet, labels: Sequence[str], rows: range) -> tuple[int, int] |
     wanted = set(labels)
     for r in rows:
         for c, _ in enumerate(sheet.rows[r] if r < len(sheet.rows) else ()):
-            if sheet.text(r, c) in wanted:
+            if _text(sheet, r, c) in wanted:
                 return r, c
     return None
 
@@ -456,7 +103,7 @@ def _right_value(sheet: Sheet, r: int, c: int, stop: set[str]) -> tuple[str | No
 def _header_row(sheet: Sheet) -> int | None:
     """The indicator table's header row: it has 一级指标 (or 三级指标) and a target column."""
     for r in range(len(sheet.rows)):
-        texts = set(sheet.labels(r))
+        texts = set(_labels(sheet, r))
         if texts & set(HEADER_L3) and texts & set(HEADER_POINTS) and texts & set(HEADER_L1):
             return r
     return None
@@ -469,7 +116,7 @@ def looks_national(sheets: Sequence[Sheet]) -> bool:
         h = _header_row(sh)
         if h is None or h == 0:
             continue
-        above = {sh.text(r, c) for r in range(h) for c in range(len(sh.rows[r]))}
+        above = {_text(sh, r, c) for r in range(h) for c in range(len(sh.rows[r]))}
         if above & {*PROJECT_LABELS, *DEPARTMENT_LABELS, *UNIT_LABELS} or any(
             "自评表" in t for t in above
         ):
@@ -492,7 +139,7 @@ def _columns(sheet: Sheet, h: int) -> tuple[dict[str, int], int]:
     }
 
     def scan(r: int) -> None:
-        for c, t in enumerate(sheet.labels(r)):
+        for c, t in enumerate(_labels(sheet, r)):
             if not t:
                 continue
             if "偏差原因" in t:
@@ -507,7 +154,7 @@ def _columns(sheet: Sheet, h: int) -> tuple[dict[str, int], int]:
     scan(h)
     first = h + 1
     # 指标值 merged over two columns, 年度指标值 / 实际完成值 in the row below
-    sub = {t: c for c, t in enumerate(sheet.labels(h + 1))}
+    sub = {t: c for c, t in enumerate(_labels(sheet, h + 1))}
     sub_target = next((sub[n] for n in HEADER_TARGET if n in sub), None)
     sub_actual = next((sub[n] for n in HEADER_ACTUAL if n in sub), None)
     if sub_target is not None and sub_actual is not None:
@@ -574,7 +221,7 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
     # funds block
     fh = None
     for r in top:
-        texts = {t: c for c, t in enumerate(sheet.labels(r)) if t}
+        texts = {t: c for c, t in enumerate(_labels(sheet, r)) if t}
         if "全年执行数" in texts and ("全年预算数" in texts or "年初预算数" in texts):
             fh = r
             form.funds_cols = {
@@ -594,7 +241,7 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
         fc = form.funds_cols
         first_num = min(fc.values())
         for r in range(fh + 1, h):
-            lead = [(c, t) for c, t in enumerate(sheet.labels(r)[:first_num]) if t]
+            lead = [(c, t) for c, t in enumerate(_labels(sheet, r)[:first_num]) if t]
             if any(t in ("年度总体目标", "绩效指标", "总体目标") or "目标" in t for _, t in lead):
                 break
             values = {k: _number_cell(sheet.cell(r, c)) for k, c in fc.items()}
@@ -665,12 +312,12 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
     r = first
     end = len(sheet.rows)
     while r < end:
-        heads = sheet.labels(r)[: max(label_cols) + 1]
+        heads = _labels(sheet, r)[: max(label_cols) + 1]
         if any(t in TOTAL_LABELS or t.startswith(("总分", "合计")) for t in heads if t):
             form.total_points = sheet.cell(r, cols["points"])
             r += 1
             break
-        if any(any(m in t for m in SIGNATURE_MARKS) for t in sheet.labels(r) if t):
+        if any(any(m in t for m in SIGNATURE_MARKS) for t in _labels(sheet, r) if t):
             break
         cell = sheet.cell
         a, b = normalise(cell(r, cols["l1"])), normalise(cell(r, cols.get("l2", -1)))
@@ -761,7 +408,6 @@ def parse_sheets(sheets: Sequence[Sheet]) -> tuple[list[Form], list[list[FormPro
     return forms, problems
 
 
-MAX_SHEET_ROWS = 100_000  # any sheet, flat tables included (those stop at 20,000 lines)
 HEAD_ROWS = 60  # rows looked at to tell the national layout from the flat one
 
 
@@ -769,46 +415,11 @@ def national_sheets(raw: bytes) -> list[Sheet] | None:
     """The sheets of ``raw`` when it is a form in the national layout, else ``None`` (a flat
     table, or a file the flat reader should judge). Only the first rows are looked at before
     deciding, so a large flat batch costs little; the sheets are then read in full (with the
-    limits of :func:`read_sheets`)."""
-    kind = sniff(raw)
-    if kind == XLS:
+    limits of :func:`~indicator_service.tables.workbook.read_sheets`). An XLS workbook is
+    always read as forms."""
+    if sniff(raw) == XLS:
         return read_sheets(raw)
-    if kind == CSV:
-        head = raw[: 64 * 1024]
-        try:
-            text = head.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = head.decode("gb18030", errors="ignore")
-        lines = text.splitlines()[:HEAD_ROWS]
-        try:
-            rows = [list(x) for x in csv.reader(lines)]
-        except csv.Error:
-            return None
-        if not looks_national([Sheet("CSV", rows)]):
-            return None
-        return read_sheets(raw)
-    _check_zip(raw)
-    import python_calamine as pc
-
-    try:
-        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(raw))
-        names = wb.sheet_names
-        if len(names) > MAX_SHEETS:
-            raise _too_many_sheets(len(names))
-        heads = []
-        for name in names[:5]:
-            sh = wb.get_sheet_by_name(name)
-            if sh.height > MAX_SHEET_ROWS:
-                raise _too_many_rows(name)
-            heads.append(Sheet(name, [list(r) for r in sh.to_python(nrows=HEAD_ROWS)]))
-    except FormFileError:
-        raise
-    except Exception:
-        return None  # the flat reader reports an unreadable workbook
-    if not looks_national(heads):
+    heads = head_sheets(raw, HEAD_ROWS)
+    if heads is None or not looks_national(heads):
         return None
     return read_sheets(raw)
-
-
-def is_zip(raw: bytes) -> bool:
-    return raw[:4] == b"PK\x03\x04"

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from indicator_service.core import spreadsheet
 from indicator_service.forms.model import Form, FormProblem, IndicatorLine, column_letter
+from indicator_service.tables import writers
 
 COLUMNS = 10  # A … J
 WIDTHS = (9, 11, 12, 22, 13, 13, 9, 9, 20, 18)
@@ -371,7 +371,7 @@ def render_xlsx(layouts: Sequence[tuple[str, Layout]]) -> bytes:
                 if v is None and not boxed:
                     row.append(None)
                     continue
-                cell = WriteOnlyCell(ws, value=spreadsheet.xlsx_text(v))
+                cell = WriteOnlyCell(ws, value=writers.xlsx_text(v))
                 if isinstance(v, str):
                     # text is a string cell: ``=100%`` as written, and text a unit typed
                     # (``=HYPERLINK(…)`` as a project name) is never a formula

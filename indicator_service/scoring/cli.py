@@ -16,86 +16,38 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from indicator_service.core.console import CommandError, progress
 from indicator_service.core.errors import ErrorItem
-
-OUT_COLUMNS = (
-    "submission",
-    "framework",
-    "version",
-    "id",
-    "class_l1",
-    "class_l2",
-    "name",
-    "points",
-    "target",
-    "value",
-    "level",
-    "status",
-    "score",
-    "lost",
-    "warnings",
-    "total",
-    "grade",
-    "recommendation",
-    "error",
-    "explanation",
-    "explanation_needed",
-)
-
-#: The ``explanation_needed`` cell of a leaf that loses points (or has a warning asking for an
-#: explanation) and has no 偏差原因分析及改进措施.
-EXPLANATION_NEEDED = "需填写偏差原因分析及改进措施 / explanation needed"
-
-
-class ScoreCommandError(Exception):
-    pass
-
-
-def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = int(width * done / total) if total else width
-    sys.stderr.write(f"\rscoring [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+from indicator_service.core.readers import ReadError
+from indicator_service.scoring.csvform import OUT_COLUMNS, table_lines, table_records
+from indicator_service.tables import rows as table_rows
+from indicator_service.tables import writers
 
 
 def read_table(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    """Header and records of a CSV or XLSX file (first sheet)."""
-    if path.suffix.lower() == ".xlsx":
-        return parse_table(path, xlsx=True)
-    return parse_table(path.read_text(encoding="utf-8-sig"), xlsx=False)
-
-
-def parse_table(
-    source: Path | IO[bytes] | str, *, xlsx: bool
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """Header and records of a workbook (path or binary stream; first sheet) or of CSV text."""
-    from indicator_service.scoring.csvform import normalise_header
-
-    if xlsx:
-        from openpyxl import load_workbook
-
-        wb = load_workbook(source, read_only=True, data_only=True)
-        rows = wb.worksheets[0].iter_rows(values_only=True)
-        header = normalise_header(str(h or "") for h in next(rows))
-        records = [
-            {h: ("" if v is None else str(v)) for h, v in zip(header, row, strict=False)}
-            for row in rows
-        ]
-        return header, records
-    assert isinstance(source, str)
-    reader = csv.reader(io.StringIO(source))
-    header = normalise_header(next(reader))
-    return header, [dict(zip(header, line, strict=False)) for line in reader]
+    """Header and records of a CSV (UTF-8) or XLSX file (first sheet), read by
+    :mod:`indicator_service.tables.rows` within its limits, as the web upload reads them."""
+    try:
+        if path.suffix.lower() == ".xlsx":
+            table = table_records(table_rows.xlsx_rows(path.read_bytes()))
+        else:
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise CommandError(f"{path}: the CSV file is not UTF-8 ({exc})") from exc
+            table = table_records(table_rows.csv_rows(text))
+    except ReadError as exc:
+        raise CommandError(f"{path}: {exc.message}") from exc
+    if table is None:
+        raise CommandError(f"{path}: the file is empty: expected a header line")
+    return table
 
 
 def read_submissions(path: Path, framework: str | None) -> tuple[list[str], list[Any]]:
@@ -131,12 +83,12 @@ def read_submissions(path: Path, framework: str | None) -> tuple[list[str], list
                 )
         return keys, items
     if suffix not in (".csv", ".xlsx"):
-        raise ScoreCommandError(f"{path}: expected a .json, .csv, .xlsx or .xls file")
+        raise CommandError(f"{path}: expected a .json, .csv, .xlsx or .xls file")
     header, records = read_table(path)
     try:
         keys, subs = records_to_submissions(header, records, default_framework=framework)
     except TableError as exc:
-        raise ScoreCommandError(
+        raise CommandError(
             f"{path}: " + "; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in exc.errors)
         ) from exc
     valid, errs = validate_submissions(keys, subs)
@@ -152,9 +104,7 @@ def _catalogue(catalog: Path | None) -> Iterator[Any]:
 
         cat = load_catalogue(catalog)
         if cat.issues:
-            raise ScoreCommandError(
-                f"{catalog}: {len(cat.issues)} problem(s), e.g. {cat.issues[0]}"
-            )
+            raise CommandError(f"{catalog}: {len(cat.issues)} problem(s), e.g. {cat.issues[0]}")
         yield DocumentCatalogue([f for _, f in cat.frameworks], [n for _, n in cat.namespaces])
         return
     from indicator_service.core.database import make_engine, session_scope
@@ -183,7 +133,7 @@ def score_national_file(
         with _catalogue(catalog) as lookup:
             outcomes = pipeline.score_sheets(sheets, framework, lookup)
     except FormFileError as exc:
-        raise ScoreCommandError(f"{path}: {exc.message}") from exc
+        raise CommandError(f"{path}: {exc.message}") from exc
     target = out or path.with_name(f"{path.stem}.scored.xlsx")
     suffix = target.suffix.lower()
     if suffix == ".json":
@@ -203,11 +153,11 @@ def score_national_file(
         try:
             target.write_bytes(render_pdf(writer.layouts_of(outcomes)))
         except NoCJKFont as exc:
-            raise ScoreCommandError(str(exc)) from exc
+            raise CommandError(str(exc)) from exc
     elif suffix == ".xlsx":
         target.write_bytes(writer.render_xlsx(writer.layouts_of(outcomes)))
     else:
-        raise ScoreCommandError(f"{target}: a form is written as .xlsx, .pdf or .json")
+        raise CommandError(f"{target}: a form is written as .xlsx, .pdf or .json")
     failed = 0
     for o in outcomes:
         if o.ok and o.receipt is not None:
@@ -239,7 +189,7 @@ def score_file(
             batch = score_batch(part, lookup, detail=True)
             results.extend(batch.items)
             if show:
-                _progress(min(start + chunk, len(items)), len(items))
+                progress(min(start + chunk, len(items)), len(items))
     failed = sum(1 for r in results if not r.ok)
     target = out or path.with_name(f"{path.stem}.scored{path.suffix}")
     suffix = target.suffix.lower()
@@ -257,86 +207,26 @@ def score_file(
     else:
         lines = list(table_lines(keys, items, results))
         if suffix == ".xlsx":
-            from openpyxl import Workbook
-
-            from indicator_service.core import spreadsheet
-
-            wb = Workbook(write_only=True)
-            ws = wb.create_sheet("scores")
-            ws.append(list(OUT_COLUMNS))
-            for line in lines:
-                ws.append(spreadsheet.xlsx_row(ws, (line.get(c) for c in OUT_COLUMNS)))
-            wb.save(target)
+            cells = ([line.get(c) for c in OUT_COLUMNS] for line in lines)
+            target.write_bytes(writers.xlsx_bytes("scores", OUT_COLUMNS, cells))
         else:
-            from indicator_service.core import spreadsheet
-
             with target.open("w", encoding="utf-8", newline="") as fh:
                 w = csv.DictWriter(fh, OUT_COLUMNS)
                 w.writeheader()
                 # text a spreadsheet would read as a formula is neutralised ('=…)
-                w.writerows({k: spreadsheet.csv_cell(v) for k, v in ln.items()} for ln in lines)
+                w.writerows({k: writers.csv_cell(v) for k, v in ln.items()} for ln in lines)
     print(f"{len(results) - failed} scored, {failed} failed → {target}")
     return len(results) - failed, failed
 
 
-def table_lines(keys: list[str], items: list[Any], results: list[Any]) -> Iterator[dict[str, Any]]:
-    for key, item, res in zip(keys, items, results, strict=True):
-        if not res.ok or res.result is None:
-            for e in res.errors:
-                yield {"submission": key, "error": f"{'.'.join(map(str, e.loc))}: {e.msg}"}
-            continue
-        rec = res.result
-        rows = {r.id: r for r in getattr(item, "rows", [])}
-        for lf in rec.leaves:
-            row = rows.get(lf.id)
-            yield {
-                "submission": key,
-                "framework": rec.framework.code,
-                "version": rec.framework.version,
-                "id": lf.id,
-                "class_l1": row.class_l1 if row else (lf.path[0] if lf.path else ""),
-                "class_l2": row.class_l2 if row else "",
-                "name": lf.name,
-                "points": lf.points,
-                "target": lf.target,
-                "value": lf.raw_value,
-                "level": lf.level,
-                "status": lf.status,
-                "score": lf.score,
-                "lost": lf.lost,
-                "warnings": ";".join(lf.warnings),
-                "explanation": lf.explanation,
-                "explanation_needed": (
-                    EXPLANATION_NEEDED if "explanation_missing" in lf.warnings else None
-                ),
-            }
-        yield {
-            "submission": key,
-            "framework": rec.framework.code,
-            "version": rec.framework.version,
-            "id": "TOTAL",
-            "points": rec.applicable_points,
-            "score": rec.score_sum,
-            "total": rec.total,
-            "grade": rec.grade.grade if rec.grade else None,
-            "recommendation": rec.grade.recommendation_zh if rec.grade else None,
-        }
-
-
 def _run(args: argparse.Namespace) -> int:
-    from indicator_service.cli import CommandError
-
     if not args.file.is_file():
         raise CommandError(f"{args.file}: no such file")
-    try:
-        _, failed = score_file(args.file, args.output, args.framework, args.catalog)
-    except ScoreCommandError as exc:
-        raise CommandError(str(exc)) from exc
+    _, failed = score_file(args.file, args.output, args.framework, args.catalog)
     return 1 if failed else 0
 
 
 def _template(args: argparse.Namespace) -> int:
-    from indicator_service.cli import CommandError
     from indicator_service.core.errors import NotFound
     from indicator_service.forms.template import template_form
     from indicator_service.forms.writer import layout, render_xlsx
@@ -346,8 +236,6 @@ def _template(args: argparse.Namespace) -> int:
             fw = lookup.framework(args.framework, args.version)
     except NotFound as exc:
         raise CommandError(exc.detail) from exc
-    except ScoreCommandError as exc:
-        raise CommandError(str(exc)) from exc
     form = template_form(fw.doc)
     target: Path = args.output or Path(f"template-{fw.code}-{fw.version}.xlsx")
     grid = [(form.sheet, layout(form))]

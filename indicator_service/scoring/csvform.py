@@ -1,5 +1,7 @@
 """The tabular (CSV / XLSX) form of submissions: one line per indicator row, in the layout of a
-self-evaluation form, with a ``submission`` column to tell submissions apart.
+self-evaluation form, with a ``submission`` column to tell submissions apart; and of their
+scores (:data:`OUT_COLUMNS`, :func:`table_lines`). The files themselves are read and written by
+:mod:`indicator_service.tables`.
 
 Columns (header names; aliases in brackets): ``submission``, ``framework``, ``version``,
 ``project``, ``unit_code``, ``region``, ``fiscal_year``, ``class_l1`` [level1, 一级指标],
@@ -13,7 +15,6 @@ from the submission's first line.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import operator
 import re
@@ -24,6 +25,21 @@ from pydantic import ValidationError
 
 from indicator_service.core.errors import ErrorItem, Unprocessable, excerpt
 from indicator_service.scoring.schemas import ScoreRequest
+from indicator_service.tables.rows import csv_lines, records
+
+__all__ = [
+    "OUT_COLUMNS",
+    "TableError",
+    "csv_lines",
+    "lines_to_submissions",
+    "normalise_header",
+    "read_batch_csv",
+    "records_to_submissions",
+    "table_lines",
+    "table_records",
+    "validate_submissions",
+    "validated",
+]
 
 ALIASES: dict[str, str] = {
     "level1": "class_l1",
@@ -324,24 +340,6 @@ def validated(keys: list[str], subs: list[dict[str, Any]]) -> list[ScoreRequest 
     return [item if item is not None else err for item, err in zip(items, errs, strict=True)]
 
 
-def csv_lines(text: str) -> Iterator[list[str]]:
-    """The lines of a CSV text as lists of cells, as ``csv.reader`` (default dialect, newline
-    "", strict) reads them. A text without quote characters is CSV at its simplest, lines (ended by
-    \\r\\n, \\r or \\n) split on commas, and is read so (a fifth faster on a large batch)
-    unless a line is longer than the csv module's field limit (whose error is kept). Tested to
-    agree on random texts."""
-    if '"' not in text:
-        flat = text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
-        lines = flat.split("\n") if flat else []
-        if flat.endswith("\n"):
-            lines.pop()
-        if max(map(len, lines), default=0) <= csv.field_size_limit():
-            return iter([line.split(",") if line else [] for line in lines])
-    # newline="": the csv module handles \r, \n and \r\n itself (a bare \r is a line break);
-    # strict: an unterminated quote or text after a closing quote is an error, not accepted
-    return csv.reader(io.StringIO(text, newline=""), strict=True)
-
-
 def read_batch_csv(raw: bytes) -> tuple[list[str], list[dict[str, Any]]]:
     """A CSV batch body → submission keys and dicts, not yet validated (422 for an unreadable
     body or cells)."""
@@ -379,3 +377,94 @@ def read_batch_csv(raw: bytes) -> tuple[list[str], list[dict[str, Any]]]:
             "empty CSV", errors=[ErrorItem(loc=["body"], msg="no data lines", type="missing")]
         )
     return keys, subs
+
+
+def table_records(
+    rows: Iterable[Sequence[Any]],
+) -> tuple[list[str], list[dict[str, str]]] | None:
+    """Header (names normalised, aliases resolved) and records of a form's table rows (read by
+    :mod:`indicator_service.tables.rows`, whose ``ReadError`` passes through); ``None`` for a
+    table without a header row."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return None
+    header = normalise_header("" if h is None else str(h) for h in first)
+    return header, records(header, it)
+
+
+# --- scores as a table -------------------------------------------------------------------------
+
+OUT_COLUMNS = (
+    "submission",
+    "framework",
+    "version",
+    "id",
+    "class_l1",
+    "class_l2",
+    "name",
+    "points",
+    "target",
+    "value",
+    "level",
+    "status",
+    "score",
+    "lost",
+    "warnings",
+    "total",
+    "grade",
+    "recommendation",
+    "error",
+    "explanation",
+    "explanation_needed",
+)
+
+#: The ``explanation_needed`` cell of a leaf that loses points (or has a warning asking for an
+#: explanation) and has no 偏差原因分析及改进措施.
+EXPLANATION_NEEDED = "需填写偏差原因分析及改进措施 / explanation needed"
+
+
+def table_lines(keys: list[str], items: list[Any], results: list[Any]) -> Iterator[dict[str, Any]]:
+    """The scored table (columns :data:`OUT_COLUMNS`): one line per leaf of each submission and
+    one ``TOTAL`` line, or one ``error`` line per problem of a submission that did not score."""
+    for key, item, res in zip(keys, items, results, strict=True):
+        if not res.ok or res.result is None:
+            for e in res.errors:
+                yield {"submission": key, "error": f"{'.'.join(map(str, e.loc))}: {e.msg}"}
+            continue
+        rec = res.result
+        rows = {r.id: r for r in getattr(item, "rows", [])}
+        for lf in rec.leaves:
+            row = rows.get(lf.id)
+            yield {
+                "submission": key,
+                "framework": rec.framework.code,
+                "version": rec.framework.version,
+                "id": lf.id,
+                "class_l1": row.class_l1 if row else (lf.path[0] if lf.path else ""),
+                "class_l2": row.class_l2 if row else "",
+                "name": lf.name,
+                "points": lf.points,
+                "target": lf.target,
+                "value": lf.raw_value,
+                "level": lf.level,
+                "status": lf.status,
+                "score": lf.score,
+                "lost": lf.lost,
+                "warnings": ";".join(lf.warnings),
+                "explanation": lf.explanation,
+                "explanation_needed": (
+                    EXPLANATION_NEEDED if "explanation_missing" in lf.warnings else None
+                ),
+            }
+        yield {
+            "submission": key,
+            "framework": rec.framework.code,
+            "version": rec.framework.version,
+            "id": "TOTAL",
+            "points": rec.applicable_points,
+            "score": rec.score_sum,
+            "total": rec.total,
+            "grade": rec.grade.grade if rec.grade else None,
+            "recommendation": rec.grade.recommendation_zh if rec.grade else None,
+        }

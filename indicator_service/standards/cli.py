@@ -15,8 +15,6 @@ Refusals exit with status 2 and name the offending row/field on standard error.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from dataclasses import dataclass
@@ -24,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from indicator_service.core.errors import BadRequest, ErrorItem, Unprocessable
-from indicator_service.standards import derive
+from indicator_service.core.readers import ReadError
+from indicator_service.standards import derive, progress
 from indicator_service.standards.resolve import DEFAULT_PRECEDENCE
+from indicator_service.tables.rows import csv_rows, records
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +94,19 @@ def _rows(text: str, suffix: str, key: str) -> tuple[list[Any], str]:
         if not isinstance(data, list):
             raise BadRequest(f"expected a JSON list (or an object with a {key!r} list)")
         return data, key
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None:
+    try:
+        table = list(csv_rows(text))  # strict CSV within the limits of tables.limits
+    except ReadError as exc:
+        loc: list[str | int] = ["row", exc.line or 1]
+        raise BadRequest(
+            f"not readable as CSV: {exc.message}",
+            errors=[ErrorItem(loc=loc, msg=exc.message, type="csv")],
+        ) from None
+    if not table:
         raise BadRequest("empty CSV file")
-    reader.fieldnames = [f.strip().lower() for f in reader.fieldnames]
-    return list(reader), "row"
+    header = [f.strip().lower() for f in table[0]]
+    # blank lines are skipped (as csv.DictReader skips them)
+    return records(header, (r for r in table[1:] if r)), "row"
 
 
 def read_series(name: str) -> list[derive.Point]:
@@ -212,13 +220,13 @@ def _industry(args: argparse.Namespace) -> int:
 def _progress(args: argparse.Namespace) -> int:
     points = read_series(args.file)
     try:
-        result = derive.progress(
+        result = progress.progress(
             points,
             direction=args.direction,
             base_year=args.base_year,
             target_value=args.target_value,
             target_year=args.target_year,
-            thresholds=derive.ProgressThresholds(
+            thresholds=progress.ProgressThresholds(
                 on_track=args.on_track,
                 acceleration=args.acceleration,
                 growth_on_track=args.growth_on_track,
@@ -303,7 +311,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     g.add_argument("--base-year", type=int)
     g.add_argument("--target-value", type=float)
     g.add_argument("--target-year", type=int)
-    th = derive.ProgressThresholds()
+    th = progress.ProgressThresholds()
     g.add_argument("--on-track", type=float, default=th.on_track)
     g.add_argument("--acceleration", type=float, default=th.acceleration)
     g.add_argument("--growth-on-track", type=float, default=th.growth_on_track)

@@ -34,6 +34,7 @@ from indicator_service.core.idempotency import (
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.router import get_catalogue
 from indicator_service.standards import derive
+from indicator_service.standards import progress as target_progress
 from indicator_service.standards.evaluations import (
     peers_from_evaluations,
     series_from_evaluations,
@@ -179,13 +180,13 @@ async def derive_industry(body: IndustryRequest, _reader: ReaderDep) -> Industry
 async def progress(body: ProgressRequest, _reader: ReaderDep) -> ProgressOut:
     th = body.thresholds
     result = run(
-        lambda: derive.progress(
+        lambda: target_progress.progress(
             _points(list(body.series)),
             direction=body.direction,
             base_year=body.base_year,
             target_value=body.target_value,
             target_year=body.target_year,
-            thresholds=derive.ProgressThresholds(
+            thresholds=target_progress.ProgressThresholds(
                 on_track=th.on_track,
                 acceleration=th.acceleration,
                 growth_on_track=th.growth_on_track,

@@ -17,8 +17,8 @@ from indicator_service.standards.derive import (
     DEFAULT_PERCENTILES,
     Direction,
     HistoricalMethod,
-    ProgressStatus,
 )
+from indicator_service.standards.progress import ProgressStatus
 
 Year = Annotated[int, Field(strict=True, ge=1900, le=2200), INTEGRAL]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]

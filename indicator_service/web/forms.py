@@ -7,7 +7,7 @@ cell); the answer is the receipts, or the scored forms in the same layout as XLS
 (``Accept``). Any other table is the flat layout below.
 
 The body is the file itself with its media type (``text/csv`` or the XLSX type). The form is
-read as the ``indicator-service score`` CLI reads it (``scoring.cli.parse_table`` and
+read as the ``indicator-service score`` CLI reads it (``tables.rows`` and
 ``scoring.csvform``) and scored by ``scoring.batch.score_batch``. It is all or nothing: every
 submission of the form must score, otherwise the answer is a 422 problem naming each offending
 line and column (``["body", "line", 3, "value"]``; the header is line 1). The answer is the
@@ -17,7 +17,6 @@ submission, as the CLI writes it) when ``Accept`` asks for XLSX.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, Any
 
@@ -28,7 +27,6 @@ from starlette.concurrency import run_in_threadpool
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, ScorerDep
 from indicator_service.catalogue.router import FwPath, VersionQuery
-from indicator_service.core import readers, spreadsheet
 from indicator_service.core.errors import (
     ErrorItem,
     NotAcceptable,
@@ -40,25 +38,29 @@ from indicator_service.core.errors import (
     excerpt,
 )
 from indicator_service.core.jsonbody import best_media
+from indicator_service.core.readers import ReadError
 from indicator_service.forms import pipeline as national
 from indicator_service.forms.reader import FormFileError, national_sheets
 from indicator_service.scoring.batch import score_batch
-from indicator_service.scoring.cli import OUT_COLUMNS, table_lines
 from indicator_service.scoring.csvform import (
+    OUT_COLUMNS,
     TableError,
-    normalise_header,
     records_to_submissions,
+    table_lines,
+    table_records,
     validate_submissions,
 )
 from indicator_service.scoring.lookup import CatalogueLookup
 from indicator_service.scoring.router import CatalogueDep
 from indicator_service.scoring.schemas import Receipt, ScoreRequest
+from indicator_service.tables import rows as table_rows
+from indicator_service.tables import writers
+from indicator_service.tables.limits import MAX_LINES
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
 CSV = "text/csv"
 PDF = "application/pdf"
-MAX_LINES = 20_000
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -158,7 +160,7 @@ def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
             "empty form", errors=[ErrorItem(loc=["body"], msg="no content", type="missing")]
         )
     if media == XLSX:
-        return _table(readers.xlsx_rows(raw), "xlsx")
+        return _table(table_rows.xlsx_rows(raw), "xlsx")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -171,30 +173,25 @@ def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
             "NUL characters are not allowed",
             errors=[ErrorItem(loc=["body"], msg="NUL character", type="nul")],
         )
-    return _table(readers.csv_rows(text), "csv")
+    return _table(table_rows.csv_rows(text), "csv")
 
 
 def _table(rows: Iterator[Sequence[Any]], kind: str) -> tuple[list[str], list[dict[str, Any]]]:
-    """Header and records of a form's rows, as ``scoring.cli.parse_table`` makes them, read
-    within the limits of ``core.readers`` (an unreadable file is a 422 naming the line)."""
+    """Header and records of a form's rows, as the CLI's ``scoring.cli.read_table`` makes them,
+    read within the limits of ``tables.limits`` (an unreadable file is a 422 naming the line)."""
     try:
-        first = next(rows, None)
-        if first is None:
-            raise Unprocessable(
-                "empty form",
-                errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")],
-            )
-        header = normalise_header("" if h is None else str(h) for h in first)
-        records = [
-            {h: ("" if v is None else str(v)) for h, v in zip(header, row, strict=False)}
-            for row in rows
-        ]
-    except readers.ReadError as exc:
+        table = table_records(rows)
+    except ReadError as exc:
         loc: list[str | int] = ["body", "line", exc.line] if exc.line is not None else ["body"]
         raise Unprocessable(
             "the form is not readable", errors=[ErrorItem(loc=loc, msg=exc.message, type=kind)]
         ) from exc
-    return header, records
+    if table is None:
+        raise Unprocessable(
+            "empty form",
+            errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")],
+        )
+    return table
 
 
 def _line_numbers(records: Iterable[Mapping[str, Any]]) -> dict[str, list[int]]:
@@ -261,17 +258,11 @@ def score_form(
 
 
 def _workbook(keys: list[str], requests: list[ScoreRequest], results: list[Any]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("scores")
-    ws.append(list(OUT_COLUMNS))
-    for line in table_lines(keys, list(requests), results):
-        # text as string cells: a row name such as "=HYPERLINK(…)" is never a formula
-        ws.append(spreadsheet.xlsx_row(ws, (line.get(c) for c in OUT_COLUMNS)))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    lines = table_lines(keys, list(requests), results)
+    # text as string cells: a row name such as "=HYPERLINK(…)" is never a formula
+    return writers.xlsx_bytes(
+        "scores", OUT_COLUMNS, ([ln.get(c) for c in OUT_COLUMNS] for ln in lines)
+    )
 
 
 FORM_BODY: dict[str, Any] = {

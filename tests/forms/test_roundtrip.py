@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indicator_service.forms.model import Form, FundsLine, IndicatorLine
-from indicator_service.forms.reader import parse_sheets, read_sheets
+from indicator_service.forms.reader import parse_sheets
+from indicator_service.tables.workbook import read_sheets
 from tests.forms.build import csv_bytes, form_xlsx, grid
 
 # cell text as people write it: no leading/trailing blanks, no label words of the layout

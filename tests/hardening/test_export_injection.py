@@ -19,7 +19,7 @@ import yaml
 
 from indicator_service.catalogue import bulk
 from indicator_service.cli import main
-from indicator_service.core.spreadsheet import FORMULA_START, csv_cell
+from indicator_service.tables.writers import FORMULA_START, csv_cell
 from tests.helpers import ApiClient
 from tests.scoring.frameworks import COMMON, self_evaluation
 from tests.web.forms import GOOD_CSV

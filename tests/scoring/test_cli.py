@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from indicator_service.cli import main
+from indicator_service.tables.limits import MAX_CELL_CHARS
 from tests.paths import CATALOG_DIR
 from tests.scoring.frameworks import COMMON, WORKED_EXAMPLE, self_evaluation
 from tests.web.forms import CLASS_TOTAL_CSV, CLASS_TOTAL_MSG
@@ -134,3 +135,43 @@ def test_class_totals_are_enforced_on_the_seed_framework(tmp_path: Path, suffix:
     assert [line["error"] for line in lines] == [
         f"body.items.0.rows.{i}.points: {CLASS_TOTAL_MSG}" for i in (0, 1)
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(
+            "三级指标,分值\n" + "x" * (MAX_CELL_CHARS + 1) + ",5\n",
+            f"line 2: the cell in column 1 has {MAX_CELL_CHARS + 1} characters",
+            id="cell-too-long",
+        ),
+        pytest.param(
+            '三级指标,分值\n"unterminated,5\n', "line 2: not readable as CSV", id="open-quote"
+        ),
+        pytest.param("", "the file is empty", id="empty"),
+        pytest.param(
+            "三级指标,分值\n完成数量,50\n".encode("gb18030"), "the CSV file is not UTF-8", id="gbk"
+        ),
+    ],
+)
+def test_unreadable_flat_table_is_one_line(
+    tmp_path: Path,
+    catalog: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str | bytes,
+    message: str,
+) -> None:
+    """The CLI reads flat tables through indicator_service.tables, within the upload limits:
+    a file it cannot read is a one-line error naming the line, never a traceback."""
+    src = tmp_path / "form.csv"
+    if isinstance(content, bytes):
+        src.write_bytes(content)
+    else:
+        src.write_text(content, encoding="utf-8")
+    code = main(["score", str(src), "--framework", "SELF-EVAL", "--catalog", str(catalog)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"error: {src}: ")
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "form.scored.csv").exists()

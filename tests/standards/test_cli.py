@@ -134,3 +134,19 @@ def test_resolve_from_the_database(
         assert "--precedence" in err
     finally:
         get_settings.cache_clear()
+
+
+def test_series_csv_is_read_strictly_with_blank_lines_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Series files are read through indicator_service.tables (strict CSV, its limits)."""
+    f = tmp_path / "s.csv"
+    f.write_text("Year,Value\n\n2022,90\n2023,87\n\n2024,93\n", encoding="utf-8")
+    code, out, err = _run(capsys, "derive-historical", str(f), "--method", "best_last_n")
+    assert code == 0, err
+    assert json.loads(out)["years"] == [2022, 2023, 2024]
+    f.write_text('year,value\n2023,87\n2024,"93\n', encoding="utf-8")
+    code, _, err = _run(capsys, "derive-historical", str(f), "--method", "last_year")
+    assert code == 2
+    assert err.startswith("error: not readable as CSV: line 3:")
+    assert "row.3: line 3:" in err

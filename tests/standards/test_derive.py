@@ -11,12 +11,10 @@ from indicator_service.standards.derive import (
     DerivationError,
     HistoricalMethod,
     Point,
-    ProgressStatus,
-    ProgressThresholds,
     derive_historical,
     derive_industry,
-    progress,
 )
+from indicator_service.standards.progress import ProgressStatus, ProgressThresholds, progress
 
 # 2020 80, 2021 84, 2022 90, 2023 87, 2024 93 (given out of order on purpose)
 SERIES = [

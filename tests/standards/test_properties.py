@@ -12,11 +12,10 @@ from hypothesis import strategies as st
 from indicator_service.standards.derive import (
     HistoricalMethod,
     Point,
-    ProgressStatus,
     derive_historical,
     derive_industry,
-    progress,
 )
+from indicator_service.standards.progress import ProgressStatus, progress
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 positive = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)

@@ -1,4 +1,5 @@
-"""Writing cells that spreadsheet programs open safely (every CSV and XLSX the service writes).
+"""Writing tables whose cells spreadsheet programs open safely (every CSV and XLSX the service
+writes).
 
 A text cell that starts with ``=``, ``+``, ``-``, ``@`` (or their full-width forms), a tab or a
 carriage return is read as a formula by spreadsheet programs when the CSV is opened (CSV
@@ -12,6 +13,7 @@ controls) become U+FFFD instead of failing the whole file.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -71,3 +73,26 @@ def xlsx_row(sheet: Any, values: Iterable[Any]) -> list[Any]:
         else:
             out.append(value)
     return out
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Iterable[Any]]) -> bytes:
+    """A whole CSV table (UTF-8, lines ended by ``\\n``) written by :func:`write_csv`."""
+    buf = io.StringIO()
+    write_csv(buf, header, rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Iterable[Any]]) -> bytes:
+    """A workbook of one sheet ``title`` (cut to Excel's 31 characters): ``header`` then
+    ``rows``, every text a string cell (a value such as ``=HYPERLINK(…)`` never becomes a
+    formula in the reader's spreadsheet program). Written in openpyxl's write-only mode."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(list(header))
+    for values in rows:
+        sheet.append(xlsx_row(sheet, values))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
