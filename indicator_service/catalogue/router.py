@@ -30,7 +30,7 @@ from indicator_service.auth.dependencies import (
 )
 from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
-from indicator_service.catalogue import service
+from indicator_service.catalogue import etags, service
 from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER
 from indicator_service.catalogue.schemas import (
     DiffOut,
@@ -93,6 +93,18 @@ def _problem(text: str) -> dict[str, Any]:
 
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("Unknown code or version")}
+_READ: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the If-None-Match tag is the current ETag"},
+    **_NOT_FOUND,
+}
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        max_length=2000,
+        description="the ETag of a copy you hold: 304 (no body) while it is current",
+    ),
+]
 _WRITE: dict[int | str, dict[str, Any]] = {
     **_NOT_FOUND,
     409: _problem("Published versions are immutable, a draft exists, or the bump is too small"),
@@ -121,14 +133,37 @@ def _max_age(request: Request) -> int:
     return int(request.app.state.settings.public_cache_seconds)
 
 
-def _set_cache(
-    request: Request, response: Response, *, pinned: bool, status_: str, etag: str
-) -> None:
-    response.headers["ETag"] = f'"{etag}"'
+def _cache_control(request: Request, *, pinned: bool, status_: str) -> str:
     if pinned and status_ in service.READABLE:
-        response.headers["Cache-Control"] = f"public, max-age={_max_age(request)}, immutable"
-    else:
-        response.headers["Cache-Control"] = "no-store"
+        return f"public, max-age={_max_age(request)}, immutable"
+    return "no-store"
+
+
+def _set_cache(
+    request: Request, response: Response, *, pinned: bool, status_: str, content_hash: str
+) -> None:
+    response.headers["ETag"] = f'"{etags.version_tag(content_hash, status_)}"'
+    response.headers["Cache-Control"] = _cache_control(request, pinned=pinned, status_=status_)
+
+
+def not_modified(
+    request: Request, if_none_match: str | None, tag: str | None, *, pinned: bool
+) -> Response | None:
+    """A 304 when ``If-None-Match`` names the current tag of published data (computed from
+    memory: no database query), else None."""
+    if tag is None or not etags.matches(if_none_match, tag):
+        return None
+    cache = _cache_control(request, pinned=pinned, status_=service.PUBLISHED)
+    return Response(status_code=304, headers={"ETag": f'"{tag}"', "Cache-Control": cache})
+
+
+def request_text(request: Request) -> str:
+    return f"{request.url.path}?{request.url.query}"
+
+
+def _tag(response: Response, tag: str | None) -> None:
+    if tag is not None:
+        response.headers["ETag"] = f'"{tag}"'
 
 
 def _diff_out(diff: Diff) -> DiffOut:
@@ -156,7 +191,7 @@ def get_namespace(ns: NsPath, session: SessionDep, response: Response) -> Namesp
 @router.get(
     "/namespaces/{ns}/versions/{version}",
     response_model=NamespaceVersionOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="One namespace version: its full document",
 )
 def get_namespace_version(
@@ -166,11 +201,15 @@ def get_namespace_version(
     request: Request,
     response: Response,
     reader: ReaderDep,
-) -> NamespaceVersionOut:
+    if_none_match: IfNoneMatch = None,
+) -> NamespaceVersionOut | Response:
+    tag = etags.namespace_tag(session, ns, version)
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=True)) is not None:
+        return unchanged
     rel = service.get_namespace_version(session, ns, version)
     if rel.status in service.UNPUBLISHED:
         _ensure_draft_reader(reader, ns)
-    _set_cache(request, response, pinned=True, status_=rel.status, etag=rel.content_hash)
+    _set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
     return NamespaceVersionOut.model_validate(asdict(rel))
 
 
@@ -334,7 +373,7 @@ def deprecate(
 @router.get(
     "/indicators",
     response_model=IndicatorPage,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="Search indicators (latest published versions unless a namespace version is pinned)",
 )
 def list_indicators(
@@ -352,7 +391,8 @@ def list_indicators(
     q: ShortQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> IndicatorPage:
+    if_none_match: IfNoneMatch = None,
+) -> IndicatorPage | Response:
     _no_store(response)
     filters = service.IndicatorFilters(
         namespace=namespace,
@@ -365,6 +405,10 @@ def list_indicators(
         value_type=value_type,
         q=q,
     )
+    tag = etags.search_tag(session, filters, request_text(request))
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
+        return unchanged
+    _tag(response, tag)
     items, total = service.list_indicators(session, filters, limit, offset)
     nxt = None
     if offset + len(items) < total:
@@ -383,19 +427,25 @@ def list_indicators(
 @router.get(
     "/indicators/{code}",
     response_model=IndicatorDetail,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="One indicator with its standards",
 )
 def get_indicator(
     code: IndPath,
     session: SessionDep,
+    request: Request,
     response: Response,
     version: VersionQuery = None,
-) -> IndicatorDetail:
+    if_none_match: IfNoneMatch = None,
+) -> IndicatorDetail | Response:
+    tag = etags.indicator_tag(session, code, version, request_text(request))
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
+        return unchanged
     ind = service.get_indicator(session, code, version)
     standards = service.standards_for(session, code, version)
     # standards may come from other namespaces' latest versions: never immutable
     _no_store(response)
+    _tag(response, tag)
     return IndicatorDetail(
         indicator=IndicatorOut.model_validate(asdict(ind)),
         standards=[StandardOut.model_validate(asdict(s)) for s in standards],
@@ -405,12 +455,13 @@ def get_indicator(
 @router.get(
     "/indicators/{code}/standard",
     response_model=StandardMatchOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="The best-matching standard for an indicator in a context, and why it matched",
 )
 def lookup_standard(
     code: IndPath,
     session: SessionDep,
+    request: Request,
     response: Response,
     type: Annotated[
         Literal[
@@ -436,8 +487,13 @@ def lookup_standard(
         bool,
         Query(description="also consider illustrative rows (values no public document gives)"),
     ] = False,
-) -> StandardMatchOut:
+    if_none_match: IfNoneMatch = None,
+) -> StandardMatchOut | Response:
+    tag = etags.indicator_tag(session, code, version, request_text(request))
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
+        return unchanged
     _no_store(response)
+    _tag(response, tag)
     service.get_indicator(session, code, version)  # 404 for an unknown indicator
     m = service.resolve_standard(
         session,
@@ -470,7 +526,7 @@ def list_frameworks(session: SessionDep, response: Response) -> FrameworkList:
 @router.get(
     "/frameworks/{code}",
     response_model=FrameworkOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="A framework's full tree (latest published unless pinned)",
 )
 def get_framework(
@@ -479,25 +535,36 @@ def get_framework(
     request: Request,
     response: Response,
     version: VersionQuery = None,
-) -> FrameworkOut:
+    if_none_match: IfNoneMatch = None,
+) -> FrameworkOut | Response:
+    pinned = version is not None
+    tag = etags.framework_tag(session, code, version)
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=pinned)) is not None:
+        return unchanged
     rel = service.get_framework(session, code, version)
-    _set_cache(
-        request, response, pinned=version is not None, status_=rel.status, etag=rel.content_hash
-    )
+    _set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
     return FrameworkOut.model_validate(asdict(rel))
 
 
 @router.get(
     "/frameworks/{code}/versions/{version}",
     response_model=FrameworkOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="One framework version's full tree",
 )
 def get_framework_version(
-    code: FwPath, version: VersionPath, session: SessionDep, request: Request, response: Response
-) -> FrameworkOut:
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> FrameworkOut | Response:
+    tag = etags.framework_tag(session, code, version)
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=True)) is not None:
+        return unchanged
     rel = service.get_framework(session, code, version)
-    _set_cache(request, response, pinned=True, status_=rel.status, etag=rel.content_hash)
+    _set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
     return FrameworkOut.model_validate(asdict(rel))
 
 
@@ -521,7 +588,7 @@ def diff_framework(
 @router.get(
     "/frameworks/{code}/versions/{version}/document",
     response_model=FrameworkVersionOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="One framework version's source document (what a draft edit replaces)",
 )
 def get_framework_document(
@@ -531,11 +598,15 @@ def get_framework_document(
     request: Request,
     response: Response,
     reader: ReaderDep,
-) -> FrameworkVersionOut:
+    if_none_match: IfNoneMatch = None,
+) -> FrameworkVersionOut | Response:
+    tag = etags.framework_tag(session, code, version)
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=True)) is not None:
+        return unchanged
     doc = service.get_framework_document(session, code, version)
     if doc.status in service.UNPUBLISHED:
         _ensure_draft_reader(reader, FRAMEWORK_OWNER)
-    _set_cache(request, response, pinned=True, status_=doc.status, etag=doc.content_hash)
+    _set_cache(request, response, pinned=True, status_=doc.status, content_hash=doc.content_hash)
     return FrameworkVersionOut.model_validate(asdict(doc))
 
 
