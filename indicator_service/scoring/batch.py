@@ -33,6 +33,7 @@ from indicator_service.scoring.prepare import (
 from indicator_service.scoring.receipts import (
     leaf_errors,
     receipt,
+    summary_dict,
 )
 from indicator_service.scoring.schemas import (
     MAX_BATCH_ITEMS,
@@ -41,6 +42,7 @@ from indicator_service.scoring.schemas import (
     BatchRequest,
     BatchResponse,
     BudgetIn,
+    ReceiptSummary,
     ScoreRequest,
 )
 
@@ -51,8 +53,10 @@ def score_batch(
     *,
     validate_only: bool = False,
     detail: bool = False,
+    summary: bool = False,
 ) -> BatchResponse:
-    """Score many submissions in one engine call; one bad item does not sink the others."""
+    """Score many submissions in one engine call; one bad item does not sink the others
+    (``detail``: each item with its full receipt; ``summary``: with its summary receipt)."""
     prepared: list[Prepared | None] = []
     compiled: list[rules.CompiledTree] = []
     shared: StructureCache | None = getattr(catalogue, "structures", None)
@@ -121,6 +125,11 @@ def score_batch(
                     total=None if total != total else total,
                     grade=band.grade if band else None,
                     result=receipt(p, t, result, item, leaf_off, node_off) if detail else None,
+                    summary=(
+                        ReceiptSummary.model_validate(summary_dict(p, t, result, item, leaf_off))
+                        if summary
+                        else None
+                    ),
                 )
     ok = sum(1 for o in out if o.ok)
     return BatchResponse(
@@ -346,6 +355,7 @@ def score_batch_body(
     *,
     validate_only: bool,
     detail: bool,
+    summary: bool = False,
 ) -> bytes:
     """A JSON or CSV batch body (``POST /v1/score/batch``) → the :class:`BatchResponse` as JSON
     bytes. One structure goes the columnar way (:func:`score_shared_structure`), the rest is
@@ -354,13 +364,13 @@ def score_batch_body(
         items: list[ScoreRequest | list[ErrorItem]]
         if media == "text/csv":
             keys, subs = read_batch_csv(raw)
-            if not (validate_only or detail):  # a form's lines for many units: one structure
+            if not (validate_only or detail or summary):  # a form's lines: one structure
                 shared = score_shared_structure(subs, catalogue)
                 if shared is not None:
                     return orjson.dumps(shared)
             items = validated(keys, subs)
         else:
-            if not (validate_only or detail):
+            if not (validate_only or detail or summary):
                 shared = _shared_json_batch(raw, catalogue)
                 if shared is not None:
                     return orjson.dumps(shared)
@@ -382,7 +392,9 @@ def score_batch_body(
                     except ValidationError as exc:
                         items.append(_validation_errors(exc, ["body", "items", i]))
                 validate_only = validate_only or envelope.validate_only
-        out = score_batch(items, catalogue, validate_only=validate_only, detail=detail)
+        out = score_batch(
+            items, catalogue, validate_only=validate_only, detail=detail, summary=summary
+        )
         return orjson.dumps(out.model_dump(mode="json"))
 
 

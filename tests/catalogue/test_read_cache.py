@@ -137,6 +137,23 @@ def test_score_through_the_database_costs_nothing_after_the_first(
     assert again.json()["framework"]["version"] == "1.1.0"  # catalog/frameworks
 
 
+def test_summary_receipt_through_the_database(quiet_app: FastAPI, qapi: ApiClient) -> None:
+    full = qapi.post("/v1/score", json=self_eval(3)).json()
+    with database_use(quiet_app.state.engine) as use:
+        r = qapi.post("/v1/score?receipt=summary", json=self_eval(3))
+    assert r.status_code == 200, r.text
+    assert use.none, use.statements
+    summary = r.json()
+    assert summary["total"] == full["total"] == 94.5  # qty 93 of 100: 46.5 + 30 + 9 + 9
+    assert summary["grade"] == full["grade"]["grade"] == "优"
+    assert summary["input_hash"] == full["input_hash"]
+    assert summary["framework"] == full["framework"]
+    assert summary["framework"]["version"] == "1.1.0"
+    assert [(lf["id"], lf["score"], lf["lost"]) for lf in summary["leaves"]] == [
+        (lf["id"], lf["score"], lf["lost"]) for lf in full["leaves"]
+    ]
+
+
 def test_unknown_codes_and_versions_still_404(qapi: ApiClient) -> None:
     assert qapi.get("/v1/frameworks/NOPE").status_code == 404
     assert qapi.get("/v1/frameworks/SELF-EVAL?version=9.9.9").status_code == 404
