@@ -7,7 +7,8 @@ goes to the database and answers in full.
 
 * A namespace or framework version: its content hash (the ETag its drafts carry for
   ``If-Match`` too), with ``-deprecated`` appended once it is deprecated (the body's status
-  changed).
+  changed). The latest version of a framework (an unpinned read): a digest of its number,
+  status and content hash.
 * Reads combining several versions (indicator search, one indicator with its standards,
   standard look-ups): a digest of the request's path and query and of every version read.
 """
@@ -41,7 +42,12 @@ def _combined(request: str, versions: Iterable[VersionHead] | None) -> str | Non
 
 
 def framework_tag(session: Session, code: str, version: str | None) -> str | None:
-    return _one(heads(session).framework(code, version))
+    """A pinned version's tag; the latest version's (``version`` None) also names the version
+    number, since two versions may have the same content (a patch that changes nothing)."""
+    head = heads(session).framework(code, version)
+    if version is None:
+        return _combined("latest framework", None if head is None else [head])
+    return _one(head)
 
 
 def namespace_tag(session: Session, code: str, version: str | None) -> str | None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -57,6 +58,7 @@ from indicator_service.catalogue.source import (
     REGION_RE,
 )
 from indicator_service.catalogue.versioning import Diff
+from indicator_service.core.cache import LRU
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
 from indicator_service.core.idempotency import (
@@ -150,11 +152,42 @@ def not_modified(
     request: Request, if_none_match: str | None, tag: str | None, *, pinned: bool
 ) -> Response | None:
     """A 304 when ``If-None-Match`` names the current tag of published data (computed from
-    memory: no database query), else None."""
-    if tag is None or not etags.matches(if_none_match, tag):
+    memory: no database query); else the body this process already sent for this request and
+    tag; else None (the handler reads and answers, then :func:`_answer` keeps the body)."""
+    if tag is None:
         return None
-    cache = _cache_control(request, pinned=pinned, status_=service.PUBLISHED)
-    return Response(status_code=304, headers={"ETag": f'"{tag}"', "Cache-Control": cache})
+    headers = {
+        "ETag": f'"{tag}"',
+        "Cache-Control": _cache_control(request, pinned=pinned, status_=service.PUBLISHED),
+    }
+    if etags.matches(if_none_match, tag):
+        return Response(status_code=304, headers=headers)
+    body = _BODIES.get((request_text(request), tag))
+    if body is None:
+        return None
+    return Response(body, media_type="application/json", headers=headers)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+# (path and query, ETag) → the JSON body of a read of published data: the tag names every
+# version the body was built from, so the body cannot change while the tag stays current.
+# Bounded (the query is the caller's): least recently used bodies are dropped first.
+_BODIES: LRU[tuple[str, str], bytes] = LRU(512)
+
+
+def _answer(request: Request, tag: str | None, out: M, *, pinned: bool) -> M | Response:
+    """Answer ``out``; for published data (``tag`` set) serialise it once and keep the body for
+    the next identical request (:func:`not_modified`)."""
+    if tag is None:
+        return out
+    body = out.model_dump_json().encode("utf-8")
+    _BODIES[(request_text(request), tag)] = body
+    headers = {
+        "ETag": f'"{tag}"',
+        "Cache-Control": _cache_control(request, pinned=pinned, status_=service.PUBLISHED),
+    }
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def request_text(request: Request) -> str:
@@ -210,7 +243,7 @@ def get_namespace_version(
     if rel.status in service.UNPUBLISHED:
         _ensure_draft_reader(reader, ns)
     _set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
-    return NamespaceVersionOut.model_validate(asdict(rel))
+    return _answer(request, tag, NamespaceVersionOut.model_validate(asdict(rel)), pinned=True)
 
 
 @router.get(
@@ -415,13 +448,14 @@ def list_indicators(
         params = dict(request.query_params)
         params.update({"limit": str(limit), "offset": str(offset + limit)})
         nxt = f"{request.url.path}?{urlencode(params)}"
-    return IndicatorPage(
+    page = IndicatorPage(
         items=[IndicatorOut.model_validate(asdict(i)) for i in items],
         total=total,
         limit=limit,
         offset=offset,
         next=nxt,
     )
+    return _answer(request, tag, page, pinned=False)
 
 
 @router.get(
@@ -446,10 +480,11 @@ def get_indicator(
     # standards may come from other namespaces' latest versions: never immutable
     _no_store(response)
     _tag(response, tag)
-    return IndicatorDetail(
+    detail = IndicatorDetail(
         indicator=IndicatorOut.model_validate(asdict(ind)),
         standards=[StandardOut.model_validate(asdict(s)) for s in standards],
     )
+    return _answer(request, tag, detail, pinned=False)
 
 
 @router.get(
@@ -506,11 +541,12 @@ def lookup_standard(
         namespace_version=version,
         include_illustrative=include_illustrative,
     )
-    return StandardMatchOut(
+    found = StandardMatchOut(
         match=StandardOut.model_validate(asdict(m.row)),
         why=m.why,
         candidates=[StandardOut.model_validate(asdict(c)) for c in m.candidates],
     )
+    return _answer(request, tag, found, pinned=False)
 
 
 # --- frameworks -----------------------------------------------------------------------------------
@@ -543,7 +579,7 @@ def get_framework(
         return unchanged
     rel = service.get_framework(session, code, version)
     _set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
-    return FrameworkOut.model_validate(asdict(rel))
+    return _answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=pinned)
 
 
 @router.get(
@@ -565,7 +601,7 @@ def get_framework_version(
         return unchanged
     rel = service.get_framework(session, code, version)
     _set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
-    return FrameworkOut.model_validate(asdict(rel))
+    return _answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=True)
 
 
 @router.get(
@@ -607,7 +643,7 @@ def get_framework_document(
     if doc.status in service.UNPUBLISHED:
         _ensure_draft_reader(reader, FRAMEWORK_OWNER)
     _set_cache(request, response, pinned=True, status_=doc.status, content_hash=doc.content_hash)
-    return FrameworkVersionOut.model_validate(asdict(doc))
+    return _answer(request, tag, FrameworkVersionOut.model_validate(asdict(doc)), pinned=True)
 
 
 @router.post(
