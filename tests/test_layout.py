@@ -18,4 +18,3 @@ def test_no_module_is_over_800_lines() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}, f"modules over {MAX_LINES} lines: split them by job ({long})"
-
