@@ -208,6 +208,11 @@ def test_browse_search_and_indicator_page(tab: Tab) -> None:
     history = page.locator("#history-table tbody tr").all_inner_texts()
     assert len(history) == 2
     assert any("Licensed (assistant) physicians" in row and "1.0.1" in row for row in history)
+    facts = page.locator("#indicator dl.facts").inner_text()
+    assert "Higher is better" in facts  # the rule in words, never its JSON
+    assert "{" not in facts
+    assert "higher_better" not in facts
+    assert "Published" in facts
     tab.shot("indicator")
     page.click("#lang")
     assert page.locator("h1").inner_text() == "指标"
@@ -229,6 +234,13 @@ def test_standard_lookup(tab: Tab) -> None:
     assert "object" not in source
     assert "110105" in page.locator("#lookup-explanation").inner_text()
     assert page.locator("#candidates-table tbody tr").count() >= 4
+    # codes in words, Chinese by default: the standard type, the region level and the outcome
+    assert page.locator("#lookup-standard dd[data-field=type]").inner_text() == "计划标准"
+    candidates = page.locator("#candidates-table tbody").inner_text()
+    assert "采用" in candidates
+    assert "全国" in candidates
+    for code in ("won", "lost", "plan", "national", "province"):
+        assert f"\t{code}\t" not in candidates, code
     tab.shot("standards")
     # an unknown indicator is the API's problem, shown as an alert
     page.fill("#indicator", "HLT-99-999")

@@ -1,5 +1,5 @@
 // Differences between two versions of a namespace or framework, and the bump they require.
-import { api, el, field, params, select, showError, start, t, table } from "./common.js";
+import { api, el, field, params, said, select, showError, start, t, table, word } from "./common.js";
 
 const main = document.getElementById("main");
 const out = el("div", { id: "diff", "aria-live": "polite" });
@@ -14,11 +14,11 @@ function describe(change) {
 function draw() {
   if (!result) return;
   out.replaceChildren(
-    el("p", { id: "diff-bump", class: "stat-line" }, t("diff.bump", { bump: result.required_bump })),
+    el("p", { id: "diff-bump", class: "stat-line" }, t("diff.bump", { bump: word("bump", result.required_bump) })),
     result.changes.length
       ? table(
           ["change", "item", "bump", "reason", "fields"],
-          result.changes.map((c) => [`${c.entity} ${c.op}`, c.key, c.bump, c.reason, describe(c)]),
+          result.changes.map((c) => [`${word("entity", c.entity)} · ${word("op", c.op)}`, c.key, word("bump", c.bump), said(c, "reason"), describe(c)]),
           { id: "diff-table" },
         )
       : el("p", { id: "diff-none" }, t("diff.nochanges")),

@@ -1,5 +1,5 @@
 // Standards lookup: indicator + region + year → the standard the scoring uses, with its derivation.
-import { api, el, field, fmt, params, showError, citation, standardValue, start, t, table } from "./common.js";
+import { api, el, field, fmt, params, said, showError, citation, standardValue, start, t, table, word } from "./common.js";
 
 const main = document.getElementById("main");
 const out = el("div", { id: "lookup-result", "aria-live": "polite" });
@@ -16,7 +16,7 @@ function draw() {
           { class: "facts", id: "lookup-standard" },
           [
             ["value", standardValue(s)],
-            ["type", s.type],
+            ["type", word("stdtype", s.type)],
             ["region", s.region],
             ["fiscal_year", fmt(s.fiscal_year)],
             ["namespace", `${s.namespace} ${s.namespace_version}`],
@@ -26,17 +26,17 @@ function draw() {
         )
       : el("p", { id: "lookup-none" }, t("lookup.none")),
     el("h3", {}, t("lookup.why")),
-    el("p", { id: "lookup-explanation" }, result.explanation),
+    el("p", { id: "lookup-explanation" }, said(result, "explanation")),
     el("h3", {}, t("lookup.candidates")),
     table(
       ["rank", "type", "region", "region_level", "outcome", "reason", "value"],
       result.candidates.map((c) => [
         String(c.rank),
-        c.type,
+        word("stdtype", c.type),
         c.region,
-        c.region_level,
-        c.outcome,
-        c.reason,
+        word("level", c.region_level),
+        word("outcome", c.outcome),
+        said(c, "reason"),
         standardValue(c.standard),
       ]),
       { id: "candidates-table" },
