@@ -325,7 +325,7 @@ def test_bad_row_shows_validation_error(tab: Tab, server: Server) -> None:
     page.fill("#row-1-points", "50")
     page.fill("#row-1-target", "100")
     page.fill("#row-1-value", "96")
-    page.fill("#row-1-level", "achieved")
+    page.select_option("#row-1-level", "achieved")
     page.click("#score-go")
     page.wait_for_selector("[role=alert]:has-text('body.rows.0.level')")
 
@@ -409,7 +409,7 @@ def test_fill_rows_save_evaluations_and_history(tab: Tab, server: Server) -> Non
             page.click("#add-row")
         for name, value in row.items():
             selector = f"#row-{n}-{name}"
-            if name == "operator":
+            if name in ("operator", "level"):
                 page.select_option(selector, value)
             else:
                 page.fill(selector, value)
@@ -427,6 +427,67 @@ def test_fill_rows_save_evaluations_and_history(tab: Tab, server: Server) -> Non
     assert str(TOTAL) in lines[-1]
     assert page.locator("svg.chart g.bar").count() == 3
     tab.shot("history")
+
+
+def test_pick_indicator_levels_explanation_and_fixed_framework(tab: Tab, server: Server) -> None:
+    """A row picked from the catalogue by search with its standards offered as targets; the
+    qualitative level chosen among the framework's levels in Chinese; 偏差原因分析及改进措施; and
+    the fixed framework PRJ-2020 filled in leaf by leaf."""
+    tab.sign_in(server.evaluator_key)
+    page = tab.goto("/ui/score")
+    page.wait_for_selector("#row-1-level option[value=achieved]", state="attached")
+    # the levels in Chinese, codes as values
+    levels = page.locator("#row-1-level option").all_inner_texts()
+    assert levels[1:] == [
+        "达成年度指标",
+        "部分达成年度指标并具有一定效果",
+        "未达成年度指标且效果较差",
+    ]
+    assert page.locator("label[for=row-1-explanation]").inner_text() == "偏差原因分析及改进措施"
+    # search the catalogue: the datalist offers codes with names; picking one fills the row and
+    # offers its standards (the 十四五 plan target 3.2 and the 2022 actual 3.15) as targets
+    page.fill("#row-1-indicator", "执业")
+    page.wait_for_selector("#row-1-indicators option[value=HLT-05-002]", state="attached")
+    page.fill("#row-1-indicator", "HLT-05-002")
+    page.dispatch_event("#row-1-indicator", "change")
+    page.wait_for_selector("#row-1-standards button.use-standard")
+    offered = page.locator("#row-1-standards").inner_text()
+    assert "计划标准 ≥ 3.2 人" in offered
+    assert page.locator("#row-1-unit").input_value() == "人"
+    page.locator("#row-1-standards button.use-standard", has_text="计划标准").first.click()
+    assert page.locator("#row-1-target").input_value() == "3.2"
+    tab.shot("score-pick")
+
+    # PRJ-2020 has no open class: no rows, one field per leaf (budget execution from the budget)
+    page.select_option("#framework", "PRJ-2020")
+    page.wait_for_selector("#fixed fieldset[data-node='DEC.PRJ.1']")
+    assert page.locator("#rows-area").is_hidden()
+    assert page.locator("#fixed fieldset[data-node='PRC.FIN.2']").count() == 0
+    page.fill("#budget_adjusted", "100")
+    page.fill("#budget_executed", "95")
+    for box in page.locator("#fixed fieldset").all():
+        level = box.locator("select")
+        if level.count():
+            level.select_option("achieved")
+        else:
+            code = box.get_attribute("data-node")
+            target = box.locator("input[id$='-target']")
+            if target.count():  # the framework sets no target: the project's own
+                target.fill("10")
+                box.locator("input[id$='-value']").fill("5")
+            else:
+                assert code in ("PRC.FIN.1", "OUT.QTY.1", "OUT.QLT.1", "OUT.TIM.1", "BEN.SAT.1")
+                box.locator("input[id$='-value']").fill("100" if code != "BEN.SAT.1" else "90")
+    page.select_option("#fixed-DEC_PRJ_1-level", "partial")
+    page.fill("#fixed-DEC_PRJ_1-explanation", "立项论证不充分，下年度补充可行性研究")
+    page.click("#score-go")
+    page.wait_for_selector(".receipt .total")
+    # 100 − 3 × (1 − 0.7) [partial] − 4 × (1 − 95/100) [execution] − 7 × (1 − 5/10) [cost] = 95.4
+    assert page.locator(".receipt .total").inner_text() == "95.4"
+    assert page.locator(".receipt .grade").inner_text().startswith("优")
+    assert "立项论证不充分" in page.locator(".receipt-tree [data-leaf='DEC.PRJ.1']").inner_text()
+    assert page.locator("#download").count() == 0  # a CSV form has no place for leaf values
+    tab.shot("score-fixed")
 
 
 def test_scoring_without_a_key_asks_to_sign_in(tab: Tab) -> None:

@@ -82,3 +82,12 @@ def test_pages_are_not_api_operations(web_api: ApiClient) -> None:
     paths = web_api.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/ui")]
     assert "/v1/forms/score" in paths
+
+
+def test_default_qualitative_levels_in_labels_are_the_national_ones() -> None:
+    """score.js names the default levels through labels.js qlevel.*: the same words as
+    rules/vocabulary.py (the one source), in both languages."""
+    from indicator_service.rules.vocabulary import DEFAULT_QUALITATIVE_LEVELS
+
+    for level in DEFAULT_QUALITATIVE_LEVELS:
+        assert labels()[f"qlevel.{level['code']}"] == (level["name_zh"], level["name_en"])
