@@ -419,14 +419,62 @@ def test_fill_rows_save_evaluations_and_history(tab: Tab, server: Server) -> Non
     tab.shot("score-rows")
     page.click("#save")
     page.wait_for_selector("#save-status:has-text('#')")
+    first = page.locator("#save-status a.saved-link").get_attribute("href")
+    # saving twice does not store twice (the same Idempotency-Key replays the first answer)
+    page.click("#save")
+    page.wait_for_selector("#save-status a.saved-link")
+    assert page.locator("#save-status a.saved-link").get_attribute("href") == first
+    stored = httpx.get(
+        f"{server.url}/v1/evaluations",
+        params={"project": "UI-HIST", "fiscal_year": 2024},
+        headers=bearer(server.evaluator_key),
+    ).json()
+    assert stored["total"] == 1
 
-    page = tab.goto("/ui/history?project=UI-HIST")
+    # an uploaded form is saved as an evaluation too (once, however often the button is pressed)
+    page.set_input_files(
+        "#form-file",
+        files=[{"name": "self-eval.csv", "mimeType": "text/csv", "buffer": GOOD_CSV.encode()}],
+    )
+    page.click("#upload-go")
+    page.wait_for_selector(".receipt .grade")
+    page.click("#save")
+    page.wait_for_selector("#save-status a.saved-link")
+    page.click("#save")
+    page.wait_for_selector("#save-status a.saved-link")
+    uploaded = httpx.get(
+        f"{server.url}/v1/evaluations",
+        params={"project": "WEB-PRJ"},
+        headers=bearer(server.evaluator_key),
+    ).json()
+    assert uploaded["total"] == 1
+    assert uploaded["items"][0]["total"] == TOTAL
+
+    # history: a part of a code finds the projects; one found shows its years at once
+    page = tab.goto("/ui/history")
+    page.fill("#q", "-")
+    page.click("#history-form button")
+    page.wait_for_selector("#projects-table tbody tr")
+    projects = page.locator("#projects-table tbody tr").all_inner_texts()
+    assert [p.split("\t")[0] for p in projects] == ["UI-HIST", "WEB-PRJ"]
+    assert projects[0].split("\t")[2:] == ["3", "2022、2023、2024"]
+    tab.shot("history-projects")
+    page.fill("#q", "ui-hi")
+    page.click("#history-form button")
     page.wait_for_selector("#history-table tbody tr")
     lines = page.locator("#history-table tbody tr").all_inner_texts()
     assert [line.split("\t")[0] for line in lines] == ["2022", "2023", "2024"]
     assert str(TOTAL) in lines[-1]
     assert page.locator("svg.chart g.bar").count() == 3
     tab.shot("history")
+    # each stored evaluation links to its receipt
+    page.locator("#history-table tbody tr").last.locator("a.receipt-link").click()
+    page.wait_for_selector(".receipt .total")
+    assert page.url.endswith(first)
+    assert page.locator(".receipt .total").inner_text() == str(TOTAL)
+    page.click("#back-to-project")
+    page.wait_for_selector("#history-table tbody tr")
+    tab.shot("history-receipt")
 
 
 def test_pick_indicator_levels_explanation_and_fixed_framework(tab: Tab, server: Server) -> None:

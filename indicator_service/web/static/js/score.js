@@ -110,14 +110,36 @@ async function downloadTemplate() {
   }
 }
 
+/** A key naming the request's content (two FNV-1a hashes of its JSON): saving the same
+ * evaluation twice replays the first answer instead of storing it again. Computed here rather
+ * than with crypto.subtle, which plain-HTTP deployments do not have. */
+function idempotencyKey(request) {
+  const text = JSON.stringify(request);
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  return `ui-${a.toString(16).padStart(8, "0")}${b.toString(16).padStart(8, "0")}-${text.length}`;
+}
+
 async function saveEvaluation() {
   const status = document.getElementById("save-status");
   try {
-    // a national-layout workbook: each scored form's request (with its project and funds blocks)
+    // each scored form's request (a national form's with its project and funds blocks)
     const requests = state.last.requests?.length ? state.last.requests : [state.last.request];
-    const ids = [];
-    for (const request of requests) ids.push((await api("/v1/evaluations", { method: "POST", body: request })).id);
-    status.textContent = t("score.saved", { id: ids.join(", #") });
+    const saved = [];
+    for (const request of requests)
+      saved.push(
+        await api("/v1/evaluations", { method: "POST", body: request, headers: { "Idempotency-Key": idempotencyKey(request) } }),
+      );
+    status.replaceChildren(
+      t("score.saved", { id: saved.map((e) => e.id).join(", #") }),
+      " ",
+      ...saved.map((e) => el("a", { href: `/ui/history?evaluation=${e.id}`, class: "saved-link" }, t("score.open", { id: e.id }))),
+    );
   } catch (error) {
     status.replaceChildren();
     showError(status, error);
@@ -150,7 +172,7 @@ async function upload(event) {
       {
         kind: "file",
         national,
-        requests: national ? answer.items.filter((i) => i.request && i.receipt).map((i) => i.request) : [],
+        requests: answer.items.filter((i) => i.request && i.receipt).map((i) => i.request),
         framework: frameworkCode(),
         blob: file,
         type,
