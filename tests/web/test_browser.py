@@ -555,17 +555,27 @@ def test_scoring_without_a_key_asks_to_sign_in(tab: Tab) -> None:
 
 def test_version_diff(tab: Tab) -> None:
     page = tab.goto("/ui/diff")
+    page.wait_for_selector("#code option[value=health]", state="attached")
     page.select_option("#kind", "namespace")
-    page.fill("#code", "health")
-    page.fill("#from", "1.0.0")
-    page.fill("#to", "1.0.1")
+    page.select_option("#code", "health")
+    # the versions are chosen from lists: the two of health, the older one first
+    assert page.locator("#from option").all_inner_texts() == ["1.0.0", "1.0.1"]
+    assert (page.locator("#from").input_value(), page.locator("#to").input_value()) == (
+        "1.0.0",
+        "1.0.1",
+    )
     page.click("#diff-form button")
     page.wait_for_selector("#diff-table tbody tr")
-    assert "patch" in page.locator("#diff-bump").inner_text()
-    table = page.locator("#diff-table").inner_text()
-    assert "HLT-01-001" in table
-    assert HEALTH_NEW_NAME in table
+    assert "修订号（patch）" in page.locator("#diff-bump").inner_text()
+    row = page.locator("#diff-table tbody tr").first.inner_text().split("\t")
+    # the change in words, the indicator's code and (Chinese) name, the field and both values
+    assert row[:3] == ["指标 · 修改", "HLT-01-001", "高血压患者管理人数"], row
+    assert "英文名称：Hypertension patients under management → " + HEALTH_NEW_NAME in row[5]
     tab.shot("diff")
+    # a framework's versions: SELF-EVAL has one, so both lists offer it
+    page.select_option("#kind", "framework")
+    page.select_option("#code", "SELF-EVAL")
+    assert page.locator("#to option").all_inner_texts() == ["1.1.0"]
 
 
 PAGES = [
