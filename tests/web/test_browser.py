@@ -675,6 +675,20 @@ def test_national_form_upload_pdf_and_problems(tab: Tab, server: Server) -> None
         page.click("#download-pdf")
     assert info.value.suggested_filename == "farmland.scored.pdf"
     assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
+    # the print button prints; the print stylesheet keeps the receipt and drops the controls
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.click("#print")
+    assert page.evaluate("window.printed") is True
+    page.emulate_media(media="print")
+    assert page.locator("header.top").is_hidden()
+    assert page.locator("#upload-form").is_hidden()
+    assert page.locator("#print").is_hidden()
+    assert page.locator(".receipt .total").is_visible()
+    assert page.locator("svg.chart").is_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.pdf(path=str(ARTIFACTS / "score-national-print.pdf"))
+    page.emulate_media(media="screen")
+    assert page.locator("header.top").is_visible()
     bad = list(build.FARMLAND_ROWS)
     bad[0] = ("产出指标", "数量指标", "新建高标准农田面积", "≥1.2万亩", "很多", 20, None)
     sheets = []

@@ -220,6 +220,11 @@ export function start(render) {
   render();
 }
 
+/** A button that prints the page (the print stylesheet keeps the content only). */
+export function printButton() {
+  return el("button", { type: "button", id: "print", class: "secondary", onclick: () => window.print() }, t("print"));
+}
+
 /** The query-string parameters of the page. */
 export function params() {
   return new URLSearchParams(location.search);

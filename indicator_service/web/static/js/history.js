@@ -1,7 +1,7 @@
 // Evaluation history (stored evaluations the key may read; evaluator keys): find projects by a
 // part of their code or name, a project's evaluations by fiscal year (chart and table), and one
 // stored evaluation's receipt.
-import { api, el, field, fmt, lang, params, showError, start, t, table } from "./common.js";
+import { api, el, field, fmt, lang, params, printButton, showError, start, t, table } from "./common.js";
 import { yearChart } from "./chart.js";
 import { renderReceipt } from "./receipt.js";
 
@@ -82,7 +82,8 @@ function drawEvaluation(ev) {
   out.replaceChildren(
     el(
       "p",
-      { class: "no-print" },
+      { class: "no-print row" },
+      printButton(),
       ev.project ? el("a", { href: `/ui/history?project=${encodeURIComponent(ev.project)}`, id: "back-to-project" }, t("history.back", { project: ev.project })) : null,
     ),
     el("p", { class: "muted", id: "evaluation-meta" }, t("history.stored", { id: ev.id, when: when(ev.created_at) })),

@@ -9,6 +9,7 @@ export const LABELS = {
   "signed.in": { zh: "已登录", en: "Signed in" },
   "signin.needed": { zh: "此操作需要 API 密钥：请登录", en: "This needs an API key: sign in" },
   error: { zh: "错误", en: "Error" },
+  print: { zh: "打印", en: "Print" },
   loading: { zh: "加载中…", en: "Loading…" },
   none: { zh: "无", en: "None" },
   "nav.catalogue": { zh: "指标库", en: "Catalogue" },

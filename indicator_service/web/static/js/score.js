@@ -1,7 +1,7 @@
 // Scoring: upload a self-evaluation form (XLSX/XLS/CSV; the national 自评表 layout or the flat
 // one) or fill in rows; show the receipt; download the scored workbook (or PDF); save the
 // evaluation (evaluator keys); download a blank form of the framework.
-import { api, ApiError, download, el, field, lang, nameOf, showError, standardValue, start, t, word } from "./common.js";
+import { api, ApiError, download, el, field, lang, nameOf, printButton, showError, standardValue, start, t, word } from "./common.js";
 import { renderReceipt } from "./receipt.js";
 
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -67,6 +67,7 @@ function showResults(results, last) {
     buttons.push(el("button", { type: "button", id: "download-pdf", class: "secondary", onclick: downloadPdf }, t("score.pdf")));
   if (last.kind === "rows" || last.requests?.length)
     buttons.push(el("button", { type: "button", id: "save", class: "secondary", onclick: saveEvaluation }, t("score.save")));
+  buttons.push(printButton());
   actions.replaceChildren(...buttons, el("span", { id: "save-status", role: "status" }));
 }
 
