@@ -125,7 +125,8 @@ export function select(id, labelKey, options, attrs = {}) {
 export function table(headKeys, rows, attrs = {}) {
   return el(
     "div",
-    { class: "table-wrap" },
+    // focusable, so that a table wider than a phone can be scrolled with the keyboard
+    { class: "table-wrap", tabindex: "0" },
     el(
       "table",
       attrs,
