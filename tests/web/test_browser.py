@@ -232,13 +232,17 @@ def test_standard_lookup(tab: Tab) -> None:
     source = page.locator("#lookup-standard dd[data-field=source]").inner_text()
     assert source.startswith("《"), source
     assert "object" not in source
-    assert "110105" in page.locator("#lookup-explanation").inner_text()
+    explanation = page.locator("#lookup-explanation").inner_text()
+    assert "110105" in explanation
+    assert "采用 000000（全国）的计划标准" in explanation, explanation
     assert page.locator("#candidates-table tbody tr").count() >= 4
     # codes in words, Chinese by default: the standard type, the region level and the outcome
     assert page.locator("#lookup-standard dd[data-field=type]").inner_text() == "计划标准"
     candidates = page.locator("#candidates-table tbody").inner_text()
     assert "采用" in candidates
     assert "全国" in candidates
+    assert "110105（县级）没有计划标准" in candidates
+    assert "no plan standard" not in candidates
     for code in ("won", "lost", "plan", "national", "province"):
         assert f"\t{code}\t" not in candidates, code
     tab.shot("standards")

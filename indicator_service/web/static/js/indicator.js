@@ -28,7 +28,7 @@ function draw() {
   const lookup = `/ui/standards?indicator=${encodeURIComponent(ind.code)}`;
   out.replaceChildren(
     el("h2", { id: "indicator-name" }, `${nameOf(ind)} · ${ind.code}`),
-    el("p", { class: "muted" }, lang2(ind)),
+    el("p", { class: "muted", lang: nameOf(ind) === ind.name_zh ? "en" : "zh-CN" }, lang2(ind)),
     el("dl", { class: "facts" }, rows.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", {}, v)])),
     el("p", {}, el("a", { href: lookup, id: "lookup-link" }, t("indicator.lookup"))),
     el("h2", {}, t("standards.heading")),
