@@ -575,6 +575,7 @@ def test_version_diff(tab: Tab) -> None:
     # the change in words, the indicator's code and (Chinese) name, the field and both values
     assert row[:3] == ["指标 · 修改", "HLT-01-001", "高血压患者管理人数"], row
     assert "英文名称：Hypertension patients under management → " + HEALTH_NEW_NAME in row[5]
+    assert row[4] == "仅文字修改（英文名称）"  # the reason in words (the API's is English)
     tab.shot("diff")
     # a framework's versions: SELF-EVAL has one, so both lists offer it
     page.select_option("#kind", "framework")

@@ -32,6 +32,17 @@ function value(field, v) {
     .join("；");
 }
 
+const HAN = /[\u4e00-\u9fff]/;
+
+/** The API's reason in the page's language; in Chinese, when the API sent English only, what the
+ * bump means and the fields it comes from. */
+function reasonOf(c) {
+  const text = said(c, "reason");
+  if (lang() !== "zh" || HAN.test(text)) return text;
+  const fields = (c.fields || []).map((f) => word("field", f.field)).join("、");
+  return `${t(`bumpwhy.${c.bump}`)}${fields ? `（${fields}）` : ""}`;
+}
+
 function fieldsCell(change) {
   const items = change.fields || [];
   if (!items.length) return "—";
@@ -64,7 +75,7 @@ function draw() {
             c.key,
             nameFor(c.key) || "—",
             word("bump", c.bump),
-            said(c, "reason"),
+            reasonOf(c),
             fieldsCell(c),
           ]),
           { id: "diff-table" },
