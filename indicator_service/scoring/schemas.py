@@ -368,6 +368,8 @@ class EvaluationOut(BaseModel):
     framework: str
     version: str
     project: str | None
+    # 项目名称 as the stored request's form gave it (national-layout forms); null otherwise
+    project_name: str | None = None
     unit: str | None
     region: str
     fiscal_year: int | None
@@ -383,6 +385,8 @@ class EvaluationSummary(BaseModel):
     framework: str
     version: str
     project: str | None
+    # 项目名称 as the stored request's form gave it (national-layout forms); null otherwise
+    project_name: str | None = None
     unit: str | None
     region: str
     fiscal_year: int | None
