@@ -58,7 +58,7 @@ KIND_OPERATOR = {
 
 WARNINGS: dict[str, Words] = {
     "over_achievement": words(
-        "实际完成值超过目标值的 {factor} 倍（超额完成较多），请说明原因，并检查目标是否设定过低",
+        "实际完成值远超年度指标值（达到 {factor} 倍及以上），请说明原因，并检查指标值是否设定过低",
         "the actual is {factor} times the target or more (well over-achieved): explain why, "
         "and check whether the target was set too low",
     ),
