@@ -345,7 +345,9 @@ def leaf_static(
 # --- one leaf -----------------------------------------------------------------------------------
 
 
-def actual_words(leaf: Mapping[str, Any], rule: Mapping[str, Any]) -> Words:
+def actual_words(leaf: Mapping[str, Any], rule: Mapping[str, Any], budget: bool = False) -> Words:
+    """The actual as written; for the budget leaf of a submission with budget figures, the
+    executed amount (its rate is in the budget line)."""
     status = leaf["status"]
     if status == "not_applicable":
         return words("不适用", "not applicable")
@@ -356,6 +358,9 @@ def actual_words(leaf: Mapping[str, Any], rule: Mapping[str, Any]) -> Words:
         if lv is not None:
             return words(str(lv["name_zh"]), str(lv["name_en"]))
         return words(str(leaf.get("level")), str(leaf.get("level")))
+    if rule.get("kind") == "budget_execution" and budget:
+        amount = num(leaf.get("raw_value"))
+        return words(f"全年执行数 {amount}", f"executed {amount}")
     text = unit_text(leaf.get("raw_value"), leaf.get("unit"))
     return words(text, text)
 
@@ -373,7 +378,10 @@ def leaf_explain(
     rule = leaf["rule"]
     w = float(leaf["points"])
     status = leaf["status"]
-    out: dict[str, Any] = {"target": static["target"], "actual": actual_words(leaf, rule)}
+    out: dict[str, Any] = {
+        "target": static["target"],
+        "actual": actual_words(leaf, rule, budget is not None),
+    }
     out["rule"] = static["rule"]
     result: Pending | None = None
     if status == "value":

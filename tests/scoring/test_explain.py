@@ -361,6 +361,8 @@ def test_warnings_grade_and_total_in_words() -> None:
         "1200 = 8.33（分值 10）"
     )
     assert ex["budget"]["score"] == exec_leaf["score"] == 8.33
+    assert exec_leaf["explain"]["actual"] == {"zh": "全年执行数 1000", "en": "executed 1000"}
+    assert exec_leaf["explain"]["target"]["text"] is None  # the budget line gives the amounts
     # 8.33 + 48.4 + 27 + 9 = 92.73
     assert receipt["total"] == 92.73
     assert ex["total"]["zh"] == "总分 = 各项得分之和 92.73 = 92.73"

@@ -33,9 +33,10 @@ def test_receipt_page_explains_each_number(tab: Tab, server: Server) -> None:  #
     budget = page.locator(".receipt .explain-budget").inner_text()
     assert "执行率 = 98 ÷ 100 = 98%" in budget
     total = page.locator(".receipt .explain-total").inner_text()
-    assert total == "总分算式：总分 = 各项得分之和 97.2 = 97.20"
+    assert total == "总分 = 各项得分之和 97.2 = 97.20"
     grade = page.locator(".receipt .explain-grade").inner_text()
-    assert grade.startswith("等级：等级 优：总分在 [90, 100] 分之间；结果应用：根据情况予以支持")
+    assert grade.startswith("等级 优：总分在 [90, 100] 分之间；结果应用：根据情况予以支持")
+    assert "（依据：项目支出绩效评价管理办法" in grade
     assert "WEB-PRJ" in page.locator(".receipt .explain-heading").inner_text()
     tab.shot("receipt-explained")
 
@@ -46,3 +47,4 @@ def test_receipt_page_explains_each_number(tab: Tab, server: Server) -> None:  #
     qty = page.locator(".receipt-tree [data-leaf=qty]")
     assert qty.locator(".explain-formula").inner_text() == "Formula：96.8 ÷ 100 × 50 = 48.40"
     assert "points lost" in qty.locator(".explain-lost").inner_text()
+    assert page.locator(".receipt .explain-grade").inner_text().startswith("grade excellent (优)")

@@ -18,8 +18,6 @@ const LABELS = {
   target: { zh: "目标值", en: "Target" },
   actual: { zh: "实际完成值", en: "Actual" },
   budget: { zh: "预算执行", en: "Budget execution" },
-  total: { zh: "总分算式", en: "Total" },
-  grade: { zh: "等级", en: "Grade" },
 };
 const label = (key) => say(LABELS[key]);
 
@@ -57,14 +55,14 @@ function receiptExplain(receipt) {
   const x = receipt.explain;
   if (!x) return null;
   const line = (cls, key, words) =>
-    words ? el("p", { class: cls }, el("strong", {}, `${label(key)}：`), say(words)) : null;
+    words ? el("p", { class: cls }, key ? el("strong", {}, `${label(key)}：`) : null, say(words)) : null;
   return el(
     "div",
     { class: "receipt-explain" },
     el("p", { class: "explain-heading" }, say(x.heading)),
     line("explain-budget", "budget", x.budget),
-    line("explain-total", "total", x.total),
-    line("explain-grade", "grade", x.grade),
+    line("explain-total", null, x.total),
+    line("explain-grade", null, x.grade),
   );
 }
 
