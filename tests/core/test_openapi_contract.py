@@ -78,6 +78,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/v1/standards/industry"): "deriveIndustry",
     ("POST", "/v1/standards/progress"): "computeProgress",
     ("GET", "/v1/standards/resolve"): "resolveStandard",
+    ("GET", "/v1/regions"): "listRegions",
+    ("GET", "/v1/regions/{code}"): "getRegion",
     ("POST", "/v1/standards/drafts/{ns}/{version}/standards"): "saveDerivedStandard",
     ("POST", "/v1/standards/historical/from-evaluations"): "historicalFromEvaluations",
     ("POST", "/v1/standards/industry/from-evaluations"): "industryFromEvaluations",
