@@ -29,6 +29,7 @@ PAGES: dict[str, str] = {
     "score": "Scoring",
     "history": "Evaluation history",
     "diff": "Version diff",
+    "monitoring": "In-year monitoring",
     "signin": "Sign in",
 }
 

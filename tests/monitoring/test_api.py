@@ -168,3 +168,10 @@ def test_idempotency_key_replays_the_first_answer(mapi: ApiClient, mon_app: Fast
     assert stored(mon_app) == count
     other = mapi.post("/v1/monitoring", json=farmland_request(project="IDEM2"), headers=headers)
     assert_problem(other, 409)
+    # the record of the key is per caller: another key with the same key and body stores anew
+    second = client_for(mon_app, Role.evaluator)
+    again = second.post("/v1/monitoring", json=farmland_request(project="IDEM"), headers=headers)
+    assert again.status_code == 201
+    assert again.json()["id"] != first.json()["id"]
+    assert stored(mon_app) == count + 1
+    second.close()
