@@ -395,13 +395,15 @@ def _ind(
     )
 
 
-def _flag(index: int, subject: str, code: str, reason: str | None, measure: str | None) -> Flag:
+def _flag(
+    index: int, subject: str, code: str, reason: str | None, measure: str | None, name: str = ""
+) -> Flag:
     zh, en = FLAG_LABELS[code]
     reason = reason.strip() if reason and reason.strip() else None
     measure = measure.strip() if measure and measure.strip() else None
     explained = reason is not None and measure is not None
-    who_zh = "预算执行" if subject == "budget" else f"指标 {subject}"
-    who_en = "budget execution" if subject == "budget" else f"indicator {subject}"
+    who_zh = "预算执行" if subject == "budget" else f"指标 {subject}（{name}）"
+    who_en = "budget execution" if subject == "budget" else f"indicator {subject} ({name})"
     if explained:
         tz = f"{who_zh}：{zh}。偏离原因：{reason}；纠偏措施：{measure}。"
         te = f"{who_en}: {en.lower()}. Reason given: {reason}; corrective measure: {measure}."
@@ -481,7 +483,9 @@ def monitor(
         flags.append(_flag(1, "budget", EXECUTION_BEHIND, budget.reason, budget.measure))
     for r, src in zip(rows, indicators, strict=True):
         if r.status == "likely_missed":
-            flags.append(_flag(len(flags) + 1, r.id, LIKELY_MISSED, src.reason, src.measure))
+            flags.append(
+                _flag(len(flags) + 1, r.id, LIKELY_MISSED, src.reason, src.measure, r.name)
+            )
     pending = sum(f.status == "pending_explanation" for f in flags)
     s = linear_progress(as_of)
     zh = f"截至{as_of.isoformat()}（{year}年度时间进度{pct(s)}），共{len(flags)}项预警"

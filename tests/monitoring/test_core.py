@@ -66,6 +66,8 @@ def test_mid_year_forecast_of_a_cumulative_indicator() -> None:
     )
     assert flag.status == "pending_explanation"
     assert "缺偏离原因、纠偏措施" in flag.text_zh
+    assert flag.text_zh.startswith("指标 R1（新建高标准农田面积）：预计难以完成年度指标值")
+    assert flag.text_en.startswith("indicator R1 (新建高标准农田面积): annual target likely")
 
 
 def test_on_pace_indicator_is_not_flagged() -> None:
