@@ -183,6 +183,7 @@ class FrameworkRelease:
     requires: dict[str, str]
     constraints: tuple[dict[str, Any], ...]
     nodes: tuple[NodeRelease, ...]
+    document: FrameworkDoc  # the stored document, every field
     consequences_source: dict[str, Any] | None = None  # where the bands' consequences come from
     level_synonyms: dict[str, list[str]] | None = None
     standard_precedence: tuple[str, ...] | None = None
@@ -277,6 +278,7 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
             tuple(doc.standard_precedence) if doc.standard_precedence is not None else None
         ),
         monitoring=(doc.monitoring or MonitoringRules()).model_dump(mode="json"),
+        document=doc,
     )
 
 
