@@ -277,3 +277,25 @@ def list_monitoring(
         offset=offset,
         items=[MonitoringSummary(**_summary(r)) for r in rows],
     )
+
+
+def find_flag(session: Session, flag_id: str, reader: Principal) -> dict[str, Any]:
+    """The stored flag ``flag_id`` (``<monitoring id>:<key>``, e.g. ``12:R1.likely_missed``) of
+    a record ``reader`` may read, as stored in the record's result; 404 otherwise (for records
+    that attach to a flag, such as 整改 rectification)."""
+    head, sep, key = flag_id.partition(":")
+    if not sep or not head.isdigit() or not 1 <= int(head) <= 2**31 - 1:
+        raise NotFound(
+            f"no monitoring flag {flag_id[:60]!r}",
+            errors=[
+                ErrorItem(loc=["flag_id"], msg="expected <monitoring id>:<key>", type="not_found")
+            ],
+        )
+    row = get_monitoring(session, int(head), reader)
+    for flag in row.result.get("flags", []):
+        if flag.get("key") == key:
+            return dict(flag)
+    raise NotFound(
+        f"monitoring record {head} has no flag {key[:60]!r}",
+        errors=[ErrorItem(loc=["flag_id"], msg="not found", type="not_found")],
+    )

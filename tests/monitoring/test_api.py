@@ -175,3 +175,30 @@ def test_idempotency_key_replays_the_first_answer(mapi: ApiClient, mon_app: Fast
     assert again.json()["id"] != first.json()["id"]
     assert stored(mon_app) == count + 1
     second.close()
+
+
+def test_a_flag_is_found_by_its_stable_id_by_those_who_may_read_it(
+    mapi: ApiClient, mon_app: FastAPI
+) -> None:
+    from indicator_service.auth.principal import Principal
+    from indicator_service.core.errors import NotFound
+    from indicator_service.monitoring.service import find_flag
+
+    body = mapi.post("/v1/monitoring", json=farmland_request(project="FLAG-ID")).json()
+    owner_id = None
+    with session_scope(mon_app.state.engine) as s:
+        row = s.get(MonitoringRecord, body["id"])
+        assert row is not None
+        owner_id = row.owner_key_id
+    owner = Principal(key_id=owner_id, name="owner", role=Role.evaluator, namespaces=("*",))
+    stranger = Principal(key_id=-1, name="stranger", role=Role.evaluator, namespaces=("*",))
+    with session_scope(mon_app.state.engine) as s:
+        flag = find_flag(s, f"{body['id']}:R1.likely_missed", owner)
+        assert flag == body["result"]["flags"][1]
+        for bad, who in (
+            (f"{body['id']}:R2.likely_missed", owner),  # R2 is on track: no flag
+            (f"{body['id']}:R1.likely_missed", stranger),
+            ("R1.likely_missed", owner),
+        ):
+            with pytest.raises(NotFound):
+                find_flag(s, bad, who)
