@@ -598,6 +598,24 @@ class RuleVariants(SourceModel):
         return value
 
 
+class MonitoringRules(SourceModel):
+    """Thresholds of in-year monitoring (运行监控, indicator_service/monitoring): a framework's
+    ``monitoring`` block; a framework without one gets these defaults (the one place they are
+    written). No seed document gives numbers: 10 points and 5 % are this catalogue's choice
+    (docs/monitoring.md)."""
+
+    execution_gap: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = Field(
+        default=0.10,
+        description="flag budget execution that is behind the time progress by more than this "
+        "share (0.10 = 10 percentage points)",
+    )
+    miss_tolerance: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = Field(
+        default=0.05,
+        description="flag an indicator whose year-end forecast misses its target by more "
+        "than this share of the target",
+    )
+
+
 class PointsConstraint(SourceModel):
     """``nodes`` together weigh at least ``min`` points (e.g. 产出 + 效益 ≥ 60)."""
 
@@ -677,6 +695,10 @@ class FrameworkDoc(SourceModel):
         default=None,
         description="words written in a form's 实际完成值 for each qualitative level code "
         "(达成, 部分达成, 好, 较差 …): read by the form reader (indicator_service/forms)",
+    )
+    monitoring: MonitoringRules | None = Field(
+        default=None,
+        description="thresholds of in-year monitoring (absent: the defaults of MonitoringRules)",
     )
     nodes: list[NodeDef] = Field(min_length=1)
 

@@ -35,6 +35,7 @@ PAGES: dict[str, str] = {
     "score": "Scoring",
     "history": "Evaluation history",
     "diff": "Version diff",
+    "monitoring": "In-year monitoring",
     "signin": "Sign in",
 }
 

@@ -94,6 +94,11 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/v1/audit/{entry_id}"): "getAuditEntry",
     ("POST", "/v1/forms/score"): "scoreForm",
     ("GET", "/v1/frameworks/{code}/template"): "getFrameworkTemplate",
+    # in-year monitoring (运行监控)
+    ("POST", "/v1/monitoring"): "createMonitoring",
+    ("GET", "/v1/monitoring"): "listMonitoring",
+    ("GET", "/v1/monitoring/{monitoring_id}"): "getMonitoring",
+    ("GET", "/v1/monitoring/{monitoring_id}/workbook"): "exportMonitoring",
 }
 
 
