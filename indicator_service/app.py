@@ -29,6 +29,7 @@ from indicator_service.core.ratelimit import Limiter, RateLimiter, RedisRateLimi
 from indicator_service.core.settings import Settings, get_settings
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
+from indicator_service.targets.router import router as targets_router
 from indicator_service.web.forms import router as forms_router
 from indicator_service.web.router import router as web_router
 
@@ -58,6 +59,7 @@ def _routers() -> list[APIRouter]:
         composite_router,
         auth_router,
         audit_router,
+        targets_router,
         forms_router,
         web_router,
     ]
