@@ -79,7 +79,7 @@ def test_bad_cells_are_all_named_and_nothing_is_stored(callers: Callers) -> None
 def test_not_a_declaration_wrong_type_and_region_scope(callers: Callers) -> None:
     p = assert_problem(
         callers.client.post(
-            URL, content="a,b\n1,2\n".encode(), headers={**callers.a, "Content-Type": "text/csv"}
+            URL, content=b"a,b\n1,2\n", headers={**callers.a, "Content-Type": "text/csv"}
         ),
         422,
     )
