@@ -30,6 +30,7 @@ PAGES: dict[str, str] = {
     "history": "Evaluation history",
     "diff": "Version diff",
     "signin": "Sign in",
+    "targets": "Target review",
 }
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
