@@ -19,7 +19,8 @@ from sqlmodel import Session, col, func, select
 from indicator_service.audit.service import record
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import service as catalogue
-from indicator_service.catalogue.indicators import IndicatorFilters, IndicatorRelease
+from indicator_service.catalogue.indicators import IndicatorFilters, IndicatorRelease, StandardRow
+from indicator_service.catalogue.matching import match_standard
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.forms.cells import (
@@ -32,7 +33,7 @@ from indicator_service.forms.cells import (
 from indicator_service.rules.review import TargetReviewRules, class_key
 from indicator_service.scoring.ownership import owned_readable_by
 from indicator_service.standards.resolve import DEFAULT_PRECEDENCE, ResolutionError
-from indicator_service.standards.service import catalogue_lookup, resolve_standard_with_precedence
+from indicator_service.standards.service import StandardLookup, resolve_standard_with_precedence
 from indicator_service.targets import review as core
 from indicator_service.targets.models import TargetReview
 from indicator_service.targets.schemas import (
@@ -149,8 +150,36 @@ def link_rows(session: Session, req: TargetReviewRequest) -> list[Linked]:
     return out
 
 
+def review_lookup(session: Session, req: TargetReviewRequest) -> StandardLookup:
+    """The standards lookup of one review: ``standards.service.catalogue_lookup``'s answer
+    (``catalogue.resolve_standard``: the best row of a type for a region, year, sector and
+    project type), with each indicator's rows read once for all its types and regions (a review
+    resolves up to 16 (type, region) pairs per indicator)."""
+    rows: dict[str, list[StandardRow]] = {}
+
+    def lookup(indicator: str, type_: str, region: str, fiscal_year: int | None) -> Any | None:
+        found = rows.get(indicator)
+        if found is None:
+            try:
+                found = rows[indicator] = catalogue.standards_for(session, indicator)
+            except NotFound:
+                found = rows[indicator] = []
+        match = match_standard(
+            found,
+            type=type_,
+            region=region,
+            fiscal_year=fiscal_year,
+            sector=req.sector,
+            project_type=req.project_type,
+            include_illustrative=req.include_illustrative,
+        )
+        return None if match is None else match.row
+
+    return lookup
+
+
 def _standards(
-    lookup: Any,
+    lookup: StandardLookup,
     code: str,
     types: Sequence[str],
     region: str,
@@ -196,12 +225,7 @@ def _budget_unit_value(value: float, unit: str) -> float | None:
 def prepare_rows(
     session: Session, req: TargetReviewRequest, rules: TargetReviewRules, links: list[Linked]
 ) -> list[core.Row]:
-    lookup = catalogue_lookup(
-        session,
-        sector=req.sector,
-        project_type=req.project_type,
-        include_illustrative=req.include_illustrative,
-    )
+    lookup = review_lookup(session, req)
     out: list[core.Row] = []
     for i, (row, link) in enumerate(zip(req.rows, links, strict=True)):
         ind = link.indicator
@@ -282,12 +306,7 @@ def suggestions(
         for c in result.classes
         if not c["rows"]
     ]
-    lookup = catalogue_lookup(
-        session,
-        sector=req.sector,
-        project_type=req.project_type,
-        include_illustrative=req.include_illustrative,
-    )
+    lookup = review_lookup(session, req)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for ind in candidates:
