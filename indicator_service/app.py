@@ -31,6 +31,7 @@ from indicator_service.monitoring.router import router as monitoring_router
 from indicator_service.regions.router import router as regions_router
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
+from indicator_service.targets.router import router as targets_router
 from indicator_service.web.forms import router as forms_router
 from indicator_service.web.router import router as web_router
 
@@ -62,6 +63,7 @@ def _routers() -> list[APIRouter]:
         auth_router,
         audit_router,
         regions_router,
+        targets_router,
         forms_router,
         web_router,
     ]

@@ -37,6 +37,7 @@ PAGES: dict[str, str] = {
     "diff": "Version diff",
     "monitoring": "In-year monitoring",
     "signin": "Sign in",
+    "targets": "Target review",
 }
 
 router = APIRouter(prefix="/ui", include_in_schema=False)

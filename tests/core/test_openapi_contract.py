@@ -93,6 +93,10 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/v1/audit"): "listAuditEntries",
     ("GET", "/v1/audit/{entry_id}"): "getAuditEntry",
     ("POST", "/v1/forms/score"): "scoreForm",
+    ("POST", "/v1/targets/review"): "reviewTargets",
+    ("POST", "/v1/targets/review/form"): "reviewTargetForm",
+    ("GET", "/v1/targets/reviews"): "listTargetReviews",
+    ("GET", "/v1/targets/reviews/{review_id}"): "getTargetReview",
     ("GET", "/v1/frameworks/{code}/template"): "getFrameworkTemplate",
     # in-year monitoring (运行监控)
     ("POST", "/v1/monitoring"): "createMonitoring",

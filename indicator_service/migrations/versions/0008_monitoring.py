@@ -1,7 +1,7 @@
 """In-year monitoring records (运行监控): inputs, result, flags, owner.
 
 Revision ID: 0008_monitoring
-Revises: 0006_ownership
+Revises: 0007_target_reviews
 Create Date: 2026-12-05
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_monitoring"
-down_revision: str | None = "0006_ownership"
+down_revision: str | None = "0007_target_reviews"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
