@@ -238,8 +238,10 @@ def start_server(
     )
 
 
-def wait_ready(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30) -> None:
-    """Wait until ``GET /healthz`` answers 200 on ``port``."""
+def wait_ready(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 90) -> None:
+    """Wait until ``GET /healthz`` answers 200 on ``port`` (a loaded CI machine starts a server
+    with its imports and migrations check slowly: the bound is generous, a ready server returns
+    at once)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:

@@ -28,8 +28,11 @@ from indicator_service.core.middleware import RequestContextMiddleware
 from indicator_service.core.problems import install_problem_handlers
 from indicator_service.core.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from indicator_service.core.settings import Settings, get_settings
+from indicator_service.monitoring.router import router as monitoring_router
+from indicator_service.regions.router import router as regions_router
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
+from indicator_service.targets.router import router as targets_router
 from indicator_service.web.forms import router as forms_router
 from indicator_service.web.router import router as web_router
 
@@ -57,8 +60,11 @@ def _routers() -> list[APIRouter]:
         curation_files_router,
         standards_router,
         composite_router,
+        monitoring_router,
         auth_router,
         audit_router,
+        regions_router,
+        targets_router,
         forms_router,
         web_router,
     ]

@@ -128,11 +128,20 @@ class KeyCache:
 
 
 KEY_CACHE = KeyCache()
-"""The process's cache, used by applications that do not set ``app.state.key_cache``."""
+"""The process's cache, used by applications that do not override ``get_key_cache``."""
+
+
+def get_key_cache() -> KeyCache:
+    """The dependency: the process's key cache. Tests give an application instance its own (as
+    separate processes have) with ``app.dependency_overrides[get_key_cache] = lambda: cache``."""
+    return KEY_CACHE
 
 
 def key_cache(app: Any) -> KeyCache:
-    """The key cache of an application: ``app.state.key_cache`` when set (tests give each
-    application instance its own, as separate processes have), else the process's."""
-    cache = getattr(app.state, "key_cache", None)
-    return cache if isinstance(cache, KeyCache) else KEY_CACHE
+    """The key cache of an application: its override of ``get_key_cache``, else the process's.
+    Read this way because the rate-limit middleware needs it outside of FastAPI's dependencies."""
+    provider = app.dependency_overrides.get(get_key_cache, get_key_cache)
+    cache = provider()
+    if not isinstance(cache, KeyCache):
+        raise TypeError("an override of get_key_cache must return a KeyCache")
+    return cache

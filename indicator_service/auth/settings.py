@@ -1,7 +1,10 @@
 """Settings of the authentication layer, read from ``INDICATOR_*`` like the core settings.
 
-``create_app`` does not know about them; an application (or a test) may set
-``app.state.auth_settings`` to override what the environment says.
+``create_app`` does not know about them. ``get_auth_settings`` is a FastAPI dependency: an
+application (or a test) overrides what the environment says with
+``app.dependency_overrides[get_auth_settings] = lambda: AuthSettings(...)``. Code on the request
+path that is not itself a dependency (the single-dependency key check) reads the same override
+through ``auth_settings(request)``.
 """
 
 from __future__ import annotations
@@ -43,8 +46,15 @@ def auth_settings_from_env() -> AuthSettings:
     return AuthSettings(_env_file=env_file if Path(env_file).is_file() else None)
 
 
-def auth_settings(request: Request) -> AuthSettings:
-    override = getattr(request.app.state, "auth_settings", None)
-    if isinstance(override, AuthSettings):
-        return override
+def get_auth_settings() -> AuthSettings:
+    """The dependency: the settings from the environment (override it in tests)."""
     return auth_settings_from_env()
+
+
+def auth_settings(request: Request) -> AuthSettings:
+    """The settings of the request's application: its override of ``get_auth_settings``, if any."""
+    provider = request.app.dependency_overrides.get(get_auth_settings, get_auth_settings)
+    settings = provider()
+    if not isinstance(settings, AuthSettings):  # an override that returns something else
+        raise TypeError("an override of get_auth_settings must return AuthSettings")
+    return settings

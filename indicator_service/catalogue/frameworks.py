@@ -9,7 +9,7 @@ cached per published version).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,7 +25,7 @@ from indicator_service.catalogue.models import (
     CatalogueIndicator,
 )
 from indicator_service.catalogue.namespaces import namespace_version_row
-from indicator_service.catalogue.source import DEFAULT_BANDS, FrameworkDoc
+from indicator_service.catalogue.source import DEFAULT_BANDS, FrameworkDoc, MonitoringRules
 from indicator_service.catalogue.validation import SourceDoc, validate_documents
 from indicator_service.catalogue.versioning import diff_frameworks
 from indicator_service.core.cache import LRU
@@ -195,9 +195,12 @@ class FrameworkRelease:
     requires: dict[str, str]
     constraints: tuple[dict[str, Any], ...]
     nodes: tuple[NodeRelease, ...]
+    document: FrameworkDoc  # the stored document, every field
     consequences_source: dict[str, Any] | None = None  # where the bands' consequences come from
     level_synonyms: dict[str, list[str]] | None = None
     standard_precedence: tuple[str, ...] | None = None
+    # in-year monitoring thresholds, the defaults filled in (catalogue.source.MonitoringRules)
+    monitoring: dict[str, float] = field(default_factory=dict)
 
 
 def apply_variants(
@@ -286,6 +289,8 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
         standard_precedence=(
             tuple(doc.standard_precedence) if doc.standard_precedence is not None else None
         ),
+        monitoring=(doc.monitoring or MonitoringRules()).model_dump(mode="json"),
+        document=doc,
     )
 
 

@@ -49,6 +49,7 @@ from indicator_service.rules.kinds import (
     qualitative_level_problems,
     rule_parameters,
 )
+from indicator_service.rules.review import TargetReviewRules, class_key
 from indicator_service.rules.vocabulary import DEFAULT_BANDS as ENGINE_DEFAULT_BANDS
 from indicator_service.rules.vocabulary import (
     DEFAULT_QUALITATIVE_LEVELS,
@@ -598,6 +599,24 @@ class RuleVariants(SourceModel):
         return value
 
 
+class MonitoringRules(SourceModel):
+    """Thresholds of in-year monitoring (运行监控, indicator_service/monitoring): a framework's
+    ``monitoring`` block; a framework without one gets these defaults (the one place they are
+    written). No seed document gives numbers: 10 points and 5 % are this catalogue's choice
+    (docs/monitoring.md)."""
+
+    execution_gap: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = Field(
+        default=0.10,
+        description="flag budget execution that is behind the time progress by more than this "
+        "share (0.10 = 10 percentage points)",
+    )
+    miss_tolerance: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = Field(
+        default=0.05,
+        description="flag an indicator whose year-end forecast misses its target by more "
+        "than this share of the target",
+    )
+
+
 class PointsConstraint(SourceModel):
     """``nodes`` together weigh at least ``min`` points (e.g. 产出 + 效益 ≥ 60)."""
 
@@ -678,7 +697,41 @@ class FrameworkDoc(SourceModel):
         description="words written in a form's 实际完成值 for each qualitative level code "
         "(达成, 部分达成, 好, 较差 …): read by the form reader (indicator_service/forms)",
     )
+    monitoring: MonitoringRules | None = Field(
+        default=None,
+        description="thresholds of in-year monitoring (absent: the defaults of MonitoringRules)",
+    )
+    target_review: TargetReviewRules | None = Field(
+        default=None,
+        description="how a project's target table is reviewed under this framework (绩效目标审核, "
+        "docs/targets.md); fields left out take the defaults of rules.review",
+    )
     nodes: list[NodeDef] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _review_classes(self) -> FrameworkDoc:
+        """Every class the target review expects is a node of the framework: a level-1 node
+        and, when given, a level-2 node under it (names compared without 指标)."""
+        if self.target_review is None:
+            return self
+        level1 = {class_key(n.name_zh): n.code for n in self.nodes if n.level == 1}
+        children: dict[str, set[str]] = {}
+        for n in self.nodes:
+            if n.level == 2 and n.parent is not None:
+                children.setdefault(n.parent, set()).add(class_key(n.name_zh))
+        for i, c in enumerate(self.target_review.expected_classes):
+            code = level1.get(class_key(c.class_l1))
+            if code is None:
+                raise ValueError(
+                    f"target_review.expected_classes[{i}]: {c.class_l1!r} is not a level-1 node "
+                    f"of the framework ({', '.join(sorted(level1))})"
+                )
+            if c.class_l2 is not None and class_key(c.class_l2) not in children.get(code, set()):
+                raise ValueError(
+                    f"target_review.expected_classes[{i}]: {c.class_l2!r} is not a level-2 node "
+                    f"under {c.class_l1!r}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _synonyms(self) -> FrameworkDoc:

@@ -92,6 +92,10 @@ def document_content(doc: NamespaceDoc | FrameworkDoc) -> dict[str, Any]:
         del data["consequences_source"]
     if data.get("level_synonyms", 0) is None:  # added later: absent keeps earlier hashes
         del data["level_synonyms"]
+    if data.get("monitoring", 0) is None:  # added later: absent keeps earlier hashes
+        del data["monitoring"]
+    if data.get("target_review", 0) is None:  # added later: absent keeps earlier hashes
+        del data["target_review"]
     return data
 
 
@@ -188,8 +192,9 @@ _TEXT_FIELDS: dict[str, frozenset[str]] = {
 _MINOR_FIELDS: dict[str, frozenset[str]] = {
     "indicator": frozenset({"tags"}),
     # words a form may write for a level: they change how forms are read, not how a request
-    # scores
-    "framework": frozenset({"level_synonyms"}),
+    # scores; monitoring thresholds change which in-year warnings are raised and the
+    # target-review rules how target tables are reviewed, not scores
+    "framework": frozenset({"level_synonyms", "monitoring", "target_review"}),
 }
 _MAJOR_REASON: dict[str, str] = {
     "points": "re-weighting",

@@ -2,9 +2,11 @@
 blank templates. Both render one :class:`Layout` — the grid of cells, merges and styles of a
 form — so the workbook and the PDF show the same thing.
 
-The scored form: 执行率 and 得分 in the funds block, 得分 per indicator, 总分, 自评等级 and its
-consequence, the 偏差原因 kept, warnings in words in the 备注 column; thin borders, column widths,
-merged cells, a print area and A4 page setup fitted to the page width.
+The scored form: 执行率 and 得分 in the funds block (with the formula), 得分 per indicator, 总分
+(with its formula), 自评等级 and its consequence with the source, the 偏差原因 kept, the
+receipt's explanation in the 备注 column (算式 with the numbers, 失分, warnings as sentences);
+thin borders, column widths, merged cells, a print area and A4 page setup fitted to the page
+width.
 """
 
 from __future__ import annotations
@@ -85,6 +87,12 @@ class Scored:
 
     row_scores: dict[int, float | None] = field(default_factory=dict)
     row_warnings: dict[int, list[str]] = field(default_factory=dict)
+    # the receipt's explanation (docs/scoring.md), Chinese: formula and points lost per row,
+    # warnings as sentences, the budget formula, the total's formula, the consequence's source
+    row_notes: dict[int, list[str]] = field(default_factory=dict)
+    budget_notes: list[str] = field(default_factory=list)
+    total_formula: str | None = None
+    consequence_source: str | None = None
     budget_rate: float | None = None
     budget_score: float | None = None
     budget_points: float | None = None
@@ -95,6 +103,21 @@ class Scored:
     consequence: str | None = None
 
 
+def leaf_notes(leaf: Any) -> list[str]:
+    """A scored leaf's explanation for the 备注 column, in Chinese: 算式 (the formula with its
+    numbers), 失分 and the warnings as sentences (empty for a receipt without one)."""
+    x = getattr(leaf, "explain", None)
+    if x is None:
+        return []
+    out = []
+    if x.formula is not None:
+        out.append(f"算式：{x.formula.zh}")
+    if x.lost is not None and x.lost.points > 0:
+        out.append(f"失分 {x.lost.points:.2f}")
+    out += [w.zh for w in x.warnings]
+    return out
+
+
 def scored_from_receipt(receipt: Any) -> Scored:
     """The writer's view of a scoring receipt (leaf ids ``R<row>`` are the form rows)."""
     s = Scored(total=receipt.total, points=receipt.applicable_points)
@@ -103,16 +126,23 @@ def scored_from_receipt(receipt: Any) -> Scored:
             r = int(lf.id[1:]) - 1
             s.row_scores[r] = lf.score
             s.row_warnings[r] = list(lf.warnings)
+            s.row_notes[r] = leaf_notes(lf)
         elif lf.rule.get("kind") == "budget_execution":
             s.budget_score = lf.score
             s.budget_points = lf.points
             s.budget_warnings = list(lf.warnings)
+            s.budget_notes = leaf_notes(lf)
             if lf.raw_value is not None and lf.target:
                 s.budget_rate = lf.raw_value / lf.target
+    x = getattr(receipt, "explain", None)
+    if x is not None and x.total is not None:
+        s.total_formula = x.total.zh
     if receipt.grade is not None:
         s.grade = receipt.grade.grade
         zh, en = receipt.grade.recommendation_zh, receipt.grade.recommendation_en
         s.consequence = " / ".join(x for x in (zh, en) if x) or None
+        if x is not None and x.grade is not None:
+            s.consequence_source = x.grade.source
     return s
 
 
@@ -172,7 +202,9 @@ def layout(
                     g.put(r, 6, scored.budget_rate)
                     g.percent.add((r, 6))
                 g.put(r, 7, scored.budget_score)
-                if scored.budget_warnings:
+                if scored.budget_notes:
+                    g.put(r, 8, "；".join(scored.budget_notes), left=True)
+                elif scored.budget_warnings:
                     g.put(r, 8, warning_words(scored.budget_warnings), left=True)
         else:
             g.put(r, 5, "—")
@@ -227,7 +259,9 @@ def layout(
             g.put(r, 7, scored.row_scores.get(ind.row))
         g.put(r, 8, ind.explanation, left=True)
         notes = [ind.remark] if ind.remark else []
-        if scored is not None and scored.row_warnings.get(ind.row):
+        if scored is not None and scored.row_notes.get(ind.row):
+            notes += scored.row_notes[ind.row]
+        elif scored is not None and scored.row_warnings.get(ind.row):
             notes.append(warning_words(scored.row_warnings[ind.row]))
         notes += problems_at.get(ind.row, [])
         g.put(r, 9, "；".join(n for n in notes if n), left=True)
@@ -242,6 +276,7 @@ def layout(
     if scored is not None:
         g.put(r, 6, scored.points)
         g.put(r, 7, scored.total, bold=True)
+        g.put(r, 8, scored.total_formula, left=True)
     else:
         g.put(r, 6, _total_points(form))
     g.merge(r, 8, r, last)
@@ -249,7 +284,12 @@ def layout(
     g.put(r, 0, "自评等级", bold=True)
     g.merge(r, 0, r, 1)
     g.put(r, 2, scored.grade if scored else None, bold=True)
-    g.put(r, 3, f"结果应用：{scored.consequence}" if scored and scored.consequence else None)
+    consequence = None
+    if scored and scored.consequence:
+        consequence = f"结果应用：{scored.consequence}"
+        if scored.consequence_source:
+            consequence += f"（依据：{scored.consequence_source}）"
+    g.put(r, 3, consequence)
     g.left.add((r, 3))
     g.merge(r, 3, r, last)
     form_level = [p.msg for p in problems if _problem_row(p) is None]

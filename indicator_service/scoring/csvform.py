@@ -417,6 +417,7 @@ OUT_COLUMNS = (
     "error",
     "explanation",
     "explanation_needed",
+    "formula",
 )
 
 #: The ``explanation_needed`` cell of a leaf that loses points (or has a warning asking for an
@@ -456,6 +457,7 @@ def table_lines(keys: list[str], items: list[Any], results: list[Any]) -> Iterat
                 "explanation_needed": (
                     EXPLANATION_NEEDED if "explanation_missing" in lf.warnings else None
                 ),
+                "formula": lf.explain.formula.zh if lf.explain and lf.explain.formula else None,
             }
         yield {
             "submission": key,
@@ -467,4 +469,5 @@ def table_lines(keys: list[str], items: list[Any], results: list[Any]) -> Iterat
             "total": rec.total,
             "grade": rec.grade.grade if rec.grade else None,
             "recommendation": rec.grade.recommendation_zh if rec.grade else None,
+            "formula": rec.explain.total.zh if rec.explain and rec.explain.total else None,
         }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 
 from indicator_service.audit.service import record
 from indicator_service.auth.principal import Principal
@@ -43,6 +43,7 @@ def _summary(ev: Evaluation) -> dict[str, Any]:
         "framework": ev.framework_code,
         "version": ev.framework_version,
         "project": ev.project,
+        "project_name": project_name(ev.request),
         "unit": ev.unit,
         "region": ev.region,
         "fiscal_year": ev.fiscal_year,
@@ -51,6 +52,13 @@ def _summary(ev: Evaluation) -> dict[str, Any]:
         "input_hash": ev.input_hash,
         "created_at": ev.created_at,
     }
+
+
+def project_name(request: Any) -> str | None:
+    """The project's name as its form gave it (项目名称 of a national-layout form), if any."""
+    form = request.get("form") if isinstance(request, dict) else None
+    name = form.get("project_name") if isinstance(form, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def evaluation_out(ev: Evaluation) -> EvaluationOut:
@@ -167,7 +175,10 @@ def list_evaluations(
     framework: str | None,
     limit: int,
     offset: int,
+    q: str | None = None,
 ) -> EvaluationList:
+    """The evaluations ``reader`` may read, narrowed by the exact filters and by ``q``: a part of
+    the project code or of the project's name (case-insensitive; ``%`` and ``_`` are literal)."""
     conditions = [
         column == value
         for column, value in (
@@ -179,6 +190,15 @@ def list_evaluations(
         )
         if value is not None
     ]
+    if q:
+        needle = q.lower()
+        name = col(Evaluation.request)[("form", "project_name")].as_string()
+        conditions.append(
+            or_(
+                func.lower(col(Evaluation.project)).contains(needle, autoescape=True),
+                func.lower(name).contains(needle, autoescape=True),
+            )
+        )
     conditions += readable_by(reader)  # the filters narrow what the reader may read
     total = session.exec(select(func.count()).select_from(Evaluation).where(*conditions)).one()
     rows = session.exec(

@@ -16,18 +16,15 @@ from sqlmodel import Session
 from indicator_service import rules
 from indicator_service.catalogue.matching import match_standard
 from indicator_service.catalogue.source import (
-    BandDef,
-    Citation,
     FrameworkDoc,
     NamespaceDoc,
-    NodeDef,
-    RuleVariants,
     StandardDef,
 )
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, NotFound
 
 if TYPE_CHECKING:  # prepare imports this module: the name is for the type checker only
+    from indicator_service.catalogue.frameworks import FrameworkRelease
     from indicator_service.scoring.prepare import Structure  # noqa: F401
 
 # --- catalogue access ----------------------------------------------------------------------------
@@ -182,6 +179,16 @@ class DocumentCatalogue:
         )
 
 
+def release_document(rel: FrameworkRelease) -> FrameworkDoc:
+    """The document scoring reads for a published release: the stored document itself (every
+    field, so that none is dropped on the way), its nodes in the release's tree order with the
+    rules resolved (the indicator's rule when the node has none, the framework's variants
+    applied). Already validated when published: copied, not re-validated."""
+    by_code = {n.code: n for n in rel.document.nodes}
+    nodes = [by_code[n.code].model_copy(update={"rule": n.rule}) for n in rel.nodes]
+    return rel.document.model_copy(update={"nodes": nodes})
+
+
 class DatabaseCatalogue:
     """The lookup over the catalogue service (published versions, latest unless pinned).
     Indicators and standards are read in the namespace versions the last resolved framework
@@ -207,35 +214,7 @@ class DatabaseCatalogue:
         key = (rel.code, rel.version, rel.content_hash)
         hit = _RELEASE_DOCS.get(key)
         if hit is None:
-            # Already validated when published: construct without re-validating.
-            nodes = [
-                NodeDef.model_construct(
-                    **{f: getattr(n, f) for f in NodeDef.model_fields if hasattr(n, f)}
-                )
-                for n in rel.nodes
-            ]
-            fields: dict[str, Any] = {
-                "framework": rel.code,
-                "name_zh": rel.name_zh,
-                "name_en": rel.name_en,
-                "kind": rel.kind,
-                "version": rel.version,
-                "requires": dict(rel.requires),
-                "bands": [BandDef.model_validate(b) for b in rel.bands],
-                "missing_policy": rel.missing_policy,
-                "rule_variants": RuleVariants.model_validate(rel.rule_variants),
-                "standard_precedence": (
-                    list(rel.standard_precedence) if rel.standard_precedence else None
-                ),
-                "nodes": nodes,
-                "consequences_source": (
-                    None
-                    if rel.consequences_source is None
-                    else Citation.model_validate(rel.consequences_source)
-                ),
-                "level_synonyms": rel.level_synonyms,
-            }
-            doc = FrameworkDoc.model_construct(**fields)
+            doc = release_document(rel)
             hit = ResolvedFramework(rel.code, rel.version, doc, dict(rel.requires))
             if rel.status != "draft":
                 _RELEASE_DOCS[key] = hit

@@ -11,6 +11,8 @@ absent, never a 403, so that ids of other callers' evaluations reveal nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, or_, true
 from sqlmodel import col
 
@@ -33,9 +35,8 @@ def region_prefix(scope: str) -> str:
     return scope
 
 
-def _covered(scope: str) -> ColumnElement[bool]:
+def _covered(scope: str, region: Any) -> ColumnElement[bool]:
     prefix = region_prefix(scope)
-    region = col(Evaluation.region)
     if not prefix:
         return true()
     if len(prefix) == len(scope):
@@ -45,11 +46,18 @@ def _covered(scope: str) -> ColumnElement[bool]:
 
 def readable_by(principal: Principal) -> list[ColumnElement[bool]]:
     """The conditions (to ``where(*…)``) that keep the evaluations ``principal`` may read."""
+    return owned_readable_by(principal, Evaluation.owner_key_id, Evaluation.region)
+
+
+def owned_readable_by(principal: Principal, owner_column: Any, region_column: Any) -> list[Any]:
+    """The same rule for any stored record with an owner key and a region column (stored
+    target reviews use it: ``targets/service.py``)."""
     if principal.role is Role.admin:
         return []
-    owner = col(Evaluation.owner_key_id)
+    owner = col(owner_column)
     own = owner == principal.owner_id
     if not principal.regions:
         return [own]
-    in_scope = and_(owner.is_not(None), or_(*(_covered(s) for s in principal.regions)))
+    region = col(region_column)
+    in_scope = and_(owner.is_not(None), or_(*(_covered(s, region) for s in principal.regions)))
     return [or_(own, in_scope)]

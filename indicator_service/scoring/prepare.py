@@ -49,6 +49,8 @@ class StaticLeaf:
     mid: dict[str, Any]
     target: float | None
     budget: bool
+    # the value-independent part of the leaf's explanation (scoring.explain.leaf_static)
+    explain: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

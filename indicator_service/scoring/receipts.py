@@ -15,6 +15,7 @@ import orjson
 
 from indicator_service import rules
 from indicator_service.core.errors import ErrorItem, Unprocessable
+from indicator_service.scoring import explain
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
     ResolvedFramework,
@@ -107,6 +108,7 @@ def _static_parts(
     st = p.structure
     if st is not None and st.static is not None and st.compiled is compiled:
         return st.static
+    req = p.request
     leaves = [
         StaticLeaf(
             head={
@@ -123,6 +125,15 @@ def _static_parts(
             },
             target=None if leaf.target is None else float(leaf.target),
             budget=m.target_source.kind == "budget",
+            explain=explain.leaf_static(
+                compiled.rules[i],
+                leaf.operator,
+                m.unit,
+                None if leaf.target is None else float(leaf.target),
+                m.target_source.model_dump(mode="json"),
+                req.region,
+                req.fiscal_year,
+            ),
         )
         for i, (leaf, m) in enumerate(zip(compiled.leaves, p.meta, strict=True))
     ]
@@ -180,6 +191,9 @@ def receipt_dict(
     observations = p.observations
     leaves_out: list[dict[str, Any]] = []
     all_warnings: set[str] = set()
+    budget_pair = explain.budget_pair(budget)
+    budget_leaf: dict[str, Any] | None = None
+    pending: list[tuple[dict[str, Any], explain.Pending]] = []
     for i, st in enumerate(static_leaves):
         ob = observations.get(st.head["id"])
         if ob is None:
@@ -203,25 +217,37 @@ def receipt_dict(
         if explanation is None and (lo > 0 or not EXPLAINED_WARNINGS.isdisjoint(warnings)):
             warnings.append(EXPLANATION_MISSING)  # lost is NaN (not > 0) without a score
         all_warnings.update(warnings)
-        leaves_out.append(
-            {
-                **st.head,
-                "status": status,
-                "raw_value": raw_value,
-                "level": ob.level if ob else None,
-                "target": target,
-                **st.mid,
-                "applicable": applicable[i],
-                "fraction": None if f != f else f,
-                "score": None if sc != sc else sc,
-                "lost": None if lo != lo else lo,
-                "effective_weight": eff[i],
-                "deduction": (float(ob.deduction) if ob.deduction else None) if ob else None,
-                "deduction_reason": ob.deduction_reason if ob else None,
-                "explanation": explanation,
-                "warnings": warnings,
-            }
+        leaf_out = {
+            **st.head,
+            "status": status,
+            "raw_value": raw_value,
+            "level": ob.level if ob else None,
+            "target": target,
+            **st.mid,
+            "applicable": applicable[i],
+            "fraction": None if f != f else f,
+            "score": None if sc != sc else sc,
+            "lost": None if lo != lo else lo,
+            "effective_weight": eff[i],
+            "deduction": (float(ob.deduction) if ob.deduction else None) if ob else None,
+            "deduction_reason": ob.deduction_reason if ob else None,
+            "explanation": explanation,
+            "warnings": warnings,
+        }
+        is_budget = st.budget and budget is not None
+        assert st.explain is not None
+        leaf_out["explain"], formula = explain.leaf_explain(
+            st.explain,
+            leaf_out,
+            getattr(ob, "level_score", None),
+            budget_pair if is_budget else None,
         )
+        if formula is not None:
+            pending.append((leaf_out["explain"], formula))
+        if is_budget:
+            budget_leaf = leaf_out
+        leaves_out.append(leaf_out)
+    explain.close_formulas(pending)
     nn = len(static_nodes)
     node_points = result.node_points[node_offset : node_offset + nn].tolist()
     subtotal = result.node_subtotal[node_offset : node_offset + nn].tolist()
@@ -274,6 +300,12 @@ def receipt_dict(
     }
     if req.form is not None:
         out["form"] = req.form.model_dump(mode="json")
+    out["explain"] = explain.receipt_explain(
+        out,
+        None if budget is None else {"adjusted": budget.adjusted, "executed": budget.executed},
+        budget_leaf,
+        explain.band_words(band.grade, band.name_en) if band else None,
+    )
     return out
 
 

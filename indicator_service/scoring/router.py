@@ -234,7 +234,7 @@ def create_evaluation(
     "/evaluations",
     response_model=EvaluationList,
     summary="List the stored evaluations the key may read, by project, unit, region, fiscal "
-    "year or framework",
+    "year or framework, or by a part of the project's code or name (q)",
 )
 def list_evaluations(
     session: SessionDep,
@@ -244,6 +244,15 @@ def list_evaluations(
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     fiscal_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     framework: Annotated[str | None, Query(max_length=40, pattern=r"^[^\x00]*$")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=80,
+            pattern=r"^[^\x00]*$",
+            description="a part of the project code or of the project's name (项目名称), "
+            "case-insensitive",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> EvaluationList:
@@ -257,6 +266,7 @@ def list_evaluations(
         framework=framework,
         limit=limit,
         offset=offset,
+        q=q,
     )
 
 

@@ -225,6 +225,63 @@ class TargetSource(BaseModel):
     source: str | None = None
 
 
+class LocalText(BaseModel):
+    """A sentence in both languages: a stored receipt is read in either (docs/scoring.md)."""
+
+    zh: str
+    en: str
+
+
+class WarningText(BaseModel):
+    code: str = Field(description="the warning's code, as in `warnings`")
+    zh: str
+    en: str
+
+
+class TargetText(BaseModel):
+    operator: str | None = Field(description="≥ > = ≤ < 定性")
+    value: float | None
+    unit: str | None
+    text: str | None = Field(description="as a form writes it: ≥90%, ≤90万元")
+
+
+class FormulaText(LocalText):
+    result: float | None = Field(description="what the formula gives: the leaf's score")
+
+
+class LostText(BaseModel):
+    points: float
+    zh: str
+    en: str
+
+
+class TargetOrigin(BaseModel):
+    kind: str
+    standard_type: str | None
+    standard_type_name: LocalText | None
+    region: str | None = Field(description="the standard's region")
+    region_name: LocalText | None
+    fiscal_year: int | None = Field(description="the standard's year")
+    requested_year: int | None = Field(description="the submission's fiscal year")
+    earlier_year: bool | None = Field(description="an earlier year's standard was used")
+    broader_region: bool | None = Field(description="a broader region's standard was used")
+    source: str | None = Field(description="the document the standard comes from")
+    text: LocalText
+
+
+class LeafExplain(BaseModel):
+    """Why a leaf scored what it did: target, actual, rule, formula, points lost, the
+    target's origin and the warnings, in words."""
+
+    target: TargetText
+    actual: LocalText
+    rule: LocalText
+    formula: FormulaText | None = Field(description="e.g. 86 ÷ 90 × 10 = 9.56")
+    lost: LostText | None
+    target_origin: TargetOrigin
+    warnings: list[WarningText]
+
+
 class LeafOut(BaseModel):
     id: str
     indicator: str | None
@@ -247,6 +304,8 @@ class LeafOut(BaseModel):
     deduction_reason: str | None
     explanation: str | None = None  # absent from receipts stored before it was echoed
     warnings: list[str]
+    # absent from receipts stored before receipts explained themselves
+    explain: LeafExplain | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class ScoredNode(BaseModel):
@@ -290,6 +349,45 @@ class FrameworkRef(BaseModel):
     name_en: str | None = None
 
 
+class Heading(BaseModel):
+    project: str | None
+    project_name: str | None = Field(description="项目名称, from the form")
+    unit: str | None
+    region: str
+    region_name: LocalText = Field(description="e.g. 浙江省杭州市 (regions: GET /v1/regions)")
+    fiscal_year: int | None
+    zh: str
+    en: str
+
+
+class BudgetLine(BaseModel):
+    adjusted: float = Field(description="全年预算数")
+    executed: float = Field(description="全年执行数")
+    rate: float = Field(description="execution rate in %, two decimals")
+    points: float
+    score: float | None
+    formula: LocalText | None
+    zh: str
+    en: str
+
+
+class GradeLine(BaseModel):
+    band: str = Field(description="the band as an interval, e.g. [90, 100]")
+    name: LocalText
+    consequence: LocalText
+    source: str | None = Field(description="the document the consequence comes from")
+    zh: str
+    en: str
+
+
+class ReceiptExplain(BaseModel):
+    heading: Heading
+    budget: BudgetLine | None
+    total: LocalText | None
+    grade: GradeLine | None
+    warnings: list[WarningText]
+
+
 class Receipt(BaseModel):
     framework: FrameworkRef
     namespaces: dict[str, str]
@@ -310,6 +408,8 @@ class Receipt(BaseModel):
     # a form's project and funds blocks, when read from one (absent otherwise: receipts keep
     # the shape they had before forms were read)
     form: FormHeader | None = Field(default=None, exclude_if=lambda v: v is None)
+    # the receipt explained in words, both languages (absent from receipts stored before)
+    explain: ReceiptExplain | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class LeafSummary(BaseModel):
@@ -392,6 +492,8 @@ class EvaluationOut(BaseModel):
     framework: str
     version: str
     project: str | None
+    # 项目名称 as the stored request's form gave it (national-layout forms); null otherwise
+    project_name: str | None = None
     unit: str | None
     region: str
     fiscal_year: int | None
@@ -407,6 +509,8 @@ class EvaluationSummary(BaseModel):
     framework: str
     version: str
     project: str | None
+    # 项目名称 as the stored request's form gave it (national-layout forms); null otherwise
+    project_name: str | None = None
     unit: str | None
     region: str
     fiscal_year: int | None

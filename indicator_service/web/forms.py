@@ -87,8 +87,8 @@ class FormSubmission(BaseModel):
     )
     request: ScoreRequest | None = Field(
         default=None,
-        description="national layout: the score request read from the form (with its project "
-        "and funds blocks); POST it to /v1/evaluations to store the evaluation",
+        description="the score request read from the form (a national-layout form's with its "
+        "project and funds blocks); POST it to /v1/evaluations to store the evaluation",
     )
 
 
@@ -405,8 +405,9 @@ async def score_uploaded_form(
             total=res.result.total,
             grade=res.result.grade.grade if res.result.grade else None,
             receipt=res.result,
+            request=req,
         )
-        for key, res in zip(keys, results, strict=True)
+        for key, req, res in zip(keys, requests, results, strict=True)
     ]
     return FormScoreResponse(count=len(items), items=items)
 

@@ -25,7 +25,7 @@ from indicator_service.auth.dependencies import (
 )
 from indicator_service.auth.keys import parse_key
 from indicator_service.auth.models import ApiKey, Role
-from indicator_service.auth.settings import AuthSettings
+from indicator_service.auth.settings import AuthSettings, get_auth_settings
 from tests.auth.fixtures import KeyFactory, bearer
 from tests.helpers import ApiClient, assert_problem, make_settings
 
@@ -245,7 +245,7 @@ def test_public_reads_on(probe: ApiClient, evaluator_key: str) -> None:
 
 def test_public_reads_off(database_url: str, client_key: str) -> None:
     app = _probe_app(database_url)
-    app.state.auth_settings = AuthSettings(public_reads=False)
+    app.dependency_overrides[get_auth_settings] = lambda: AuthSettings(public_reads=False)
     client = ApiClient(app)
     try:
         _unauthorized(client.get("/probe/read"), "missing_api_key")

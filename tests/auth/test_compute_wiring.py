@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from indicator_service.app import create_app
 from indicator_service.auth.models import Role
-from indicator_service.auth.settings import AuthSettings
+from indicator_service.auth.settings import AuthSettings, get_auth_settings
 from tests.auth.fixtures import KeyFactory, bearer
 from tests.helpers import ApiClient, assert_problem, make_settings
 
@@ -109,14 +109,14 @@ def test_saving_a_derived_standard_needs_a_curator_of_the_namespace(
 
 def test_standard_reads_follow_the_public_reads_setting(database_url: str) -> None:
     app: FastAPI = create_app(make_settings(database_url))
-    app.state.auth_settings = AuthSettings(public_reads=False)
+    app.dependency_overrides[get_auth_settings] = lambda: AuthSettings(public_reads=False)
     client = ApiClient(app)
     try:
         body = {"series": [{"year": 2023, "value": 1.0}], "method": "mean_last_n", "n": 1}
         assert_problem(client.post("/v1/standards/historical", json=body), 401)
         r = client.get("/v1/standards/resolve", params={"indicator": "EDU-02-001"})
         assert_problem(r, 401)
-        app.state.auth_settings = AuthSettings(public_reads=True)
+        app.dependency_overrides[get_auth_settings] = lambda: AuthSettings(public_reads=True)
         assert client.post("/v1/standards/historical", json=body).status_code == 200
     finally:
         client.close()

@@ -112,7 +112,7 @@ def test_cli_catalog_import_publishes_with_audit_entries(
     by_id = {e.object_id: e for e in entries}
     assert by_id["health@1.0.0"].object_type == "namespace_version"
     assert by_id["health@1.0.0"].namespace == "health"
-    assert by_id["SELF-EVAL@1.1.0"].object_type == "framework_version"
-    assert by_id["SELF-EVAL@1.1.0"].namespace == "common"
-    assert by_id["SELF-EVAL@1.1.0"].after is not None
-    assert len(by_id["SELF-EVAL@1.1.0"].after["content_hash"]) == 64
+    assert by_id["SELF-EVAL@1.2.0"].object_type == "framework_version"
+    assert by_id["SELF-EVAL@1.2.0"].namespace == "common"
+    assert by_id["SELF-EVAL@1.2.0"].after is not None
+    assert len(by_id["SELF-EVAL@1.2.0"].after["content_hash"]) == 64

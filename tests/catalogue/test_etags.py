@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from tests.auth.fixtures import admin_client
 from tests.catalogue.conftest import seeded_app
-from tests.catalogue.test_read_cache import QUIET, READS, freeze_refresh
+from tests.catalogue.test_read_cache import READS, quiet
 from tests.dbcount import database_use
 from tests.helpers import ApiClient
 
@@ -19,8 +19,8 @@ RESOLVE = "/v1/standards/resolve?indicator=EDU-02-001&fiscal_year=2019"
 
 @pytest.fixture(scope="module")
 def tag_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    with seeded_app(tmp_path_factory.mktemp("etags"), **QUIET) as app:
-        freeze_refresh(app)
+    with seeded_app(tmp_path_factory.mktemp("etags")) as app:
+        quiet(app)
         yield app
 
 

@@ -14,6 +14,8 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from indicator_service.app import create_app
+from indicator_service.auth.cache import KeyCache, get_key_cache
+from indicator_service.auth.settings import AuthSettings, get_auth_settings
 from indicator_service.catalogue import indicators
 from indicator_service.catalogue.heads import heads_cache
 from indicator_service.catalogue.service import IndicatorFilters, list_indicators, standards_for
@@ -21,9 +23,6 @@ from tests.auth.fixtures import admin_client
 from tests.catalogue.conftest import seeded_app
 from tests.dbcount import database_use
 from tests.helpers import ApiClient, make_settings
-
-# no revocation look-up of the (cached) admin key while the database use is counted
-QUIET = {"api_key_revocation_check_seconds": 3600.0}
 
 READS = [
     "/v1/frameworks/SELF-EVAL",
@@ -86,17 +85,24 @@ def self_eval(seed: int) -> dict[str, Any]:
     }
 
 
-def freeze_refresh(app: FastAPI) -> None:
-    """Stop the clock of the app's map of versions: these tests count what a read costs once
-    cached, and must not see the periodic reload (the interval has a test of its own below);
-    commits in this process still drop the map."""
-    heads_cache(app.state.engine).clock = lambda: 0.0
+def quiet(app: FastAPI, *, freeze: bool = True) -> None:
+    """No periodic look-up while database use is counted: the app gets a key cache of its own
+    whose revocation check (auth's, one query per interval) is 60 s away, and with ``freeze``
+    the clock of its map of versions stops (the refresh interval has tests of its own below;
+    commits in this process still drop the map)."""
+    keys = KeyCache()
+    app.dependency_overrides[get_key_cache] = lambda: keys
+    app.dependency_overrides[get_auth_settings] = lambda: AuthSettings(
+        api_key_revocation_check_seconds=60
+    )
+    if freeze:
+        heads_cache(app.state.engine).clock = lambda: 0.0
 
 
 @pytest.fixture(scope="module")
 def quiet_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    with seeded_app(tmp_path_factory.mktemp("read-cache"), **QUIET) as app:
-        freeze_refresh(app)
+    with seeded_app(tmp_path_factory.mktemp("read-cache")) as app:
+        quiet(app)
         yield app
 
 
@@ -134,7 +140,7 @@ def test_score_through_the_database_costs_nothing_after_the_first(
     # 完成数量 92 of ≥ 100 → 50 × 0.92 = 46; 效益 30; 满意度 81 of 90 → 10 × 0.9 = 9;
     # budget execution 90 % of its 10 points = 9: 46 + 30 + 9 + 9 = 94
     assert again.json()["total"] == 94.0
-    assert again.json()["framework"]["version"] == "1.1.0"  # catalog/frameworks
+    assert again.json()["framework"]["version"] == "1.2.0"  # catalog/frameworks
 
 
 def test_summary_receipt_through_the_database(quiet_app: FastAPI, qapi: ApiClient) -> None:
@@ -148,7 +154,7 @@ def test_summary_receipt_through_the_database(quiet_app: FastAPI, qapi: ApiClien
     assert summary["grade"] == full["grade"]["grade"] == "优"
     assert summary["input_hash"] == full["input_hash"]
     assert summary["framework"] == full["framework"]
-    assert summary["framework"]["version"] == "1.1.0"
+    assert summary["framework"]["version"] == "1.2.0"  # catalog/frameworks
     assert [(lf["id"], lf["score"], lf["lost"]) for lf in summary["leaves"]] == [
         (lf["id"], lf["score"], lf["lost"]) for lf in full["leaves"]
     ]
@@ -266,7 +272,8 @@ def test_another_replica_sees_a_publication_within_the_refresh_interval(tmp_path
 
 
 def test_refresh_zero_reads_the_versions_every_time(tmp_path: Path) -> None:
-    with seeded_app(tmp_path, catalogue_refresh_seconds=0.0, **QUIET) as app:
+    with seeded_app(tmp_path, catalogue_refresh_seconds=0.0) as app:
+        quiet(app, freeze=False)
         api = admin_client(app)
         try:
             assert api.get("/v1/frameworks/SELF-EVAL").status_code == 200

@@ -78,6 +78,8 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/v1/standards/industry"): "deriveIndustry",
     ("POST", "/v1/standards/progress"): "computeProgress",
     ("GET", "/v1/standards/resolve"): "resolveStandard",
+    ("GET", "/v1/regions"): "listRegions",
+    ("GET", "/v1/regions/{code}"): "getRegion",
     ("POST", "/v1/standards/drafts/{ns}/{version}/standards"): "saveDerivedStandard",
     ("POST", "/v1/standards/historical/from-evaluations"): "historicalFromEvaluations",
     ("POST", "/v1/standards/industry/from-evaluations"): "industryFromEvaluations",
@@ -91,7 +93,16 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/v1/audit"): "listAuditEntries",
     ("GET", "/v1/audit/{entry_id}"): "getAuditEntry",
     ("POST", "/v1/forms/score"): "scoreForm",
+    ("POST", "/v1/targets/review"): "reviewTargets",
+    ("POST", "/v1/targets/review/form"): "reviewTargetForm",
+    ("GET", "/v1/targets/reviews"): "listTargetReviews",
+    ("GET", "/v1/targets/reviews/{review_id}"): "getTargetReview",
     ("GET", "/v1/frameworks/{code}/template"): "getFrameworkTemplate",
+    # in-year monitoring (运行监控)
+    ("POST", "/v1/monitoring"): "createMonitoring",
+    ("GET", "/v1/monitoring"): "listMonitoring",
+    ("GET", "/v1/monitoring/{monitoring_id}"): "getMonitoring",
+    ("GET", "/v1/monitoring/{monitoring_id}/workbook"): "exportMonitoring",
 }
 
 

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 
 from indicator_service.app import create_app
 from indicator_service.auth import dependencies
-from indicator_service.auth.cache import KeyCache
+from indicator_service.auth.cache import KeyCache, get_key_cache
 from indicator_service.auth.models import Role
-from indicator_service.auth.settings import AuthSettings
+from indicator_service.auth.settings import AuthSettings, get_auth_settings
 from indicator_service.core.ratelimit import RateLimiter, address_identity
 from indicator_service.core.settings import Settings
 from tests.auth.fixtures import bearer, issue_key
@@ -160,8 +160,9 @@ def test_a_valid_key_verified_in_the_database_is_counted_against_its_bucket(
     counted against the key (and the lookups against the address): 3, then 429."""
     app = create_app(make_settings(database_url, rate_limit_per_minute=60, rate_limit_burst=3))
     app.state.rate_limiter.clock = lambda: 1000.0
-    app.state.key_cache = KeyCache()
-    app.state.auth_settings = AuthSettings(api_key_cache_seconds=0)
+    app_key_cache = KeyCache()
+    app.dependency_overrides[get_key_cache] = lambda: app_key_cache
+    app.dependency_overrides[get_auth_settings] = lambda: AuthSettings(api_key_cache_seconds=0)
     key = issue_key(engine, settings, Role.evaluator)
     client = ApiClient(app)
     try:
@@ -180,7 +181,8 @@ def test_random_keys_from_one_address_share_its_bucket_with_bounded_lookups(
 ) -> None:
     """300 random well-formed keys from one address: 3 are looked up (401), the other 297 are
     refused with 429 before any database lookup."""
-    limited_app.state.key_cache = KeyCache()
+    limited_app_key_cache = KeyCache()
+    limited_app.dependency_overrides[get_key_cache] = lambda: limited_app_key_cache
     lookups: list[str] = []
     real = dependencies._verify_sync
 
@@ -212,7 +214,8 @@ def test_a_refused_key_is_not_looked_up_again(
     """Negative cache: the same unknown (or revoked) key sent again is refused without a
     database lookup."""
     app = create_app(make_settings(database_url))
-    app.state.key_cache = KeyCache()
+    app_key_cache = KeyCache()
+    app.dependency_overrides[get_key_cache] = lambda: app_key_cache
     lookups: list[str] = []
     real = dependencies._verify_sync
 

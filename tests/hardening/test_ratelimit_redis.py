@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from indicator_service.app import create_app
-from indicator_service.auth.cache import KeyCache
+from indicator_service.auth.cache import KeyCache, get_key_cache
 from indicator_service.auth.models import Role
 from indicator_service.core.ratelimit import RedisRateLimiter
 from indicator_service.core.settings import Settings
@@ -50,7 +50,8 @@ def _replica(database_url: str, redis_url: str, prefix: str) -> FastAPI:
     )
     assert isinstance(app.state.rate_limiter, RedisRateLimiter)
     app.state.rate_limiter.prefix = prefix
-    app.state.key_cache = KeyCache()
+    app_key_cache = KeyCache()
+    app.dependency_overrides[get_key_cache] = lambda: app_key_cache
     return app
 
 
@@ -134,7 +135,8 @@ def test_two_replicas_hold_the_combined_rate_over_time(
         )
         assert isinstance(app.state.rate_limiter, RedisRateLimiter)
         app.state.rate_limiter.prefix = prefix
-        app.state.key_cache = KeyCache()
+        replica_keys = KeyCache()  # a replica's own key cache, as a separate process has
+        app.dependency_overrides[get_key_cache] = lambda keys=replica_keys: keys
         apps.append(app)
     clients = [ApiClient(app) for app in apps]
     key = issue_key(engine, settings, Role.evaluator)

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from indicator_service.app import create_app
 from indicator_service.auth import dependencies
-from indicator_service.auth.cache import KeyCache
+from indicator_service.auth.cache import KeyCache, get_key_cache
 from indicator_service.auth.keys import parse_key
 from indicator_service.auth.models import ApiKey, Role
 from indicator_service.auth.settings import AuthSettings
@@ -47,7 +47,7 @@ def replicas(database_url: str) -> Iterator[list[Replica]]:
     for _ in range(2):
         app: FastAPI = create_app(make_settings(database_url))
         clock = FakeClock()
-        app.state.key_cache = KeyCache(clock=clock)
+        app.dependency_overrides[get_key_cache] = lambda cache=KeyCache(clock=clock): cache
         out.append((ApiClient(app), clock))
     yield out
     for client, _clock in out:

@@ -68,6 +68,11 @@ def test_score_csv_form(tmp_path: Path, catalog: Path, capsys: pytest.CaptureFix
         for line in lines
         if line["id"] in needed and needed[line["id"]]
     )
+    # the receipt's formula per leaf (= its score) and the total's on the TOTAL line
+    formulas = {line["id"]: line["formula"] for line in lines}
+    assert formulas["qty"] == "96.8 ÷ 100 × 50 = 48.40"
+    assert formulas["EXEC"] == "10 × 98 ÷ 100 = 9.80"
+    assert formulas["TOTAL"] == "总分 = 各项得分之和 97.2 = 97.20"
 
 
 def test_score_json_and_xlsx(tmp_path: Path, catalog: Path) -> None:

@@ -208,6 +208,11 @@ def test_browse_search_and_indicator_page(tab: Tab) -> None:
     history = page.locator("#history-table tbody tr").all_inner_texts()
     assert len(history) == 2
     assert any("Licensed (assistant) physicians" in row and "1.0.1" in row for row in history)
+    facts = page.locator("#indicator dl.facts").inner_text()
+    assert "Higher is better" in facts  # the rule in words, never its JSON
+    assert "{" not in facts
+    assert "higher_better" not in facts
+    assert "Published" in facts
     tab.shot("indicator")
     page.click("#lang")
     assert page.locator("h1").inner_text() == "指标"
@@ -227,8 +232,19 @@ def test_standard_lookup(tab: Tab) -> None:
     source = page.locator("#lookup-standard dd[data-field=source]").inner_text()
     assert source.startswith("《"), source
     assert "object" not in source
-    assert "110105" in page.locator("#lookup-explanation").inner_text()
+    explanation = page.locator("#lookup-explanation").inner_text()
+    assert "110105" in explanation
+    assert "采用 000000（全国）的计划标准" in explanation, explanation
     assert page.locator("#candidates-table tbody tr").count() >= 4
+    # codes in words, Chinese by default: the standard type, the region level and the outcome
+    assert page.locator("#lookup-standard dd[data-field=type]").inner_text() == "计划标准"
+    candidates = page.locator("#candidates-table tbody").inner_text()
+    assert "采用" in candidates
+    assert "全国" in candidates
+    assert "110105（县级）没有计划标准" in candidates
+    assert "no plan standard" not in candidates
+    for code in ("won", "lost", "plan", "national", "province"):
+        assert f"\t{code}\t" not in candidates, code
     tab.shot("standards")
     # an unknown indicator is the API's problem, shown as an alert
     page.fill("#indicator", "HLT-99-999")
@@ -313,7 +329,7 @@ def test_bad_row_shows_validation_error(tab: Tab, server: Server) -> None:
     page.fill("#row-1-points", "50")
     page.fill("#row-1-target", "100")
     page.fill("#row-1-value", "96")
-    page.fill("#row-1-level", "achieved")
+    page.select_option("#row-1-level", "achieved")
     page.click("#score-go")
     page.wait_for_selector("[role=alert]:has-text('body.rows.0.level')")
 
@@ -397,7 +413,7 @@ def test_fill_rows_save_evaluations_and_history(tab: Tab, server: Server) -> Non
             page.click("#add-row")
         for name, value in row.items():
             selector = f"#row-{n}-{name}"
-            if name == "operator":
+            if name in ("operator", "level"):
                 page.select_option(selector, value)
             else:
                 page.fill(selector, value)
@@ -407,14 +423,123 @@ def test_fill_rows_save_evaluations_and_history(tab: Tab, server: Server) -> Non
     tab.shot("score-rows")
     page.click("#save")
     page.wait_for_selector("#save-status:has-text('#')")
+    first = page.locator("#save-status a.saved-link").get_attribute("href")
+    # saving twice does not store twice (the same Idempotency-Key replays the first answer)
+    page.click("#save")
+    page.wait_for_selector("#save-status a.saved-link")
+    assert page.locator("#save-status a.saved-link").get_attribute("href") == first
+    stored = httpx.get(
+        f"{server.url}/v1/evaluations",
+        params={"project": "UI-HIST", "fiscal_year": 2024},
+        headers=bearer(server.evaluator_key),
+    ).json()
+    assert stored["total"] == 1
 
-    page = tab.goto("/ui/history?project=UI-HIST")
+    # an uploaded form is saved as an evaluation too (once, however often the button is pressed)
+    page.set_input_files(
+        "#form-file",
+        files=[{"name": "self-eval.csv", "mimeType": "text/csv", "buffer": GOOD_CSV.encode()}],
+    )
+    page.click("#upload-go")
+    page.wait_for_selector(".receipt .grade")
+    page.click("#save")
+    page.wait_for_selector("#save-status a.saved-link")
+    page.click("#save")
+    page.wait_for_selector("#save-status a.saved-link")
+    uploaded = httpx.get(
+        f"{server.url}/v1/evaluations",
+        params={"project": "WEB-PRJ"},
+        headers=bearer(server.evaluator_key),
+    ).json()
+    assert uploaded["total"] == 1
+    assert uploaded["items"][0]["total"] == TOTAL
+
+    # history: a part of a code finds the projects; one found shows its years at once
+    page = tab.goto("/ui/history")
+    page.fill("#q", "-")
+    page.click("#history-form button")
+    page.wait_for_selector("#projects-table tbody tr")
+    projects = page.locator("#projects-table tbody tr").all_inner_texts()
+    assert [p.split("\t")[0] for p in projects] == ["UI-HIST", "WEB-PRJ"]
+    assert projects[0].split("\t")[2:] == ["3", "2022、2023、2024"]
+    tab.shot("history-projects")
+    page.fill("#q", "ui-hi")
+    page.click("#history-form button")
     page.wait_for_selector("#history-table tbody tr")
     lines = page.locator("#history-table tbody tr").all_inner_texts()
     assert [line.split("\t")[0] for line in lines] == ["2022", "2023", "2024"]
     assert str(TOTAL) in lines[-1]
     assert page.locator("svg.chart g.bar").count() == 3
     tab.shot("history")
+    # each stored evaluation links to its receipt
+    page.locator("#history-table tbody tr").last.locator("a.receipt-link").click()
+    page.wait_for_selector(".receipt .total")
+    assert page.url.endswith(first)
+    assert page.locator(".receipt .total").inner_text() == str(TOTAL)
+    page.click("#back-to-project")
+    page.wait_for_selector("#history-table tbody tr")
+    tab.shot("history-receipt")
+
+
+def test_pick_indicator_levels_explanation_and_fixed_framework(tab: Tab, server: Server) -> None:
+    """A row picked from the catalogue by search with its standards offered as targets; the
+    qualitative level chosen among the framework's levels in Chinese; 偏差原因分析及改进措施; and
+    the fixed framework PRJ-2020 filled in leaf by leaf."""
+    tab.sign_in(server.evaluator_key)
+    page = tab.goto("/ui/score")
+    page.wait_for_selector("#row-1-level option[value=achieved]", state="attached")
+    # the levels in Chinese, codes as values
+    levels = page.locator("#row-1-level option").all_inner_texts()
+    assert levels[1:] == [
+        "达成年度指标",
+        "部分达成年度指标并具有一定效果",
+        "未达成年度指标且效果较差",
+    ]
+    assert page.locator("label[for=row-1-explanation]").inner_text() == "偏差原因分析及改进措施"
+    # search the catalogue: the datalist offers codes with names; picking one fills the row and
+    # offers its standards (the 十四五 plan target 3.2 and the 2022 actual 3.15) as targets
+    page.fill("#row-1-indicator", "执业")
+    page.wait_for_selector("#row-1-indicators option[value=HLT-05-002]", state="attached")
+    page.fill("#row-1-indicator", "HLT-05-002")
+    page.dispatch_event("#row-1-indicator", "change")
+    page.wait_for_selector("#row-1-standards button.use-standard")
+    offered = page.locator("#row-1-standards").inner_text()
+    assert "计划标准 ≥ 3.2 人" in offered
+    assert page.locator("#row-1-unit").input_value() == "人"
+    page.locator("#row-1-standards button.use-standard", has_text="计划标准").first.click()
+    assert page.locator("#row-1-target").input_value() == "3.2"
+    tab.shot("score-pick")
+
+    # PRJ-2020 has no open class: no rows, one field per leaf (budget execution from the budget)
+    page.select_option("#framework", "PRJ-2020")
+    page.wait_for_selector("#fixed fieldset[data-node='DEC.PRJ.1']")
+    assert page.locator("#rows-area").is_hidden()
+    assert page.locator("#fixed fieldset[data-node='PRC.FIN.2']").count() == 0
+    page.fill("#budget_adjusted", "100")
+    page.fill("#budget_executed", "95")
+    for box in page.locator("#fixed fieldset").all():
+        level = box.locator("select")
+        if level.count():
+            level.select_option("achieved")
+        else:
+            code = box.get_attribute("data-node")
+            target = box.locator("input[id$='-target']")
+            if target.count():  # the framework sets no target: the project's own
+                target.fill("10")
+                box.locator("input[id$='-value']").fill("5")
+            else:
+                assert code in ("PRC.FIN.1", "OUT.QTY.1", "OUT.QLT.1", "OUT.TIM.1", "BEN.SAT.1")
+                box.locator("input[id$='-value']").fill("100" if code != "BEN.SAT.1" else "90")
+    page.select_option("#fixed-DEC_PRJ_1-level", "partial")
+    page.fill("#fixed-DEC_PRJ_1-explanation", "立项论证不充分，下年度补充可行性研究")
+    page.click("#score-go")
+    page.wait_for_selector(".receipt .total")
+    # 100 − 3 × (1 − 0.7) [partial] − 4 × (1 − 95/100) [execution] − 7 × (1 − 5/10) [cost] = 95.4
+    assert page.locator(".receipt .total").inner_text() == "95.4"
+    assert page.locator(".receipt .grade").inner_text().startswith("优")
+    assert "立项论证不充分" in page.locator(".receipt-tree [data-leaf='DEC.PRJ.1']").inner_text()
+    assert page.locator("#download").count() == 0  # a CSV form has no place for leaf values
+    tab.shot("score-fixed")
 
 
 def test_scoring_without_a_key_asks_to_sign_in(tab: Tab) -> None:
@@ -434,17 +559,28 @@ def test_scoring_without_a_key_asks_to_sign_in(tab: Tab) -> None:
 
 def test_version_diff(tab: Tab) -> None:
     page = tab.goto("/ui/diff")
+    page.wait_for_selector("#code option[value=health]", state="attached")
     page.select_option("#kind", "namespace")
-    page.fill("#code", "health")
-    page.fill("#from", "1.0.0")
-    page.fill("#to", "1.0.1")
+    page.select_option("#code", "health")
+    # the versions are chosen from lists: the two of health, the older one first
+    assert page.locator("#from option").all_inner_texts() == ["1.0.0", "1.0.1"]
+    assert (page.locator("#from").input_value(), page.locator("#to").input_value()) == (
+        "1.0.0",
+        "1.0.1",
+    )
     page.click("#diff-form button")
     page.wait_for_selector("#diff-table tbody tr")
-    assert "patch" in page.locator("#diff-bump").inner_text()
-    table = page.locator("#diff-table").inner_text()
-    assert "HLT-01-001" in table
-    assert HEALTH_NEW_NAME in table
+    assert "修订号（patch）" in page.locator("#diff-bump").inner_text()
+    row = page.locator("#diff-table tbody tr").first.inner_text().split("\t")
+    # the change in words, the indicator's code and (Chinese) name, the field and both values
+    assert row[:3] == ["指标 · 修改", "HLT-01-001", "高血压患者管理人数"], row
+    assert "英文名称：Hypertension patients under management → " + HEALTH_NEW_NAME in row[5]
+    assert row[4] == "仅文字修改（英文名称）"  # the reason in words (the API's is English)
     tab.shot("diff")
+    # a framework's versions: SELF-EVAL has one, so both lists offer it
+    page.select_option("#kind", "framework")
+    page.select_option("#code", "SELF-EVAL")
+    assert page.locator("#to option").all_inner_texts() == ["1.1.0"]
 
 
 PAGES = [
@@ -544,6 +680,20 @@ def test_national_form_upload_pdf_and_problems(tab: Tab, server: Server) -> None
         page.click("#download-pdf")
     assert info.value.suggested_filename == "farmland.scored.pdf"
     assert Path(info.value.path()).read_bytes().startswith(b"%PDF")
+    # the print button prints; the print stylesheet keeps the receipt and drops the controls
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.click("#print")
+    assert page.evaluate("window.printed") is True
+    page.emulate_media(media="print")
+    assert page.locator("header.top").is_hidden()
+    assert page.locator("#upload-form").is_hidden()
+    assert page.locator("#print").is_hidden()
+    assert page.locator(".receipt .total").is_visible()
+    assert page.locator("svg.chart").is_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.pdf(path=str(ARTIFACTS / "score-national-print.pdf"))
+    page.emulate_media(media="screen")
+    assert page.locator("header.top").is_visible()
     bad = list(build.FARMLAND_ROWS)
     bad[0] = ("产出指标", "数量指标", "新建高标准农田面积", "≥1.2万亩", "很多", 20, None)
     sheets = []

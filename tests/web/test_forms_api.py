@@ -38,7 +38,9 @@ def post(api: ApiClient, body: bytes | str, media: str, headers: dict[str, str],
     )
 
 
-def test_csv_form_scores_with_receipt(web_api: ApiClient, scorer: dict[str, str]) -> None:
+def test_csv_form_scores_with_receipt(
+    web_api: ApiClient, web_app: FastAPI, scorer: dict[str, str]
+) -> None:
     r = post(web_api, GOOD_CSV, "text/csv", scorer)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -56,6 +58,19 @@ def test_csv_form_scores_with_receipt(web_api: ApiClient, scorer: dict[str, str]
     # every leaf that lost points without 偏差原因分析 says so (sat lost 1 but explains it)
     missing = {lf["id"] for lf in receipt["leaves"] if "explanation_missing" in lf["warnings"]}
     assert missing == {"EXEC", "qty"}
+    # the request read from the form, ready to store: storing it gives the same total
+    request = item["request"]
+    assert (request["project"], request["framework"], len(request["rows"])) == (
+        "WEB-PRJ",
+        "SELF-EVAL",
+        3,
+    )
+    evaluator = bearer(
+        issue_key(web_app.state.engine, web_app.state.settings, Role.evaluator, name="store")
+    )
+    stored = web_api.post("/v1/evaluations", json=request, headers=evaluator)
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["total"] == TOTAL
 
 
 def test_xlsx_form_and_scored_workbook(web_api: ApiClient, scorer: dict[str, str]) -> None:

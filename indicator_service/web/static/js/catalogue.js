@@ -1,5 +1,5 @@
 // Catalogue browser: search (Chinese or English), namespaces, their versions and indicator tree.
-import { api, el, field, fmt, nameOf, params, showError, start, t, table } from "./common.js";
+import { api, el, field, fmt, nameOf, params, showError, start, t, table, word } from "./common.js";
 
 const main = document.getElementById("main");
 const state = { namespaces: [], search: null, doc: null, frameworks: [], framework: null };
@@ -76,7 +76,7 @@ function drawTree() {
   };
   const roots = (list) => list.filter((i) => !i.parent || !doc.indicators.some((p) => p.code === i.parent));
   treeOut.replaceChildren(
-    el("h3", {}, `${nameOf(doc)} ${state.doc.version} · ${t("status")}: ${state.doc.status}`),
+    el("h3", {}, `${nameOf(doc)} ${state.doc.version} · ${t("status")}：${word("status", state.doc.status)}`),
     el(
       "ul",
       { class: "tree" },
@@ -125,7 +125,7 @@ function fillVersions(nsSelect, versionSelect) {
   const ns = state.namespaces.find((n) => n.code === nsSelect.value);
   versionSelect.replaceChildren(
     ...(ns ? ns.versions : []).map((v) =>
-      el("option", { value: v.version, selected: v.version === ns.latest_published }, `${v.version} (${v.status})`),
+      el("option", { value: v.version, selected: v.version === ns.latest_published }, `${v.version}（${word("status", v.status)}）`),
     ),
   );
 }
@@ -158,7 +158,7 @@ function drawFramework() {
     );
   };
   frameworkOut.replaceChildren(
-    el("h3", {}, `${nameOf(fw)} ${fw.version} · ${t("status")}: ${fw.status}`),
+    el("h3", {}, `${nameOf(fw)} ${fw.version} · ${t("status")}：${word("status", fw.status)}`),
     el("ul", { class: "tree" }, fw.nodes.filter((n) => !n.parent).map(node)),
     el(
       "p",

@@ -12,11 +12,18 @@ function round(value) {
   return Math.round(value * 100) / 100;
 }
 
+/** The drawing's width in its own units: about the width it is shown at (the page's width less
+ * its margins, at most `most`), so that 13-unit text is drawn at about 13 px on a phone too. */
+function drawnWidth(most) {
+  const room = (typeof window !== "undefined" && window.innerWidth) || most;
+  return Math.max(300, Math.min(most, room - 48));
+}
+
 /** Horizontal bars: for each item the full bar is its points, the filled part its score. */
 export function barChart(items, { earned, points, title }) {
-  const width = 640;
-  const labelWidth = 150;
-  const barWidth = width - labelWidth - 110;
+  const width = drawnWidth(640);
+  const labelWidth = Math.min(150, Math.round(width * 0.3));
+  const barWidth = width - labelWidth - 80;
   const rowHeight = 34;
   const height = items.length * rowHeight + 10;
   const max = Math.max(1, ...items.map((i) => i.points));
@@ -49,7 +56,7 @@ export function barChart(items, { earned, points, title }) {
 
 /** Vertical bars of totals by year (0–100 scale). */
 export function yearChart(points, title) {
-  const width = 640;
+  const width = drawnWidth(640);
   const height = 240;
   const left = 40;
   const bottom = 30;

@@ -22,6 +22,26 @@ export function t(key, vars = {}) {
   return text;
 }
 
+/** The words for an API code: `word("stdtype", "plan")` is 计划标准 (the code itself when no
+ * label exists, so a new code is shown rather than hidden). */
+export function word(group, code) {
+  if (code === null || code === undefined || code === "") return "—";
+  const key = `${group}.${code}`;
+  return LABELS[key] ? t(key) : String(code);
+}
+
+/** A text the API sends in words: its `<field>_label` in the current language when the API gives
+ * one (a string or a {zh, en} pair), else the field itself. */
+export function said(obj, name) {
+  if (!obj) return "";
+  const label = obj[`${name}_label`];
+  if (label && typeof label === "object") return label[lang()] ?? label.zh ?? label.en ?? "";
+  if (typeof label === "string" && label) return label;
+  const value = obj[name];
+  if (value && typeof value === "object" && ("zh" in value || "en" in value)) return value[lang()] ?? value.zh;
+  return value ?? "";
+}
+
 /** Name of a catalogue object in the current language. */
 export function nameOf(obj) {
   if (!obj) return "";
@@ -49,7 +69,8 @@ export class ApiError extends Error {
 /** Call the public API; the key is sent whenever one is set. Returns parsed JSON, or the
  * Response itself when `raw` is true. */
 export async function api(path, { method = "GET", body, headers = {}, raw = false } = {}) {
-  const all = { Accept: "application/json", ...headers };
+  // the API answers in the page's language (problem messages, labels)
+  const all = { Accept: "application/json", "Accept-Language": lang() === "zh" ? "zh-CN" : "en", ...headers };
   const key = apiKey();
   if (key) all.Authorization = `Bearer ${key}`;
   let payload = body;
@@ -104,7 +125,8 @@ export function select(id, labelKey, options, attrs = {}) {
 export function table(headKeys, rows, attrs = {}) {
   return el(
     "div",
-    { class: "table-wrap" },
+    // focusable, so that a table wider than a phone can be scrolled with the keyboard
+    { class: "table-wrap", tabindex: "0" },
     el(
       "table",
       attrs,
@@ -150,7 +172,7 @@ export function applyLabels(root = document) {
     node.setAttribute("placeholder", t(node.dataset.i18nPlaceholder));
 }
 
-const NAV = ["catalogue", "standards", "score", "history", "diff"];
+const NAV = ["catalogue", "standards", "score", "history", "diff", "targets", "monitoring"];
 
 /** Build the frame of the page; `render` (re)draws the page's content in the current language. */
 export function start(render) {
@@ -183,7 +205,9 @@ export function start(render) {
   const frame = () => {
     document.documentElement.lang = lang() === "zh" ? "zh-CN" : "en";
     toggle.textContent = lang() === "zh" ? "English" : "中文";
-    toggle.setAttribute("aria-label", t("lang.switch"));
+    toggle.setAttribute("lang", lang() === "zh" ? "en" : "zh-CN");
+    toggle.setAttribute("title", t("lang.switch"));
+    nav.setAttribute("aria-label", t("nav.label"));
     applyLabels();
     signin.textContent = apiKey() ? t("signed.in") : t("signin");
     document.title = `${t(`title.${page}`)} · indicator-service`;
@@ -195,6 +219,11 @@ export function start(render) {
   });
   frame();
   render();
+}
+
+/** A button that prints the page (the print stylesheet keeps the content only). */
+export function printButton() {
+  return el("button", { type: "button", id: "print", class: "secondary", onclick: () => window.print() }, t("print"));
 }
 
 /** The query-string parameters of the page. */
@@ -210,6 +239,16 @@ export function download(blob, name) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** A scoring rule in words (never its JSON): the kind's words, and for a qualitative rule its
+ * levels' names. */
+export function ruleText(rule) {
+  if (!rule) return "—";
+  let text = word("rule", rule.kind);
+  if (rule.kind === "qualitative" && Array.isArray(rule.levels))
+    text += `（${rule.levels.map((l) => (lang() === "zh" ? l.name_zh : l.name_en) || l.code).join(" / ")}）`;
+  return text;
 }
 
 /** A standard's value as text: operator, value and unit; a range; or the five levels. */

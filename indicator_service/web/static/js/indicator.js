@@ -1,5 +1,5 @@
 // One indicator: its definition, its standards and its history across namespace versions.
-import { api, el, fmt, nameOf, params, showError, citation, standardValue, start, t, table } from "./common.js";
+import { api, el, fmt, nameOf, params, ruleText, showError, citation, standardValue, start, t, table, word } from "./common.js";
 
 const main = document.getElementById("main");
 const out = el("div", { id: "indicator", "aria-live": "polite" });
@@ -13,22 +13,22 @@ function draw() {
   const def = ind.definition || {};
   const rows = [
     ["code", ind.code],
-    ["namespace", `${ind.namespace} ${ind.namespace_version} (${ind.namespace_status})`],
+    ["namespace", `${ind.namespace} ${ind.namespace_version}（${word("status", ind.namespace_status)}）`],
     ["class_l1", ind.class_l1 || "—"],
     ["class_l2", ind.class_l2 || "—"],
-    ["value_type", ind.value_type],
+    ["value_type", word("vtype", ind.value_type)],
     ["operator", ind.operator || "—"],
     ["unit", ind.unit || "—"],
-    ["rule", JSON.stringify(ind.rule)],
+    ["rule", ruleText(ind.rule)],
     ["explanation", def.explanation || "—"],
-    ["formula", def.formula ? JSON.stringify(def.formula) : "—"],
+    ["formula", typeof def.formula === "string" ? def.formula : def.formula ? String(def.formula.zh ?? def.formula.en ?? "—") : "—"],
     ["data_source", def.data_source || "—"],
     ["provenance", def.provenance || "—"],
   ];
   const lookup = `/ui/standards?indicator=${encodeURIComponent(ind.code)}`;
   out.replaceChildren(
     el("h2", { id: "indicator-name" }, `${nameOf(ind)} · ${ind.code}`),
-    el("p", { class: "muted" }, lang2(ind)),
+    el("p", { class: "muted", lang: nameOf(ind) === ind.name_zh ? "en" : "zh-CN" }, lang2(ind)),
     el("dl", { class: "facts" }, rows.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", {}, v)])),
     el("p", {}, el("a", { href: lookup, id: "lookup-link" }, t("indicator.lookup"))),
     el("h2", {}, t("standards.heading")),
@@ -36,7 +36,7 @@ function draw() {
       ? table(
           ["type", "value", "region", "fiscal_year", "derivation", "source"],
           state.detail.standards.map((s) => [
-            s.type,
+            word("stdtype", s.type),
             standardValue(s),
             s.region,
             fmt(s.fiscal_year),
@@ -52,7 +52,7 @@ function draw() {
           ["version", "status", "name", "unit", "operator"],
           state.history.map((h) => [
             h.version,
-            h.status,
+            word("status", h.status),
             h.indicator ? nameOf(h.indicator) : t("history.absent"),
             h.indicator ? h.indicator.unit || "—" : "—",
             h.indicator ? h.indicator.operator || "—" : "—",

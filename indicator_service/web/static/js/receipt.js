@@ -1,7 +1,70 @@
 // A scoring receipt drawn as: grade summary, a chart of score against points per level-1 class,
-// and the tree of nodes and leaves with the points earned and lost.
+// and the tree of nodes and leaves with the points earned and lost. The receipt's explanation
+// (`explain`, docs/scoring.md) is shown Chinese first: its words come in both languages.
 import { el, fmt, lang, t } from "./common.js";
 import { barChart } from "./chart.js";
+
+/** The receipt's own words ({zh, en}) in the page's language, Chinese when English is absent. */
+export function say(words) {
+  if (!words) return "";
+  return (lang() === "en" ? words.en : words.zh) || words.zh || words.en || "";
+}
+
+// Labels of the explanation (this page's own; the receipt brings the sentences).
+const LABELS = {
+  formula: { zh: "算式", en: "Formula" },
+  rule: { zh: "评分规则", en: "Rule" },
+  origin: { zh: "目标来源", en: "Target from" },
+  target: { zh: "目标值", en: "Target" },
+  actual: { zh: "实际完成值", en: "Actual" },
+  budget: { zh: "预算执行", en: "Budget execution" },
+};
+const label = (key) => say(LABELS[key]);
+
+/** A leaf's explanation: target and actual, the formula, points lost, the rule, where the
+ * target came from and the warnings as sentences (null for receipts stored without one). */
+function leafExplain(leaf) {
+  const x = leaf.explain;
+  if (!x) return null;
+  const line = (cls, key, text) =>
+    text ? el("div", { class: cls }, el("span", { class: "muted" }, `${label(key)}：`), text) : null;
+  const target = x.target && x.target.text ? x.target.text : null;
+  return el(
+    "div",
+    { class: "leaf-explain" },
+    el(
+      "div",
+      { class: "explain-values" },
+      `${label("actual")} ${say(x.actual)}`,
+      target ? ` · ${label("target")} ${target}` : null,
+    ),
+    line("explain-formula", "formula", x.formula ? say(x.formula) : null),
+    x.lost && x.lost.points > 0 ? el("div", { class: "lost explain-lost" }, say(x.lost)) : null,
+    line("explain-rule muted", "rule", say(x.rule)),
+    x.target_origin && x.target_origin.kind !== "none"
+      ? line("explain-origin muted", "origin", say(x.target_origin.text))
+      : null,
+    ...(x.warnings || []).map((w) =>
+      el("div", { class: "warn explain-warning", "data-warning": w.code }, `⚠ ${say(w)}`),
+    ),
+  );
+}
+
+/** The receipt-level explanation: heading, budget line, total's formula, grade and consequence. */
+function receiptExplain(receipt) {
+  const x = receipt.explain;
+  if (!x) return null;
+  const line = (cls, key, words) =>
+    words ? el("p", { class: cls }, key ? el("strong", {}, `${label(key)}：`) : null, say(words)) : null;
+  return el(
+    "div",
+    { class: "receipt-explain" },
+    el("p", { class: "explain-heading" }, say(x.heading)),
+    line("explain-budget", "budget", x.budget),
+    line("explain-total", null, x.total),
+    line("explain-grade", null, x.grade),
+  );
+}
 
 /** Level-1 classes of a receipt: its level-1 nodes and its top-level leaves. */
 export function levelOne(receipt) {
@@ -15,24 +78,24 @@ export function levelOne(receipt) {
 
 function leafItem(leaf) {
   const value = leaf.status === "not_applicable" ? "n/a" : leaf.level ?? fmt(leaf.raw_value);
+  const described = leaf.explain
+    ? `${say(leaf.explain.actual)}${leaf.explain.target.text ? " / " + leaf.explain.target.text : ""}`
+    : `${value}${leaf.unit ? " " + leaf.unit : ""} / ${fmt(leaf.target)} · ${leaf.rule.kind}`;
   return el(
     "li",
     { class: "leaf", "data-leaf": leaf.id },
     el("span", { class: "leaf-name" }, leaf.name || leaf.id),
     " ",
-    el(
-      "span",
-      { class: "muted" },
-      `${value}${leaf.unit ? " " + leaf.unit : ""} / ${fmt(leaf.target)} · ${leaf.rule.kind}`,
-    ),
+    el("span", { class: "muted" }, described),
     " ",
     el("span", { class: "earned" }, `${t("receipt.earned")} ${fmt(leaf.score)}`),
     " / ",
     el("span", {}, `${t("receipt.points")} ${fmt(leaf.points)}`),
     leaf.lost ? el("span", { class: "lost" }, ` ${t("receipt.lost")} ${fmt(leaf.lost)}`) : null,
-    leaf.warnings.length ? el("span", { class: "warn" }, ` ⚠ ${leaf.warnings.join(", ")}`) : null,
+    leaf.warnings.length && !leaf.explain ? el("span", { class: "warn" }, ` ⚠ ${leaf.warnings.join(", ")}`) : null,
     leaf.explanation ? el("span", { class: "muted" }, ` (${leaf.explanation})`) : null,
     needsExplanation(leaf) ? el("span", { class: "warn explanation-missing" }, ` ${t("receipt.explanation_missing")}`) : null,
+    leafExplain(leaf),
   );
 }
 
@@ -120,7 +183,15 @@ export function renderReceipt(receipt, title = "") {
       ),
       el("div", { class: "stat wide" }, el("span", {}, t("receipt.recommendation")), el("strong", { class: "recommendation" }, recommendation || "—")),
     ),
-    receipt.warnings.length ? el("p", { class: "warn" }, `${t("receipt.warnings")}: ${receipt.warnings.join(", ")}`) : null,
+    receiptExplain(receipt),
+    receipt.warnings.length
+      ? el(
+          "p",
+          { class: "warn receipt-warnings" },
+          `${t("receipt.warnings")}: `,
+          receipt.explain ? receipt.explain.warnings.map(say).join("；") : receipt.warnings.join(", "),
+        )
+      : null,
     explanationsNeeded(receipt),
     el("h3", {}, t("receipt.chart")),
     barChart(levelOne(receipt), { earned: t("receipt.earned"), points: t("receipt.points"), title: t("receipt.chart") }),

@@ -1,9 +1,37 @@
 // Standards lookup: indicator + region + year → the standard the scoring uses, with its derivation.
-import { api, el, field, fmt, params, showError, citation, standardValue, start, t, table } from "./common.js";
+import { api, el, field, fmt, lang, params, said, showError, citation, standardValue, start, t, table, word } from "./common.js";
 
 const main = document.getElementById("main");
 const out = el("div", { id: "lookup-result", "aria-live": "polite" });
 let result = null;
+
+const HAN = /[\u4e00-\u9fff]/;
+
+/** The API's sentence in the page's language; in Chinese, when the API sent English only, the
+ * same facts said from the candidate's fields. */
+function reasonOf(c) {
+  const text = said(c, "reason");
+  if (lang() !== "zh" || HAN.test(text)) return text;
+  const here = `${c.region}（${word("level", c.region_level)}）`;
+  if (c.outcome === "none") return `${here}没有${word("stdtype", c.type)}`;
+  if (c.outcome === "won") return `${here}的${word("stdtype", c.type)}：按标准类型优先顺序和地区由近及远首个匹配`;
+  const winner = result.candidates.find((x) => x.outcome === "won");
+  return winner
+    ? `采用了优先的 ${winner.region} ${word("stdtype", winner.type)}`
+    : `${here}的${word("stdtype", c.type)}未被采用`;
+}
+
+function explanationOf() {
+  const text = said(result, "explanation");
+  if (lang() !== "zh" || HAN.test(text)) return text;
+  const winner = result.candidates.find((x) => x.outcome === "won");
+  if (!winner) return t("lookup.none");
+  const order = [...new Set(result.candidates.map((c) => word("stdtype", c.type)))].join(" → ");
+  const tried = result.candidates.filter((c) => c.type === winner.type && c.rank < winner.rank).map((c) => c.region);
+  return `采用 ${winner.region}（${word("level", winner.region_level)}）的${word("stdtype", winner.type)}：标准类型按 ${order} 的顺序、地区由近及远逐级查找，首个匹配${
+    tried.length ? `（${tried.join("、")} 没有${word("stdtype", winner.type)}）` : ""
+  }。`;
+}
 
 function draw() {
   if (!result) return;
@@ -16,7 +44,7 @@ function draw() {
           { class: "facts", id: "lookup-standard" },
           [
             ["value", standardValue(s)],
-            ["type", s.type],
+            ["type", word("stdtype", s.type)],
             ["region", s.region],
             ["fiscal_year", fmt(s.fiscal_year)],
             ["namespace", `${s.namespace} ${s.namespace_version}`],
@@ -26,17 +54,17 @@ function draw() {
         )
       : el("p", { id: "lookup-none" }, t("lookup.none")),
     el("h3", {}, t("lookup.why")),
-    el("p", { id: "lookup-explanation" }, result.explanation),
+    el("p", { id: "lookup-explanation" }, explanationOf()),
     el("h3", {}, t("lookup.candidates")),
     table(
       ["rank", "type", "region", "region_level", "outcome", "reason", "value"],
       result.candidates.map((c) => [
         String(c.rank),
-        c.type,
+        word("stdtype", c.type),
         c.region,
-        c.region_level,
-        c.outcome,
-        c.reason,
+        word("level", c.region_level),
+        word("outcome", c.outcome),
+        reasonOf(c),
         standardValue(c.standard),
       ]),
       { id: "candidates-table" },

@@ -1,0 +1,301 @@
+"""Stored monitoring records: compute (the pure core) and store with the audit entry and the
+Idempotency-Key replay, read and list, each limited to what the caller may read.
+
+Who may read a record is the rule of stored evaluations (docs/security.md): admins read every
+record; other keys read those they stored and, with a region scope, those of other keys in the
+regions their scope covers. Any other id is a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, true
+from sqlmodel import Session, col, func, select
+
+from indicator_service.audit.service import record
+from indicator_service.auth.models import Role
+from indicator_service.auth.principal import Principal
+from indicator_service.catalogue.service import get_framework
+from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
+from indicator_service.monitoring import core
+from indicator_service.monitoring.models import MonitoringRecord
+from indicator_service.monitoring.schemas import (
+    MonitoringList,
+    MonitoringOut,
+    MonitoringRequest,
+    MonitoringSchedulePointIn,
+    MonitoringSummary,
+)
+from indicator_service.scoring.ownership import region_prefix
+
+IDEMPOTENCY_SCOPE = "monitoring.records"
+
+
+# --- ownership ------------------------------------------------------------------------------
+
+
+def _covered(scope: str) -> ColumnElement[bool]:
+    prefix = region_prefix(scope)
+    region = col(MonitoringRecord.region)
+    if not prefix:
+        return true()
+    if len(prefix) == len(scope):
+        return region == scope
+    return region.like(f"{prefix}%")
+
+
+def readable_by(principal: Principal) -> list[ColumnElement[bool]]:
+    """The conditions that keep the records ``principal`` may read (scoring.ownership's rule)."""
+    if principal.role is Role.admin:
+        return []
+    owner = col(MonitoringRecord.owner_key_id)
+    own = owner == principal.owner_id
+    if not principal.regions:
+        return [own]
+    return [or_(own, and_(owner.is_not(None), or_(*(_covered(s) for s in principal.regions))))]
+
+
+# --- computing ------------------------------------------------------------------------------
+
+
+def _schedule(points: list[MonitoringSchedulePointIn]) -> tuple[core.SchedulePoint, ...]:
+    return tuple(core.SchedulePoint(p.date, p.share) for p in points)
+
+
+def thresholds_of(monitoring: dict[str, Any]) -> core.Thresholds:
+    return core.Thresholds(
+        execution_gap=float(monitoring["execution_gap"]),
+        miss_tolerance=float(monitoring["miss_tolerance"]),
+    )
+
+
+def compute(req: MonitoringRequest, thresholds: core.Thresholds) -> core.MonitoringResult:
+    """The core's result for a request; every bad input at once as a 422 (body locations)."""
+    budget = (
+        core.BudgetInput(  # the core's locations are the request's field names
+            req.budget.budget,
+            req.budget.executed,
+            _schedule(req.budget.schedule),
+            req.budget.reason,
+            req.budget.measure,
+        )
+        if req.budget is not None
+        else None
+    )
+    rows = [
+        core.IndicatorInput(
+            r.id,
+            r.name,
+            r.operator,
+            r.target,
+            r.actual,
+            r.kind,
+            r.unit,
+            _schedule(r.schedule),
+            r.reason,
+            r.measure,
+        )
+        for r in req.indicators
+    ]
+    try:
+        return core.monitor(req.as_of, req.fiscal_year, thresholds, budget, rows)
+    except core.MonitoringError as exc:
+        raise Unprocessable(
+            f"{len(exc.problems)} problem(s) in the monitoring request",
+            errors=[
+                ErrorItem(loc=["body", *loc], msg=msg, type=kind) for loc, msg, kind in exc.problems
+            ],
+        ) from exc
+
+
+def result_json(result: core.MonitoringResult, record_id: int) -> dict[str, Any]:
+    data = result.to_dict()
+    data["as_of"] = result.as_of.isoformat()
+    for f in data["flags"]:
+        f["id"] = f"{record_id}:{f['key']}"
+    return data
+
+
+# --- storing and reading --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Created:
+    body: dict[str, Any]
+    status_code: int
+
+    @property
+    def location(self) -> str:
+        return f"/v1/monitoring/{self.body['id']}"
+
+
+def _summary(r: MonitoringRecord) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "framework": r.framework_code,
+        "version": r.framework_version,
+        "project": r.project,
+        "unit": r.unit,
+        "region": r.region,
+        "fiscal_year": r.fiscal_year,
+        "as_of": r.as_of,
+        "flags": r.flags,
+        "pending": r.pending,
+        "created_at": r.created_at,
+    }
+
+
+def record_out(r: MonitoringRecord) -> MonitoringOut:
+    return MonitoringOut.model_validate({**_summary(r), "request": r.request, "result": r.result})
+
+
+def create_monitoring(
+    session: Session, req: MonitoringRequest, owner: Principal, idempotency_key: str | None = None
+) -> Created:
+    """Compute and store a monitoring record owned by ``owner`` with its audit entry (the
+    caller's transaction commits); nothing is stored when the input is bad."""
+    fingerprint = key = None
+    if idempotency_key is not None:
+        key = check_key(idempotency_key)
+        fingerprint = request_fingerprint(req.model_dump(mode="json"))
+        replay = find_replay(
+            session, IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=owner.owner_id
+        )
+        if replay is not None:
+            return Created(replay.response_body, replay.status_code)
+    try:
+        fw = get_framework(session, req.framework, req.version)
+    except NotFound as exc:
+        raise NotFound(
+            exc.detail,
+            errors=[ErrorItem(loc=["body", "framework"], msg=exc.detail, type="not_found")],
+        ) from exc
+    result = compute(req, thresholds_of(fw.monitoring))
+    pending = sum(f.status == "pending_explanation" for f in result.flags)
+    row = MonitoringRecord(
+        owner_key_id=owner.owner_id,
+        framework_code=fw.code,
+        framework_version=fw.version,
+        project=req.project,
+        unit=req.unit,
+        region=req.region,
+        fiscal_year=req.fiscal_year,
+        as_of=req.as_of,
+        flags=len(result.flags),
+        pending=pending,
+        # the version whose thresholds applied is pinned, so that the inputs reproduce it
+        request=req.model_copy(update={"version": fw.version}).model_dump(mode="json"),
+        result={},
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    row.result = result_json(result, row.id)
+    session.add(row)
+    session.flush()
+    out = record_out(row)
+    record(
+        session,
+        owner,
+        "monitoring.create",
+        object_type="monitoring",
+        object_id=str(row.id),
+        version=fw.version,
+        after={
+            "framework": fw.code,
+            "version": fw.version,
+            "project": req.project,
+            "region": req.region,
+            "fiscal_year": req.fiscal_year,
+            "as_of": req.as_of.isoformat(),
+            "flags": [f.key for f in result.flags],
+            "pending": pending,
+        },
+    )
+    payload = out.model_dump(mode="json")
+    if key is not None and fingerprint is not None:
+        remember(
+            session, IDEMPOTENCY_SCOPE, key, fingerprint, 201, payload, owner_key_id=owner.owner_id
+        )
+    return Created(payload, 201)
+
+
+def get_monitoring(session: Session, record_id: int, reader: Principal) -> MonitoringRecord:
+    """The record ``reader`` may read; 404 for any other id, whether it exists or not."""
+    row = session.exec(
+        select(MonitoringRecord).where(col(MonitoringRecord.id) == record_id, *readable_by(reader))
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"no monitoring record {record_id}",
+            errors=[ErrorItem(loc=["path", "monitoring_id"], msg="not found", type="not_found")],
+        )
+    return row
+
+
+def list_monitoring(
+    session: Session,
+    *,
+    reader: Principal,
+    project: str | None,
+    region: str | None,
+    fiscal_year: int | None,
+    pending: bool | None,
+    limit: int,
+    offset: int,
+) -> MonitoringList:
+    conditions: list[Any] = [
+        column == value
+        for column, value in (
+            (col(MonitoringRecord.project), project),
+            (col(MonitoringRecord.region), region),
+            (col(MonitoringRecord.fiscal_year), fiscal_year),
+        )
+        if value is not None
+    ]
+    if pending is not None:
+        conditions.append(
+            col(MonitoringRecord.pending) > 0 if pending else col(MonitoringRecord.pending) == 0
+        )
+    conditions += readable_by(reader)
+    total = session.exec(
+        select(func.count()).select_from(MonitoringRecord).where(*conditions)
+    ).one()
+    rows = session.exec(
+        select(MonitoringRecord)
+        .where(*conditions)
+        .order_by(col(MonitoringRecord.id))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return MonitoringList(
+        total=int(total),
+        limit=limit,
+        offset=offset,
+        items=[MonitoringSummary(**_summary(r)) for r in rows],
+    )
+
+
+def find_flag(session: Session, flag_id: str, reader: Principal) -> dict[str, Any]:
+    """The stored flag ``flag_id`` (``<monitoring id>:<key>``, e.g. ``12:R1.likely_missed``) of
+    a record ``reader`` may read, as stored in the record's result; 404 otherwise (for records
+    that attach to a flag, such as 整改 rectification)."""
+    head, sep, key = flag_id.partition(":")
+    if not sep or not head.isdigit() or not 1 <= int(head) <= 2**31 - 1:
+        raise NotFound(
+            f"no monitoring flag {flag_id[:60]!r}",
+            errors=[
+                ErrorItem(loc=["flag_id"], msg="expected <monitoring id>:<key>", type="not_found")
+            ],
+        )
+    row = get_monitoring(session, int(head), reader)
+    for flag in row.result.get("flags", []):
+        if flag.get("key") == key:
+            return dict(flag)
+    raise NotFound(
+        f"monitoring record {head} has no flag {key[:60]!r}",
+        errors=[ErrorItem(loc=["flag_id"], msg="not found", type="not_found")],
+    )
