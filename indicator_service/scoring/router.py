@@ -19,14 +19,18 @@ from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.jsonbody import json_body, openapi_body
-from indicator_service.scoring import batch, evaluations, whatif
+from indicator_service.core.openapi import typed_body
+from indicator_service.scoring import batch, evaluation_batch, evaluations, whatif
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.receipts import score_json
 from indicator_service.scoring.schemas import (
-    BatchEnvelope,
+    BatchRequest,
     BatchResponse,
     ColumnarBatchRequest,
     ColumnarBatchResponse,
+    EvaluationBatchEnvelope,
+    EvaluationBatchRequest,
+    EvaluationBatchResponse,
     EvaluationList,
     EvaluationOut,
     Receipt,
@@ -88,26 +92,17 @@ def _score_with_database(engine: Engine, body: ScoreRequest) -> bytes:
         return score_json(body, DatabaseCatalogue(session))
 
 
-def _batch_schema() -> dict[str, Any]:
-    """BatchRequest's schema referring to the components that /v1/score already publishes."""
-    schema = BatchEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
-    return schema
-
-
-BATCH_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": _batch_schema()},
-            "text/csv": {
-                "schema": {"type": "string"},
-                "example": "submission,framework,class_l1,id,points,operator,target,unit,value\n"
-                "p1,PRJ,产出,r1,50,≥,100,%,96\n",
-            },
-        },
-    }
-}
+# Declared typed (BatchRequest); read and validated item by item (scoring/batch.py).
+BATCH_BODY: dict[str, Any] = typed_body(
+    BatchRequest,
+    **{
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "submission,framework,class_l1,id,points,operator,target,unit,value\n"
+            "p1,PRJ,产出,r1,50,≥,100,%,96\n",
+        }
+    },
+)
 
 
 @router.post(
@@ -199,6 +194,25 @@ def create_evaluation(
     created = evaluations.create_evaluation(session, body, catalogue, evaluator, idempotency_key)
     return JSONResponse(
         created.body, status_code=created.status_code, headers={"Location": created.location}
+    )
+
+
+@router.post(
+    "/evaluations/batch",
+    response_model=EvaluationBatchResponse,
+    summary="Score and store many evaluations (per-item Idempotency-Key, results and errors)",
+    description="Each item is what POST /v1/evaluations does for one submission, with its own "
+    "idempotency key; each item is stored entirely or not at all (a failed item is answered with "
+    "its problem and stores nothing; the others are stored). One request for the rate limit. "
+    "每项独立校验、评分、保存：失败的项不保存，其余项照常保存。",
+    openapi_extra=typed_body(EvaluationBatchRequest),
+)
+async def create_evaluations_batch(
+    request: Request, session: SessionDep, catalogue: CatalogueDep, evaluator: EvaluatorDep
+) -> EvaluationBatchResponse:
+    envelope = await json_body(request, EvaluationBatchEnvelope)
+    return await run_in_threadpool(
+        evaluation_batch.create_evaluations, session, envelope.items, catalogue, evaluator
     )
 
 

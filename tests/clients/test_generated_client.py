@@ -128,11 +128,17 @@ def test_batch_columnar_and_what_if(generated: ModuleType, evaluator: Any) -> No
     example = json.loads(EXAMPLE.read_text("utf-8"))
     batch = _module("api.scoring.score_batch").sync(
         client=evaluator,
-        body=models.ScoreBatchJsonBatchEnvelope.from_dict(
-            {"items": [example, {**example, "project": "P2"}]}
+        body=models.BatchRequest(
+            items=[
+                models.ScoreRequest.from_dict(example),
+                models.ScoreRequest.from_dict({**example, "project": "P2"}),
+            ]
         ),
     )
     assert [item.total for item in batch.items] == [97.92, 97.92]
+    single = _module("api.scoring.score").sync(client=evaluator, body=_example(generated))
+    assert [item.project for item in batch.items] == [example.get("project"), "P2"]
+    assert batch.items[0].input_hash == single.input_hash
 
     items = [_on_seed_classes(submission(seed)) for seed in range(3)]
     columnar = _module("api.scoring.score_columnar").sync(
@@ -174,6 +180,27 @@ def test_stored_evaluations(generated: ModuleType, evaluator: Any) -> None:
     assert got.id == created.id
     listed = _module("api.scoring.list_evaluations").sync(client=evaluator, project="GEN-CLIENT-1")
     assert [item.id for item in listed.items] == [created.id]
+
+    # many in one request: per-item idempotency keys, results and problems
+    bad = {**example, "project": "GEN-CLIENT-3", "fiscal_year": 1800}
+    body = models.EvaluationBatchRequest(
+        items=[
+            models.EvaluationBatchItemIn(
+                submission=models.ScoreRequest.from_dict({**example, "project": "GEN-CLIENT-2"}),
+                idempotency_key="gen-client-2",
+            ),
+            models.EvaluationBatchItemIn.from_dict({"submission": bad}),
+        ]
+    )
+    stored = _module("api.scoring.create_evaluations_batch").sync(client=evaluator, body=body)
+    assert type(stored).__name__ == "EvaluationBatchResponse", stored
+    assert (stored.stored, stored.failed) == (1, 1)
+    assert [item.status for item in stored.items] == [201, 422]
+    assert stored.items[0].evaluation.total == 97.92
+    assert stored.items[1].errors[0].loc == ["body", "items", 1, "submission", "fiscal_year"]
+    again = _module("api.scoring.create_evaluations_batch").sync(client=evaluator, body=body)
+    assert again.items[0].replayed is True
+    assert again.items[0].evaluation.id == stored.items[0].evaluation.id
 
 
 def test_a_422_is_a_typed_problem_naming_the_field(generated: ModuleType, evaluator: Any) -> None:
