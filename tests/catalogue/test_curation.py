@@ -635,6 +635,12 @@ def test_bad_uploads_are_refused_naming_row_and_column(
         ["body", "indicators", 3, "code"],
         ["body", "indicators", 3, "name"],
     ]
+    # the same file as the `file` part of a multipart/form-data body (as generated clients send
+    # it): the same answer; a multipart body without that part is a 422 naming it
+    r = call(api, "POST", url, cur, headers=h, files={"file": ("agr.csv", sheet, "text/csv")})
+    assert [e["loc"] for e in assert_problem(r, 422)["errors"]] == locs
+    r = call(api, "POST", url, cur, headers=h, files={"other": ("agr.csv", sheet, "text/csv")})
+    assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", "file"]
     # every header problem at once
     r = call(api, "POST", url, cur, content="name,颜色,Name,尺寸\nx,红,y,大\n".encode(),
              headers={**h, "Content-Type": "text/csv"})  # fmt: skip

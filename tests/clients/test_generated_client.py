@@ -9,6 +9,7 @@ calls.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from bench.bench_http import as_columnar, submission
 from indicator_service.app import create_app
@@ -29,12 +31,15 @@ from indicator_service.core import database
 from tests.auth.fixtures import issue_key
 from tests.catalogue.conftest import seeded_app
 from tests.conftest import TEST_DATABASE_URL, _create_database
+from tests.forms.build import FIXTURE_CSV, FIXTURE_GRADE, FIXTURE_TOTAL, FIXTURE_XLSX
 from tests.helpers import make_settings
 
 ROOT = Path(__file__).parents[2]
 DOCUMENT = ROOT / "openapi" / "openapi.json"
 EXAMPLE = ROOT / "docs" / "examples" / "score-prj-2020.json"
 PACKAGE = "indicator_client"
+CONFIG = Path(__file__).parent / "openapi-python-client.yaml"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
             str(DOCUMENT),
             "--meta",
             "none",
+            "--config",
+            str(CONFIG),
             "--output-path",
             str(out / PACKAGE),
         ],
@@ -241,3 +248,25 @@ def test_a_429_carries_retry_after(
         app.state.engine.dispose()
         if drop is not None:
             drop()
+
+
+def test_form_upload_and_xlsx_export(generated: ModuleType, evaluator: Any) -> None:
+    """The 自评表 of the shared fixtures uploaded as a multipart file (XLSX by its part's type,
+    the GB18030 CSV by its file name), and a namespace version exported as XLSX bytes."""
+    models, types = _module("models"), _module("types")
+    score_form = _module("api.scoring.score_form")
+    for path, mime in ((FIXTURE_XLSX, XLSX), (FIXTURE_CSV, "application/octet-stream")):
+        upload = types.File(
+            payload=io.BytesIO(path.read_bytes()), file_name=path.name, mime_type=mime
+        )
+        answer = score_form.sync(client=evaluator, body=models.ScoreFormFilesBody(file=upload))
+        assert type(answer).__name__ == "FormScoreResponse", answer
+        assert (answer.items[0].total, answer.items[0].grade) == (FIXTURE_TOTAL, FIXTURE_GRADE)
+
+    exported = _module("api.curation.export_namespace_version").sync(
+        "common", "1.0.0", client=evaluator, format_=models.ExportNamespaceVersionFormatType0.XLSX
+    )
+    assert type(exported).__name__ == "File", exported
+    book = load_workbook(exported.payload, read_only=True)
+    header = next(book.worksheets[0].iter_rows(values_only=True))
+    assert "code" in [str(cell).strip() for cell in header if cell is not None]
