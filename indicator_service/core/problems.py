@@ -207,20 +207,14 @@ async def _http_error(
 
 
 def _allowed_methods(request: Request) -> set[str]:
-    """Every method some route serves at this path (routes of included routers too). A path
-    that some route declares literally (``/v1/evaluations/batch``) is that resource: routes
-    whose parameters merely match it (``/v1/evaluations/{evaluation_id}``) are not counted, as
-    the API document does not list them for it."""
+    """Every method some route serves at this path (routes of included routers too)."""
     path = request.url.path
     methods: set[str] = set()
-    literal: set[str] = set()
     for ctx in iter_route_contexts(request.app.routes):
         route_path, route_methods = ctx.path, ctx.methods
         if route_path and route_methods and compile_path(route_path)[0].match(path):
             methods |= set(route_methods)
-            if route_path == path:
-                literal |= set(route_methods)
-    return literal or methods
+    return methods
 
 
 async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -44,6 +45,17 @@ from indicator_service.scoring.schemas import (
 router = APIRouter(prefix="/v1", tags=["scoring"], responses=AUTH_RESPONSES)
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
+
+
+class _EvaluationIdConvertor(StringConvertor):
+    """A path segment that is not ``batch``: ``/v1/evaluations/batch`` is its own resource
+    (POST only), so ``GET /v1/evaluations/batch`` is a 405, not a 422 for a bad id. Any other
+    segment goes on to the ``evaluation_id`` validation (422 for a non-integer)."""
+
+    regex = "(?!batch/?$)[^/]+"
+
+
+register_url_convertor("evaluation_id", _EvaluationIdConvertor())
 EvaluationId = Annotated[int, Path(ge=1, le=MAX_ID, description="evaluation id")]
 
 
@@ -247,7 +259,7 @@ def list_evaluations(
 
 
 @router.get(
-    "/evaluations/{evaluation_id}",
+    "/evaluations/{evaluation_id:evaluation_id}",
     response_model=EvaluationOut,
     summary="A stored evaluation: inputs' versions and the full receipt",
     responses={404: {"description": "No such evaluation, or not one the key may read"}},
