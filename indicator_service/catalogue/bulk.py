@@ -44,9 +44,6 @@ _ACCEPTED_TYPES: dict[str, Format] = {
     XLSX_TYPE: "xlsx",
 }
 
-#: Every media type an import accepts (YAML aliases included).
-ACCEPTED_TYPES = frozenset(_ACCEPTED_TYPES)
-
 #: Spreadsheet columns, in export order.
 SHEET_COLUMNS = (
     "level1",

@@ -30,7 +30,7 @@ from indicator_service.catalogue.schemas import ImportReportOut
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import ErrorItem, NotAcceptable
 from indicator_service.core.jsonbody import best_media
-from indicator_service.core.upload import accepting, upload_content
+from indicator_service.core.upload import upload_content, uploaded_file
 
 router = APIRouter(
     prefix="/v1",
@@ -56,8 +56,9 @@ _DOC_TYPES = upload_content(
     {k: v for k, v in _RAW_TYPES.items() if k in ("application/yaml", "application/json")},
     "the framework document (YAML or JSON)",
 )
-# The raw body and its Content-Type, or the ``file`` part of a multipart/form-data body.
-Upload = Annotated[tuple[bytes, str | None], Depends(accepting(bulk.ACCEPTED_TYPES))]
+# The raw body and its Content-Type, or the ``file`` part of a multipart/form-data body (the
+# part's type is checked with the draft's existence first: 404, then 415 as for a raw body).
+Upload = Annotated[tuple[bytes, str | None], Depends(uploaded_file)]
 ValidateOnly = Annotated[bool, Query(description="check and report without changing the draft")]
 
 

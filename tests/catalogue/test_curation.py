@@ -641,6 +641,8 @@ def test_bad_uploads_are_refused_naming_row_and_column(
     assert [e["loc"] for e in assert_problem(r, 422)["errors"]] == locs
     r = call(api, "POST", url, cur, headers=h, files={"other": ("agr.csv", sheet, "text/csv")})
     assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", "file"]
+    r = call(api, "POST", url, cur, headers=h, files={"file": ("a.png", b"\x89PNG", "image/png")})
+    assert "unsupported content type 'image/png'" in assert_problem(r, 415)["detail"]
     # every header problem at once
     r = call(api, "POST", url, cur, content="name,颜色,Name,尺寸\nx,红,y,大\n".encode(),
              headers={**h, "Content-Type": "text/csv"})  # fmt: skip
