@@ -115,16 +115,32 @@ _QUALITATIVE = {"定性", "qualitative"}
 
 
 class FileError(ValueError):
-    """The upload cannot be read at all: ``status`` 415 (type) or 422 (content)."""
+    """The upload cannot be read at all: ``status`` 415 (type) or 422 (content). ``others``:
+    further problems found in the same pass (every header problem at once), as
+    ``(message, row, column)``."""
 
     def __init__(
-        self, status: int, message: str, row: int | None = None, column: str | None = None
+        self,
+        status: int,
+        message: str,
+        row: int | None = None,
+        column: str | None = None,
+        *,
+        others: Sequence[tuple[str, int | None, str | None]] = (),
+        sheet: str | None = None,
     ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.row = row
         self.column = column
+        self.others = list(others)
+        self.sheet = sheet
+
+    @property
+    def problems(self) -> list[tuple[str, int | None, str | None]]:
+        """Every problem: ``(message, row, column)``."""
+        return [(self.message, self.row, self.column), *self.others]
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,22 @@ class RowResult:
     key: str | None
     status: Literal["created", "updated", "unchanged", "error"]
     errors: list[CellError] = field(default_factory=list)
+    sheet: str | None = None  # the XLSX sheet the row is on (None: CSV, YAML, JSON)
+
+
+@dataclass
+class Sheet:
+    """The data rows of an uploaded table: ``(row number, {column: text})``; ``name``: the
+    XLSX sheet they were read from (None for CSV)."""
+
+    name: str | None
+    rows: list[tuple[int, dict[str, str]]]
+
+    def __iter__(self) -> Any:  # the rows, as the plain list it was before
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def format_of(content_type: str | None) -> Format:
@@ -179,9 +211,11 @@ def _cell_text(value: Any) -> str | None:
     return text or None
 
 
-def read_sheet(data: bytes, fmt: Format) -> list[tuple[int, dict[str, str]]]:
-    """The data rows of a CSV or XLSX upload as ``(row number, {column: text})``; the first
-    row is the header. Row numbers are the spreadsheet's (the header is row 1)."""
+def read_sheet(data: bytes, fmt: Format) -> Sheet:
+    """The data rows of a CSV or XLSX upload (its first sheet) as ``(row number, {column:
+    text})``; the first row is the header. Row numbers are the spreadsheet's (the header is row
+    1). Every problem of the header is reported at once (one :class:`FileError`)."""
+    name: str | None = None
     try:
         if fmt == "csv":
             try:
@@ -190,27 +224,33 @@ def read_sheet(data: bytes, fmt: Format) -> list[tuple[int, dict[str, str]]]:
                 raise FileError(422, f"the CSV file is not UTF-8 (byte {exc.start})") from exc
             table: list[Sequence[Any]] = list(table_rows.csv_rows(text))
         else:
+            name = table_rows.xlsx_first_sheet_name(data)
             table = list(table_rows.xlsx_rows(data))
     except readers.ReadError as exc:
-        raise FileError(422, exc.message, row=exc.line) from exc
+        raise FileError(422, exc.message, row=exc.line, sheet=name) from exc
     if not table:
-        raise FileError(422, "the file is empty: expected a header row", row=1)
+        raise FileError(422, "the file is empty: expected a header row", row=1, sheet=name)
     columns: list[str | None] = []
+    problems: list[tuple[str, int | None, str | None]] = []
     for i, head in enumerate(table[0]):
         key = _header_key(head)
         if key is None and _cell_text(head) is not None:
-            raise FileError(
-                422,
-                f"unknown column {excerpt(str(head).strip())} (column {i + 1}); known columns: "
-                + ", ".join(SHEET_COLUMNS),
-                row=1,
-                column=bounded(str(head).strip(), EXCERPT_CHARS),
+            problems.append(
+                (
+                    f"unknown column {excerpt(str(head).strip())} (column {i + 1}); known "
+                    "columns: " + ", ".join(SHEET_COLUMNS),
+                    1,
+                    bounded(str(head).strip(), EXCERPT_CHARS),
+                )
             )
         if key is not None and key in columns:
-            raise FileError(422, f"column {key!r} appears twice", row=1, column=key)
+            problems.append((f"column {key!r} appears twice", 1, key))
         columns.append(key)
     if "code" not in columns:
-        raise FileError(422, "the header has no 'code' (指标编码) column", row=1, column="code")
+        problems.append(("the header has no 'code' (指标编码) column", 1, "code"))
+    if problems:
+        (message, row, column), *others = problems
+        raise FileError(422, message, row, column, others=others, sheet=name)
     rows: list[tuple[int, dict[str, str]]] = []
     for n, values in enumerate(table[1:], start=2):
         cells = {
@@ -220,7 +260,7 @@ def read_sheet(data: bytes, fmt: Format) -> list[tuple[int, dict[str, str]]]:
         }
         if cells:
             rows.append((n, cells))
-    return rows
+    return Sheet(name, rows)
 
 
 def read_document(data: bytes, fmt: Format) -> dict[str, Any]:
@@ -325,24 +365,28 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any], model: Any) -> bool:
 
 
 def merge_sheet(
-    doc: Mapping[str, Any], rows: Sequence[tuple[int, Mapping[str, str]]]
+    doc: Mapping[str, Any], rows: Sequence[tuple[int, Mapping[str, str]]] | Sheet
 ) -> tuple[dict[str, Any], list[RowResult]]:
     """Merge spreadsheet rows into ``doc``: a row creates or updates the indicator with its code
     (empty cells leave fields unchanged) and, when ``target`` is given, the national yearless
-    standard of type ``standard_type`` with that value."""
+    standard of type ``standard_type`` with that value.
+
+    Every check of a row runs in the same pass — the cells that must parse (rule, points,
+    target, source), the indicator's fields and the standard's — so a row reports all of its
+    problems at once, each with its column (a cell that does not parse is not reported again by
+    the field checks)."""
+    sheet = rows.name if isinstance(rows, Sheet) else None
     draft = _Draft(doc)
     results: list[RowResult] = []
     for n, cells in rows:
         code = cells.get("code")
-        if code is None:
-            results.append(
-                RowResult(n, "indicators", None, "error", [CellError("code", "required")])
-            )
-            continue
         errors: list[CellError] = []
-        i = draft.indicator(code)
+        if code is None:
+            errors.append(CellError("code", "required", "missing"))
+        i = draft.indicator(code) if code is not None else None
         data: dict[str, Any] = copy.deepcopy(draft.doc["indicators"][i]) if i is not None else {}
-        data["code"] = code
+        if code is not None:
+            data["code"] = code
         name = cells.get("name") or cells.get("level3")
         simple = {
             "class_l1": cells.get("level1"),
@@ -371,67 +415,79 @@ def merge_sheet(
             except ValueError:
                 errors.append(CellError("points", f"not a number: {excerpt(cells['points'])}"))
         ind: IndicatorDef | None = None
-        if not errors:
-            try:
-                ind = IndicatorDef.model_validate(data)
-            except ValidationError as exc:
-                errors.extend(_errors(exc, _FIELD_COLUMN))
+        try:
+            ind = IndicatorDef.model_validate(data)
+        except ValidationError as exc:
+            errors.extend(_new_errors(errors, _errors(exc, _FIELD_COLUMN)))
         standard: dict[str, Any] | None = None
-        if ind is not None and ("target" in cells or "standard_type" in cells):
-            standard, st_errors = _sheet_standard(draft, ind, cells)
-            errors.extend(st_errors)
+        if "target" in cells or "standard_type" in cells:
+            fields = _dump(ind) if ind is not None else data  # operator and unit as validated
+            standard, st_errors = _sheet_standard(draft, code, fields, cells)
+            errors.extend(_new_errors(errors, st_errors))
         if errors or ind is None:
-            results.append(RowResult(n, "indicators", code, "error", errors))
+            results.append(RowResult(n, "indicators", code, "error", errors, sheet=sheet))
             continue
         status = draft.put_indicator(_dump(ind))
         if standard is not None and draft.put_standard(standard) != "unchanged":
             status = "created" if status == "created" else "updated"
-        results.append(RowResult(n, "indicators", code, status))
+        results.append(RowResult(n, "indicators", code, status, sheet=sheet))
     return draft.doc, results
 
 
+def _new_errors(found: Sequence[CellError], more: Sequence[CellError]) -> list[CellError]:
+    """``more`` without the problems of columns already reported (a cell that did not parse
+    is not reported again by the checks that follow)."""
+    columns = {e.column for e in found}
+    return [e for e in more if e.column not in columns]
+
+
 def _sheet_standard(
-    draft: _Draft, ind: IndicatorDef, cells: Mapping[str, str]
+    draft: _Draft, code: str | None, indicator: Mapping[str, Any], cells: Mapping[str, str]
 ) -> tuple[dict[str, Any] | None, list[CellError]]:
+    """The standard a row's ``target``/``standard_type``/``source`` cells give (merged into the
+    draft's standard of the same identity), or every problem of those cells."""
     errors: list[CellError] = []
     for col in ("target", "standard_type"):
         if col not in cells:
-            errors.append(
-                CellError(
-                    col,
-                    f"required when {'target' if col != 'target' else 'standard_type'} is given",
-                    "missing",
-                )
-            )
-    if errors:
-        return None, errors
-    try:
-        value = float(cells["target"].rstrip("%").strip())
-    except ValueError:
-        return None, [CellError("target", f"not a number: {excerpt(cells['target'])}")]
-    data: dict[str, Any] = {"indicator": ind.code, "type": cells["standard_type"]}
-    try:
-        key = StandardDef.model_validate(
-            {**data, "value": value, "illustrative": True, "derivation": "-"}
-        ).key()
-    except ValidationError as exc:
-        return None, _errors(exc, _STANDARD_COLUMN)
-    j = draft.standard(key)
+            other = "target" if col != "target" else "standard_type"
+            errors.append(CellError(col, f"required when {other} is given", "missing"))
+    value: float | None = None
+    if "target" in cells:
+        try:
+            value = float(cells["target"].rstrip("%").strip())
+        except ValueError:
+            errors.append(CellError("target", f"not a number: {excerpt(cells['target'])}"))
+    data: dict[str, Any] = {"indicator": code, "type": cells.get("standard_type")}
+    j: int | None = None
+    if "standard_type" in cells and code is not None:
+        try:
+            key = StandardDef.model_validate(
+                {**data, "value": 0.0, "illustrative": True, "derivation": "-"}
+            ).key()
+            j = draft.standard(key)
+        except ValidationError as exc:
+            errors.extend(_new_errors(errors, _errors(exc, _STANDARD_COLUMN)))
     if j is not None:
         data = {**draft.doc["standards"][j], **data}
-    data["value"] = int(value) if value.is_integer() else value
-    data.pop("min", None), data.pop("max", None), data.pop("levels", None)
-    if ind.operator is not None and ind.operator != "定性":
-        data["operator"] = ind.operator
-    if ind.unit is not None:
-        data["unit"] = ind.unit
+    source: dict[str, Any] | None = None
     if "source" in cells:
         try:
-            data["source"] = _parse_source(cells["source"])
+            source = _parse_source(cells["source"])
         except ValueError as exc:
-            return None, [CellError("source", str(exc))]
+            errors.append(CellError("source", str(exc)))
     elif "source" not in data:
-        return None, [CellError("source", "required for a new standard", "missing")]
+        errors.append(CellError("source", "required for a new standard", "missing"))
+    if errors or value is None:
+        return None, errors
+    data["value"] = int(value) if value.is_integer() else value
+    data.pop("min", None), data.pop("max", None), data.pop("levels", None)
+    operator, unit = indicator.get("operator"), indicator.get("unit")
+    if operator is not None and operator != "定性":
+        data["operator"] = operator
+    if unit is not None:
+        data["unit"] = unit
+    if source is not None:
+        data["source"] = source
     try:
         return _dump(StandardDef.model_validate(data)), []
     except ValidationError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -30,6 +30,7 @@ from indicator_service.catalogue.schemas import ImportReportOut
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import ErrorItem, NotAcceptable
 from indicator_service.core.jsonbody import best_media
+from indicator_service.core.upload import upload_content, uploaded_file
 
 router = APIRouter(
     prefix="/v1",
@@ -42,21 +43,22 @@ router = APIRouter(
 # --- bulk import and export ---------------------------------------------------------------------
 
 
-async def _raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
-_UPLOAD_TYPES = {
+_RAW_TYPES = {
     "text/csv": {"schema": {"type": "string"}},
     bulk.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
     "application/yaml": {"schema": {"type": "string"}},
     "application/json": {"schema": {"type": "object"}},
 }
-_DOC_TYPES = {
-    k: v for k, v in _UPLOAD_TYPES.items() if k in ("application/yaml", "application/json")
-}
-RawBody = Annotated[bytes, Depends(_raw_body)]
-ContentType = Annotated[str | None, Header(max_length=200)]
+_UPLOAD_TYPES = upload_content(
+    _RAW_TYPES, "the file (YAML, JSON, CSV or XLSX; its part's content type or name says which)"
+)
+_DOC_TYPES = upload_content(
+    {k: v for k, v in _RAW_TYPES.items() if k in ("application/yaml", "application/json")},
+    "the framework document (YAML or JSON)",
+)
+# The raw body and its Content-Type, or the ``file`` part of a multipart/form-data body (the
+# part's type is checked with the draft's existence first: 404, then 415 as for a raw body).
+Upload = Annotated[tuple[bytes, str | None], Depends(uploaded_file)]
 ValidateOnly = Annotated[bool, Query(description="check and report without changing the draft")]
 
 
@@ -102,8 +104,7 @@ def import_namespace(
     session: SessionDep,
     response: Response,
     curator: CuratorDep,
-    data: RawBody,
-    content_type: ContentType = None,
+    upload: Upload,
     if_match: IfMatch = None,
     validate_only: ValidateOnly = False,
     comment: Comment = None,
@@ -116,8 +117,7 @@ def import_namespace(
         "namespace",
         ns,
         version,
-        data,
-        content_type,
+        *upload,
         if_match,
         validate_only,
         comment,
@@ -137,8 +137,7 @@ def import_framework(
     session: SessionDep,
     response: Response,
     curator: CuratorDep,
-    data: RawBody,
-    content_type: ContentType = None,
+    upload: Upload,
     if_match: IfMatch = None,
     validate_only: ValidateOnly = False,
     comment: Comment = None,
@@ -151,15 +150,20 @@ def import_framework(
         "framework",
         code,
         version,
-        data,
-        content_type,
+        *upload,
         if_match,
         validate_only,
         comment,
     )
 
 
-_EXPORT_TYPES = {media: {"schema": {"type": "string"}} for media in bulk.MEDIA_TYPES.values()}
+# Binary, so that generators hand the file over as bytes (a string schema made them decode it).
+# XLSX first: generators parse the answer as the first media type declared (and a JSON one
+# as JSON), so a generated client hands over every format's bytes as they are.
+_EXPORT_TYPES = {
+    media: {"schema": {"type": "string", "format": "binary"}}
+    for media in sorted(bulk.MEDIA_TYPES.values(), key=lambda m: m != bulk.XLSX_TYPE)
+}
 FormatQuery = Annotated[
     Literal["yaml", "json", "csv", "xlsx"] | None, Query(description="default: from Accept")
 ]

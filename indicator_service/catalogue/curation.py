@@ -100,15 +100,22 @@ def store_document(
 
 
 def file_error(exc: bulk.FileError) -> ServiceError:
-    loc: list[str | int] = ["body"]
-    if exc.row is not None:
-        loc += ["row", exc.row]
-    if exc.column is not None:
-        loc += ["column", exc.column]
-    item = ErrorItem(loc=loc, msg=exc.message, type="file")
+    """Every problem of an unreadable file (each header problem at once), located by sheet, row
+    and column."""
+    items = []
+    for message, row, column in exc.problems:
+        loc: list[str | int] = ["body"]
+        if exc.sheet is not None:
+            loc += ["sheet", exc.sheet]
+        if row is not None:
+            loc += ["row", row]
+        if column is not None:
+            loc += ["column", column]
+        items.append(ErrorItem(loc=loc, msg=message, type="file"))
+    detail = exc.message if len(items) == 1 else f"{exc.message} (and {len(items) - 1} more)"
     if exc.status == 415:
-        return UnsupportedMediaType(exc.message, errors=[item])
-    return Unprocessable(exc.message, errors=[item])
+        return UnsupportedMediaType(detail, errors=items)
+    return Unprocessable(detail, errors=items)
 
 
 @dataclass(frozen=True)
@@ -160,15 +167,17 @@ def merge_file(
     row_errors = [
         ErrorItem(
             loc=["body", r.section, r.row, e.column or r.section],
-            msg=f"row {r.row}{f', column {e.column}' if e.column else ''}: {e.msg}",
+            msg=f"{f'sheet {r.sheet}, ' if r.sheet else ''}row {r.row}"
+            f"{f', column {e.column}' if e.column else ''}: {e.msg}",
             type=e.type,
         )
         for r in results
         for e in r.errors
     ]
-    if not row_errors:
-        try:
-            KINDS[kind].validate_draft(session, code, row.version, after)
-        except Unprocessable as exc:
-            problems = exc.errors
+    # The document checks run in the same pass, on the document the rows without problems
+    # make: a file's every problem is reported at once.
+    try:
+        KINDS[kind].validate_draft(session, code, row.version, after)
+    except Unprocessable as exc:
+        problems = exc.errors
     return FileImport(row, expected, fmt, before, after, list(results), row_errors, problems)

@@ -297,6 +297,9 @@ class ImportCellError(BaseModel):
 
 
 class ImportRowOut(BaseModel):
+    sheet: str | None = Field(
+        default=None, description="the XLSX sheet of the row (null for CSV, YAML and JSON)"
+    )
     row: int = Field(description="spreadsheet row (header = 1) or 1-based position in the list")
     section: Literal["indicators", "standards", "nodes", "header"]
     key: str | None
@@ -333,6 +336,7 @@ class ImportReportOut(BaseModel):
             counts[r.status] += 1
             rows.append(
                 ImportRowOut(
+                    sheet=getattr(r, "sheet", None),
                     row=r.row,
                     section=r.section,
                     key=r.key,

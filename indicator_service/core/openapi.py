@@ -13,6 +13,9 @@
   the key rules under ``propertyNames`` (pydantic writes the key pattern as
   ``patternProperties``, which generators turn into untyped dicts and which lets any key that
   does not match through, while the server rejects it).
+- **Bodies validated item by item** (a batch whose every item is validated on its own, so one
+  bad item does not refuse the others) are declared typed all the same: :func:`typed_body`
+  publishes the model's schema (and the schemas it refers to) as components.
 - **Deprecations** are announced in ``DEPRECATIONS`` (and docs/api-changelog.md): the operation is
   marked ``deprecated`` in the document and its answers carry ``Deprecation`` (RFC 9745),
   ``Sunset`` (RFC 8594) and a ``Link`` to the changelog entry.
@@ -26,6 +29,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indicator_service import __version__
@@ -103,6 +107,28 @@ RETRY_AFTER_HEADER: dict[str, Any] = {
 }
 
 
+# Models declared by typed_body: published as components by finish_document.
+_BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def typed_body(model: type[BaseModel], **other_media: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` declaring a required JSON body of ``model`` (which the handler reads
+    and validates itself, e.g. item by item) plus ``other_media`` (media type → media object);
+    the model's schema is published as a component by :func:`finish_document`."""
+    _BODY_MODELS[model.__name__] = model
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+    return {"requestBody": {"required": True, "content": {**content, **other_media}}}
+
+
+def _publish_body_models(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, model in _BODY_MODELS.items():
+        full = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for def_name, definition in {**full.pop("$defs", {}), name: full}.items():
+            components.setdefault(def_name, definition)
+    schema["components"]["schemas"] = dict(sorted(components.items()))
+
+
 def camel_case(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
@@ -117,6 +143,7 @@ def finish_document(
     schema: dict[str, Any], deprecations: dict[str, Deprecation] | None = None
 ) -> dict[str, Any]:
     """Apply the document-wide declarations above to FastAPI's generated document."""
+    _publish_body_models(schema)
     _typed_maps(schema)
     for item in schema.get("paths", {}).values():
         for op in item.values():

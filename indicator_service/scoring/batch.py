@@ -21,6 +21,7 @@ from indicator_service.core.gcpause import gc_paused
 from indicator_service.scoring.csvform import read_batch_csv, validated
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
+    ResolvedFramework,
     StructureCache,
 )
 from indicator_service.scoring.prepare import (
@@ -31,9 +32,12 @@ from indicator_service.scoring.prepare import (
     prepare,
 )
 from indicator_service.scoring.receipts import (
+    hashed_template,
+    input_hash,
     leaf_errors,
     receipt,
     summary_dict,
+    template_input_hash,
 )
 from indicator_service.scoring.schemas import (
     MAX_BATCH_ITEMS,
@@ -54,9 +58,14 @@ def score_batch(
     validate_only: bool = False,
     detail: bool = False,
     summary: bool = False,
+    projects: Sequence[str | None] | None = None,
 ) -> BatchResponse:
     """Score many submissions in one engine call; one bad item does not sink the others
-    (``detail``: each item with its full receipt; ``summary``: with its summary receipt)."""
+    (``detail``: each item with its full receipt; ``summary``: with its summary receipt).
+
+    Every item answer echoes the item's ``project`` and, once its framework is resolved, its
+    ``input_hash``; ``projects`` gives the project of each item that failed validation (when
+    its project field itself is valid)."""
     prepared: list[Prepared | None] = []
     compiled: list[rules.CompiledTree] = []
     shared: StructureCache | None = getattr(catalogue, "structures", None)
@@ -65,7 +74,8 @@ def score_batch(
     for i, req in enumerate(items):
         loc0: tuple[str | int, ...] = ("body", "items", i)
         if isinstance(req, list):  # failed request validation
-            out.append(BatchItemOut(index=i, ok=False, errors=req))
+            project = projects[i] if projects is not None else None
+            out.append(BatchItemOut(index=i, ok=False, project=project, errors=req))
             prepared.append(None)
             continue
         try:
@@ -75,23 +85,25 @@ def score_batch(
                 BatchItemOut(
                     index=i,
                     ok=False,
+                    project=req.project,
                     errors=[ErrorItem(loc=[*loc0, "framework"], msg=exc.detail, type="not_found")],
                 )
             )
             prepared.append(None)
             continue
+        echo = {"project": req.project, "input_hash": input_hash(req, p.framework)}
         if p.errors:
-            out.append(BatchItemOut(index=i, ok=False, errors=p.errors))
+            out.append(BatchItemOut(index=i, ok=False, errors=p.errors, **echo))
             prepared.append(None)
             continue
         try:
             compiled.append(compile_prepared(p))
         except Unprocessable as exc:
-            out.append(BatchItemOut(index=i, ok=False, errors=exc.errors))
+            out.append(BatchItemOut(index=i, ok=False, errors=exc.errors, **echo))
             prepared.append(None)
             continue
         prepared.append(p)
-        out.append(BatchItemOut(index=i, ok=True))
+        out.append(BatchItemOut(index=i, ok=True, **echo))
     # One engine call per compiled tree: submissions of one structure (the common case: a
     # batch of one framework's forms) share a tiled tree and one set of columns.
     groups: dict[int, tuple[rules.CompiledTree, list[tuple[int, Prepared]]]] = {}
@@ -114,7 +126,13 @@ def score_batch(
                     if it == item
                 ]
                 if errs:
-                    out[i] = BatchItemOut(index=i, ok=False, errors=errs)
+                    out[i] = BatchItemOut(
+                        index=i,
+                        ok=False,
+                        project=out[i].project,
+                        input_hash=out[i].input_hash,
+                        errors=errs,
+                    )
                     continue
             if not validate_only:
                 band = result.band(item)
@@ -122,6 +140,8 @@ def score_batch(
                 out[i] = BatchItemOut(
                     index=i,
                     ok=True,
+                    project=out[i].project,
+                    input_hash=out[i].input_hash,
                     total=None if total != total else total,
                     grade=band.grade if band else None,
                     result=receipt(p, t, result, item, leaf_off, node_off) if detail else None,
@@ -162,6 +182,16 @@ def columnar_scores(
 ) -> dict[str, Any]:
     """:func:`score_columnar`'s response as plain data (count, ok, failed, totals, grades,
     errors)."""
+    return _columnar(template, values, budgets, catalogue)[0]
+
+
+def _columnar(
+    template: ScoreRequest,
+    values: Sequence[Sequence[float | None]],
+    budgets: Sequence[BudgetIn] | None,
+    catalogue: CatalogueLookup,
+) -> tuple[dict[str, Any], ResolvedFramework]:
+    """:func:`columnar_scores` and the framework version it scored with."""
     loc0: tuple[str | int, ...] = ("body", "template")
     errors = [
         error_item(
@@ -239,7 +269,7 @@ def columnar_scores(
         "totals": totals,
         "grades": grades,
         "errors": item_errors,
-    }
+    }, p.framework
 
 
 # What may differ between submissions scored as one structure (besides their rows' values).
@@ -320,19 +350,41 @@ def score_shared_structure(
         budgets = _BUDGETS.validate_python([s["budget"] for s in subs]) if budgeted else None
         for project in projects:
             _PROJECT.validate_python(project)
-        scored = columnar_scores(template, values, budgets, catalogue)
+        scored, framework = _columnar(template, values, budgets, catalogue)
     except (ValidationError, Unprocessable, NotFound):
         return None
     if scored["failed"]:
         return None
+    hashed = hashed_template(template)
+    hashes = [
+        template_input_hash(
+            hashed,
+            framework,
+            numbers,
+            sub.get("project"),
+            budgets[k] if budgets is not None else None,
+        )
+        for k, (sub, numbers) in enumerate(zip(subs, values, strict=True))
+    ]
     return {
         "count": scored["count"],
         "ok": scored["ok"],
         "failed": 0,
         "validate_only": False,
         "items": [
-            {"index": i, "ok": True, "result": None, "total": t, "grade": g, "errors": []}
-            for i, (t, g) in enumerate(zip(scored["totals"], scored["grades"], strict=True))
+            {
+                "index": i,
+                "ok": True,
+                "project": sub.get("project"),
+                "input_hash": h,
+                "result": None,
+                "total": t,
+                "grade": g,
+                "errors": [],
+            }
+            for i, (t, g, sub, h) in enumerate(
+                zip(scored["totals"], scored["grades"], subs, hashes, strict=True)
+            )
         ],
     }
 
@@ -362,6 +414,7 @@ def score_batch_body(
     validated item by item and scored by :func:`score_batch`. Run it off the event loop."""
     with gc_paused():  # millions of short-lived objects: see core.gcpause
         items: list[ScoreRequest | list[ErrorItem]]
+        raw_items: Sequence[Any]
         if media == "text/csv":
             keys, subs = read_batch_csv(raw)
             if not (validate_only or detail or summary):  # a form's lines: one structure
@@ -369,6 +422,7 @@ def score_batch_body(
                 if shared is not None:
                     return orjson.dumps(shared)
             items = validated(keys, subs)
+            raw_items = subs
         else:
             if not (validate_only or detail or summary):
                 shared = _shared_json_batch(raw, catalogue)
@@ -377,6 +431,7 @@ def score_batch_body(
             try:  # the common case, every item valid: one pass of parsing and validation
                 whole = BatchRequest.model_validate_json(raw)
                 items = list(whole.items)
+                raw_items = ()
                 validate_only = validate_only or whole.validate_only
             except ValidationError:
                 try:
@@ -391,9 +446,19 @@ def score_batch_body(
                         items.append(ScoreRequest.model_validate(raw_item))
                     except ValidationError as exc:
                         items.append(_validation_errors(exc, ["body", "items", i]))
+                raw_items = envelope.items
                 validate_only = validate_only or envelope.validate_only
+        projects = [
+            valid_project(raw_items[i]) if isinstance(item, list) else None
+            for i, item in enumerate(items)
+        ]
         out = score_batch(
-            items, catalogue, validate_only=validate_only, detail=detail, summary=summary
+            items,
+            catalogue,
+            validate_only=validate_only,
+            detail=detail,
+            summary=summary,
+            projects=projects,
         )
         return orjson.dumps(out.model_dump(mode="json"))
 
@@ -413,6 +478,17 @@ def _shared_json_batch(raw: bytes, catalogue: CatalogueLookup) -> dict[str, Any]
     if not 1 <= len(items) <= MAX_BATCH_ITEMS:
         return None
     return score_shared_structure(items, catalogue, exact=True)
+
+
+def valid_project(raw_item: Any) -> str | None:
+    """The ``project`` of an item that failed validation, when that field itself is valid."""
+    if not isinstance(raw_item, dict):
+        return None
+    try:
+        project = _PROJECT.validate_python(raw_item.get("project"))
+    except ValidationError:
+        return None
+    return cast(str | None, project)
 
 
 def _validation_errors(exc: ValidationError, prefix: list[str | int]) -> list[ErrorItem]:

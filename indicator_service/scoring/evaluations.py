@@ -72,6 +72,7 @@ class Created:
 
     body: dict[str, Any]
     status_code: int
+    replayed: bool = False
 
     @property
     def location(self) -> str:
@@ -96,7 +97,7 @@ def create_evaluation(
             session, IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=owner.owner_id
         )
         if replay is not None:
-            return Created(replay.response_body, replay.status_code)
+            return Created(replay.response_body, replay.status_code, replayed=True)
     out = _store(session, req, catalogue, owner)
     record(
         session,

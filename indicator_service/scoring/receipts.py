@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from indicator_service.scoring.prepare import (
     prepare,
 )
 from indicator_service.scoring.schemas import (
+    BudgetIn,
     Receipt,
     ScoreRequest,
 )
@@ -53,6 +54,36 @@ def _hashed_request(req: ScoreRequest) -> dict[str, Any]:
 def input_hash(req: ScoreRequest, fw: ResolvedFramework) -> str:
     payload = {
         "request": _hashed_request(req),
+        "framework": [fw.code, fw.version],
+        "namespaces": fw.namespaces,
+    }
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def hashed_template(template: ScoreRequest) -> dict[str, Any]:
+    """The hashed form of a submission template whose rows carry no values (the shared-structure
+    batch): :func:`template_input_hash` puts each submission's values, project and budget in."""
+    return _hashed_request(template)
+
+
+def template_input_hash(
+    hashed: dict[str, Any],
+    fw: ResolvedFramework,
+    values: Sequence[float | None],
+    project: str | None,
+    budget: BudgetIn | None,
+) -> str:
+    """:func:`input_hash` of the template ``hashed`` (:func:`hashed_template`) with the rows'
+    numeric ``values``, ``project`` and ``budget`` of one submission: the hash of that
+    submission validated on its own, without validating it."""
+    request = {
+        **hashed,
+        "rows": [{**row, "value": v} for row, v in zip(hashed["rows"], values, strict=True)],
+        "project": project,
+        "budget": None if budget is None else budget.model_dump(mode="json"),
+    }
+    payload = {
+        "request": request,
         "framework": [fw.code, fw.version],
         "namespaces": fw.namespaces,
     }

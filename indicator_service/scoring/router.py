@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -20,14 +21,18 @@ from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.jsonbody import json_body, openapi_body
-from indicator_service.scoring import batch, evaluations, whatif
+from indicator_service.core.openapi import typed_body
+from indicator_service.scoring import batch, evaluation_batch, evaluations, whatif
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.receipts import score_json
 from indicator_service.scoring.schemas import (
-    BatchEnvelope,
+    BatchRequest,
     BatchResponse,
     ColumnarBatchRequest,
     ColumnarBatchResponse,
+    EvaluationBatchEnvelope,
+    EvaluationBatchRequest,
+    EvaluationBatchResponse,
     EvaluationList,
     EvaluationOut,
     Receipt,
@@ -43,6 +48,17 @@ from indicator_service.scoring.schemas import (
 router = APIRouter(prefix="/v1", tags=["scoring"], responses=AUTH_RESPONSES)
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
+
+
+class _EvaluationIdConvertor(StringConvertor):
+    """A path segment that is not ``batch``: ``/v1/evaluations/batch`` is its own resource
+    (POST only), so ``GET /v1/evaluations/batch`` is a 405, not a 422 for a bad id. Any other
+    segment goes on to the ``evaluation_id`` validation (422 for a non-integer)."""
+
+    regex = "(?!batch/?$)[^/]+"
+
+
+register_url_convertor("evaluation_id", _EvaluationIdConvertor())
 EvaluationId = Annotated[int, Path(ge=1, le=MAX_ID, description="evaluation id")]
 
 
@@ -104,26 +120,17 @@ def _score_with_database(engine: Engine, body: ScoreRequest, summary: bool) -> b
         return score_json(body, DatabaseCatalogue(session), summary=summary)
 
 
-def _batch_schema() -> dict[str, Any]:
-    """BatchRequest's schema referring to the components that /v1/score already publishes."""
-    schema = BatchEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
-    return schema
-
-
-BATCH_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": _batch_schema()},
-            "text/csv": {
-                "schema": {"type": "string"},
-                "example": "submission,framework,class_l1,id,points,operator,target,unit,value\n"
-                "p1,PRJ,产出,r1,50,≥,100,%,96\n",
-            },
-        },
-    }
-}
+# Declared typed (BatchRequest); read and validated item by item (scoring/batch.py).
+BATCH_BODY: dict[str, Any] = typed_body(
+    BatchRequest,
+    **{
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "submission,framework,class_l1,id,points,operator,target,unit,value\n"
+            "p1,PRJ,产出,r1,50,≥,100,%,96\n",
+        }
+    },
+)
 
 
 @router.post(
@@ -230,6 +237,25 @@ def create_evaluation(
     )
 
 
+@router.post(
+    "/evaluations/batch",
+    response_model=EvaluationBatchResponse,
+    summary="Score and store many evaluations (per-item Idempotency-Key, results and errors)",
+    description="Each item is what POST /v1/evaluations does for one submission, with its own "
+    "idempotency key; each item is stored entirely or not at all (a failed item is answered with "
+    "its problem and stores nothing; the others are stored). One request for the rate limit. "
+    "每项独立校验、评分、保存：失败的项不保存，其余项照常保存。",
+    openapi_extra=typed_body(EvaluationBatchRequest),
+)
+async def create_evaluations_batch(
+    request: Request, session: SessionDep, catalogue: CatalogueDep, evaluator: EvaluatorDep
+) -> EvaluationBatchResponse:
+    envelope = await json_body(request, EvaluationBatchEnvelope)
+    return await run_in_threadpool(
+        evaluation_batch.create_evaluations, session, envelope.items, catalogue, evaluator
+    )
+
+
 @router.get(
     "/evaluations",
     response_model=EvaluationList,
@@ -271,7 +297,7 @@ def list_evaluations(
 
 
 @router.get(
-    "/evaluations/{evaluation_id}",
+    "/evaluations/{evaluation_id:evaluation_id}",
     response_model=EvaluationOut,
     summary="A stored evaluation: inputs' versions and the full receipt",
     responses={404: {"description": "No such evaluation, or not one the key may read"}},

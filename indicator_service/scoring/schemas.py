@@ -437,6 +437,14 @@ ReceiptKind = Literal["full", "summary"]
 class BatchItemOut(BaseModel):
     index: int
     ok: bool
+    project: str | None = Field(
+        default=None, description="the item's project, echoed (null when it has none)"
+    )
+    input_hash: str | None = Field(
+        default=None,
+        description="the item's input hash, as its receipt and a stored evaluation carry it "
+        "(null when the item's framework could not be resolved or the item is not valid)",
+    )
     result: Receipt | None = None
     # the summary receipt, with ?receipt=summary (absent otherwise)
     summary: ReceiptSummary | None = Field(default=None, exclude_if=lambda v: v is None)
@@ -546,3 +554,63 @@ class RescoreResponse(Comparison):
     to_version: str
     original: Receipt
     rescored: Receipt
+
+
+# --- stored evaluations in batches ---------------------------------------------------------------
+
+MAX_EVALUATION_BATCH_ITEMS = 1000  # evaluations stored by one POST /v1/evaluations/batch
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]+$"
+
+
+class EvaluationBatchItemIn(RequestModel):
+    """One evaluation to score and store, with its own idempotency key."""
+
+    idempotency_key: (
+        Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=IDEMPOTENCY_KEY_PATTERN)]
+        | None
+    ) = Field(
+        default=None,
+        description="this item's Idempotency-Key (as the header of POST /v1/evaluations: a "
+        "retry with the same key and submission replays the first answer, with another "
+        "submission it is a 409 item error)",
+    )
+    submission: ScoreRequest
+
+
+class EvaluationBatchRequest(RequestModel):
+    """Many evaluations to score and store in one request (each item validated on its own)."""
+
+    items: list[EvaluationBatchItemIn] = Field(min_length=1, max_length=MAX_EVALUATION_BATCH_ITEMS)
+
+
+class EvaluationBatchEnvelope(BaseModel):
+    """The evaluation batch before its items are validated one by one."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_EVALUATION_BATCH_ITEMS)
+
+
+class EvaluationBatchItemOut(BaseModel):
+    index: int
+    ok: bool
+    status: int = Field(
+        description="the status POST /v1/evaluations would have answered for this item: 201 "
+        "stored (or replayed), else the problem's status (403, 404, 409, 422)"
+    )
+    replayed: bool = Field(
+        default=False, description="the answer of an earlier request with this idempotency key"
+    )
+    idempotency_key: str | None = None
+    project: str | None = None
+    input_hash: str | None = None
+    location: str | None = Field(default=None, description="the stored evaluation's path")
+    evaluation: EvaluationSummary | None = None
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+class EvaluationBatchResponse(BaseModel):
+    count: int
+    stored: int = Field(description="items stored by this request")
+    replayed: int = Field(description="items answered from an earlier request (idempotency key)")
+    failed: int
+    items: list[EvaluationBatchItemOut]

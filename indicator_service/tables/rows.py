@@ -82,6 +82,21 @@ def xlsx_rows(data: bytes | io.BytesIO) -> Iterator[tuple[Any, ...]]:
         book.close()
 
 
+def xlsx_first_sheet_name(data: bytes) -> str | None:
+    """The name of an XLSX workbook's first sheet (the one :func:`xlsx_rows` reads), or None
+    when the workbook cannot be opened (:func:`xlsx_rows` then reports why)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a corrupt file
+        return None
+    try:
+        return str(book.sheetnames[0]) if book.sheetnames else None
+    finally:
+        book.close()
+
+
 def records(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[dict[str, str]]:
     """The data rows of a table as records ``{column: text}`` under ``header`` (``''`` for an
     empty cell; cells beyond the header are dropped, missing ones are absent)."""

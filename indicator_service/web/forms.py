@@ -39,6 +39,7 @@ from indicator_service.core.errors import (
 )
 from indicator_service.core.jsonbody import best_media
 from indicator_service.core.readers import ReadError
+from indicator_service.core.upload import accepting, media_of, upload_content
 from indicator_service.forms import pipeline as national
 from indicator_service.forms.reader import FormFileError, national_sheets
 from indicator_service.scoring.batch import score_batch
@@ -271,16 +272,19 @@ FORM_BODY: dict[str, Any] = {
         "description": "the self-evaluation form: in the national layout (项目支出 / 部门整体支出"
         "绩效自评表; XLSX, XLS or CSV in UTF-8 or GB18030; one form per sheet) or the flat one "
         "(CSV in UTF-8, or an XLSX workbook's first sheet); see docs/forms.md",
-        "content": {
-            CSV: {
-                "schema": {"type": "string"},
-                "example": "framework,一级指标,二级指标,三级指标,分值,计算符号,指标值,计量单位,"
-                "实际完成值,budget_adjusted,budget_executed\n"
-                "SELF-EVAL,产出指标,数量指标,完成数量,50,≥,100,台,96.8,100,98\n",
+        "content": upload_content(
+            {
+                CSV: {
+                    "schema": {"type": "string"},
+                    "example": "framework,一级指标,二级指标,三级指标,分值,计算符号,指标值,"
+                    "计量单位,实际完成值,budget_adjusted,budget_executed\n"
+                    "SELF-EVAL,产出指标,数量指标,完成数量,50,≥,100,台,96.8,100,98\n",
+                },
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+                XLS: {"schema": {"type": "string", "format": "binary"}},
             },
-            XLSX: {"schema": {"type": "string", "format": "binary"}},
-            XLS: {"schema": {"type": "string", "format": "binary"}},
-        },
+            "the form file (CSV, XLSX or XLS; its part's content type or file name says which)",
+        ),
     }
 }
 
@@ -374,10 +378,11 @@ async def score_uploaded_form(
     answer = best_media(request.headers.get("accept"), ["application/json", XLSX, PDF])
     if answer is None:
         raise _not_acceptable(["application/json", XLSX, PDF])
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    # the raw body, or the file part of a multipart body (422 for a part of another type)
+    raw, content_type = await accepting((CSV, XLSX, XLS))(request)
+    media = media_of(content_type)
     if media not in (CSV, XLSX, XLS):
         raise UnsupportedMediaType(f"send the form as {CSV}, {XLSX} or {XLS}, not {excerpt(media)}")
-    raw = await request.body()
     outcomes = await run_in_threadpool(score_national, raw, framework, catalogue) if raw else None
     if outcomes is not None:
         return await _national_answer(outcomes, answer)

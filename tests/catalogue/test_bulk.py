@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from indicator_service.catalogue import bulk
 
@@ -102,3 +102,44 @@ def test_unreadable_files_name_the_problem() -> None:
     with pytest.raises(bulk.FileError, match="invalid JSON") as e:
         bulk.read_document(b'{"a": \n', "json")
     assert e.value.row == 2
+
+
+def test_a_row_reports_every_problem_in_one_pass() -> None:
+    """A cell that does not parse no longer hides the field checks, nor the standard's: the
+    row's every problem, each with its column, from one upload."""
+    text = (
+        "指标编码,指标名称,英文名称,指标类型,分值,评分规则,指标值,标准类型,标准来源\n"
+        "EDU-01-012,x,,numeric,ten,{kind: [,abc,plan,not a citation\n"
+        "EDU-01-013,y,z,,,,10,,\n"
+    ).encode()
+    _merged, results = bulk.merge_sheet(DOC, bulk.read_sheet(text, "csv"))
+    assert [(r.row, r.status) for r in results] == [(2, "error"), (3, "error")]
+    assert [e.column for e in results[0].errors] == [
+        "name_en",  # a new indicator needs its English name
+        "rule",  # not a mapping
+        "points",  # not a number
+        "value_type",  # neither quantitative nor qualitative
+        "target",  # not a number
+        "source",  # not a citation mapping
+    ]
+    # the indicator's own check (a quantitative indicator needs a unit), a target without a
+    # type and a new standard without a source
+    assert [(e.column, e.msg) for e in results[1].errors] == [
+        (None, "Value error, a quantitative indicator needs a unit"),
+        ("standard_type", "required when target is given"),
+        ("source", "required for a new standard"),
+    ]
+
+
+def test_xlsx_rows_carry_their_sheet() -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "指标库"
+    sheet.append(["code", "name_en", "颜色", "尺寸"])
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(bulk.FileError) as e:
+        bulk.read_sheet(out.getvalue(), "xlsx")
+    assert e.value.sheet == "指标库"
+    assert [column for _msg, _row, column in e.value.problems] == ["颜色", "尺寸"]

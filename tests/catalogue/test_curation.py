@@ -171,12 +171,14 @@ def test_bureau_story_draft_import_fix_submit_return_approve(
             ],
         ]
     )
-    # a failed import changes nothing and names each row and column
+    # a failed import changes nothing and names each row and column, every problem at once
+    # (row 4: the unit and the new standard's missing source, in one upload)
     failed = call(api, "POST", f"{draft}/import", cur, content=bad,
                   headers={"Content-Type": XLSX, "If-Match": etag})  # fmt: skip
     problem = assert_problem(failed, 422)
     where = {(e["loc"][2], e["loc"][3]) for e in problem["errors"]}
-    assert where == {(2, "name_en"), (4, "unit")}
+    assert where == {(2, "name_en"), (4, "unit"), (4, "source")}
+    assert all(e["msg"].startswith("sheet Sheet, row ") for e in problem["errors"])
     assert "nothing was changed" in problem["detail"]
     doc = call(api, "GET", f"/v1/namespaces/education/versions/{version}", cur)
     assert doc.headers["etag"] == etag
@@ -194,6 +196,8 @@ def test_bureau_story_draft_import_fix_submit_return_approve(
         (4, "error"),
     ]
     assert body["rows"][2]["errors"][0]["column"] == "unit"
+    assert [e["column"] for e in body["rows"][2]["errors"]] == ["unit", "source"]
+    assert {r["sheet"] for r in body["rows"]} == {"Sheet"}  # the XLSX sheet of every row
     # fix the sheet: English name given, unit from the controlled list, a source for the standard
     fixed = xlsx(
         [
@@ -623,7 +627,32 @@ def test_bad_uploads_are_refused_naming_row_and_column(
     sheet = b"code,name_en,target,standard_type\nAGR-01-001,x,abc,plan\n,y,,\n"
     r = call(api, "POST", url, cur, content=sheet, headers={**h, "Content-Type": "text/csv"})
     locs = [e["loc"] for e in assert_problem(r, 422)["errors"]]
-    assert locs == [["body", "indicators", 2, "target"], ["body", "indicators", 3, "code"]]
+    # every problem of every row in one answer: row 2's target is not a number and its new
+    # standard has no source; row 3 has no code and its new indicator no name
+    assert locs == [
+        ["body", "indicators", 2, "target"],
+        ["body", "indicators", 2, "source"],
+        ["body", "indicators", 3, "code"],
+        ["body", "indicators", 3, "name"],
+    ]
+    # the same file as the `file` part of a multipart/form-data body (as generated clients send
+    # it): the same answer; a multipart body without that part is a 422 naming it
+    r = call(api, "POST", url, cur, headers=h, files={"file": ("agr.csv", sheet, "text/csv")})
+    assert [e["loc"] for e in assert_problem(r, 422)["errors"]] == locs
+    r = call(api, "POST", url, cur, headers=h, files={"other": ("agr.csv", sheet, "text/csv")})
+    assert assert_problem(r, 422)["errors"][0]["loc"] == ["body", "file"]
+    r = call(api, "POST", url, cur, headers=h, files={"file": ("a.png", b"\x89PNG", "image/png")})
+    assert "unsupported content type 'image/png'" in assert_problem(r, 415)["detail"]
+    # every header problem at once
+    r = call(api, "POST", url, cur, content="name,颜色,Name,尺寸\nx,红,y,大\n".encode(),
+             headers={**h, "Content-Type": "text/csv"})  # fmt: skip
+    locs = [e["loc"] for e in assert_problem(r, 422)["errors"]]
+    assert locs == [
+        ["body", "row", 1, "column", "颜色"],
+        ["body", "row", 1, "column", "name"],
+        ["body", "row", 1, "column", "尺寸"],
+        ["body", "row", 1, "column", "code"],
+    ]
     # the import needs the draft's ETag and keeps the body-size limit
     ok_csv = b"code,name_en\nAGR-01-001,x\n"
     assert_problem(

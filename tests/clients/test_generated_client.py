@@ -9,6 +9,7 @@ calls.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from bench.bench_http import as_columnar, submission
 from indicator_service.app import create_app
@@ -29,12 +31,15 @@ from indicator_service.core import database
 from tests.auth.fixtures import issue_key
 from tests.catalogue.conftest import seeded_app
 from tests.conftest import TEST_DATABASE_URL, _create_database
+from tests.forms.build import FIXTURE_CSV, FIXTURE_GRADE, FIXTURE_TOTAL, FIXTURE_XLSX
 from tests.helpers import make_settings
 
 ROOT = Path(__file__).parents[2]
 DOCUMENT = ROOT / "openapi" / "openapi.json"
 EXAMPLE = ROOT / "docs" / "examples" / "score-prj-2020.json"
 PACKAGE = "indicator_client"
+CONFIG = Path(__file__).parent / "openapi-python-client.yaml"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
             str(DOCUMENT),
             "--meta",
             "none",
+            "--config",
+            str(CONFIG),
             "--output-path",
             str(out / PACKAGE),
         ],
@@ -128,11 +135,17 @@ def test_batch_columnar_and_what_if(generated: ModuleType, evaluator: Any) -> No
     example = json.loads(EXAMPLE.read_text("utf-8"))
     batch = _module("api.scoring.score_batch").sync(
         client=evaluator,
-        body=models.ScoreBatchJsonBatchEnvelope.from_dict(
-            {"items": [example, {**example, "project": "P2"}]}
+        body=models.BatchRequest(
+            items=[
+                models.ScoreRequest.from_dict(example),
+                models.ScoreRequest.from_dict({**example, "project": "P2"}),
+            ]
         ),
     )
     assert [item.total for item in batch.items] == [97.92, 97.92]
+    single = _module("api.scoring.score").sync(client=evaluator, body=_example(generated))
+    assert [item.project for item in batch.items] == [example.get("project"), "P2"]
+    assert batch.items[0].input_hash == single.input_hash
 
     items = [_on_seed_classes(submission(seed)) for seed in range(3)]
     columnar = _module("api.scoring.score_columnar").sync(
@@ -175,6 +188,27 @@ def test_stored_evaluations(generated: ModuleType, evaluator: Any) -> None:
     listed = _module("api.scoring.list_evaluations").sync(client=evaluator, project="GEN-CLIENT-1")
     assert [item.id for item in listed.items] == [created.id]
 
+    # many in one request: per-item idempotency keys, results and problems
+    bad = {**example, "project": "GEN-CLIENT-3", "fiscal_year": 1800}
+    body = models.EvaluationBatchRequest(
+        items=[
+            models.EvaluationBatchItemIn(
+                submission=models.ScoreRequest.from_dict({**example, "project": "GEN-CLIENT-2"}),
+                idempotency_key="gen-client-2",
+            ),
+            models.EvaluationBatchItemIn.from_dict({"submission": bad}),
+        ]
+    )
+    stored = _module("api.scoring.create_evaluations_batch").sync(client=evaluator, body=body)
+    assert type(stored).__name__ == "EvaluationBatchResponse", stored
+    assert (stored.stored, stored.failed) == (1, 1)
+    assert [item.status for item in stored.items] == [201, 422]
+    assert stored.items[0].evaluation.total == 97.92
+    assert stored.items[1].errors[0].loc == ["body", "items", 1, "submission", "fiscal_year"]
+    again = _module("api.scoring.create_evaluations_batch").sync(client=evaluator, body=body)
+    assert again.items[0].replayed is True
+    assert again.items[0].evaluation.id == stored.items[0].evaluation.id
+
 
 def test_a_422_is_a_typed_problem_naming_the_field(generated: ModuleType, evaluator: Any) -> None:
     models = _module("models")
@@ -214,3 +248,25 @@ def test_a_429_carries_retry_after(
         app.state.engine.dispose()
         if drop is not None:
             drop()
+
+
+def test_form_upload_and_xlsx_export(generated: ModuleType, evaluator: Any) -> None:
+    """The 自评表 of the shared fixtures uploaded as a multipart file (XLSX by its part's type,
+    the GB18030 CSV by its file name), and a namespace version exported as XLSX bytes."""
+    models, types = _module("models"), _module("types")
+    score_form = _module("api.scoring.score_form")
+    for path, mime in ((FIXTURE_XLSX, XLSX), (FIXTURE_CSV, "application/octet-stream")):
+        upload = types.File(
+            payload=io.BytesIO(path.read_bytes()), file_name=path.name, mime_type=mime
+        )
+        answer = score_form.sync(client=evaluator, body=models.ScoreFormFilesBody(file=upload))
+        assert type(answer).__name__ == "FormScoreResponse", answer
+        assert (answer.items[0].total, answer.items[0].grade) == (FIXTURE_TOTAL, FIXTURE_GRADE)
+
+    exported = _module("api.curation.export_namespace_version").sync(
+        "common", "1.0.0", client=evaluator, format_=models.ExportNamespaceVersionFormatType0.XLSX
+    )
+    assert type(exported).__name__ == "File", exported
+    book = load_workbook(exported.payload, read_only=True)
+    header = next(book.worksheets[0].iter_rows(values_only=True))
+    assert "code" in [str(cell).strip() for cell in header if cell is not None]

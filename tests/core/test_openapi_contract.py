@@ -28,6 +28,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("POST", "/v1/score/columnar"): "scoreColumnar",
     ("POST", "/v1/score/what-if"): "scoreWhatIf",
     ("POST", "/v1/evaluations"): "createEvaluation",
+    ("POST", "/v1/evaluations/batch"): "createEvaluationsBatch",
     ("GET", "/v1/evaluations"): "listEvaluations",
     ("GET", "/v1/evaluations/{evaluation_id}"): "getEvaluation",
     ("POST", "/v1/evaluations/{evaluation_id}/rescore"): "rescoreEvaluation",

@@ -74,6 +74,18 @@ def test_405_allow_lists_methods_of_every_route_on_the_path(api: ApiClient) -> N
     assert set(r.headers["allow"].replace(" ", "").split(",")) == {"GET", "DELETE"}
 
 
+def test_405_allow_of_a_literal_path_beside_a_parameter(api: ApiClient) -> None:
+    # /v1/evaluations/batch (POST) is its own resource, though /v1/evaluations/{evaluation_id}
+    # (GET) would match its text (the scoring router's path convertor keeps it apart): Allow
+    # lists what the API document lists for it, and GET there is a 405.
+    r = api.request("OPTIONS", "/v1/evaluations/batch")
+    assert_problem(r, 405)
+    assert set(r.headers["allow"].replace(" ", "").split(",")) == {"POST"}
+    assert_problem(api.get("/v1/evaluations/batch"), 405)
+    r = api.request("OPTIONS", "/v1/evaluations/7")
+    assert set(r.headers["allow"].replace(" ", "").split(",")) == {"GET"}
+
+
 def test_malformed_json_is_400(probe: ApiClient) -> None:
     r = probe.post(
         "/probe/echo",

@@ -229,6 +229,34 @@ def test_batch_json_per_item_errors(sapi: ApiClient) -> None:
     assert body["items"][2]["errors"][0]["loc"] == ["body", "items", 2, "rows", 0, "points"]
 
 
+def test_batch_items_echo_project_and_input_hash(sapi: ApiClient) -> None:
+    """Each item answer carries its project and the input hash its receipt (and a stored
+    evaluation) carries: on the general path, on the shared-structure path, for a failed item."""
+    singles = {}
+    for project in ("P-1", "P-2"):
+        r = sapi.post("/v1/score", json=example(project=project))
+        assert r.status_code == 200, r.text
+        singles[project] = r.json()["input_hash"]
+    assert singles["P-1"] != singles["P-2"]  # the project is part of the hashed inputs
+    varied = example(project="P-3")
+    row(varied, "time").pop("value")
+    row(varied, "time")["level"] = "achieved"  # another shape: the general path
+    invalid = example(project="P-4")
+    invalid["rows"][0]["points"] = "x"
+    bodies = [example(project="P-1"), example(project="P-2"), varied, invalid]
+    r = sapi.post("/v1/score/batch", json={"items": bodies})
+    items = r.json()["items"]
+    assert [i["project"] for i in items] == ["P-1", "P-2", "P-3", "P-4"]
+    assert [i["input_hash"] for i in items[:2]] == [singles["P-1"], singles["P-2"]]
+    assert items[2]["ok"] is False
+    assert items[2]["input_hash"] is not None
+    assert items[3]["ok"] is False
+    assert items[3]["input_hash"] is None
+    # one structure: the columnar path gives the same hashes as the single requests
+    r = sapi.post("/v1/score/batch", json={"items": bodies[:2]})
+    assert [(i["project"], i["input_hash"]) for i in r.json()["items"]] == list(singles.items())
+
+
 def test_batch_items_sharing_a_structure_keep_their_own_values(sapi: ApiClient) -> None:
     second = example(budget={"adjusted": 200.0, "executed": 150.0})  # 75 % → 7.5, warning
     row(second, "qty")["value"] = 50  # 20 · 0.5 = 10

@@ -276,6 +276,7 @@ SCORING_CALLS: list[tuple[str, str, Any]] = [
 ]
 EVALUATION_CALLS: list[tuple[str, str, Any]] = [
     ("POST", "/v1/evaluations", lambda: v1_rows(submission("P-AUTH"))),
+    ("POST", "/v1/evaluations/batch", lambda: {"items": [{"submission": submission("P-AUTH")}]}),
     ("GET", "/v1/evaluations", None),
     ("GET", "/v1/evaluations/1", None),
     ("POST", "/v1/evaluations/1/rescore", lambda: {}),

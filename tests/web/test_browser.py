@@ -580,7 +580,7 @@ def test_version_diff(tab: Tab) -> None:
     # a framework's versions: SELF-EVAL has one, so both lists offer it
     page.select_option("#kind", "framework")
     page.select_option("#code", "SELF-EVAL")
-    assert page.locator("#to option").all_inner_texts() == ["1.1.0"]
+    assert page.locator("#to option").all_inner_texts() == ["1.2.0"]
 
 
 PAGES = [

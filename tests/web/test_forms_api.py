@@ -159,7 +159,12 @@ def test_needs_a_scorer_key(web_app: FastAPI, web_api: ApiClient) -> None:
 
 def test_documented_in_openapi(web_api: ApiClient) -> None:
     op = web_api.get("/openapi.json").json()["paths"]["/v1/forms/score"]["post"]
-    assert set(op["requestBody"]["content"]) == {"text/csv", XLSX, "application/vnd.ms-excel"}
+    assert set(op["requestBody"]["content"]) == {
+        "text/csv",
+        XLSX,
+        "application/vnd.ms-excel",
+        "multipart/form-data",  # the same file as the `file` part (generated clients, browsers)
+    }
     assert {"200", "401", "403", "415", "422"} <= set(op["responses"])
     assert op["security"] == [{"BearerApiKey": []}]
 
