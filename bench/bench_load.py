@@ -526,8 +526,10 @@ async def measure(
     *,
     clients: int,
     seconds: float,
+    headers: dict[str, str] | None = None,
 ) -> Figure:
-    """Closed loop: ``clients`` connections sending the same request for ``seconds``."""
+    """Closed loop: ``clients`` connections sending the same request for ``seconds`` (a 304
+    counts as an answer: revalidation is measured too)."""
     latencies: list[float] = []
     bad = 0
     stop = time.perf_counter() + seconds
@@ -538,9 +540,9 @@ async def measure(
         try:
             while time.perf_counter() < stop:
                 t0 = time.perf_counter()
-                reply = await conn.request(method, path, body)
+                reply = await conn.request(method, path, body, headers)
                 latencies.append(time.perf_counter() - t0)
-                if not 200 <= reply.status < 300:
+                if not (200 <= reply.status < 300 or reply.status == 304):
                     bad += 1
         finally:
             await conn.close()
@@ -600,16 +602,165 @@ def run_figures(database_url: str, *, workers: Sequence[int], clients: int, seco
             stop_server(proc)
 
 
+# --- the goals of issue #21: ratios to /healthz measured side by side ---------------------------
+
+#: (name, method, path, body, needs the ETag of the same GET first)
+GOALS: list[tuple[str, str, str, Callable[[], bytes | None], bool]] = [
+    ("GET /healthz (trivial)", "GET", "/healthz", lambda: None, False),
+    ("GET /v1/frameworks/SELF-EVAL", "GET", "/v1/frameworks/SELF-EVAL", lambda: None, False),
+    ("GET /v1/indicators?limit=20", "GET", "/v1/indicators?limit=20", lambda: None, False),
+    ("GET /v1/indicators/HLT-02-001", "GET", "/v1/indicators/HLT-02-001", lambda: None, False),
+    (
+        "GET /v1/namespaces/health/versions/1.0.0",
+        "GET",
+        "/v1/namespaces/health/versions/1.0.0",
+        lambda: None,
+        False,
+    ),
+    (
+        "GET …/EDU-02-001/standard (lookup)",
+        "GET",
+        "/v1/indicators/EDU-02-001/standard?type=plan&fiscal_year=2019",
+        lambda: None,
+        False,
+    ),
+    ("GET /v1/frameworks/SELF-EVAL → 304", "GET", "/v1/frameworks/SELF-EVAL", lambda: None, True),
+    ("POST /v1/score (30 rows, full)", "POST", "/v1/score", lambda: dumps(submission(7)), False),
+    (
+        "POST /v1/score?receipt=summary (30 rows)",
+        "POST",
+        "/v1/score?receipt=summary",
+        lambda: dumps(submission(7)),
+        False,
+    ),
+]
+
+
+def _median(xs: Sequence[float]) -> float:
+    ordered = sorted(xs)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+async def _etag(port: int, key: str, path: str) -> dict[str, str]:
+    conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {key}"})
+    try:
+        reply = await conn.request("GET", path)
+    finally:
+        await conn.close()
+    return {"If-None-Match": reply.headers["etag"]}
+
+
+def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, rounds: int) -> None:
+    """One worker; every round measures each scenario for ``seconds`` right after the others
+    (``/healthz`` first), so each ratio to ``/healthz`` compares neighbours in time on a shared
+    machine; the table gives the median over the rounds of req/s, of the ratio and of p50/p99.
+    Response sizes are printed once (full against summary receipt)."""
+    key = prepare_database(database_url)
+    port = free_port()
+    proc = start_server(database_url, port, workers=1)
+    print(
+        f"database: {database_url.split('@')[-1]}; one worker; {rounds} rounds of "
+        f"{seconds:g} s per line; median over the rounds"
+    )
+    try:
+        wait_ready(port, proc)
+        sizes = {}
+        for name, method, path, body, revalidate in GOALS:
+            hdrs = asyncio.run(_etag(port, key, path)) if revalidate else None
+            conn_reply = asyncio.run(_one(port, key, method, path, body(), hdrs))
+            sizes[name] = len(conn_reply.body)
+        for n in clients:
+            print(
+                f"\n{n} client(s)\n{'scenario':<44} {'req/s':>8} {'÷healthz':>9} "
+                f"{'p50 ms':>8} {'p99 ms':>8} {'bytes':>7} {'non-2xx':>7}"
+            )
+            figures: dict[str, list[Figure]] = {name: [] for name, *_ in GOALS}
+            ratios: dict[str, list[float]] = {name: [] for name, *_ in GOALS}
+            for _ in range(rounds):
+                base = None
+                for name, method, path, body, revalidate in GOALS:
+                    payload = body()
+                    hdrs = asyncio.run(_etag(port, key, path)) if revalidate else None
+                    asyncio.run(
+                        measure(
+                            port,
+                            key,
+                            name,
+                            method,
+                            path,
+                            payload,
+                            clients=n,
+                            seconds=0.3,
+                            headers=hdrs,
+                        )
+                    )
+                    fig = asyncio.run(
+                        measure(
+                            port,
+                            key,
+                            name,
+                            method,
+                            path,
+                            payload,
+                            clients=n,
+                            seconds=seconds,
+                            headers=hdrs,
+                        )
+                    )
+                    base = fig.rps if base is None else base
+                    figures[name].append(fig)
+                    ratios[name].append(fig.rps / base)
+            for name, *_ in GOALS:
+                figs = figures[name]
+                print(
+                    f"{name:<44} {_median([f.rps for f in figs]):>8.0f} "
+                    f"{100 * _median(ratios[name]):>8.0f}% "
+                    f"{_median([f.p50_ms for f in figs]):>8.2f} "
+                    f"{_median([f.p99_ms for f in figs]):>8.2f} {sizes[name]:>7} "
+                    f"{sum(f.non_2xx for f in figs):>7}",
+                    flush=True,
+                )
+    finally:
+        stop_server(proc)
+
+
+async def _one(
+    port: int,
+    key: str,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {key}"})
+    try:
+        return await conn.request(method, path, body, headers)
+    finally:
+        await conn.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--database-url", default="")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument(
+        "--goals",
+        action="store_true",
+        help="issue #21's figures: catalogue reads and scores against /healthz, one worker, "
+        "1 then --clients clients, --rounds alternating rounds",
+    )
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     url = (
         args.database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-load-')) / 'load.db'}"
     )
+    if args.goals:
+        clients = [1] if args.clients == 1 else [1, args.clients]
+        run_goals(url, clients=clients, seconds=args.seconds, rounds=args.rounds)
+        return
     run_figures(
         url,
         workers=[int(w) for w in args.workers.split(",")],

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from indicator_service.audit.router import router as audit_router
 from indicator_service.auth.dependencies import path_scope_check, rate_limit_caller
 from indicator_service.auth.router import router as auth_router
+from indicator_service.catalogue import heads as catalogue_heads
 from indicator_service.catalogue import service as catalogue_service
 from indicator_service.catalogue.bulk_router import router as curation_files_router
 from indicator_service.catalogue.curation_router import router as curation_router
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    catalogue_heads.configure(engine, settings.catalogue_refresh_seconds)
     app.state.metrics = Metrics()
     app.state.readiness_checks = _readiness_checks()
     install_problem_handlers(app, scope_check=path_scope_check)

@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, delete, select
 
 from indicator_service.catalogue import artefacts
-from indicator_service.catalogue.artefacts import DRAFT, PUBLISHED, ArtefactKind, VersionInfo
+from indicator_service.catalogue.artefacts import DRAFT, ArtefactKind, VersionInfo
+from indicator_service.catalogue.heads import heads
 from indicator_service.catalogue.models import (
     CatalogueFramework,
     CatalogueFrameworkNode,
@@ -141,10 +142,21 @@ def framework_version_row(
     return row
 
 
+# (version id, content hash, status) → the source document of a published version
+_DOCUMENT_CACHE: LRU[tuple[int, str, str], artefacts.VersionDoc] = LRU(256)
+
+
 def get_framework_document(
     session: Session, code: str, version: str | None
 ) -> artefacts.VersionDoc:
-    return artefacts.version_doc(code, framework_version_row(session, code, version))
+    """A version's source document; published and deprecated ones from memory."""
+    head = heads(session).framework(code, version)
+    if head is None:
+        return artefacts.version_doc(code, framework_version_row(session, code, version))
+    return _DOCUMENT_CACHE.get_or_set(
+        (head.id, head.content_hash, head.status),
+        lambda: artefacts.version_doc(code, framework_version_row(session, code, head.version)),
+    )
 
 
 # --- the resolved release -------------------------------------------------------------------------
@@ -284,32 +296,19 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
 
 def get_framework(session: Session, code: str, version: str | None = None) -> FrameworkRelease:
     """The resolved framework (latest published unless pinned). Published releases are cached
-    in-process by (code, version, content hash): they are immutable. A cache hit costs one
-    query over three small columns."""
-    q = (
-        select(
-            CatalogueFrameworkVersion.version,
-            CatalogueFrameworkVersion.status,
-            CatalogueFrameworkVersion.content_hash,
-        )
-        .join(
-            CatalogueFramework,
-            col(CatalogueFramework.id) == col(CatalogueFrameworkVersion.framework_id),
-        )
-        .where(CatalogueFramework.code == code)
-    )
-    q = (
-        q.where(CatalogueFrameworkVersion.version == version)
-        if version is not None
-        else q.where(CatalogueFrameworkVersion.status == PUBLISHED).order_by(
-            *artefacts.order_desc(CatalogueFrameworkVersion)
-        )
-    )
-    head = session.exec(q.limit(1)).first()
-    if head is not None and head[1] != DRAFT:
-        cached = _FRAMEWORK_CACHE.get((code, head[0], head[2]))
-        if cached is not None:
-            return cached if cached.status == head[1] else _replace_status(cached, head[1])
+    in-process by (code, version, content hash): they are immutable. Which version is the
+    latest, and its status, come from the in-memory map of versions (:mod:`.heads`): a cache
+    hit costs no query. Drafts, and versions that map does not know, are read from the
+    database."""
+    head = heads(session).framework(code, version)
+    if head is not None:
+        key = (code, head.version, head.content_hash)
+        cached = _FRAMEWORK_CACHE.get(key)
+        if cached is None:
+            row = framework_version_row(session, code, head.version)
+            cached = _build_release(session, row, code)
+            _FRAMEWORK_CACHE[key] = cached
+        return cached if cached.status == head.status else _replace_status(cached, head.status)
     row = framework_version_row(session, code, version)  # 404 problems come from here
     key = (code, row.version, row.content_hash)
     if row.status != DRAFT:

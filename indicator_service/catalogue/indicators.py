@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from indicator_service.catalogue.artefacts import DEPRECATED, PUBLISHED, not_found
+from indicator_service.catalogue.artefacts import not_found
+from indicator_service.catalogue.heads import Heads, VersionHead, heads
 from indicator_service.catalogue.matching import StandardMatch, match_standard
 from indicator_service.catalogue.models import (
     CatalogueIndicator,
@@ -49,9 +50,14 @@ class IndicatorRelease:
     definition: dict[str, Any]
 
 
-def _indicator_release(
-    row: CatalogueIndicator, ns_code: str, nv: CatalogueNamespaceVersion
-) -> IndicatorRelease:
+class _VersionLike(Protocol):
+    @property
+    def version(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
+def _indicator_release(row: CatalogueIndicator, ns_code: str, nv: _VersionLike) -> IndicatorRelease:
     return IndicatorRelease(
         code=row.code,
         namespace=ns_code,
@@ -102,6 +108,16 @@ class IndicatorReader:
         self._versions: dict[tuple[str, str | None], CatalogueNamespaceVersion] = {}
 
     def get(self, code: str, namespace_version: str | None = None) -> IndicatorRelease:
+        snapshot = heads(self._session)
+        ns_code = snapshot.namespace_of(code)
+        head = snapshot.namespace(ns_code, namespace_version) if ns_code else None
+        if ns_code is not None and head is not None:  # a published version: from memory
+            found = published_indicators(self._session, head).get(code)
+            if found is None:
+                raise not_found(
+                    f"indicator {code!r} in namespace {ns_code} {head.version}", ["path", "code"]
+                )
+            return found
         prefix = code.split("-", 1)[0]
         ns = self._namespaces.get(prefix)
         if ns is None:
@@ -110,33 +126,28 @@ class IndicatorReader:
         if nv is None:
             nv = namespace_version_row(self._session, ns.code, namespace_version)
             self._versions[(ns.code, namespace_version)] = nv
-        if nv.status in (PUBLISHED, DEPRECATED):
-            found = _published_indicators(self._session, ns, nv).get(code)
-            if found is None:
-                raise not_found(
-                    f"indicator {code!r} in namespace {ns.code} {nv.version}", ["path", "code"]
-                )
-            return found
         return _indicator_in(self._session, code, ns, nv)
 
 
-# (namespace version id, content hash, status) → its indicators: published content never
-# changes (the status may: published → deprecated, a new key). Shared: treat as read-only.
+# (namespace version id, content hash, status) → its indicators in code order: published
+# content never changes (the status may: published → deprecated, a new key). Shared: treat as
+# read-only.
 _PUBLISHED_INDICATORS: LRU[tuple[int, str, str], dict[str, IndicatorRelease]] = LRU(64)
 
 
-def _published_indicators(
-    session: Session, ns: CatalogueNamespace, nv: CatalogueNamespaceVersion
-) -> dict[str, IndicatorRelease]:
-    assert nv.id is not None
+def published_indicators(session: Session, head: VersionHead) -> dict[str, IndicatorRelease]:
+    """Every indicator of a published (or deprecated) namespace version, by code (in code
+    order), read once per process."""
 
     def load() -> dict[str, IndicatorRelease]:
         rows = session.exec(
-            select(CatalogueIndicator).where(CatalogueIndicator.namespace_version_id == nv.id)
+            select(CatalogueIndicator)
+            .where(CatalogueIndicator.namespace_version_id == head.id)
+            .order_by(col(CatalogueIndicator.code))
         ).all()
-        return {row.code: _indicator_release(row, ns.code, nv) for row in rows}
+        return {row.code: _indicator_release(row, head.code, head) for row in rows}
 
-    return _PUBLISHED_INDICATORS.get_or_set((nv.id, nv.content_hash, nv.status), load)
+    return _PUBLISHED_INDICATORS.get_or_set((head.id, head.content_hash, head.status), load)
 
 
 def _indicator_in(
@@ -165,9 +176,55 @@ class IndicatorFilters:
     q: str | None = None
 
 
+def listed_versions(snapshot: Heads, f: IndicatorFilters) -> list[VersionHead] | None:
+    """The namespace versions an indicator search reads, when all are published or deprecated
+    (its answer then comes from memory); None when the database must answer (a draft, an
+    unknown namespace or version)."""
+    if f.namespace is not None:
+        head = snapshot.namespace(f.namespace, f.version)
+        return None if head is None else [head]
+    if f.version is not None:
+        return snapshot.namespaces_with(f.version)
+    return list(snapshot.latest_namespaces.values())
+
+
+def _matches(ind: IndicatorRelease, f: IndicatorFilters, text: str | None) -> bool:
+    """The search's conditions, as the SQL of :func:`list_indicators` states them."""
+    if f.sector is not None and ind.sector != f.sector:
+        return False
+    if f.level is not None and ind.level != f.level:
+        return False
+    if f.class_l1 is not None and ind.class_l1 != f.class_l1:
+        return False
+    if f.class_l2 is not None and ind.class_l2 != f.class_l2:
+        return False
+    if f.value_type is not None and ind.value_type != f.value_type:
+        return False
+    if f.project_type is not None:
+        tags = ind.definition.get("tags") or {}
+        if f.project_type not in (tags.get("project_types") or ()):
+            return False
+    if text:
+        return any(text in x.lower() for x in (ind.code, ind.name_zh, ind.name_en))
+    return True
+
+
 def list_indicators(
     session: Session, f: IndicatorFilters, limit: int, offset: int
 ) -> tuple[list[IndicatorRelease], int]:
+    """A page of the indicators matching ``f`` in code order, and how many match. Published
+    versions are searched in memory (their indicators are cached per version)."""
+    listed = listed_versions(heads(session), f)
+    if listed is not None:
+        text = f.q.strip().lower() if f.q else None
+        found = [
+            ind
+            for head in listed
+            for ind in published_indicators(session, head).values()
+            if _matches(ind, f, text)
+        ]
+        found.sort(key=lambda ind: ind.code)
+        return found[offset : offset + limit], len(found)
     if f.namespace is not None:
         nv = namespace_version_row(session, f.namespace, f.version)
         versions = {f.namespace: nv}
@@ -282,11 +339,60 @@ def _standard(row: CatalogueStandard, ns_code: str, version: str) -> StandardRow
     )
 
 
+# (namespace version id, content hash) → indicator code → (position, row) of its standards
+_PUBLISHED_STANDARDS: LRU[tuple[int, str], dict[str, list[tuple[int, StandardRow]]]] = LRU(64)
+
+
+def _published_standards(
+    session: Session, head: VersionHead
+) -> dict[str, list[tuple[int, StandardRow]]]:
+    def load() -> dict[str, list[tuple[int, StandardRow]]]:
+        out: dict[str, list[tuple[int, StandardRow]]] = {}
+        for r in session.exec(
+            select(CatalogueStandard)
+            .where(CatalogueStandard.namespace_version_id == head.id)
+            .order_by(col(CatalogueStandard.position))
+        ):
+            out.setdefault(r.indicator_code, []).append(
+                (r.position, _standard(r, head.code, head.version))
+            )
+        return out
+
+    return _PUBLISHED_STANDARDS.get_or_set((head.id, head.content_hash), load)
+
+
+def standard_versions(
+    snapshot: Heads, indicator_code: str, namespace_version: str | None
+) -> list[VersionHead] | None:
+    """The namespace versions :func:`standards_for` reads, when all are published or
+    deprecated; None when the database must answer."""
+    versions = dict(snapshot.latest_namespaces)
+    owner = snapshot.namespace_of(indicator_code)
+    if owner is None:
+        return None
+    if namespace_version is not None:
+        pinned = snapshot.namespace(owner, namespace_version)
+        if pinned is None:
+            return None
+        versions[owner] = pinned
+    return list(versions.values())
+
+
 def standards_for(
     session: Session, indicator_code: str, namespace_version: str | None = None
 ) -> list[StandardRow]:
     """Every standard row for an indicator: from the latest published version of every
-    namespace, except the indicator's own namespace which follows the pin."""
+    namespace, except the indicator's own namespace which follows the pin. Published versions'
+    standards come from memory."""
+    listed = standard_versions(heads(session), indicator_code, namespace_version)
+    if listed is not None:
+        found = [
+            pair
+            for head in listed
+            for pair in _published_standards(session, head).get(indicator_code, ())
+        ]
+        found.sort(key=lambda pair: pair[0])
+        return [row for _pos, row in found]
     versions = latest_namespace_versions(session)
     owner = _namespace_of_code(session, indicator_code)
     if namespace_version is not None:

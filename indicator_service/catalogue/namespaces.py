@@ -18,6 +18,7 @@ from sqlmodel import Session, col, delete, select
 
 from indicator_service.catalogue import artefacts
 from indicator_service.catalogue.artefacts import PUBLISHED, ArtefactKind, VersionInfo
+from indicator_service.catalogue.heads import heads
 from indicator_service.catalogue.models import (
     CatalogueIndicator,
     CatalogueNamespace,
@@ -27,6 +28,7 @@ from indicator_service.catalogue.models import (
 from indicator_service.catalogue.source import IndicatorDef, NamespaceDoc, StandardDef
 from indicator_service.catalogue.validation import SourceDoc, validate_documents
 from indicator_service.catalogue.versioning import diff_namespaces
+from indicator_service.core.cache import LRU
 from indicator_service.core.errors import Conflict, ErrorItem, Unprocessable
 
 
@@ -270,5 +272,16 @@ def get_namespace(session: Session, code: str) -> NamespaceInfo:
     return _namespace_info(session, artefacts.owner_row(session, NAMESPACE, code))
 
 
+# (version id, content hash, status) → the document of a published version
+_DOCUMENT_CACHE: LRU[tuple[int, str, str], artefacts.VersionDoc] = LRU(256)
+
+
 def get_namespace_version(session: Session, code: str, version: str | None) -> artefacts.VersionDoc:
-    return artefacts.version_doc(code, namespace_version_row(session, code, version))
+    """A version's full document; published and deprecated ones from memory (:mod:`.heads`)."""
+    head = heads(session).namespace(code, version)
+    if head is None:
+        return artefacts.version_doc(code, namespace_version_row(session, code, version))
+    return _DOCUMENT_CACHE.get_or_set(
+        (head.id, head.content_hash, head.status),
+        lambda: artefacts.version_doc(code, namespace_version_row(session, code, head.version)),
+    )

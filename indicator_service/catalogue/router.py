@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -30,7 +31,7 @@ from indicator_service.auth.dependencies import (
 )
 from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
-from indicator_service.catalogue import service
+from indicator_service.catalogue import etags, service
 from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER
 from indicator_service.catalogue.schemas import (
     DiffOut,
@@ -57,6 +58,7 @@ from indicator_service.catalogue.source import (
     REGION_RE,
 )
 from indicator_service.catalogue.versioning import Diff
+from indicator_service.core.cache import LRU
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
 from indicator_service.core.idempotency import (
@@ -93,6 +95,18 @@ def _problem(text: str) -> dict[str, Any]:
 
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("Unknown code or version")}
+_READ: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the If-None-Match tag is the current ETag"},
+    **_NOT_FOUND,
+}
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        max_length=2000,
+        description="the ETag of a copy you hold: 304 (no body) while it is current",
+    ),
+]
 _WRITE: dict[int | str, dict[str, Any]] = {
     **_NOT_FOUND,
     409: _problem("Published versions are immutable, a draft exists, or the bump is too small"),
@@ -121,14 +135,68 @@ def _max_age(request: Request) -> int:
     return int(request.app.state.settings.public_cache_seconds)
 
 
-def _set_cache(
-    request: Request, response: Response, *, pinned: bool, status_: str, etag: str
-) -> None:
-    response.headers["ETag"] = f'"{etag}"'
+def _cache_control(request: Request, *, pinned: bool, status_: str) -> str:
     if pinned and status_ in service.READABLE:
-        response.headers["Cache-Control"] = f"public, max-age={_max_age(request)}, immutable"
-    else:
-        response.headers["Cache-Control"] = "no-store"
+        return f"public, max-age={_max_age(request)}, immutable"
+    return "no-store"
+
+
+def _set_cache(
+    request: Request, response: Response, *, pinned: bool, status_: str, content_hash: str
+) -> None:
+    response.headers["ETag"] = f'"{etags.version_tag(content_hash, status_)}"'
+    response.headers["Cache-Control"] = _cache_control(request, pinned=pinned, status_=status_)
+
+
+def not_modified(
+    request: Request, if_none_match: str | None, tag: str | None, *, pinned: bool
+) -> Response | None:
+    """A 304 when ``If-None-Match`` names the current tag of published data (computed from
+    memory: no database query); else the body this process already sent for this request and
+    tag; else None (the handler reads and answers, then :func:`_answer` keeps the body)."""
+    if tag is None:
+        return None
+    headers = {
+        "ETag": f'"{tag}"',
+        "Cache-Control": _cache_control(request, pinned=pinned, status_=service.PUBLISHED),
+    }
+    if etags.matches(if_none_match, tag):
+        return Response(status_code=304, headers=headers)
+    body = _BODIES.get((request_text(request), tag))
+    if body is None:
+        return None
+    return Response(body, media_type="application/json", headers=headers)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+# (path and query, ETag) → the JSON body of a read of published data: the tag names every
+# version the body was built from, so the body cannot change while the tag stays current.
+# Bounded (the query is the caller's): least recently used bodies are dropped first.
+_BODIES: LRU[tuple[str, str], bytes] = LRU(512)
+
+
+def _answer(request: Request, tag: str | None, out: M, *, pinned: bool) -> M | Response:
+    """Answer ``out``; for published data (``tag`` set) serialise it once and keep the body for
+    the next identical request (:func:`not_modified`)."""
+    if tag is None:
+        return out
+    body = out.model_dump_json().encode("utf-8")
+    _BODIES[(request_text(request), tag)] = body
+    headers = {
+        "ETag": f'"{tag}"',
+        "Cache-Control": _cache_control(request, pinned=pinned, status_=service.PUBLISHED),
+    }
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def request_text(request: Request) -> str:
+    return f"{request.url.path}?{request.url.query}"
+
+
+def _tag(response: Response, tag: str | None) -> None:
+    if tag is not None:
+        response.headers["ETag"] = f'"{tag}"'
 
 
 def _diff_out(diff: Diff) -> DiffOut:
@@ -156,7 +224,7 @@ def get_namespace(ns: NsPath, session: SessionDep, response: Response) -> Namesp
 @router.get(
     "/namespaces/{ns}/versions/{version}",
     response_model=NamespaceVersionOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="One namespace version: its full document",
 )
 def get_namespace_version(
@@ -166,12 +234,16 @@ def get_namespace_version(
     request: Request,
     response: Response,
     reader: ReaderDep,
-) -> NamespaceVersionOut:
+    if_none_match: IfNoneMatch = None,
+) -> NamespaceVersionOut | Response:
+    tag = etags.namespace_tag(session, ns, version)
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=True)) is not None:
+        return unchanged
     rel = service.get_namespace_version(session, ns, version)
     if rel.status in service.UNPUBLISHED:
         _ensure_draft_reader(reader, ns)
-    _set_cache(request, response, pinned=True, status_=rel.status, etag=rel.content_hash)
-    return NamespaceVersionOut.model_validate(asdict(rel))
+    _set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
+    return _answer(request, tag, NamespaceVersionOut.model_validate(asdict(rel)), pinned=True)
 
 
 @router.get(
@@ -334,7 +406,7 @@ def deprecate(
 @router.get(
     "/indicators",
     response_model=IndicatorPage,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="Search indicators (latest published versions unless a namespace version is pinned)",
 )
 def list_indicators(
@@ -352,7 +424,8 @@ def list_indicators(
     q: ShortQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> IndicatorPage:
+    if_none_match: IfNoneMatch = None,
+) -> IndicatorPage | Response:
     _no_store(response)
     filters = service.IndicatorFilters(
         namespace=namespace,
@@ -365,52 +438,65 @@ def list_indicators(
         value_type=value_type,
         q=q,
     )
+    tag = etags.search_tag(session, filters, request_text(request))
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
+        return unchanged
+    _tag(response, tag)
     items, total = service.list_indicators(session, filters, limit, offset)
     nxt = None
     if offset + len(items) < total:
         params = dict(request.query_params)
         params.update({"limit": str(limit), "offset": str(offset + limit)})
         nxt = f"{request.url.path}?{urlencode(params)}"
-    return IndicatorPage(
+    page = IndicatorPage(
         items=[IndicatorOut.model_validate(asdict(i)) for i in items],
         total=total,
         limit=limit,
         offset=offset,
         next=nxt,
     )
+    return _answer(request, tag, page, pinned=False)
 
 
 @router.get(
     "/indicators/{code}",
     response_model=IndicatorDetail,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="One indicator with its standards",
 )
 def get_indicator(
     code: IndPath,
     session: SessionDep,
+    request: Request,
     response: Response,
     version: VersionQuery = None,
-) -> IndicatorDetail:
+    if_none_match: IfNoneMatch = None,
+) -> IndicatorDetail | Response:
+    tag = etags.indicator_tag(session, code, version, request_text(request))
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
+        return unchanged
     ind = service.get_indicator(session, code, version)
     standards = service.standards_for(session, code, version)
     # standards may come from other namespaces' latest versions: never immutable
     _no_store(response)
-    return IndicatorDetail(
+    _tag(response, tag)
+    detail = IndicatorDetail(
         indicator=IndicatorOut.model_validate(asdict(ind)),
         standards=[StandardOut.model_validate(asdict(s)) for s in standards],
     )
+    return _answer(request, tag, detail, pinned=False)
 
 
 @router.get(
     "/indicators/{code}/standard",
     response_model=StandardMatchOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="The best-matching standard for an indicator in a context, and why it matched",
 )
 def lookup_standard(
     code: IndPath,
     session: SessionDep,
+    request: Request,
     response: Response,
     type: Annotated[
         Literal[
@@ -436,8 +522,13 @@ def lookup_standard(
         bool,
         Query(description="also consider illustrative rows (values no public document gives)"),
     ] = False,
-) -> StandardMatchOut:
+    if_none_match: IfNoneMatch = None,
+) -> StandardMatchOut | Response:
+    tag = etags.indicator_tag(session, code, version, request_text(request))
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
+        return unchanged
     _no_store(response)
+    _tag(response, tag)
     service.get_indicator(session, code, version)  # 404 for an unknown indicator
     m = service.resolve_standard(
         session,
@@ -450,11 +541,12 @@ def lookup_standard(
         namespace_version=version,
         include_illustrative=include_illustrative,
     )
-    return StandardMatchOut(
+    found = StandardMatchOut(
         match=StandardOut.model_validate(asdict(m.row)),
         why=m.why,
         candidates=[StandardOut.model_validate(asdict(c)) for c in m.candidates],
     )
+    return _answer(request, tag, found, pinned=False)
 
 
 # --- frameworks -----------------------------------------------------------------------------------
@@ -470,7 +562,7 @@ def list_frameworks(session: SessionDep, response: Response) -> FrameworkList:
 @router.get(
     "/frameworks/{code}",
     response_model=FrameworkOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="A framework's full tree (latest published unless pinned)",
 )
 def get_framework(
@@ -479,26 +571,37 @@ def get_framework(
     request: Request,
     response: Response,
     version: VersionQuery = None,
-) -> FrameworkOut:
+    if_none_match: IfNoneMatch = None,
+) -> FrameworkOut | Response:
+    pinned = version is not None
+    tag = etags.framework_tag(session, code, version)
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=pinned)) is not None:
+        return unchanged
     rel = service.get_framework(session, code, version)
-    _set_cache(
-        request, response, pinned=version is not None, status_=rel.status, etag=rel.content_hash
-    )
-    return FrameworkOut.model_validate(asdict(rel))
+    _set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
+    return _answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=pinned)
 
 
 @router.get(
     "/frameworks/{code}/versions/{version}",
     response_model=FrameworkOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="One framework version's full tree",
 )
 def get_framework_version(
-    code: FwPath, version: VersionPath, session: SessionDep, request: Request, response: Response
-) -> FrameworkOut:
+    code: FwPath,
+    version: VersionPath,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> FrameworkOut | Response:
+    tag = etags.framework_tag(session, code, version)
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=True)) is not None:
+        return unchanged
     rel = service.get_framework(session, code, version)
-    _set_cache(request, response, pinned=True, status_=rel.status, etag=rel.content_hash)
-    return FrameworkOut.model_validate(asdict(rel))
+    _set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
+    return _answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=True)
 
 
 @router.get(
@@ -521,7 +624,7 @@ def diff_framework(
 @router.get(
     "/frameworks/{code}/versions/{version}/document",
     response_model=FrameworkVersionOut,
-    responses=_NOT_FOUND,
+    responses=_READ,
     summary="One framework version's source document (what a draft edit replaces)",
 )
 def get_framework_document(
@@ -531,12 +634,16 @@ def get_framework_document(
     request: Request,
     response: Response,
     reader: ReaderDep,
-) -> FrameworkVersionOut:
+    if_none_match: IfNoneMatch = None,
+) -> FrameworkVersionOut | Response:
+    tag = etags.framework_tag(session, code, version)
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=True)) is not None:
+        return unchanged
     doc = service.get_framework_document(session, code, version)
     if doc.status in service.UNPUBLISHED:
         _ensure_draft_reader(reader, FRAMEWORK_OWNER)
-    _set_cache(request, response, pinned=True, status_=doc.status, etag=doc.content_hash)
-    return FrameworkVersionOut.model_validate(asdict(doc))
+    _set_cache(request, response, pinned=True, status_=doc.status, content_hash=doc.content_hash)
+    return _answer(request, tag, FrameworkVersionOut.model_validate(asdict(doc)), pinned=True)
 
 
 @router.post(

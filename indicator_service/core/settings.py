@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     public_cache_seconds: int = Field(
         default=86400, ge=0, description="max-age for responses about published versions."
     )
+    catalogue_refresh_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="Longest time a replica serves the previous latest version (or status) of a "
+        "namespace or framework after another replica publishes or deprecates one; 0: look "
+        "the versions up on every request.",
+    )
     rate_limit_per_minute: int = Field(
         default=1200,
         ge=0,

@@ -36,6 +36,7 @@ from indicator_service.scoring.receipts import (
     input_hash,
     leaf_errors,
     receipt,
+    summary_dict,
     template_input_hash,
 )
 from indicator_service.scoring.schemas import (
@@ -45,6 +46,7 @@ from indicator_service.scoring.schemas import (
     BatchRequest,
     BatchResponse,
     BudgetIn,
+    ReceiptSummary,
     ScoreRequest,
 )
 
@@ -55,9 +57,11 @@ def score_batch(
     *,
     validate_only: bool = False,
     detail: bool = False,
+    summary: bool = False,
     projects: Sequence[str | None] | None = None,
 ) -> BatchResponse:
-    """Score many submissions in one engine call; one bad item does not sink the others.
+    """Score many submissions in one engine call; one bad item does not sink the others
+    (``detail``: each item with its full receipt; ``summary``: with its summary receipt).
 
     Every item answer echoes the item's ``project`` and, once its framework is resolved, its
     ``input_hash``; ``projects`` gives the project of each item that failed validation (when
@@ -141,6 +145,11 @@ def score_batch(
                     total=None if total != total else total,
                     grade=band.grade if band else None,
                     result=receipt(p, t, result, item, leaf_off, node_off) if detail else None,
+                    summary=(
+                        ReceiptSummary.model_validate(summary_dict(p, t, result, item, leaf_off))
+                        if summary
+                        else None
+                    ),
                 )
     ok = sum(1 for o in out if o.ok)
     return BatchResponse(
@@ -398,6 +407,7 @@ def score_batch_body(
     *,
     validate_only: bool,
     detail: bool,
+    summary: bool = False,
 ) -> bytes:
     """A JSON or CSV batch body (``POST /v1/score/batch``) → the :class:`BatchResponse` as JSON
     bytes. One structure goes the columnar way (:func:`score_shared_structure`), the rest is
@@ -407,14 +417,14 @@ def score_batch_body(
         raw_items: Sequence[Any]
         if media == "text/csv":
             keys, subs = read_batch_csv(raw)
-            if not (validate_only or detail):  # a form's lines for many units: one structure
+            if not (validate_only or detail or summary):  # a form's lines: one structure
                 shared = score_shared_structure(subs, catalogue)
                 if shared is not None:
                     return orjson.dumps(shared)
             items = validated(keys, subs)
             raw_items = subs
         else:
-            if not (validate_only or detail):
+            if not (validate_only or detail or summary):
                 shared = _shared_json_batch(raw, catalogue)
                 if shared is not None:
                     return orjson.dumps(shared)
@@ -443,7 +453,12 @@ def score_batch_body(
             for i, item in enumerate(items)
         ]
         out = score_batch(
-            items, catalogue, validate_only=validate_only, detail=detail, projects=projects
+            items,
+            catalogue,
+            validate_only=validate_only,
+            detail=detail,
+            summary=summary,
+            projects=projects,
         )
         return orjson.dumps(out.model_dump(mode="json"))
 

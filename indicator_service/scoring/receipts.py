@@ -340,6 +340,46 @@ def receipt_dict(
     return out
 
 
+def summary_dict(
+    p: Prepared,
+    compiled: rules.CompiledTree,
+    result: rules.BatchResult,
+    item: int = 0,
+    leaf_offset: int = 0,
+) -> dict[str, Any]:
+    """The summary receipt (``?receipt=summary``) as plain JSON data, equal to
+    ``ReceiptSummary.model_dump(mode="json")``: the versions used, the total, the grade, each
+    leaf's score and points lost, and the input hash. The same numbers as the full receipt."""
+    fw = p.framework
+    static_leaves, _nodes = _static_parts(p, compiled)
+    sl = slice(leaf_offset, leaf_offset + len(static_leaves))
+    score_ = result.leaf_score[sl].tolist()
+    lost = result.leaf_lost[sl].tolist()
+    band = result.band(item)
+    total = float(result.item_total[item])
+    return {
+        "framework": {
+            "code": fw.code,
+            "version": fw.version,
+            "name_zh": fw.doc.name_zh,
+            "name_en": fw.doc.name_en,
+        },
+        "namespaces": dict(fw.namespaces),
+        "total": None if total != total else total,
+        "grade": band.grade if band else None,
+        "leaves": [
+            {
+                "id": st.head["id"],
+                "indicator": st.head["indicator"],
+                "score": None if sc != sc else sc,
+                "lost": None if lo != lo else lo,
+            }
+            for st, sc, lo in zip(static_leaves, score_, lost, strict=True)
+        ],
+        "input_hash": input_hash(p.request, fw),
+    }
+
+
 def _consequences_source(fw: ResolvedFramework) -> dict[str, Any] | None:
     src = fw.doc.consequences_source
     return None if src is None else src.model_dump(mode="json")
@@ -361,8 +401,11 @@ def score(req: ScoreRequest, catalogue: CatalogueLookup) -> Receipt:
     return Receipt.model_validate(receipt_dict(*_score(req, catalogue)))
 
 
-def score_json(req: ScoreRequest, catalogue: CatalogueLookup) -> bytes:
-    """``score`` serialised: the receipt as JSON bytes, built without per-leaf models."""
+def score_json(req: ScoreRequest, catalogue: CatalogueLookup, *, summary: bool = False) -> bytes:
+    """``score`` serialised: the receipt (or with ``summary`` the summary receipt) as JSON
+    bytes, built without per-leaf models."""
+    if summary:
+        return orjson.dumps(summary_dict(*_score(req, catalogue)))
     return orjson.dumps(receipt_dict(*_score(req, catalogue)))
 
 

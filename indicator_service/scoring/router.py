@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -35,6 +36,8 @@ from indicator_service.scoring.schemas import (
     EvaluationList,
     EvaluationOut,
     Receipt,
+    ReceiptKind,
+    ReceiptSummary,
     RescoreRequest,
     RescoreResponse,
     ScoreRequest,
@@ -80,28 +83,41 @@ def get_catalogue(documents: DocumentsDep, session: SessionDep) -> CatalogueLook
 CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
 
 
+ReceiptQuery = Annotated[
+    ReceiptKind,
+    Query(
+        description="full: the whole receipt; summary: the versions, total, grade, each leaf's "
+        "score and points lost, and the input hash (for high-volume callers)"
+    ),
+]
+
+
 @router.post(
     "/score",
-    response_model=Receipt,
-    summary="Score one submission and return the full receipt",
+    response_model=Receipt | ReceiptSummary,
+    summary="Score one submission and return the receipt (full, or the summary)",
     responses={404: {"description": "Unknown framework or version"}},
     openapi_extra=openapi_body(ScoreRequest),
 )
-async def score(request: Request, documents: DocumentsDep, _scorer: ScorerDep) -> Response:
+async def score(
+    request: Request, documents: DocumentsDep, _scorer: ScorerDep, receipt: ReceiptQuery = "full"
+) -> Response:
     # The hot path: an async handler (no thread hand-offs) that validates the body straight
     # from its bytes and returns the receipt already serialised (built as plain data, not
     # re-validated against the response model).
     body = await json_body(request, ScoreRequest)
+    summary = receipt == "summary"
     if documents is not None:  # documents in memory: score in the event loop (≈ 0.5 ms)
-        content = score_json(body, documents)
+        content = score_json(body, documents, summary=summary)
     else:  # the database catalogue: one trip to the thread pool with its own session
-        content = await run_in_threadpool(_score_with_database, request.app.state.engine, body)
+        engine = request.app.state.engine
+        content = await run_in_threadpool(_score_with_database, engine, body, summary)
     return Response(content, media_type="application/json")
 
 
-def _score_with_database(engine: Engine, body: ScoreRequest) -> bytes:
+def _score_with_database(engine: Engine, body: ScoreRequest, summary: bool) -> bytes:
     with session_scope(engine) as session:
-        return score_json(body, DatabaseCatalogue(session))
+        return score_json(body, DatabaseCatalogue(session), summary=summary)
 
 
 # Declared typed (BatchRequest); read and validated item by item (scoring/batch.py).
@@ -130,6 +146,10 @@ async def score_batch(
     _scorer: ScorerDep,
     validate_only: Annotated[bool, Query(description="check only, score nothing")] = False,
     detail: Annotated[bool, Query(description="include full receipts")] = False,
+    receipt: Annotated[
+        ReceiptKind,
+        Query(description="summary: each item carries its summary receipt (`summary`)"),
+    ] = "full",
 ) -> Response:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in ("text/csv", "application/json", ""):
@@ -137,7 +157,15 @@ async def score_batch(
     raw = await request.body()
     # Parsing and validating a large body is CPU work: off the event loop, with the scoring.
     content = await run_in_threadpool(
-        batch.score_batch_body, raw, media, catalogue, validate_only=validate_only, detail=detail
+        partial(
+            batch.score_batch_body,
+            validate_only=validate_only,
+            detail=detail,
+            summary=receipt == "summary",
+        ),
+        raw,
+        media,
+        catalogue,
     )
     return Response(content, media_type="application/json")
 

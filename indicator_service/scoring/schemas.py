@@ -412,6 +412,28 @@ class Receipt(BaseModel):
     explain: ReceiptExplain | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
+class LeafSummary(BaseModel):
+    id: str
+    indicator: str | None
+    score: float | None
+    lost: float | None = Field(description="points lost on this leaf")
+
+
+class ReceiptSummary(BaseModel):
+    """The summary receipt (``?receipt=summary``) for high-volume callers: what the full
+    receipt says about the result, without the per-leaf inputs, rules and node subtotals."""
+
+    framework: FrameworkRef
+    namespaces: dict[str, str]
+    total: float | None
+    grade: str | None = Field(description="优 / 良 / 中 / 差 (null without a grade)")
+    leaves: list[LeafSummary]
+    input_hash: str
+
+
+ReceiptKind = Literal["full", "summary"]
+
+
 class BatchItemOut(BaseModel):
     index: int
     ok: bool
@@ -424,6 +446,8 @@ class BatchItemOut(BaseModel):
         "(null when the item's framework could not be resolved or the item is not valid)",
     )
     result: Receipt | None = None
+    # the summary receipt, with ?receipt=summary (absent otherwise)
+    summary: ReceiptSummary | None = Field(default=None, exclude_if=lambda v: v is None)
     total: float | None = None
     grade: str | None = None
     errors: list[ErrorItem] = Field(default_factory=list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from indicator_service.audit.service import record
@@ -16,7 +16,14 @@ from indicator_service.auth.dependencies import (
     ReaderDep,
     ensure_scope,
 )
-from indicator_service.catalogue.router import NsPath, VersionPath
+from indicator_service.catalogue import etags
+from indicator_service.catalogue.router import (
+    IfNoneMatch,
+    NsPath,
+    VersionPath,
+    not_modified,
+    request_text,
+)
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import (
     ErrorItem,
@@ -208,16 +215,19 @@ CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
     response_model=ResolutionOut,
     summary="The standard the scoring uses for an indicator in a context, with the candidates",
     responses={
+        304: {"description": "Not modified: the If-None-Match tag is the current ETag"},
         404: {
             "model": Problem,
             "description": "Unknown indicator",
             "content": {"application/problem+json": {}},
-        }
+        },
     },
 )
 def resolve_standard(
     catalogue: CatalogueDep,
     session: SessionDep,
+    request: Request,
+    response: Response,
     _reader: ReaderDep,
     indicator: Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")],
     region: Annotated[
@@ -247,9 +257,18 @@ def resolve_standard(
             "database catalogue)"
         ),
     ] = False,
-) -> ResolutionOut:
+    if_none_match: IfNoneMatch = None,
+) -> ResolutionOut | Response:
     """Database catalogue: sector and project type narrow the rows (exact beats open rows).
-    Injected catalogue documents (tests, benchmarks) match on type, region and year only."""
+    Injected catalogue documents (tests, benchmarks) match on type, region and year only.
+    The database catalogue's answers carry an ETag (If-None-Match → 304 from memory)."""
+    if isinstance(catalogue, DatabaseCatalogue):
+        tag = etags.indicator_tag(session, indicator, None, request_text(request))
+        if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
+            return unchanged
+        if tag is not None:
+            response.headers["ETag"] = f'"{tag}"'
+            response.headers["Cache-Control"] = "no-store"
     if catalogue.indicator(indicator) is None:
         raise NotFound(
             f"unknown indicator {indicator!r}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -22,11 +23,12 @@ from tests.paths import CATALOG_DIR
 
 
 @contextmanager
-def seeded_app(folder: Path) -> Iterator[FastAPI]:
-    """An app on a database of its own (in ``folder`` on SQLite) with the seed catalogue."""
+def seeded_app(folder: Path, **settings: Any) -> Iterator[FastAPI]:
+    """An app on a database of its own (in ``folder`` on SQLite) with the seed catalogue
+    (``settings``: overrides of the test settings)."""
     url, drop = _create_database(TEST_DATABASE_URL, folder)
     database.upgrade(url)
-    app = create_app(make_settings(url))
+    app = create_app(make_settings(url, **settings))
     with database.session_scope(app.state.engine) as session:
         import_catalogue(session, load_catalogue(CATALOG_DIR))
     try:

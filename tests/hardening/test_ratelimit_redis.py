@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -115,3 +116,50 @@ def test_a_redis_outage_fails_open_with_a_warning_and_a_metric(
     assert any("Redis" in r.getMessage() for r in caplog.records)
     # one failed attempt, then Redis is left alone for a few seconds (no timeout per request)
     assert "indicator_ratelimit_backend_errors_total 1.0" in metrics
+
+
+@needs_redis
+def test_two_replicas_hold_the_combined_rate_over_time(
+    database_url: str, engine: Engine, settings: Settings
+) -> None:
+    """Sustained load, not only the burst: two replicas sharing 120 a minute (2 a second) with a
+    burst of 3 accept, in all, the burst plus 2 a second of the time they were driven (Redis's
+    clock refills the bucket), however the requests are spread between them."""
+    prefix = f"test:{uuid.uuid4().hex}:"
+    apps = []
+    for _ in range(2):
+        app = create_app(
+            make_settings(
+                database_url, rate_limit_per_minute=120, rate_limit_burst=3, redis_url=REDIS_URL
+            )
+        )
+        assert isinstance(app.state.rate_limiter, RedisRateLimiter)
+        app.state.rate_limiter.prefix = prefix
+        replica_keys = KeyCache()  # a replica's own key cache, as a separate process has
+        app.dependency_overrides[get_key_cache] = lambda keys=replica_keys: keys
+        apps.append(app)
+    clients = [ApiClient(app) for app in apps]
+    key = issue_key(engine, settings, Role.evaluator)
+    try:
+        started = time.monotonic()
+        accepted = {0: 0, 1: 0}
+        sent = 0
+        while time.monotonic() - started < 2.5:
+            which = sent % 2
+            status = clients[which].get("/v1/frameworks", headers=bearer(key)).status_code
+            assert status in (200, 429), status
+            accepted[which] += status == 200
+            sent += 1
+        elapsed = time.monotonic() - started
+    finally:
+        for c in clients:
+            c.close()
+        conn = redis.Redis.from_url(REDIS_URL)
+        for k in conn.scan_iter(f"{prefix}*"):
+            conn.delete(k)
+    allowed = 3 + 2 * elapsed
+    total = accepted[0] + accepted[1]
+    assert sent > 2 * allowed, (sent, elapsed)  # the replicas were offered more than the limit
+    assert total <= allowed + 1, (accepted, elapsed)  # the combined rate held
+    assert total >= 3 + 2 * (elapsed - 0.6), (accepted, elapsed)  # and the limit was reached
+    assert min(accepted.values()) >= 2, accepted  # both replicas served their share

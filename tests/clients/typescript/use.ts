@@ -2,6 +2,7 @@ import type { components, operations, paths } from "./generated/schema";
 
 type ScoreRequest = components["schemas"]["ScoreRequest"];
 type Receipt = components["schemas"]["Receipt"];
+type ReceiptSummary = components["schemas"]["ReceiptSummary"];
 type Problem = components["schemas"]["Problem"];
 
 const request: ScoreRequest = {
@@ -13,7 +14,9 @@ const request: ScoreRequest = {
 
 type ScoreOk = operations["score"]["responses"][200]["content"]["application/json"];
 type Score422 = operations["score"]["responses"][422]["content"]["application/problem+json"];
-const ok: ScoreOk extends Receipt ? true : false = true;
+// ?receipt=summary answers the summary receipt: the 200 answer is one or the other
+const ok: ScoreOk extends Receipt | ReceiptSummary ? true : false = true;
+const full: Receipt extends ScoreOk ? true : false = true;
 const bad: Score422 extends Problem ? true : false = true;
 type ScorePath = paths["/v1/score"]["post"];
 const op: ScorePath["requestBody"] extends undefined ? false : true = true;
@@ -21,4 +24,4 @@ const op: ScorePath["requestBody"] extends undefined ? false : true = true;
 export function firstError(problem: Problem): string | undefined {
   return problem.errors?.[0]?.msg;
 }
-export { request, ok, bad, op };
+export { request, ok, full, bad, op };

@@ -1,0 +1,294 @@
+"""Which catalogue versions exist, in memory: the map every cached catalogue read starts from.
+
+Published (and deprecated) versions never change their content, so what is read from them is
+cached in-process (the framework releases, namespace documents, indicators and standards of a
+version, each in a :class:`~indicator_service.core.cache.LRU` keyed by the version's id and
+content hash). What *can* change is which versions exist and their status: a draft is
+published (the "latest" of a namespace or framework moves), a published version is deprecated.
+That is this module's :class:`Heads`: every version row's id, number, status and content hash,
+read with two small queries and kept per database engine.
+
+**How fresh it is.** A snapshot is reloaded when it is older than
+``INDICATOR_CATALOGUE_REFRESH_SECONDS`` (2 s by default; 0 reloads it on every read). A commit
+in this process that writes a namespace or framework version row (publish, approve, deprecate,
+draft writes, ``catalog import``) drops the snapshot of its engine at once (an ORM flush marks
+the session, the commit clears it). Another replica learns of the change at the next reload:
+**within the refresh interval**. Until then it serves the previous latest version (a
+consistent, published one) and shows a version deprecated elsewhere as still published; pinned
+reads of a version it does not know yet, and every read of a draft, go to the database.
+
+One unit of work (a session) keeps the snapshot it first read, so its reads agree with each
+other, until it writes version rows itself (it then reads them, uncached, until it commits).
+
+A read that finds its version here as published or deprecated costs no database query once its
+content is cached (:func:`heads`, then the content caches of ``frameworks.py``,
+``namespaces.py`` and ``indicators.py``); a read this map cannot answer (unknown code, unknown
+version, a draft) takes the database path as before, with its 404s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, col
+
+from indicator_service.catalogue.artefacts import PUBLISHED, READABLE
+from indicator_service.catalogue.models import (
+    CatalogueFramework,
+    CatalogueFrameworkVersion,
+    CatalogueNamespace,
+    CatalogueNamespaceVersion,
+)
+
+DEFAULT_REFRESH_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class VersionHead:
+    """One version row: enough to find its cached content and to tag a response."""
+
+    id: int
+    code: str
+    version: str
+    status: str
+    content_hash: str
+    number: tuple[int, int, int]
+
+    @property
+    def readable(self) -> bool:
+        """Published or deprecated: immutable content, served from memory."""
+        return self.status in READABLE
+
+    @property
+    def tag(self) -> str:
+        """What identifies this version's content and status in an ETag."""
+        return f"{self.code}@{self.version}:{self.status}:{self.content_hash}"
+
+
+def _latest(rows: Iterable[VersionHead]) -> dict[str, VersionHead]:
+    best: dict[str, VersionHead] = {}
+    for h in rows:
+        if h.status == PUBLISHED and (h.code not in best or h.number > best[h.code].number):
+            best[h.code] = h
+    return best
+
+
+@dataclass(frozen=True)
+class Heads:
+    """A snapshot of every namespace and framework version (see the module's docstring)."""
+
+    namespaces: dict[str, dict[str, VersionHead]]  # code → version → head
+    frameworks: dict[str, dict[str, VersionHead]]
+    prefixes: dict[str, str]  # indicator code prefix → namespace code
+    latest_namespaces: dict[str, VersionHead]  # code → latest published (sorted by code)
+    latest_frameworks: dict[str, VersionHead]
+    loaded_at: float
+
+    @staticmethod
+    def _readable(
+        versions: dict[str, VersionHead] | None,
+        latest: VersionHead | None,
+        version: str | None,
+    ) -> VersionHead | None:
+        if versions is None:
+            return None
+        head = latest if version is None else versions.get(version)
+        return head if head is not None and head.readable else None
+
+    def namespace(self, code: str, version: str | None) -> VersionHead | None:
+        """The published or deprecated version (latest published when None); None when this
+        snapshot cannot answer from memory (unknown, or a draft): read the database."""
+        return self._readable(self.namespaces.get(code), self.latest_namespaces.get(code), version)
+
+    def framework(self, code: str, version: str | None) -> VersionHead | None:
+        return self._readable(self.frameworks.get(code), self.latest_frameworks.get(code), version)
+
+    def namespace_of(self, indicator_code: str) -> str | None:
+        return self.prefixes.get(indicator_code.split("-", 1)[0])
+
+    def namespaces_with(self, version: str) -> list[VersionHead] | None:
+        """Every namespace's version ``version``, when all of them are readable (else None)."""
+        found = [vs[version] for vs in self.namespaces.values() if version in vs]
+        return found if all(h.readable for h in found) else None
+
+
+def load_heads(session: Session, clock: Callable[[], float] = time.monotonic) -> Heads:
+    """Read the snapshot: two queries over the version rows' small columns."""
+    loaded_at = clock()
+    ns_rows = session.execute(
+        sa_select(
+            col(CatalogueNamespace.code),
+            col(CatalogueNamespace.code_prefix),
+            col(CatalogueNamespaceVersion.id),
+            col(CatalogueNamespaceVersion.version),
+            col(CatalogueNamespaceVersion.status),
+            col(CatalogueNamespaceVersion.content_hash),
+            col(CatalogueNamespaceVersion.major),
+            col(CatalogueNamespaceVersion.minor),
+            col(CatalogueNamespaceVersion.patch),
+        ).join(
+            CatalogueNamespaceVersion,
+            col(CatalogueNamespaceVersion.namespace_id) == col(CatalogueNamespace.id),
+        )
+    ).all()
+    fw_rows = session.execute(
+        sa_select(
+            col(CatalogueFramework.code),
+            col(CatalogueFrameworkVersion.id),
+            col(CatalogueFrameworkVersion.version),
+            col(CatalogueFrameworkVersion.status),
+            col(CatalogueFrameworkVersion.content_hash),
+            col(CatalogueFrameworkVersion.major),
+            col(CatalogueFrameworkVersion.minor),
+            col(CatalogueFrameworkVersion.patch),
+        ).join(
+            CatalogueFrameworkVersion,
+            col(CatalogueFrameworkVersion.framework_id) == col(CatalogueFramework.id),
+        )
+    ).all()
+    namespaces: dict[str, dict[str, VersionHead]] = {}
+    prefixes: dict[str, str] = {}
+    ns_heads = []
+    for code, prefix, id_, version, status, chash, ma, mi, pa in sorted(ns_rows, key=_by_code):
+        h = VersionHead(id_, code, version, status, chash, (ma, mi, pa))
+        namespaces.setdefault(code, {})[version] = h
+        prefixes[prefix] = code
+        ns_heads.append(h)
+    frameworks: dict[str, dict[str, VersionHead]] = {}
+    fw_heads = []
+    for code, id_, version, status, chash, ma, mi, pa in sorted(fw_rows, key=_by_code):
+        h = VersionHead(id_, code, version, status, chash, (ma, mi, pa))
+        frameworks.setdefault(code, {})[version] = h
+        fw_heads.append(h)
+    return Heads(
+        namespaces=namespaces,
+        frameworks=frameworks,
+        prefixes=prefixes,
+        latest_namespaces=_latest(ns_heads),
+        latest_frameworks=_latest(fw_heads),
+        loaded_at=loaded_at,
+    )
+
+
+def _by_code(row: Any) -> str:
+    return str(row[0])
+
+
+class HeadsCache:
+    """The snapshot of one database engine, reloaded when older than ``refresh_seconds``."""
+
+    def __init__(
+        self,
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.refresh_seconds = refresh_seconds
+        self.clock = clock  # seconds, monotonic (tests drive it)
+        self.loads = 0  # how many times the snapshot was read (tests, metrics)
+        self._heads: Heads | None = None
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> Heads:
+        current = self._heads
+        if current is not None and self.clock() - current.loaded_at < self.refresh_seconds:
+            return current
+        fresh = load_heads(session, self.clock)
+        with self._lock:
+            self.loads += 1
+            # a snapshot dropped by a commit while this one was read is not restored
+            if self._heads is current:
+                self._heads = fresh
+        return fresh
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._heads = None
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, HeadsCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def heads_cache(engine: Engine) -> HeadsCache:
+    """The snapshot cache of ``engine`` (one per engine: one per application and database)."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = HeadsCache()
+        return cache
+
+
+def configure(engine: Engine, refresh_seconds: float) -> HeadsCache:
+    """Set the refresh interval of ``engine``'s snapshot (``create_app`` does, from settings)."""
+    cache = heads_cache(engine)
+    cache.refresh_seconds = refresh_seconds
+    return cache
+
+
+def _engine_of(session: OrmSession) -> Engine | None:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+
+
+def heads(session: Session) -> Heads:
+    """The current snapshot for the session's database; one unit of work (a session) sees
+    one snapshot until it writes version rows itself."""
+    known: Heads | None = session.info.get(_SNAPSHOT)
+    if known is not None:
+        return known
+    engine = _engine_of(session)
+    if engine is None or session.info.get(_CHANGED):
+        # this transaction wrote version rows it has not committed: read them, cache nothing
+        return load_heads(session)
+    snapshot = heads_cache(engine).get(session)
+    session.info[_SNAPSHOT] = snapshot
+    return snapshot
+
+
+def etag(*parts: object) -> str:
+    """A strong entity tag for a response built from ``parts`` (the request's own words and
+    the :attr:`VersionHead.tag` of every version it reads)."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()
+    return digest[:32]
+
+
+# --- invalidation on commit -----------------------------------------------------------------------
+
+_CHANGED = "catalogue_versions_changed"
+_SNAPSHOT = "catalogue_heads"
+_VERSION_MODELS = (CatalogueNamespaceVersion, CatalogueFrameworkVersion)
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _mark_version_writes(session: OrmSession, _flush_context: Any) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, _VERSION_MODELS):
+            session.info[_CHANGED] = True
+            session.info.pop(_SNAPSHOT, None)
+            return
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _drop_snapshot(session: OrmSession) -> None:
+    session.info.pop(_SNAPSHOT, None)
+    if session.info.pop(_CHANGED, False):
+        engine = _engine_of(session)
+        if engine is not None:
+            heads_cache(engine).invalidate()
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_mark(session: OrmSession) -> None:
+    session.info.pop(_CHANGED, None)
+    session.info.pop(_SNAPSHOT, None)
