@@ -186,6 +186,7 @@ class FrameworkRelease:
     consequences_source: dict[str, Any] | None = None  # where the bands' consequences come from
     level_synonyms: dict[str, list[str]] | None = None
     standard_precedence: tuple[str, ...] | None = None
+    reevaluation: dict[str, Any] | None = None  # the distortion rule (自评失真), when stated
 
 
 def apply_variants(
@@ -274,6 +275,7 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
         standard_precedence=(
             tuple(doc.standard_precedence) if doc.standard_precedence is not None else None
         ),
+        reevaluation=doc.reevaluation.model_dump(mode="json") if doc.reevaluation else None,
     )
 
 

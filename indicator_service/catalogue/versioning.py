@@ -92,6 +92,8 @@ def document_content(doc: NamespaceDoc | FrameworkDoc) -> dict[str, Any]:
         del data["consequences_source"]
     if data.get("level_synonyms", 0) is None:  # added later: absent keeps earlier hashes
         del data["level_synonyms"]
+    if data.get("reevaluation", 0) is None:  # added later: absent keeps earlier hashes
+        del data["reevaluation"]
     return data
 
 
@@ -189,7 +191,8 @@ _MINOR_FIELDS: dict[str, frozenset[str]] = {
     "indicator": frozenset({"tags"}),
     # words a form may write for a level: they change how forms are read, not how a request
     # scores
-    "framework": frozenset({"level_synonyms"}),
+    # … and the distortion rule of re-evaluations (自评失真) changes no score either
+    "framework": frozenset({"level_synonyms", "reevaluation"}),
 }
 _MAJOR_REASON: dict[str, str] = {
     "points": "re-weighting",

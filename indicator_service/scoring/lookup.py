@@ -21,6 +21,7 @@ from indicator_service.catalogue.source import (
     FrameworkDoc,
     NamespaceDoc,
     NodeDef,
+    ReevaluationRules,
     RuleVariants,
     StandardDef,
 )
@@ -234,6 +235,11 @@ class DatabaseCatalogue:
                     else Citation.model_validate(rel.consequences_source)
                 ),
                 "level_synonyms": rel.level_synonyms,
+                "reevaluation": (
+                    None
+                    if rel.reevaluation is None
+                    else ReevaluationRules.model_validate(rel.reevaluation)
+                ),
             }
             doc = FrameworkDoc.model_construct(**fields)
             hit = ResolvedFramework(rel.code, rel.version, doc, dict(rel.requires))

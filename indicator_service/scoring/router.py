@@ -19,14 +19,18 @@ from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.jsonbody import json_body, openapi_body
-from indicator_service.scoring import batch, evaluations, whatif
+from indicator_service.scoring import batch, evaluations, reevaluation, whatif
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.receipts import score_json
 from indicator_service.scoring.schemas import (
+    MAX_ID,
     BatchEnvelope,
     BatchResponse,
     ColumnarBatchRequest,
     ColumnarBatchResponse,
+    EvaluationComparison,
+    EvaluationCreate,
+    EvaluationKind,
     EvaluationList,
     EvaluationOut,
     Receipt,
@@ -39,7 +43,6 @@ from indicator_service.scoring.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["scoring"], responses=AUTH_RESPONSES)
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
 EvaluationId = Annotated[int, Path(ge=1, le=MAX_ID, description="evaluation id")]
 
 
@@ -186,7 +189,7 @@ def what_if(body: WhatIfRequest, catalogue: CatalogueDep, _scorer: ScorerDep) ->
     },
 )
 def create_evaluation(
-    body: ScoreRequest,
+    body: EvaluationCreate,
     session: SessionDep,
     catalogue: CatalogueDep,
     evaluator: EvaluatorDep,
@@ -206,7 +209,7 @@ def create_evaluation(
     "/evaluations",
     response_model=EvaluationList,
     summary="List the stored evaluations the key may read, by project, unit, region, fiscal "
-    "year or framework",
+    "year, framework, kind or the evaluation they re-evaluate",
 )
 def list_evaluations(
     session: SessionDep,
@@ -216,6 +219,16 @@ def list_evaluations(
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     fiscal_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     framework: Annotated[str | None, Query(max_length=40, pattern=r"^[^\x00]*$")] = None,
+    kind: Annotated[
+        EvaluationKind | None,
+        Query(
+            description="self 单位自评, department 部门评价, finance 财政评价, "
+            "third_party 第三方评价"
+        ),
+    ] = None,
+    reevaluates: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="re-evaluations of this evaluation")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> EvaluationList:
@@ -227,6 +240,8 @@ def list_evaluations(
         region=region,
         fiscal_year=fiscal_year,
         framework=framework,
+        kind=kind,
+        reevaluates=reevaluates,
         limit=limit,
         offset=offset,
     )
@@ -262,3 +277,24 @@ def rescore(
     evaluator: EvaluatorDep,
 ) -> RescoreResponse:
     return evaluations.rescore(session, evaluation_id, body.version, catalogue, evaluator)
+
+
+@router.get(
+    "/evaluations/{evaluation_id}/comparison",
+    response_model=EvaluationComparison,
+    summary="自评与再评价对比: per-leaf and total differences between a self-evaluation and its "
+    "re-evaluation, with 自评失真 flagged beyond the framework's threshold",
+    responses={
+        404: {
+            "description": "No such evaluation (or not one the key may read), or no "
+            "re-evaluation of it that the key may read"
+        }
+    },
+)
+def compare_evaluations(
+    evaluation_id: EvaluationId,
+    session: SessionDep,
+    catalogue: CatalogueDep,
+    evaluator: EvaluatorDep,
+) -> EvaluationComparison:
+    return reevaluation.comparison(session, evaluation_id, catalogue, evaluator)

@@ -31,6 +31,7 @@ OPERATION_IDS: dict[tuple[str, str], str] = {
     ("GET", "/v1/evaluations"): "listEvaluations",
     ("GET", "/v1/evaluations/{evaluation_id}"): "getEvaluation",
     ("POST", "/v1/evaluations/{evaluation_id}/rescore"): "rescoreEvaluation",
+    ("GET", "/v1/evaluations/{evaluation_id}/comparison"): "compareEvaluations",
     ("GET", "/v1/namespaces"): "listNamespaces",
     ("GET", "/v1/namespaces/{ns}"): "getNamespace",
     ("GET", "/v1/namespaces/{ns}/versions/{version}"): "getNamespaceVersion",
