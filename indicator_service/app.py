@@ -27,6 +27,7 @@ from indicator_service.core.middleware import RequestContextMiddleware
 from indicator_service.core.problems import install_problem_handlers
 from indicator_service.core.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from indicator_service.core.settings import Settings, get_settings
+from indicator_service.rectification.router import router as rectification_router
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
 from indicator_service.web.forms import router as forms_router
@@ -56,6 +57,7 @@ def _routers() -> list[APIRouter]:
         curation_files_router,
         standards_router,
         composite_router,
+        rectification_router,
         auth_router,
         audit_router,
         forms_router,

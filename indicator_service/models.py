@@ -7,4 +7,5 @@ from indicator_service.audit import models as audit_models  # noqa: F401
 from indicator_service.auth import models as auth_models  # noqa: F401
 from indicator_service.catalogue import models as catalogue_models  # noqa: F401
 from indicator_service.core import idempotency  # noqa: F401
+from indicator_service.rectification import models as rectification_models  # noqa: F401
 from indicator_service.scoring import models as scoring_models  # noqa: F401

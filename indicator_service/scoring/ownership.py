@@ -11,6 +11,8 @@ absent, never a 403, so that ids of other callers' evaluations reveal nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, or_, true
 from sqlmodel import col
 
@@ -33,9 +35,9 @@ def region_prefix(scope: str) -> str:
     return scope
 
 
-def _covered(scope: str) -> ColumnElement[bool]:
+def covered(scope: str, region: Any) -> ColumnElement[bool]:
+    """SQL: the ``region`` column is in the region scope ``scope`` (itself or under it)."""
     prefix = region_prefix(scope)
-    region = col(Evaluation.region)
     if not prefix:
         return true()
     if len(prefix) == len(scope):
@@ -45,11 +47,18 @@ def _covered(scope: str) -> ColumnElement[bool]:
 
 def readable_by(principal: Principal) -> list[ColumnElement[bool]]:
     """The conditions (to ``where(*…)``) that keep the evaluations ``principal`` may read."""
+    return owned_or_in_scope(principal, col(Evaluation.owner_key_id), col(Evaluation.region))
+
+
+def owned_or_in_scope(
+    principal: Principal, owner: Any, region: Any, *also: ColumnElement[bool]
+) -> list[ColumnElement[bool]]:
+    """The rule above for any table with an owner key and a region column (``also``: further
+    conditions that grant reading, e.g. being the evaluated party of a rectification)."""
     if principal.role is Role.admin:
         return []
-    owner = col(Evaluation.owner_key_id)
     own = owner == principal.owner_id
     if not principal.regions:
-        return [own]
-    in_scope = and_(owner.is_not(None), or_(*(_covered(s) for s in principal.regions)))
-    return [or_(own, in_scope)]
+        return [or_(own, *also)] if also else [own]
+    in_scope = and_(owner.is_not(None), or_(*(covered(s, region) for s in principal.regions)))
+    return [or_(own, in_scope, *also)]
