@@ -29,6 +29,7 @@ PAGES: dict[str, str] = {
     "score": "Scoring",
     "history": "Evaluation history",
     "diff": "Version diff",
+    "compare": "Self-evaluation and re-evaluation",
     "signin": "Sign in",
 }
 
