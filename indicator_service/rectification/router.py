@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -12,6 +11,7 @@ from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep
 from indicator_service.core.database import SessionDep
 from indicator_service.rectification import service
 from indicator_service.rectification.schemas import (
+    Day,
     OverdueList,
     RectificationCreate,
     RectificationList,
@@ -98,7 +98,7 @@ def list_overdue_rectifications(
     evaluator: EvaluatorDep,
     region: Region = None,
     as_of: Annotated[
-        date | None, Query(description="the day to judge on (default: today, CST)")
+        Day | None, Query(description="the day to judge on, YYYY-MM-DD (default: today, CST)")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ) -> OverdueList:

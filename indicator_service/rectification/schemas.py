@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
 from indicator_service.scoring.schemas import MAX_ID, NO_NUL, Code, Text
 
@@ -13,6 +14,21 @@ SubjectKind = Literal["evaluation"]
 """What a rectification can be attached to (a monitoring flag will be the second kind)."""
 Status = Literal["open", "feedback_given", "reported", "closed"]
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` text is a date here (pydantic's lax mode would read ``0`` or
+    ``"0"`` as a Unix timestamp)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        raise ValueError("expected a date written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(iso_date), Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
+"""A calendar date of the workflow, ``YYYY-MM-DD`` (the years evaluations may have)."""
 
 
 class RequestModel(BaseModel):
@@ -33,12 +49,12 @@ class RectificationCreate(RequestModel):
     owner: Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=NO_NUL)] = Field(
         description="整改责任主体: the unit or person responsible for the rectification"
     )
-    feedback_due: date | None = Field(
+    feedback_due: Day | None = Field(
         default=None,
         description="by when results and demands reach the evaluated party (default: the "
         "evaluation's date + 1 month); not before the evaluation's date",
     )
-    report_due: date | None = Field(
+    report_due: Day | None = Field(
         default=None,
         description="by when the rectification is reported (default: 2 months after the "
         "feedback is given); not before feedback_due",
@@ -50,9 +66,9 @@ class RectificationUpdate(RequestModel):
         description="the next state: feedback_given (results and demands delivered), reported "
         "(the evaluated party reported its rectification) or closed; states only move forward"
     )
-    on: date | None = Field(default=None, description="the date of the step (default: today)")
+    on: Day | None = Field(default=None, description="the date of the step (default: today)")
     note: Text | None = Field(default=None, description="what was done, or why it was closed")
-    report_due: date | None = Field(
+    report_due: Day | None = Field(
         default=None,
         description="with feedback_given: the report's deadline (default: on + 2 months)",
     )

@@ -190,3 +190,15 @@ def test_bad_input_names_every_field_and_stores_nothing(
     problem = assert_problem(patch(province, rid, before_feedback, tag), 422)
     assert [e["loc"] for e in problem["errors"]] == [["body", "report_due"]]
     assert province.get(f"/v1/rectifications/{rid}").json()["revision"] == 1
+
+
+def test_dates_are_written_yyyy_mm_dd(unit: ApiClient, province: ApiClient) -> None:
+    own = stored(unit, submission(project(), 100, 500, 95))
+    for bad in (0, "0", 20270105, "2027/01/05", "2027-02-30", "2101-01-01"):
+        problem = assert_problem(
+            province.post("/v1/rectifications", json=demand(own["id"], feedback_due=bad)), 422
+        )
+        assert [e["loc"] for e in problem["errors"]] == [["body", "feedback_due"]], bad
+    for bad in ("0", "1700000000", "2027-13-01"):
+        assert_problem(province.get("/v1/rectifications/overdue", params={"as_of": bad}), 422)
+    assert province.get("/v1/rectifications", params={"subject_id": own["id"]}).json()["total"] == 0
