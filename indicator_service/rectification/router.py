@@ -106,7 +106,7 @@ def list_overdue_rectifications(
 
 
 @router.get(
-    "/{rectification_id}",
+    "/{rectification_id:int}",
     response_model=RectificationOut,
     summary="A rectification (with its ETag)",
     responses={404: {"description": "No such rectification, or not one the key may read"}},
@@ -124,7 +124,7 @@ def get_rectification(
 
 
 @router.patch(
-    "/{rectification_id}",
+    "/{rectification_id:int}",
     response_model=RectificationOut,
     summary="Move a rectification forward: feedback_given, reported, closed (If-Match: its ETag)",
     responses={
