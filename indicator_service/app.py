@@ -29,6 +29,7 @@ from indicator_service.core.problems import install_problem_handlers
 from indicator_service.core.ratelimit import Limiter, RateLimiter, RedisRateLimiter
 from indicator_service.core.settings import Settings, get_settings
 from indicator_service.monitoring.router import router as monitoring_router
+from indicator_service.rectification.router import router as rectification_router
 from indicator_service.regions.router import router as regions_router
 from indicator_service.scoring.router import router as scoring_router
 from indicator_service.standards.router import router as standards_router
@@ -61,6 +62,7 @@ def _routers() -> list[APIRouter]:
         standards_router,
         composite_router,
         monitoring_router,
+        rectification_router,
         auth_router,
         audit_router,
         regions_router,

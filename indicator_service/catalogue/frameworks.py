@@ -201,6 +201,7 @@ class FrameworkRelease:
     standard_precedence: tuple[str, ...] | None = None
     # in-year monitoring thresholds, the defaults filled in (catalogue.source.MonitoringRules)
     monitoring: dict[str, float] = field(default_factory=dict)
+    reevaluation: dict[str, Any] | None = None  # the distortion rule (自评失真), when stated
 
 
 def apply_variants(
@@ -291,6 +292,7 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
         ),
         monitoring=(doc.monitoring or MonitoringRules()).model_dump(mode="json"),
         document=doc,
+        reevaluation=doc.reevaluation.model_dump(mode="json") if doc.reevaluation else None,
     )
 
 

@@ -668,6 +668,24 @@ class NodeDef(SourceModel):
         return self
 
 
+class ReevaluationRules(SourceModel):
+    """When a re-evaluation (再评价, 抽评) finds a self-evaluation distorted (自评失真):
+    the totals differ by more than ``distortion_points``; a leaf is flagged when its scores
+    differ by more than ``leaf_distortion_share`` of its points (docs/reevaluation.md)."""
+
+    distortion_points: Annotated[float, Field(strict=True, gt=0, le=100, allow_inf_nan=False)]
+    leaf_distortion_share: Annotated[float, Field(strict=True, gt=0, le=1, allow_inf_nan=False)] = (
+        0.2
+    )
+
+
+#: The one default of the distortion rule, for frameworks that state none: more than 10 points
+#: between a self-evaluation's total and its re-evaluation's, or more than 20 % of a leaf's
+#: points on that leaf. [UNCONFIRMED: local rules cite differences "of 10 points or more";
+#: no national number was found.]
+DEFAULT_REEVALUATION = ReevaluationRules(distortion_points=10.0, leaf_distortion_share=0.2)
+
+
 class FrameworkDoc(SourceModel):
     framework: Annotated[StrictStr, Field(pattern=FRAMEWORK_CODE_RE.pattern, max_length=40)]
     name_zh: ShortText
@@ -705,6 +723,11 @@ class FrameworkDoc(SourceModel):
         default=None,
         description="how a project's target table is reviewed under this framework (绩效目标审核, "
         "docs/targets.md); fields left out take the defaults of rules.review",
+    )
+    reevaluation: ReevaluationRules | None = Field(
+        default=None,
+        description="when a re-evaluation finds a self-evaluation under this framework "
+        "distorted (自评失真); absent: DEFAULT_REEVALUATION",
     )
     nodes: list[NodeDef] = Field(min_length=1)
 

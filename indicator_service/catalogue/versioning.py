@@ -96,6 +96,8 @@ def document_content(doc: NamespaceDoc | FrameworkDoc) -> dict[str, Any]:
         del data["monitoring"]
     if data.get("target_review", 0) is None:  # added later: absent keeps earlier hashes
         del data["target_review"]
+    if data.get("reevaluation", 0) is None:  # added later: absent keeps earlier hashes
+        del data["reevaluation"]
     return data
 
 
@@ -192,9 +194,10 @@ _TEXT_FIELDS: dict[str, frozenset[str]] = {
 _MINOR_FIELDS: dict[str, frozenset[str]] = {
     "indicator": frozenset({"tags"}),
     # words a form may write for a level: they change how forms are read, not how a request
-    # scores; monitoring thresholds change which in-year warnings are raised and the
-    # target-review rules how target tables are reviewed, not scores
-    "framework": frozenset({"level_synonyms", "monitoring", "target_review"}),
+    # scores; monitoring thresholds change which in-year warnings are raised, the
+    # target-review rules how target tables are reviewed and the distortion rule of
+    # re-evaluations (自评失真) which differences are flagged: no score changes
+    "framework": frozenset({"level_synonyms", "monitoring", "target_review", "reevaluation"}),
 }
 _MAJOR_REASON: dict[str, str] = {
     "points": "re-weighting",

@@ -21,6 +21,7 @@ from indicator_service.scoring.receipts import (
     score,
 )
 from indicator_service.scoring.schemas import (
+    EvaluationCreate,
     EvaluationList,
     EvaluationOut,
     EvaluationSummary,
@@ -40,6 +41,8 @@ IDEMPOTENCY_SCOPE = "scoring.evaluations"
 def _summary(ev: Evaluation) -> dict[str, Any]:
     return {
         "id": ev.id,
+        "kind": ev.kind,
+        "reevaluates": ev.reevaluates_id,
         "framework": ev.framework_code,
         "version": ev.framework_version,
         "project": ev.project,
@@ -59,6 +62,10 @@ def project_name(request: Any) -> str | None:
     form = request.get("form") if isinstance(request, dict) else None
     name = form.get("project_name") if isinstance(form, dict) else None
     return name if isinstance(name, str) else None
+
+
+def evaluation_summary(ev: Evaluation) -> EvaluationSummary:
+    return EvaluationSummary(**_summary(ev))
 
 
 def evaluation_out(ev: Evaluation) -> EvaluationOut:
@@ -81,7 +88,7 @@ class Created:
 
 def create_evaluation(
     session: Session,
-    req: ScoreRequest,
+    req: EvaluationCreate,
     catalogue: CatalogueLookup,
     owner: Principal,
     idempotency_key: str | None = None,
@@ -107,6 +114,8 @@ def create_evaluation(
         object_id=str(out.id),
         version=out.version,
         after={
+            "kind": out.kind,
+            "reevaluates": out.reevaluates,
             "framework": out.framework,
             "version": out.version,
             "project": out.project,
@@ -126,12 +135,81 @@ def create_evaluation(
     return Created(payload, 201)
 
 
+def _reevaluation_problems(
+    session: Session, req: EvaluationCreate, owner: Principal
+) -> list[ErrorItem]:
+    """What is wrong with ``reevaluates`` (docs/reevaluation.md): the evaluation must exist and
+    be readable by the caller, name the same project and (when both give one) fiscal year; a
+    re-evaluation is not a self-evaluation."""
+    if req.reevaluates is None:
+        return []
+    problems: list[ErrorItem] = []
+    if req.kind == "self":
+        problems.append(
+            ErrorItem(
+                loc=["body", "kind"],
+                msg="再评价不能是单位自评：请给出 department、finance 或 third_party / a "
+                "re-evaluation is not a self-evaluation: give department, finance or third_party",
+                type="reevaluation_kind",
+            )
+        )
+    target = session.exec(
+        select(Evaluation).where(col(Evaluation.id) == req.reevaluates, *readable_by(owner))
+    ).first()
+    if target is None:
+        problems.append(
+            ErrorItem(
+                loc=["body", "reevaluates"],
+                msg=f"没有本密钥可读的评价 {req.reevaluates} / no evaluation {req.reevaluates} "
+                "that this key may read",
+                type="not_found",
+            )
+        )
+        return problems
+    if req.project is None or target.project != req.project:
+        problems.append(
+            ErrorItem(
+                loc=["body", "project"],
+                msg=f"再评价须与被评价的评价属同一项目 ({target.project or '未填'}) / a "
+                f"re-evaluation must name the project of evaluation {target.id} "
+                f"({target.project or 'none given'})",
+                type="reevaluation_project",
+            )
+        )
+    if (
+        req.fiscal_year is not None
+        and target.fiscal_year is not None
+        and target.fiscal_year != req.fiscal_year
+    ):
+        problems.append(
+            ErrorItem(
+                loc=["body", "fiscal_year"],
+                msg=f"再评价须与被评价的评价属同一年度 ({target.fiscal_year}) / a re-evaluation "
+                f"must be of the fiscal year of evaluation {target.id} ({target.fiscal_year})",
+                type="reevaluation_fiscal_year",
+            )
+        )
+    return problems
+
+
 def _store(
-    session: Session, req: ScoreRequest, catalogue: CatalogueLookup, owner: Principal
+    session: Session, full: EvaluationCreate, catalogue: CatalogueLookup, owner: Principal
 ) -> EvaluationOut:
-    """Score and store, owned by the key ``owner``."""
-    rec = score(req, catalogue)
+    """Check, score and store, owned by the key ``owner``: every problem of the request (the
+    re-evaluation's and the scoring's) in one 422, nothing stored."""
+    problems = _reevaluation_problems(session, full, owner)
+    req = full.submission()
+    try:
+        rec = score(req, catalogue)
+    except Unprocessable as exc:
+        if not problems:
+            raise
+        raise Unprocessable(exc.detail, errors=[*problems, *exc.errors]) from exc
+    if problems:
+        raise Unprocessable("the re-evaluation cannot be stored as given", errors=problems)
     ev = Evaluation(
+        kind=full.kind,
+        reevaluates_id=full.reevaluates,
         owner_key_id=owner.owner_id,
         framework_code=rec.framework.code,
         framework_version=rec.framework.version,
@@ -175,6 +253,8 @@ def list_evaluations(
     fiscal_year: int | None,
     framework: str | None,
     limit: int,
+    kind: str | None = None,
+    reevaluates: int | None = None,
     offset: int,
     q: str | None = None,
 ) -> EvaluationList:
@@ -188,6 +268,8 @@ def list_evaluations(
             (col(Evaluation.region), region),
             (col(Evaluation.fiscal_year), fiscal_year),
             (col(Evaluation.framework_code), framework),
+            (col(Evaluation.kind), kind),
+            (col(Evaluation.reevaluates_id), reevaluates),
         )
         if value is not None
     ]

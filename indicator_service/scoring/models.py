@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
 
@@ -20,6 +20,7 @@ class Evaluation(SQLModel, table=True):
         Index("ix_scoring_evaluation_lookup", "project", "unit", "region", "fiscal_year"),
         Index("ix_scoring_evaluation_owner_key_id", "owner_key_id"),
         Index("ix_scoring_evaluation_region", "region"),
+        Index("ix_scoring_evaluation_reevaluates_id", "reevaluates_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -38,3 +39,14 @@ class Evaluation(SQLModel, table=True):
     # The API key that stored it (migration 0006_ownership); null for rows stored before
     # ownership was recorded, which only administrators may read (docs/security.md).
     owner_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    # Migration 0009_evaluation_kinds: who evaluated (self / department / finance / third_party,
+    # scoring.schemas.EVALUATION_KINDS; rows stored before are self-evaluations) and the
+    # evaluation this one re-evaluates (再评价, 抽评), if any.
+    kind: str = Field(
+        default="self",
+        sa_column=Column(String(20), nullable=False, server_default="self"),
+    )
+    reevaluates_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("scoring_evaluation.id"), nullable=True),
+    )

@@ -35,7 +35,8 @@ def region_prefix(scope: str) -> str:
     return scope
 
 
-def _covered(scope: str, region: Any) -> ColumnElement[bool]:
+def covered(scope: str, region: Any) -> ColumnElement[bool]:
+    """SQL: the ``region`` column is in the region scope ``scope`` (itself or under it)."""
     prefix = region_prefix(scope)
     if not prefix:
         return true()
@@ -46,18 +47,24 @@ def _covered(scope: str, region: Any) -> ColumnElement[bool]:
 
 def readable_by(principal: Principal) -> list[ColumnElement[bool]]:
     """The conditions (to ``where(*…)``) that keep the evaluations ``principal`` may read."""
-    return owned_readable_by(principal, Evaluation.owner_key_id, Evaluation.region)
+    return owned_or_in_scope(principal, col(Evaluation.owner_key_id), col(Evaluation.region))
+
+
+def owned_or_in_scope(
+    principal: Principal, owner: Any, region: Any, *also: ColumnElement[bool]
+) -> list[ColumnElement[bool]]:
+    """The rule above for any table with an owner key and a region column (``also``: further
+    conditions that grant reading, e.g. being the evaluated party of a rectification)."""
+    if principal.role is Role.admin:
+        return []
+    own = owner == principal.owner_id
+    if not principal.regions:
+        return [or_(own, *also)] if also else [own]
+    in_scope = and_(owner.is_not(None), or_(*(covered(s, region) for s in principal.regions)))
+    return [or_(own, in_scope, *also)]
 
 
 def owned_readable_by(principal: Principal, owner_column: Any, region_column: Any) -> list[Any]:
     """The same rule for any stored record with an owner key and a region column (stored
-    target reviews use it: ``targets/service.py``)."""
-    if principal.role is Role.admin:
-        return []
-    owner = col(owner_column)
-    own = owner == principal.owner_id
-    if not principal.regions:
-        return [own]
-    region = col(region_column)
-    in_scope = and_(owner.is_not(None), or_(*(_covered(s, region) for s in principal.regions)))
-    return [or_(own, in_scope)]
+    target reviews and monitoring records use it)."""
+    return owned_or_in_scope(principal, col(owner_column), col(region_column))

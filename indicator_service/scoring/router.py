@@ -22,10 +22,11 @@ from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.jsonbody import json_body, openapi_body
 from indicator_service.core.openapi import typed_body
-from indicator_service.scoring import batch, evaluation_batch, evaluations, whatif
+from indicator_service.scoring import batch, evaluation_batch, evaluations, reevaluation, whatif
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.receipts import score_json
 from indicator_service.scoring.schemas import (
+    MAX_ID,
     BatchRequest,
     BatchResponse,
     ColumnarBatchRequest,
@@ -33,6 +34,9 @@ from indicator_service.scoring.schemas import (
     EvaluationBatchEnvelope,
     EvaluationBatchRequest,
     EvaluationBatchResponse,
+    EvaluationComparison,
+    EvaluationCreate,
+    EvaluationKind,
     EvaluationList,
     EvaluationOut,
     Receipt,
@@ -46,8 +50,6 @@ from indicator_service.scoring.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["scoring"], responses=AUTH_RESPONSES)
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
 
 
 class _EvaluationIdConvertor(StringConvertor):
@@ -221,7 +223,7 @@ def what_if(body: WhatIfRequest, catalogue: CatalogueDep, _scorer: ScorerDep) ->
     },
 )
 def create_evaluation(
-    body: ScoreRequest,
+    body: EvaluationCreate,
     session: SessionDep,
     catalogue: CatalogueDep,
     evaluator: EvaluatorDep,
@@ -260,7 +262,8 @@ async def create_evaluations_batch(
     "/evaluations",
     response_model=EvaluationList,
     summary="List the stored evaluations the key may read, by project, unit, region, fiscal "
-    "year or framework, or by a part of the project's code or name (q)",
+    "year, framework, kind or the evaluation they re-evaluate, or by a part of the project's "
+    "code or name (q)",
 )
 def list_evaluations(
     session: SessionDep,
@@ -279,6 +282,16 @@ def list_evaluations(
             "case-insensitive",
         ),
     ] = None,
+    kind: Annotated[
+        EvaluationKind | None,
+        Query(
+            description="self 单位自评, department 部门评价, finance 财政评价, "
+            "third_party 第三方评价"
+        ),
+    ] = None,
+    reevaluates: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="re-evaluations of this evaluation")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> EvaluationList:
@@ -290,6 +303,8 @@ def list_evaluations(
         region=region,
         fiscal_year=fiscal_year,
         framework=framework,
+        kind=kind,
+        reevaluates=reevaluates,
         limit=limit,
         offset=offset,
         q=q,
@@ -326,3 +341,24 @@ def rescore(
     evaluator: EvaluatorDep,
 ) -> RescoreResponse:
     return evaluations.rescore(session, evaluation_id, body.version, catalogue, evaluator)
+
+
+@router.get(
+    "/evaluations/{evaluation_id}/comparison",
+    response_model=EvaluationComparison,
+    summary="自评与再评价对比: per-leaf and total differences between a self-evaluation and its "
+    "re-evaluation, with 自评失真 flagged beyond the framework's threshold",
+    responses={
+        404: {
+            "description": "No such evaluation (or not one the key may read), or no "
+            "re-evaluation of it that the key may read"
+        }
+    },
+)
+def compare_evaluations(
+    evaluation_id: EvaluationId,
+    session: SessionDep,
+    catalogue: CatalogueDep,
+    evaluator: EvaluatorDep,
+) -> EvaluationComparison:
+    return reevaluation.comparison(session, evaluation_id, catalogue, evaluator)

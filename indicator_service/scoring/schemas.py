@@ -147,6 +147,40 @@ class ScoreRequest(RequestModel):
     )
 
 
+#: Who carried out an evaluation (评价方式, docs/reevaluation.md): code → (Chinese, English).
+EVALUATION_KINDS: dict[str, tuple[str, str]] = {
+    "self": ("单位自评", "unit self-evaluation"),
+    "department": ("部门评价", "department evaluation"),
+    "finance": ("财政评价", "finance evaluation"),
+    "third_party": ("第三方评价", "third-party evaluation"),
+}
+EvaluationKind = Literal["self", "department", "finance", "third_party"]
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
+
+
+class EvaluationCreate(ScoreRequest):
+    """A submission to score and store, with who evaluated and what it re-evaluates."""
+
+    kind: EvaluationKind = Field(
+        default="self",
+        description="评价方式: self 单位自评 (default), department 部门评价, finance 财政评价, "
+        "third_party 第三方评价",
+    )
+    reevaluates: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)] | None = Field(
+        default=None,
+        description="再评价/抽评: the id of the stored evaluation this one re-evaluates. It must "
+        "exist and be readable by the caller, be of the same project (both name it) and fiscal "
+        "year (when both give one); a re-evaluation is not a self-evaluation (kind ≠ self)",
+    )
+
+    def submission(self) -> ScoreRequest:
+        """The scoring part of the request (what is scored, hashed and stored as inputs)."""
+        fields = {name: getattr(self, name) for name in ScoreRequest.model_fields}
+        return ScoreRequest.model_construct(
+            _fields_set=self.model_fields_set & fields.keys(), **fields
+        )
+
+
 class BatchRequest(RequestModel):
     items: list[ScoreRequest] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
     validate_only: StrictBool = False
@@ -497,6 +531,8 @@ class WhatIfResponse(BaseModel):
 
 class EvaluationOut(BaseModel):
     id: int
+    kind: EvaluationKind = "self"
+    reevaluates: int | None = None
     framework: str
     version: str
     project: str | None
@@ -514,6 +550,8 @@ class EvaluationOut(BaseModel):
 
 class EvaluationSummary(BaseModel):
     id: int
+    kind: EvaluationKind = "self"
+    reevaluates: int | None = None
     framework: str
     version: str
     project: str | None
@@ -574,7 +612,7 @@ class EvaluationBatchItemIn(RequestModel):
         "retry with the same key and submission replays the first answer, with another "
         "submission it is a 409 item error)",
     )
-    submission: ScoreRequest
+    submission: EvaluationCreate  # kind and reevaluates as in POST /v1/evaluations
 
 
 class EvaluationBatchRequest(RequestModel):
@@ -614,3 +652,53 @@ class EvaluationBatchResponse(BaseModel):
     replayed: int = Field(description="items answered from an earlier request (idempotency key)")
     failed: int
     items: list[EvaluationBatchItemOut]
+
+
+# --- self-evaluation and re-evaluation (docs/reevaluation.md) ------------------------------------
+
+
+class DistortionRule(BaseModel):
+    """When a re-evaluation says the self-evaluation was distorted (自评失真)."""
+
+    total_points: float = Field(
+        description="the totals differ by more than this many points → 自评失真"
+    )
+    leaf_share: float = Field(
+        description="a leaf is flagged when its scores differ by more than this share of its points"
+    )
+    source: Literal["framework", "default"] = Field(
+        description="framework: the self-evaluation's framework version sets it; default: the "
+        "service's default (catalogue.source.DEFAULT_REEVALUATION)"
+    )
+
+
+class NodeComparison(BaseModel):
+    code: str
+    path: list[str]
+    self_score: float | None
+    reevaluation_score: float | None
+    difference: float | None = Field(description="re-evaluation − self-evaluation")
+
+
+class LeafComparison(NodeComparison):
+    name: str | None
+    points: float | None = Field(description="the leaf's points in the self-evaluation")
+    distorted: bool = Field(description="|difference| > leaf_share × points")
+
+
+class EvaluationComparison(BaseModel):
+    self_evaluation: EvaluationSummary
+    reevaluation: EvaluationSummary
+    kind_zh: str = Field(description="the re-evaluation's kind, in Chinese (部门评价 …)")
+    kind_en: str
+    total_difference: float | None = Field(description="re-evaluation − self-evaluation total")
+    grade_changed: bool
+    rule: DistortionRule
+    distorted: bool = Field(description="自评失真: |total_difference| > rule.total_points")
+    direction: Literal["overstated", "understated", "none"] = Field(
+        description="overstated: the self-evaluation scored higher than the re-evaluation"
+    )
+    nodes: list[NodeComparison]
+    leaves: list[LeafComparison]
+    explanation_zh: str
+    explanation_en: str

@@ -36,6 +36,7 @@ PAGES: dict[str, str] = {
     "history": "Evaluation history",
     "diff": "Version diff",
     "monitoring": "In-year monitoring",
+    "compare": "Self-evaluation and re-evaluation",
     "signin": "Sign in",
     "targets": "Target review",
 }

@@ -67,8 +67,9 @@ def test_committed_openapi_matches_app() -> None:
 def test_if_match_is_declared_required_on_every_draft_edit() -> None:
     """Every operation taking If-Match declares it required (the handlers answer 428 without
     it) except where ``validate_only`` can skip it, and every operation under a draft that
-    writes takes it."""
+    writes takes it, as do the other editable records (rectifications)."""
     doc = json.loads(render_openapi())
+    editable = {("patch", "/v1/rectifications/{rectification_id}")}
     taking, draft_writes = set(), set()
     for path, item in doc["paths"].items():
         for method, op in item.items():
@@ -79,8 +80,8 @@ def test_if_match_is_declared_required_on_every_draft_edit() -> None:
                 taking.add((method, path))
             if "/drafts/{" in path and method != "get":
                 draft_writes.add((method, path))
-    assert taking == draft_writes
-    assert len(taking) == 14, sorted(taking)
+    assert taking == draft_writes | editable
+    assert len(taking) == 15, sorted(taking)
 
 
 def test_cli_db_upgrade_and_current(

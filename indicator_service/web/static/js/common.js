@@ -172,7 +172,16 @@ export function applyLabels(root = document) {
     node.setAttribute("placeholder", t(node.dataset.i18nPlaceholder));
 }
 
-const NAV = ["catalogue", "standards", "score", "history", "diff", "targets", "monitoring"];
+const NAV = [
+  "catalogue",
+  "standards",
+  "score",
+  "history",
+  "diff",
+  "targets",
+  "monitoring",
+  "compare",
+];
 
 /** Build the frame of the page; `render` (re)draws the page's content in the current language. */
 export function start(render) {

@@ -1,0 +1,204 @@
+"""Rectification (整改) records over the API, on evaluations of the seed SELF-EVAL framework:
+deadlines by hand, the state machine, the overdue list per region, who may read and move."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from indicator_service.rectification import deadlines
+from tests.helpers import ApiClient, assert_problem
+from tests.scoring.test_reevaluation import (  # the seed app and its clients
+    client,
+    project,
+    seed_app,  # noqa: F401
+    stored,
+    submission,
+)
+
+
+@pytest.fixture(scope="module")
+def unit(seed_app: FastAPI) -> ApiClient:  # noqa: F811
+    return client(seed_app)
+
+
+@pytest.fixture(scope="module")
+def stranger(seed_app: FastAPI) -> ApiClient:  # noqa: F811
+    return client(seed_app)
+
+
+@pytest.fixture(scope="module")
+def province(seed_app: FastAPI) -> ApiClient:  # noqa: F811
+    return client(seed_app, regions=["330000"])
+
+
+@pytest.fixture(scope="module")
+def other_province(seed_app: FastAPI) -> ApiClient:  # noqa: F811
+    return client(seed_app, regions=["320000"])
+
+
+def demand(subject_id: int, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "subject": {"kind": "evaluation", "id": subject_id},
+        "leaf": "r3",
+        "requirement": "受益人数未达标，说明原因并提出改进措施",
+        "owner": "某县教育局",
+        "feedback_due": "2027-01-05",
+    }
+    body.update(changes)
+    return body
+
+
+def patch(api: ApiClient, rid: int, body: dict[str, Any], tag: str | None) -> Any:
+    headers = {"If-Match": tag} if tag is not None else {}
+    return api.patch(f"/v1/rectifications/{rid}", json=body, headers=headers)
+
+
+def test_rectification_lifecycle_and_overdue_list(
+    unit: ApiClient, province: ApiClient, stranger: ApiClient, other_province: ApiClient
+) -> None:
+    own = stored(unit, submission(project(), 100, 500, 95))
+    r = province.post("/v1/rectifications", json=demand(own["id"]))
+    assert r.status_code == 201, r.text
+    rect = r.json()
+    rid = rect["id"]
+    assert r.headers["location"] == f"/v1/rectifications/{rid}"
+    assert r.headers["etag"] == f'"{rid}.1"'
+    assert (rect["status"], rect["status_zh"], rect["deadline"]) == ("open", "待反馈", "2027-01-05")
+    assert (rect["region"], rect["leaf"], rect["report_due"]) == ("330102", "r3", None)
+
+    # the evaluated party reads it; other keys do not see it at all
+    assert unit.get(f"/v1/rectifications/{rid}").status_code == 200
+    assert_problem(stranger.get(f"/v1/rectifications/{rid}"), 404)
+    assert_problem(other_province.get(f"/v1/rectifications/{rid}"), 404)
+    assert stranger.get("/v1/rectifications", params={"subject_id": own["id"]}).json()["total"] == 0
+    listed = unit.get("/v1/rectifications", params={"subject_id": own["id"]}).json()
+    assert [i["id"] for i in listed["items"]] == [rid]
+
+    # open, 2027-01-05: overdue from 2027-01-06 (the day itself is in time)
+    def overdue(api: ApiClient, as_of: str, region: str = "330000") -> dict[str, Any]:
+        got = api.get("/v1/rectifications/overdue", params={"region": region, "as_of": as_of})
+        assert got.status_code == 200, got.text
+        body: dict[str, Any] = got.json()
+        return body
+
+    assert rid not in [i["id"] for i in overdue(province, "2027-01-05")["items"]]
+    late = overdue(province, "2027-01-08")
+    mine = next(i for i in late["items"] if i["id"] == rid)
+    assert mine["days_overdue"] == 3
+    assert late["by_region"]["330102"] >= 1
+    assert rid not in [i["id"] for i in overdue(province, "2027-01-08", "330200")["items"]]
+    assert rid not in [i["id"] for i in overdue(stranger, "2027-01-08")["items"]]
+
+    # only the demanding side records the feedback; If-Match is required and checked
+    tag = province.get(f"/v1/rectifications/{rid}").headers["etag"]
+    step = {"status": "feedback_given", "on": "2027-01-04"}
+    assert_problem(patch(unit, rid, step, tag), 403)
+    assert_problem(patch(province, rid, step, None), 428)
+    assert_problem(patch(province, rid, step, f'"{rid}.7"'), 412)
+    r = patch(province, rid, step, tag)
+    assert r.status_code == 200, r.text
+    given = r.json()
+    # 2027-01-04 + 2 months
+    assert (given["status"], given["report_due"], given["deadline"]) == (
+        "feedback_given",
+        "2027-03-04",
+        "2027-03-04",
+    )
+    assert r.headers["etag"] == f'"{rid}.2"'
+    assert rid not in [i["id"] for i in overdue(province, "2027-03-04")["items"]]
+    assert (
+        next(i for i in overdue(province, "2027-03-05")["items"] if i["id"] == rid)["days_overdue"]
+        == 1
+    )
+
+    # the evaluated party reports; states only move forward; the demanding side closes
+    r = patch(
+        unit,
+        rid,
+        {"status": "reported", "on": "2027-03-01", "note": "已补充培训"},
+        tag2 := r.headers["etag"],
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["reported_on"], r.json()["deadline"]) == (
+        "reported",
+        "2027-03-01",
+        None,
+    )
+    assert rid not in [i["id"] for i in overdue(province, "2027-06-01")["items"]]
+    tag3 = r.headers["etag"]
+    assert tag3 != tag2
+    problem = assert_problem(patch(province, rid, {"status": "feedback_given"}, tag3), 409)
+    assert problem["errors"][0]["type"] == "invalid_transition"
+    assert_problem(patch(unit, rid, {"status": "closed", "on": "2027-03-10"}, tag3), 403)
+    early = assert_problem(
+        patch(province, rid, {"status": "closed", "on": "2027-02-01"}, tag3), 422
+    )
+    assert [e["loc"] for e in early["errors"]] == [["body", "on"]]
+    closed = patch(province, rid, {"status": "closed", "on": "2027-03-10"}, tag3).json()
+    assert (closed["status"], closed["closed_on"], closed["revision"]) == (
+        "closed",
+        "2027-03-10",
+        4,
+    )
+    assert_problem(patch(stranger, rid, {"status": "closed"}, f'"{rid}.4"'), 404)
+
+
+def test_default_feedback_deadline_is_a_month_after_the_evaluation(
+    unit: ApiClient, province: ApiClient
+) -> None:
+    own = stored(unit, submission(project(), 100, 500, 95))
+    body = demand(own["id"])
+    del body["feedback_due"], body["leaf"]
+    rect = province.post("/v1/rectifications", json=body).json()
+    evaluated_on = deadlines.local_date(datetime.fromisoformat(own["created_at"]))
+    assert date.fromisoformat(rect["feedback_due"]) == deadlines.add_months(evaluated_on, 1)
+    assert rect["leaf"] is None
+    # the unit may record a demand on its own evaluation (e.g. one it received on paper)
+    mine = unit.post("/v1/rectifications", json=demand(own["id"]))
+    assert mine.status_code == 201, mine.text
+
+
+def test_bad_input_names_every_field_and_stores_nothing(
+    unit: ApiClient, province: ApiClient, stranger: ApiClient
+) -> None:
+    own = stored(unit, submission(project(), 100, 500, 95))
+    bad = demand(own["id"], leaf="r9", feedback_due="2020-01-01", report_due="2019-12-31")
+    problem = assert_problem(province.post("/v1/rectifications", json=bad), 422)
+    assert sorted(tuple(e["loc"]) for e in problem["errors"]) == [
+        ("body", "feedback_due"),
+        ("body", "leaf"),
+        ("body", "report_due"),
+    ]
+    problem = assert_problem(stranger.post("/v1/rectifications", json=demand(own["id"])), 422)
+    assert [e["loc"] for e in problem["errors"]] == [["body", "subject", "id"]]
+    shape = demand(own["id"], requirement="", owner=None, subject={"kind": "monitoring", "id": 1})
+    problem = assert_problem(province.post("/v1/rectifications", json=shape), 422)
+    locs = {tuple(e["loc"][:3]) for e in problem["errors"]}
+    assert {("body", "requirement"), ("body", "owner"), ("body", "subject", "kind")} <= locs
+    assert province.get("/v1/rectifications", params={"subject_id": own["id"]}).json()["total"] == 0
+    # an update that is wrong in two ways at once
+    rid = province.post("/v1/rectifications", json=demand(own["id"])).json()["id"]
+    tag = f'"{rid}.1"'
+    two = {"status": "reported", "on": "2027-01-01", "report_due": "2027-02-01"}
+    problem = assert_problem(patch(unit, rid, two, tag), 422)
+    assert [e["loc"] for e in problem["errors"]] == [["body", "report_due"]]
+    before_feedback = {"status": "feedback_given", "on": "2027-01-04", "report_due": "2027-01-01"}
+    problem = assert_problem(patch(province, rid, before_feedback, tag), 422)
+    assert [e["loc"] for e in problem["errors"]] == [["body", "report_due"]]
+    assert province.get(f"/v1/rectifications/{rid}").json()["revision"] == 1
+
+
+def test_dates_are_written_yyyy_mm_dd(unit: ApiClient, province: ApiClient) -> None:
+    own = stored(unit, submission(project(), 100, 500, 95))
+    for bad in (0, "0", 20270105, "2027/01/05", "2027-02-30", "2101-01-01"):
+        problem = assert_problem(
+            province.post("/v1/rectifications", json=demand(own["id"], feedback_due=bad)), 422
+        )
+        assert [e["loc"] for e in problem["errors"]] == [["body", "feedback_due"]], bad
+    for bad in ("0", "1700000000", "2027-13-01"):
+        assert_problem(province.get("/v1/rectifications/overdue", params={"as_of": bad}), 422)
+    assert province.get("/v1/rectifications", params={"subject_id": own["id"]}).json()["total"] == 0
