@@ -250,7 +250,14 @@ def test_stored_documents_without_a_source_keep_their_hash() -> None:
     assert model.consequences_source is None
     old = model.model_dump(
         mode="json",
-        exclude={"version", "consequences_source", "level_synonyms", "monitoring", "target_review"},
+        exclude={
+            "version",
+            "consequences_source",
+            "level_synonyms",
+            "monitoring",
+            "target_review",
+            "reevaluation",
+        },
     )
     assert content_hash(model) == content_hash(old)
 
