@@ -38,6 +38,9 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from indicator_service.catalogue.policies import DEFAULT_REEVALUATION as DEFAULT_REEVALUATION
+from indicator_service.catalogue.policies import MonitoringRules as MonitoringRules
+from indicator_service.catalogue.policies import ReevaluationRules as ReevaluationRules
 from indicator_service.core.errors import excerpt
 from indicator_service.rules.kinds import (
     RULE_MODELS,
@@ -599,24 +602,6 @@ class RuleVariants(SourceModel):
         return value
 
 
-class MonitoringRules(SourceModel):
-    """Thresholds of in-year monitoring (运行监控, indicator_service/monitoring): a framework's
-    ``monitoring`` block; a framework without one gets these defaults (the one place they are
-    written). No seed document gives numbers: 10 points and 5 % are this catalogue's choice
-    (docs/monitoring.md)."""
-
-    execution_gap: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = Field(
-        default=0.10,
-        description="flag budget execution that is behind the time progress by more than this "
-        "share (0.10 = 10 percentage points)",
-    )
-    miss_tolerance: Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)] = Field(
-        default=0.05,
-        description="flag an indicator whose year-end forecast misses its target by more "
-        "than this share of the target",
-    )
-
-
 class PointsConstraint(SourceModel):
     """``nodes`` together weigh at least ``min`` points (e.g. 产出 + 效益 ≥ 60)."""
 
@@ -666,24 +651,6 @@ class NodeDef(SourceModel):
         if self.target_is_minimum and self.target is None:
             raise ValueError("target_is_minimum needs the node's target (the minimum)")
         return self
-
-
-class ReevaluationRules(SourceModel):
-    """When a re-evaluation (再评价, 抽评) finds a self-evaluation distorted (自评失真):
-    the totals differ by more than ``distortion_points``; a leaf is flagged when its scores
-    differ by more than ``leaf_distortion_share`` of its points (docs/reevaluation.md)."""
-
-    distortion_points: Annotated[float, Field(strict=True, gt=0, le=100, allow_inf_nan=False)]
-    leaf_distortion_share: Annotated[float, Field(strict=True, gt=0, le=1, allow_inf_nan=False)] = (
-        0.2
-    )
-
-
-#: The one default of the distortion rule, for frameworks that state none: more than 10 points
-#: between a self-evaluation's total and its re-evaluation's, or more than 20 % of a leaf's
-#: points on that leaf. [UNCONFIRMED: local rules cite differences "of 10 points or more";
-#: no national number was found.]
-DEFAULT_REEVALUATION = ReevaluationRules(distortion_points=10.0, leaf_distortion_share=0.2)
 
 
 class FrameworkDoc(SourceModel):

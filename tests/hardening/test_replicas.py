@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -29,7 +30,11 @@ from bench.bench_load import (
     submission,
     wait_ready,
 )
+from indicator_service.core.settings import Settings
 from tests.conftest import TEST_DATABASE_URL, _create_database
+
+# the replicas run with the default bound of their map of published versions
+REFRESH_SECONDS = float(Settings.model_fields["catalogue_refresh_seconds"].default)
 
 pytestmark = pytest.mark.postgres
 
@@ -143,9 +148,18 @@ def test_each_replica_sees_what_the_other_published(replicas: tuple[str, str, li
             assert pub.status == 200, pub.body
             new = pub.json()["release"]["version"]
             assert new != old
-            after = await on_b.request("POST", "/v1/score", dumps(submission(1)))
-            assert after.status == 200, after.body
-            assert after.json()["framework"]["version"] == new
+            # B learns of the new version within the refresh bound of its in-memory map of
+            # published versions (INDICATOR_CATALOGUE_REFRESH_SECONDS, default 2 s; the replica
+            # that publishes sees it at once): poll for up to twice the bound plus a margin
+            deadline = time.monotonic() + 2 * REFRESH_SECONDS + 3.0
+            while True:
+                after = await on_b.request("POST", "/v1/score", dumps(submission(1)))
+                assert after.status == 200, after.body
+                seen = after.json()["framework"]["version"]
+                if seen == new or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            assert seen == new
             assert after.json()["framework"]["name_en"] == document["name_en"]
             listed = await on_b.request("GET", "/v1/frameworks/SELF-EVAL")
             assert json.loads(listed.body)["version"] == new
