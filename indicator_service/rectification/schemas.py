@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
 from indicator_service.scoring.schemas import MAX_ID, NO_NUL, Code, Text
 
-SubjectKind = Literal["evaluation"]
+SubjectKind = Literal["evaluation", "monitoring"]
 """What a rectification can be attached to (a monitoring flag will be the second kind)."""
 Status = Literal["open", "feedback_given", "reported", "closed"]
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
@@ -36,14 +36,19 @@ class RequestModel(BaseModel):
 
 
 class SubjectRef(RequestModel):
-    kind: SubjectKind = Field(description="evaluation (a stored evaluation)")
+    kind: SubjectKind = Field(
+        description="evaluation (a stored evaluation) or monitoring (a stored monitoring record, "
+        "运行监控: the rectification answers one of its flags, named in `leaf`)"
+    )
     id: Id
 
 
 class RectificationCreate(RequestModel):
     subject: SubjectRef
     leaf: Code | None = Field(
-        default=None, description="the id of one leaf of the evaluation the demand is about"
+        default=None,
+        description="the id of one leaf of the evaluation the demand is about; for a monitoring "
+        "record, the key of the flag it answers (e.g. R1.likely_missed)",
     )
     requirement: Text = Field(description="整改要求: what must be rectified")
     owner: Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=NO_NUL)] = Field(

@@ -144,8 +144,13 @@ def create(
         problems.append(
             _err(
                 ["body", "leaf"],
-                f"评价 {subject.id} 没有指标 {body.leaf!r} / evaluation {subject.id} has no leaf "
-                f"{body.leaf!r}",
+                (
+                    f"评价 {subject.id} 没有指标 {body.leaf!r} / evaluation {subject.id} has no "
+                    f"leaf {body.leaf!r}"
+                    if subject.kind == "evaluation"
+                    else f"监控记录 {subject.id} 没有预警 {body.leaf!r} / monitoring record "
+                    f"{subject.id} has no flag {body.leaf!r}"
+                ),
                 "unknown_leaf",
             )
         )

@@ -1,9 +1,11 @@
 """What a rectification can be attached to, and what it copies from it.
 
 A subject kind is a resolver: (session, id, reader) → the :class:`Subject` the reader may
-read, or None. ``evaluation`` (a stored evaluation) is the one kind today; a monitoring flag
-becomes the second by adding its resolver to :data:`RESOLVERS` and its name to
-``schemas.SubjectKind`` — the table already keys subjects by (kind, id)."""
+read, or None. Two kinds: ``evaluation`` (a stored evaluation; its "leaves" are the receipt's
+leaf ids) and ``monitoring`` (a stored monitoring record, docs/monitoring.md; its "leaves" are
+its flags' keys, e.g. ``R1.likely_missed``, so a rectification names the flag it answers). A
+further kind is one more resolver in :data:`RESOLVERS` and its name in ``schemas.SubjectKind``:
+the table keys subjects by (kind, id)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from indicator_service.auth.principal import Principal
+from indicator_service.core.errors import NotFound
+from indicator_service.monitoring.service import get_monitoring
 from indicator_service.rectification.deadlines import local_date
 from indicator_service.scoring.models import Evaluation
 from indicator_service.scoring.ownership import readable_by
@@ -55,6 +59,27 @@ def _evaluation(session: Session, subject_id: int, reader: Principal) -> Subject
     )
 
 
+def _monitoring(session: Session, subject_id: int, reader: Principal) -> Subject | None:
+    try:
+        row = get_monitoring(session, subject_id, reader)  # 404 for records it may not read
+    except NotFound:
+        return None
+    if row.id is None:
+        return None
+    keys = frozenset(str(f["key"]) for f in (row.result or {}).get("flags", ()) if "key" in f)
+    return Subject(
+        kind="monitoring",
+        id=row.id,
+        region=row.region,
+        project=row.project,
+        fiscal_year=row.fiscal_year,
+        owner_key_id=row.owner_key_id,
+        dated=row.as_of,  # the monitoring date: the feedback deadline runs from it
+        leaves=keys,
+    )
+
+
 RESOLVERS: dict[str, Callable[[Session, int, Principal], Subject | None]] = {
     "evaluation": _evaluation,
+    "monitoring": _monitoring,
 }

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from indicator_service.auth.models import Role
 from indicator_service.rectification import deadlines
 from tests.helpers import ApiClient, assert_problem
+from tests.monitoring.conftest import client_for, farmland_request, mon_app  # noqa: F401
 from tests.scoring.test_reevaluation import (  # the seed app and its clients
     client,
     project,
@@ -175,7 +177,7 @@ def test_bad_input_names_every_field_and_stores_nothing(
     ]
     problem = assert_problem(stranger.post("/v1/rectifications", json=demand(own["id"])), 422)
     assert [e["loc"] for e in problem["errors"]] == [["body", "subject", "id"]]
-    shape = demand(own["id"], requirement="", owner=None, subject={"kind": "monitoring", "id": 1})
+    shape = demand(own["id"], requirement="", owner=None, subject={"kind": "contract", "id": 1})
     problem = assert_problem(province.post("/v1/rectifications", json=shape), 422)
     locs = {tuple(e["loc"][:3]) for e in problem["errors"]}
     assert {("body", "requirement"), ("body", "owner"), ("body", "subject", "kind")} <= locs
@@ -202,3 +204,31 @@ def test_dates_are_written_yyyy_mm_dd(unit: ApiClient, province: ApiClient) -> N
     for bad in ("0", "1700000000", "2027-13-01"):
         assert_problem(province.get("/v1/rectifications/overdue", params={"as_of": bad}), 422)
     assert province.get("/v1/rectifications", params={"subject_id": own["id"]}).json()["total"] == 0
+
+
+def test_a_rectification_answers_a_monitoring_flag(mon_app: FastAPI) -> None:  # noqa: F811
+    """整改 of an in-year monitoring flag (运行监控): the subject is the stored monitoring record,
+    the leaf is the flag's key; the feedback deadline runs one month from the monitoring date."""
+    unit = client_for(mon_app, Role.evaluator)
+    province = client_for(mon_app, Role.evaluator, regions=["330000"])
+    stranger = client_for(mon_app, Role.evaluator)
+    r = unit.post("/v1/monitoring", json=farmland_request(project="RECT-MON"))
+    assert r.status_code == 201, r.text
+    record = r.json()
+    flags = {f["key"] for f in record["result"]["flags"]}
+    assert "R1.likely_missed" in flags  # forecast 0.968 of 1.2
+
+    body = demand(record["id"], leaf="R1.likely_missed", feedback_due=None)
+    body["subject"] = {"kind": "monitoring", "id": record["id"]}
+    made = province.post("/v1/rectifications", json=body)
+    assert made.status_code == 201, made.text
+    rect = made.json()
+    assert (rect["subject"]["kind"], rect["leaf"]) == ("monitoring", "R1.likely_missed")
+    assert rect["deadline"] == "2026-07-30"  # monitored on 2026-06-30, + 1 month
+    assert unit.get(f"/v1/rectifications/{rect['id']}").status_code == 200  # the monitored unit
+
+    # a flag the record does not have, and a record the key may not read: 422 naming the field
+    p = assert_problem(province.post("/v1/rectifications", json=dict(body, leaf="R9.x")), 422)
+    assert [e["loc"] for e in p["errors"]] == [["body", "leaf"]]
+    p = assert_problem(stranger.post("/v1/rectifications", json=body), 422)
+    assert [e["loc"] for e in p["errors"]] == [["body", "subject", "id"]]
