@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import WithJsonSchema
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -53,7 +54,6 @@ from indicator_service.catalogue.schemas import (
 )
 from indicator_service.catalogue.source import NODE_CODE_RE, IndicatorDef, NodeDef, StandardDef
 from indicator_service.core.database import SessionDep
-from indicator_service.core.jsonbody import json_object
 from indicator_service.core.openapi import typed_body
 
 router = APIRouter(
@@ -85,13 +85,14 @@ Comment = Annotated[
 ]
 StandardId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="standard id")]
 NodePath = Annotated[str, Path(pattern=NODE_CODE_RE.pattern, max_length=64)]
-# Bodies are read as JSON objects and validated by the edit (catalogue/edits.py), which answers
-# every problem at once; the document declares them typed (typed_body).
-ItemBody = Annotated[dict[str, Any], Depends(json_object)]
-PatchBody = Annotated[dict[str, Any], Depends(json_object)]
+# Bodies are taken as JSON objects and validated by the edit (catalogue/edits.py), which answers
+# every problem at once; the document declares them typed with typed_body (the parameters
+# declare no schema of their own, so the two do not mix).
 _ITEM = "the item (source format)"
 _PATCH = "JSON merge patch (RFC 7396): fields to change; null removes a field"
 _MERGE_PATCH = "application/merge-patch+json"
+ItemBody = Annotated[dict[str, Any], WithJsonSchema({}), Body()]
+PatchBody = Annotated[dict[str, Any], WithJsonSchema({}), Body(media_type=_MERGE_PATCH)]
 
 
 def _edited(

@@ -14,9 +14,9 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -69,7 +69,6 @@ from indicator_service.core.idempotency import (
     remember,
     request_fingerprint,
 )
-from indicator_service.core.jsonbody import json_object
 from indicator_service.core.openapi import typed_body
 
 # Reads of published data are public while INDICATOR_PUBLIC_READS is true (a key that is sent
@@ -91,9 +90,9 @@ def _ensure_draft_reader(reader: Principal | None, namespace: str) -> None:
     ensure_scope(reader, namespace)
 
 
-# A draft document: read as a JSON object and validated by the service (every problem at once,
-# 422); the document declares it typed (typed_body).
-DocumentBody = Annotated[dict[str, Any], Depends(json_object)]
+# A draft document: taken as a JSON object and validated by the service (every problem at once,
+# 422); the document declares it typed with typed_body (the parameter declares no schema).
+DocumentBody = Annotated[dict[str, Any], WithJsonSchema({}), Body()]
 
 _VERSION_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-draft(\.[1-9]\d*)?)?$"
 

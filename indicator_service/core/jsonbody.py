@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, RootModel, ValidationError
+from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -112,15 +112,3 @@ async def json_body(request: Request, model: type[M]) -> M:
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         raise RequestValidationError(errors, body=raw) from None
-
-
-class _JsonObject(RootModel[dict[str, Any]]):
-    root: dict[str, Any]
-
-
-async def json_object(request: Request) -> dict[str, Any]:
-    """A dependency: the request's body as a JSON object, validated no further (the handler
-    validates it, e.g. to report every problem at once, and declares its schema with
-    :func:`~indicator_service.core.openapi.typed_body`). Bad JSON and a body that is not an
-    object are answered as for a ``dict`` body parameter."""
-    return (await json_body(request, _JsonObject)).root

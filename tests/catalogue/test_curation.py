@@ -790,7 +790,7 @@ def test_review_states_and_the_review_queue(
 def test_typed_bodies_are_still_read_and_refused_as_before(
     env: tuple[FastAPI, ApiClient], keys: dict[str, str]
 ) -> None:
-    """The curation bodies are declared typed (issue #17) but read as JSON objects and validated
+    """The curation bodies are declared typed (issue #17) but taken as JSON objects and validated
     by the edit, as before: a body that is not an object, or no body, is a 422 at ``body``;
     unparsable JSON a 400; a key without the curator role is refused before the body is read;
     and a bad draft document still names every problem at once."""
@@ -810,6 +810,11 @@ def test_typed_bodies_are_still_read_and_refused_as_before(
         # a key that is no curator's: refused on its role before the body is read
         other = call(api, method, url, keys["evaluator"], content=b"[1]", headers=json_type)
         assert_problem(other, 403)
+    # a bad path and a bad body: both named in one answer
+    both = call(api, "PUT", "/v1/namespaces/BAD!/drafts/x", keys["admin"], content=b"[1]",
+                headers=json_type)  # fmt: skip
+    locs = {tuple(e["loc"]) for e in assert_problem(both, 422)["errors"]}
+    assert locs == {("path", "ns"), ("path", "version"), ("body",)}
     # a draft document with three problems: all three named, nothing changed
     document = call(api, "GET", f"/v1/namespaces/housing_security/versions/{version}", cur).json()
     doc = dict(document["document"])
