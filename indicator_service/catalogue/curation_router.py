@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import WithJsonSchema
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -39,17 +40,21 @@ from indicator_service.catalogue.schemas import (
     DraftEditOut,
     FrameworkPublishOut,
     FrameworkVersionOut,
+    IndicatorPatch,
     NamespaceVersionOut,
+    NodePatch,
     PublishOut,
     ReturnIn,
     ReviewList,
     ReviewOut,
     StandardItemOut,
     StandardItemsOut,
+    StandardPatch,
     SubmitIn,
 )
-from indicator_service.catalogue.source import NODE_CODE_RE
+from indicator_service.catalogue.source import NODE_CODE_RE, IndicatorDef, NodeDef, StandardDef
 from indicator_service.core.database import SessionDep
+from indicator_service.core.openapi import typed_body
 
 router = APIRouter(
     prefix="/v1",
@@ -80,14 +85,14 @@ Comment = Annotated[
 ]
 StandardId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="standard id")]
 NodePath = Annotated[str, Path(pattern=NODE_CODE_RE.pattern, max_length=64)]
-ItemBody = Annotated[dict[str, Any], Body(description="the item (source format)")]
-PatchBody = Annotated[
-    dict[str, Any],
-    Body(
-        description="JSON merge patch (RFC 7396): fields to change; null removes a field",
-        media_type="application/merge-patch+json",
-    ),
-]
+# Bodies are taken as JSON objects and validated by the edit (catalogue/edits.py), which answers
+# every problem at once; the document declares them typed with typed_body (the parameters
+# declare no schema of their own, so the two do not mix).
+_ITEM = "the item (source format)"
+_PATCH = "JSON merge patch (RFC 7396): fields to change; null removes a field"
+_MERGE_PATCH = "application/merge-patch+json"
+ItemBody = Annotated[dict[str, Any], WithJsonSchema({}), Body()]
+PatchBody = Annotated[dict[str, Any], WithJsonSchema({}), Body(media_type=_MERGE_PATCH)]
 
 
 def _edited(
@@ -125,14 +130,15 @@ def _edited(
     status_code=status.HTTP_201_CREATED,
     responses=_EDIT,
     summary="Add an indicator to a draft",
+    openapi_extra=typed_body(IndicatorDef, description=_ITEM),
 )
 def add_indicator(
     ns: NsPath,
     version: VersionPath,
-    body: ItemBody,
     session: SessionDep,
     response: Response,
     curator: CuratorDep,
+    body: ItemBody,
     if_match: IfMatch = None,
     comment: Comment = None,
 ) -> Any:
@@ -161,15 +167,16 @@ def add_indicator(
     response_model=DraftEditOut,
     responses=_EDIT,
     summary="Change an indicator of a draft (JSON merge patch)",
+    openapi_extra=typed_body(IndicatorPatch, media_type=_MERGE_PATCH, description=_PATCH),
 )
 def patch_indicator(
     ns: NsPath,
     version: VersionPath,
     code: IndPath,
-    body: PatchBody,
     session: SessionDep,
     response: Response,
     curator: CuratorDep,
+    body: PatchBody,
     if_match: IfMatch = None,
     comment: Comment = None,
 ) -> Any:
@@ -254,14 +261,15 @@ def list_standards(
     status_code=status.HTTP_201_CREATED,
     responses=_EDIT,
     summary="Add a standard row to a draft",
+    openapi_extra=typed_body(StandardDef, description=_ITEM),
 )
 def add_standard(
     ns: NsPath,
     version: VersionPath,
-    body: ItemBody,
     session: SessionDep,
     response: Response,
     curator: CuratorDep,
+    body: ItemBody,
     if_match: IfMatch = None,
     comment: Comment = None,
 ) -> Any:
@@ -297,15 +305,16 @@ def add_standard(
     response_model=DraftEditOut,
     responses=_EDIT,
     summary="Change a standard row of a draft (JSON merge patch; its id follows its identity)",
+    openapi_extra=typed_body(StandardPatch, media_type=_MERGE_PATCH, description=_PATCH),
 )
 def patch_standard(
     ns: NsPath,
     version: VersionPath,
     sid: StandardId,
-    body: PatchBody,
     session: SessionDep,
     response: Response,
     curator: CuratorDep,
+    body: PatchBody,
     if_match: IfMatch = None,
     comment: Comment = None,
 ) -> Any:
@@ -377,14 +386,15 @@ def retire_standard(
     status_code=status.HTTP_201_CREATED,
     responses=_EDIT,
     summary="Add a node to a framework draft",
+    openapi_extra=typed_body(NodeDef, description=_ITEM),
 )
 def add_node(
     code: FwPath,
     version: VersionPath,
-    body: ItemBody,
     session: SessionDep,
     response: Response,
     curator: CuratorDep,
+    body: ItemBody,
     if_match: IfMatch = None,
     comment: Comment = None,
 ) -> Any:
@@ -418,15 +428,16 @@ def add_node(
     response_model=DraftEditOut,
     responses=_EDIT,
     summary="Change a node of a framework draft (JSON merge patch)",
+    openapi_extra=typed_body(NodePatch, media_type=_MERGE_PATCH, description=_PATCH),
 )
 def patch_node(
     code: FwPath,
     version: VersionPath,
     node: NodePath,
-    body: PatchBody,
     session: SessionDep,
     response: Response,
     curator: CuratorDep,
+    body: PatchBody,
     if_match: IfMatch = None,
     comment: Comment = None,
 ) -> Any:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -56,6 +56,8 @@ from indicator_service.catalogue.source import (
     INDICATOR_CODE_RE,
     NAMESPACE_RE,
     REGION_RE,
+    FrameworkDoc,
+    NamespaceDoc,
 )
 from indicator_service.catalogue.versioning import Diff
 from indicator_service.core.cache import LRU
@@ -67,6 +69,7 @@ from indicator_service.core.idempotency import (
     remember,
     request_fingerprint,
 )
+from indicator_service.core.openapi import typed_body
 
 # Reads of published data are public while INDICATOR_PUBLIC_READS is true (a key that is sent
 # is verified); writes need a curator or reviewer key scoped to the namespace. Frameworks
@@ -86,6 +89,10 @@ def _ensure_draft_reader(reader: Principal | None, namespace: str) -> None:
     ensure_role(reader, Role.curator, Role.reviewer)
     ensure_scope(reader, namespace)
 
+
+# A draft document: taken as a JSON object and validated by the service (every problem at once,
+# 422); the document declares it typed with typed_body (the parameter declares no schema).
+DocumentBody = Annotated[dict[str, Any], WithJsonSchema({}), Body()]
 
 _VERSION_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-draft(\.[1-9]\d*)?)?$"
 
@@ -347,14 +354,15 @@ def create_draft(
         428: _problem("If-Match missing"),
     },
     summary="Replace a draft's document (drafts only; published versions give 409)",
+    openapi_extra=typed_body(NamespaceDoc, description="the namespace document"),
 )
 def put_draft(
     ns: NsPath,
     version: VersionPath,
     session: SessionDep,
     response: Response,
-    document: Annotated[dict[str, Any], Body(description="the namespace document")],
     curator: CuratorDep,
+    document: DocumentBody,
     if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> NamespaceVersionOut:
     ensure_scope(curator, ns)
@@ -671,14 +679,15 @@ def create_framework_draft(
     response_model=FrameworkVersionOut,
     responses={**_WRITE, 412: _problem("Stale If-Match"), 428: _problem("If-Match missing")},
     summary="Replace a framework draft's document (drafts only; published versions give 409)",
+    openapi_extra=typed_body(FrameworkDoc, description="the framework document"),
 )
 def put_framework_draft(
     code: FwPath,
     version: VersionPath,
     session: SessionDep,
     response: Response,
-    document: Annotated[dict[str, Any], Body(description="the framework document")],
     curator: CuratorDep,
+    document: DocumentBody,
     if_match: Annotated[str | None, Header(max_length=100)] = None,
 ) -> FrameworkVersionOut:
     ensure_scope(curator, FRAMEWORK_OWNER, loc=("path", "code"))

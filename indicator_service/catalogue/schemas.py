@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from indicator_service.catalogue.source import Citation
+from indicator_service.catalogue.source import Citation, IndicatorDef, NodeDef, StandardDef
+from indicator_service.core.openapi import merge_patch_model
 from indicator_service.core.types import NOT_BLANK_PATTERN
 
 
@@ -358,3 +359,10 @@ class ImportReportOut(BaseModel):
                 "content_hash": content_hash,
             }
         )
+
+
+# The PATCH bodies of the curation API (JSON merge patch of an item; declared, not validated:
+# the handler merges the patch into the item and validates the result as the item's model).
+IndicatorPatch = merge_patch_model(IndicatorDef, "IndicatorPatch")
+StandardPatch = merge_patch_model(StandardDef, "StandardPatch")
+NodePatch = merge_patch_model(NodeDef, "NodePatch")

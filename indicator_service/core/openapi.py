@@ -15,7 +15,10 @@
   does not match through, while the server rejects it).
 - **Bodies validated item by item** (a batch whose every item is validated on its own, so one
   bad item does not refuse the others) are declared typed all the same: :func:`typed_body`
-  publishes the model's schema (and the schemas it refers to) as components.
+  publishes the model's schema (and the schemas it refers to) as components. So are the
+  catalogue's curation documents (a draft, an indicator, a standard, a node), which the handlers
+  validate themselves to answer every problem at once; a PATCH body is declared as the
+  :func:`merge_patch_model` of its item.
 - **Deprecations** are announced in ``DEPRECATIONS`` (and docs/api-changelog.md): the operation is
   marked ``deprecated`` in the document and its answers carry ``Deprecation`` (RFC 9745),
   ``Sunset`` (RFC 8594) and a ``Link`` to the changelog entry.
@@ -26,10 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import Annotated, Any, Optional
 
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indicator_service import __version__
@@ -111,13 +115,45 @@ RETRY_AFTER_HEADER: dict[str, Any] = {
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
-def typed_body(model: type[BaseModel], **other_media: dict[str, Any]) -> dict[str, Any]:
+def typed_body(
+    model: type[BaseModel],
+    *,
+    media_type: str = "application/json",
+    description: str | None = None,
+    other_media: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """``openapi_extra`` declaring a required JSON body of ``model`` (which the handler reads
-    and validates itself, e.g. item by item) plus ``other_media`` (media type → media object);
-    the model's schema is published as a component by :func:`finish_document`."""
+    and validates itself, e.g. item by item) as ``media_type``, plus ``other_media`` (media type
+    → media object); the model's schema is published as a component by :func:`finish_document`."""
     _BODY_MODELS[model.__name__] = model
-    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
-    return {"requestBody": {"required": True, "content": {**content, **other_media}}}
+    content = {media_type: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+    body: dict[str, Any] = {"required": True, "content": {**content, **(other_media or {})}}
+    if description is not None:
+        body["description"] = description
+    return {"requestBody": body}
+
+
+def merge_patch_model(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """A model named ``name`` declaring a JSON merge patch (RFC 7396) of ``model``: every field
+    of ``model`` with its own type, optional, and nullable (``null`` removes the field). Used to
+    declare a PATCH body (:func:`typed_body`); the handler merges and validates ``model``."""
+
+    def nullable(field: FieldInfo) -> Any:
+        kind: Any = field.annotation
+        if field.metadata:  # the field's own constraints (a pattern, bounds), kept
+            kind = Annotated[(kind, *field.metadata)]
+        return Optional[kind]  # noqa: UP045 (a type built at run time)
+
+    fields: dict[str, Any] = {
+        field_name: (nullable(field), Field(default=None, description=field.description))
+        for field_name, field in model.model_fields.items()
+    }
+    return create_model(
+        name,
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=f"JSON merge patch of {model.__name__}: the fields to change; null removes one.",
+        **fields,
+    )
 
 
 def _publish_body_models(schema: dict[str, Any]) -> None:

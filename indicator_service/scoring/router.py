@@ -125,7 +125,7 @@ def _score_with_database(engine: Engine, body: ScoreRequest, summary: bool) -> b
 # Declared typed (BatchRequest); read and validated item by item (scoring/batch.py).
 BATCH_BODY: dict[str, Any] = typed_body(
     BatchRequest,
-    **{
+    other_media={
         "text/csv": {
             "schema": {"type": "string"},
             "example": "submission,framework,class_l1,id,points,operator,target,unit,value\n"

@@ -58,6 +58,7 @@ def keys(env: tuple[FastAPI, ApiClient]) -> dict[str, str]:
         "env_curator": make(Role.curator, ["environment"], "生态环境 curator"),
         "env_reviewer": make(Role.reviewer, ["environment"], "生态环境 reviewer"),
         "trn_curator": make(Role.curator, ["transport"], "交通 curator"),
+        "hsg_curator": make(Role.curator, ["housing_security"], "住建 curator"),
         "agr_curator": make(Role.curator, ["agriculture_rural"], "农业 curator"),
         "agr_reviewer": make(Role.reviewer, ["agriculture_rural"], "农业 reviewer"),
         "common_curator": make(Role.curator, ["common"], "财政 curator"),
@@ -784,3 +785,44 @@ def test_review_states_and_the_review_queue(
     page = call(api, "GET", "/v1/reviews", keys["admin"], params={"status": "draft", "limit": 1})
     assert (page.json()["limit"], len(page.json()["items"])) == (1, 1)
     assert page.json()["total"] >= 2  # this draft and the others left open by this module
+
+
+def test_typed_bodies_are_still_read_and_refused_as_before(
+    env: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    """The curation bodies are declared typed (issue #17) but taken as JSON objects and validated
+    by the edit, as before: a body that is not an object, or no body, is a 422 at ``body``;
+    unparsable JSON a 400; a key without the curator role is refused before the body is read;
+    and a bad draft document still names every problem at once."""
+    _, api = env
+    cur = keys["hsg_curator"]
+    version, etag = new_draft(api, "housing_security", cur)
+    base = f"/v1/namespaces/housing_security/drafts/{version}"
+    json_type = {"If-Match": etag, "Content-Type": "application/json"}
+    for url, method in [(base, "PUT"), (f"{base}/indicators", "POST"),
+                        (f"{base}/indicators/HOU-01-001", "PATCH")]:  # fmt: skip
+        listed = call(api, method, url, cur, content=b"[1, 2]", headers=json_type)
+        errors = assert_problem(listed, 422)["errors"]
+        assert [tuple(e["loc"]) for e in errors] == [("body",)], (method, url)
+        missing = assert_problem(call(api, method, url, cur, headers={"If-Match": etag}), 422)
+        assert [(tuple(e["loc"]), e["type"]) for e in missing["errors"]] == [(("body",), "missing")]
+        assert_problem(call(api, method, url, cur, content=b"{", headers=json_type), 400)
+        # a key that is no curator's: refused on its role before the body is read
+        other = call(api, method, url, keys["evaluator"], content=b"[1]", headers=json_type)
+        assert_problem(other, 403)
+    # a bad path and a bad body: both named in one answer
+    both = call(api, "PUT", "/v1/namespaces/BAD!/drafts/x", keys["admin"], content=b"[1]",
+                headers=json_type)  # fmt: skip
+    locs = {tuple(e["loc"]) for e in assert_problem(both, 422)["errors"]}
+    assert locs == {("path", "ns"), ("path", "version"), ("body",)}
+    # a draft document with three problems: all three named, nothing changed
+    document = call(api, "GET", f"/v1/namespaces/housing_security/versions/{version}", cur).json()
+    doc = dict(document["document"])
+    doc["kind"] = "regional"
+    doc["code_prefix"] = "trn"
+    doc["indicators"] = [{**doc["indicators"][0], "level": 9}, *doc["indicators"][1:]]
+    bad = call(api, "PUT", base, cur, json=doc, headers={"If-Match": etag})
+    locs = {tuple(e["loc"]) for e in assert_problem(bad, 422)["errors"]}
+    assert {("body", "kind"), ("body", "code_prefix"), ("body", "indicators", 0, "level")} <= locs
+    after = call(api, "GET", f"/v1/namespaces/housing_security/versions/{version}", cur)
+    assert after.headers["etag"] == etag

@@ -270,3 +270,75 @@ def test_form_upload_and_xlsx_export(generated: ModuleType, evaluator: Any) -> N
     book = load_workbook(exported.payload, read_only=True)
     header = next(book.worksheets[0].iter_rows(values_only=True))
     assert "code" in [str(cell).strip() for cell in header if cell is not None]
+
+
+def test_typed_curation_documents(generated: ModuleType, seeded: FastAPI) -> None:
+    """Curation with the generated models (issue #17): a namespace draft replaced with a typed
+    ``NamespaceDoc``, an indicator added as an ``IndicatorDef`` and changed with an
+    ``IndicatorPatch`` (merge patch), and a bad document refused with a typed problem naming
+    every field."""
+    models = _module("models")
+    key = issue_key(seeded.state.engine, seeded.state.settings, Role.curator, ["education"])
+    curator = generated.AuthenticatedClient(base_url="http://testserver", token=key)
+    curator.set_httpx_client(
+        TestClient(seeded, base_url="http://testserver", headers={"Authorization": f"Bearer {key}"})
+    )
+    created = _module("api.catalogue.create_namespace_draft").sync_detailed(
+        "education", client=curator
+    )
+    assert created.status_code == 201
+    draft = created.parsed
+    etag = created.headers["etag"]
+
+    # the draft's own document, typed, sent back with a changed description
+    document = models.NamespaceDoc.from_dict(draft.document.to_dict())
+    assert isinstance(document.indicators[0], models.IndicatorDef)
+    document.description = "2025 年修订草稿 (2025 revision draft)"
+    put = _module("api.catalogue.put_namespace_draft")
+    replaced = put.sync_detailed("education", draft.version, client=curator, body=document,
+                                 if_match=etag)  # fmt: skip
+    assert replaced.status_code == 200, replaced.content
+    assert replaced.parsed.document.to_dict()["description"] == document.description
+    assert replaced.parsed.content_hash != draft.content_hash
+    etag = replaced.headers["etag"]
+
+    # an indicator built from the generated model
+    indicator = models.IndicatorDef(
+        code="EDU-01-098",
+        name_zh="新增学位数",
+        name_en="New school places",
+        class_l1="产出",
+        class_l2="数量指标",
+        value_type=models.IndicatorDefValueType.QUANTITATIVE,
+        operator="≥",
+        unit="个",
+    )
+    added = _module("api.curation.add_indicator").sync_detailed(
+        "education", draft.version, client=curator, body=indicator, if_match=etag
+    )
+    assert added.status_code == 201, added.content
+    assert added.parsed.item.to_dict()["code"] == "EDU-01-098"
+    etag = added.headers["etag"]
+    patch = models.IndicatorPatch(unit="%", operator="≤")
+    patched = _module("api.curation.patch_indicator").sync_detailed(
+        "education", draft.version, "EDU-01-098", client=curator, body=patch, if_match=etag
+    )
+    assert patched.status_code == 200, patched.content
+    assert (patched.parsed.item["unit"], patched.parsed.item["operator"]) == ("%", "≤")
+    etag = patched.headers["etag"]
+
+    # a bad document: a typed 422 problem naming every bad field; the draft is unchanged
+    bad = models.NamespaceDoc.from_dict(document.to_dict())
+    bad.code_prefix = "edu"
+    bad.indicators[0].level = 9
+    refused = put.sync_detailed("education", draft.version, client=curator, body=bad,
+                                if_match=etag)  # fmt: skip
+    assert refused.status_code == 422
+    problem = refused.parsed
+    assert type(problem).__name__ == "Problem"
+    locs = {tuple(error.loc) for error in problem.errors}
+    assert {("body", "code_prefix"), ("body", "indicators", 0, "level")} <= locs
+    current = _module("api.catalogue.get_namespace_version").sync_detailed(
+        "education", draft.version, client=curator
+    )
+    assert current.headers["etag"] == etag

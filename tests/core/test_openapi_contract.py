@@ -177,6 +177,65 @@ def test_if_match_is_required_and_not_nullable(document: dict[str, Any]) -> None
     assert optional == 2  # the two imports
 
 
+# The curation bodies (issue #17): declared with the catalogue's own models (and a merge patch
+# of them), never as an untyped object again.
+CURATION_BODIES: dict[str, tuple[str, str]] = {
+    "putNamespaceDraft": ("application/json", "NamespaceDoc"),
+    "putFrameworkDraft": ("application/json", "FrameworkDoc"),
+    "addIndicator": ("application/json", "IndicatorDef"),
+    "patchIndicator": ("application/merge-patch+json", "IndicatorPatch"),
+    "addStandard": ("application/json", "StandardDef"),
+    "patchStandard": ("application/merge-patch+json", "StandardPatch"),
+    "addNode": ("application/json", "NodeDef"),
+    "patchNode": ("application/merge-patch+json", "NodePatch"),
+}
+
+
+def test_curation_bodies_reference_the_catalogue_models(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    found = {}
+    for _, _, op in _operations(document):
+        if op["operationId"] in CURATION_BODIES:
+            body = op["requestBody"]
+            assert body["required"] is True
+            # the parameter's own title may stand beside the reference; nothing else may
+            found[op["operationId"]] = {
+                media: {k: v for k, v in content["schema"].items() if k != "title"}
+                for media, content in body["content"].items()
+            }
+    assert set(found) == set(CURATION_BODIES)
+    for op_id, (media, model) in CURATION_BODIES.items():
+        assert found[op_id] == {media: {"$ref": f"#/components/schemas/{model}"}}, op_id
+        assert schemas[model]["type"] == "object", model
+        assert schemas[model]["additionalProperties"] is False, model
+    # the documents nest the item models, as the source format does
+    namespace = schemas["NamespaceDoc"]["properties"]
+    assert namespace["indicators"]["items"] == {"$ref": "#/components/schemas/IndicatorDef"}
+    assert namespace["standards"]["items"] == {"$ref": "#/components/schemas/StandardDef"}
+    nodes = schemas["FrameworkDoc"]["properties"]["nodes"]
+    assert nodes["items"] == {"$ref": "#/components/schemas/NodeDef"}
+    # a rule is the discriminated union of rule kinds, in documents and items alike
+    assert "oneOf" in str(schemas["NodeDef"]["properties"]["rule"])
+
+
+def test_a_merge_patch_has_every_field_optional_and_nullable(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for patch, item in [
+        ("IndicatorPatch", "IndicatorDef"),
+        ("StandardPatch", "StandardDef"),
+        ("NodePatch", "NodeDef"),
+    ]:
+        assert "required" not in schemas[patch], patch
+        assert set(schemas[patch]["properties"]) == set(schemas[item]["properties"]), patch
+        for name, field in schemas[patch]["properties"].items():
+            assert {"type": "null"} in field.get("anyOf", []), (patch, name)
+    # the item's own constraints are kept (a pattern on the code, bounds on the points)
+    code = schemas["IndicatorPatch"]["properties"]["code"]["anyOf"][0]
+    assert code["pattern"] == schemas["IndicatorDef"]["properties"]["code"]["pattern"]
+    points = schemas["NodePatch"]["properties"]["points"]["anyOf"][0]
+    assert (points["minimum"], points["maximum"]) == (0, 100)
+
+
 def test_camel_case() -> None:
     assert camel_case("score_batch") == "scoreBatch"
     assert camel_case("score") == "score"
