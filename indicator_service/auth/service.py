@@ -15,6 +15,7 @@ from indicator_service.auth.models import ApiKey, Role
 from indicator_service.auth.principal import Principal
 from indicator_service.auth.schemas import ApiKeyOut, normalise_namespaces, normalise_regions
 from indicator_service.core.errors import ErrorItem, NotFound, Unauthorized
+from indicator_service.core.i18n import _
 
 AUTH_CHALLENGE = 'Bearer realm="indicator-service"'
 
@@ -86,8 +87,8 @@ def get_key(session: Session, key_id: int) -> ApiKey:
     row = session.get(ApiKey, key_id)
     if row is None:
         raise NotFound(
-            f"No API key with id {key_id}",
-            errors=[ErrorItem(loc=["path", "key_id"], msg="unknown key id", type="not_found")],
+            _("No API key with id {key_id}", key_id=key_id),
+            errors=[ErrorItem(loc=["path", "key_id"], msg=_("unknown key id"), type="not_found")],
         )
     return row
 

@@ -28,6 +28,7 @@ from indicator_service.core.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from indicator_service.core.i18n import _
 
 Mutation = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -147,7 +148,8 @@ def merge_file(
         if kind == "framework":
             if fmt not in ("yaml", "json"):
                 raise bulk.FileError(
-                    415, "a framework is imported as YAML or JSON (the sheet form is export-only)"
+                    415,
+                    _("a framework is imported as YAML or JSON (the sheet form is export-only)"),
                 )
             after, results = bulk.merge_framework_document(before, bulk.read_document(data, fmt))
         elif fmt in ("csv", "xlsx"):
@@ -160,7 +162,12 @@ def merge_file(
     row_errors = [
         ErrorItem(
             loc=["body", r.section, r.row, e.column or r.section],
-            msg=f"row {r.row}{f', column {e.column}' if e.column else ''}: {e.msg}",
+            msg=_(
+                "row {row}{value}: {msg}",
+                row=r.row,
+                value=_(", column {column}", column=e.column) if e.column else "",
+                msg=e.msg,
+            ),
             type=e.type,
         )
         for r in results

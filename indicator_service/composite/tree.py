@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from indicator_service.core.i18n import _
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
@@ -148,7 +150,7 @@ def build_tree(rows: Sequence[MetaRow]) -> Tree:
         if r.target is not None and not math.isfinite(r.target):
             errors.append(([*loc, "Target"], f"{r.code}: target must be finite"))
     if not by_code:
-        raise CompositeError("the meta table has no Indicator or Aggregate rows", errors)
+        raise CompositeError(_("the meta table has no Indicator or Aggregate rows"), errors)
     top = max(r.level for r in by_code.values())
     for code, r in by_code.items():
         loc = ["meta", index[code], "Parent"]
@@ -178,7 +180,7 @@ def build_tree(rows: Sequence[MetaRow]) -> Tree:
     if missing_levels:
         errors.append((["meta"], f"no nodes on level(s) {missing_levels}"))
     if errors:
-        raise CompositeError("invalid indicator tree", errors)
+        raise CompositeError(_("invalid indicator tree"), errors)
 
     levels = tuple(
         tuple(c for c, r in by_code.items() if r.level == lvl) for lvl in range(1, top + 1)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from indicator_service.core.i18n import _
 from indicator_service.rules.tree import (
     CompiledTree,
     ObservationLike,
@@ -474,7 +475,7 @@ def score_tree(
     cols, errors = observations_to_columns(compiled, [observations])
     if errors:
         _item, code, kind, msg = errors[0]
-        raise RuleError(["observations", code], f"{kind}: {msg}")
+        raise RuleError(["observations", code], _("{kind}: {msg}", kind=kind, msg=msg))
     return evaluate(compiled, cols)
 
 
@@ -483,5 +484,5 @@ def score_columns(compiled: CompiledTree, actual: FloatArray) -> BatchResult:
     compiled tree (NaN = missing)."""
     values = np.asarray(actual, dtype=np.float64)
     if values.ndim != 2 or values.shape[1] != compiled.n_leaves:
-        raise ValueError(f"actual must have shape (N, {compiled.n_leaves})")
+        raise ValueError(_("actual must have shape (N, {n_leaves})", n_leaves=compiled.n_leaves))
     return evaluate(compiled.tile(values.shape[0]), Columns.of_values(values))

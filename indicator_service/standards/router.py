@@ -25,6 +25,7 @@ from indicator_service.core.errors import (
     ServiceError,
     Unprocessable,
 )
+from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import (
     check_key,
     find_replay,
@@ -252,8 +253,8 @@ def resolve_standard(
     Injected catalogue documents (tests, benchmarks) match on type, region and year only."""
     if catalogue.indicator(indicator) is None:
         raise NotFound(
-            f"unknown indicator {indicator!r}",
-            errors=[ErrorItem(loc=["query", "indicator"], msg="not found", type="not_found")],
+            _("unknown indicator {indicator!r}", indicator=indicator),
+            errors=[ErrorItem(loc=["query", "indicator"], msg=_("not found"), type="not_found")],
         )
     lookup = (
         catalogue_lookup(
@@ -466,8 +467,11 @@ def historical_from_evaluations(
     )
     if not points:
         raise NotFound(
-            f"no stored evaluation with a value for {body.indicator} matches",
-            errors=[ErrorItem(loc=["body", "indicator"], msg="no values", type="not_found")],
+            _(
+                "no stored evaluation with a value for {indicator} matches",
+                indicator=body.indicator,
+            ),
+            errors=[ErrorItem(loc=["body", "indicator"], msg=_("no values"), type="not_found")],
         )
     result = compute_historical(body, points, lambda e: _from_evaluations(e, ids))
     used = set(result.years)
