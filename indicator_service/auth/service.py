@@ -164,14 +164,14 @@ def authenticate(session: Session, raw: str, key_hash: str) -> Principal:
     parsed = parse_key(raw)
     if parsed is None:
         raise _unauthorized(
-            "The API key is malformed: expected isk_<12 hex characters>_<43 characters>",
+            _("The API key is malformed: expected isk_<12 hex characters>_<43 characters>"),
             "malformed_key",
         )
     row = session.exec(select(ApiKey).where(col(ApiKey.prefix) == parsed.prefix)).first()
     if row is None or not hashes_equal(row.key_hash, key_hash):
-        raise _unauthorized("The API key is not recognised", "unknown_key")
+        raise _unauthorized(_("The API key is not recognised"), "unknown_key")
     if row.revoked_at is not None:
-        raise _unauthorized("The API key has been revoked", "revoked_key")
+        raise _unauthorized(_("The API key has been revoked"), "revoked_key")
     row.last_used_at = datetime.now(UTC)
     session.add(row)
     return principal_of(row)

@@ -195,6 +195,7 @@ _PHRASES = (
     N_("Conflict"),
     N_("Payload Too Large"),
     N_("Content Too Large"),
+    N_("Request Entity Too Large"),
     N_("Unprocessable Content"),
     N_("Unprocessable Entity"),
     N_("Too Many Requests"),

@@ -155,9 +155,13 @@ def observations_to_columns(
                 codes = compiled.qual_codes[i]
                 if obs.level not in codes:
                     msg = (
-                        f"unknown level {obs.level!r}; expected one of {', '.join(codes)}"
+                        _(
+                            "unknown level {level!r}; expected one of {codes}",
+                            level=obs.level,
+                            codes=", ".join(codes),
+                        )
                         if codes
-                        else "a qualitative level was given for a quantitative row"
+                        else _("a qualitative level was given for a quantitative row")
                     )
                     errors.append((item, code, "invalid_level", msg))
                     status[j] = VALUE

@@ -589,9 +589,11 @@ def _class_total_problems(
                 )
             )
             continue
-        msg = (
-            f"{zh}各行分值合计 {total:g}，框架规定为 {given} / {zh} rows add up to {total:g}; "
-            f"the framework gives {given}"
+        msg = _(
+            "{zh} rows add up to {total:g}; the framework gives {given}",
+            zh=zh,
+            total=total,
+            given=given,
         )
         out.extend(
             error_item((*loc0, "rows", i, "points"), msg, "points_do_not_add_up") for i in members

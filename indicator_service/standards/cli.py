@@ -58,7 +58,7 @@ def _number(raw: Any, where: list[str | int]) -> float:
     try:
         return float(raw)
     except (TypeError, ValueError):
-        msg = f"not a number: {raw!r}"
+        msg = _("not a number: {raw!r}", raw=raw)
         raise BadRequest(msg, errors=[ErrorItem(loc=where, msg=msg, type="not_a_number")]) from None
 
 
@@ -70,7 +70,7 @@ def _year(raw: Any, where: list[str | int]) -> int:
     except (TypeError, ValueError):
         value = None
     if value is None:
-        msg = f"not an integer year: {raw!r}"
+        msg = _("not an integer year: {raw!r}", raw=raw)
         raise BadRequest(msg, errors=[ErrorItem(loc=where, msg=msg, type="not_a_year")])
     return value
 
@@ -118,7 +118,7 @@ def read_series(name: str) -> list[derive.Point]:
     for i, row in enumerate(rows):
         pos: str | int = i if prefix != "row" else i + 2  # CSV: line number (header = line 1)
         if not isinstance(row, dict) or "year" not in row or "value" not in row:
-            msg = "needs fields year and value"
+            msg = _("needs fields year and value")
             raise BadRequest(msg, errors=[ErrorItem(loc=[prefix, pos], msg=msg, type="missing")])
         points.append(
             derive.Point(
@@ -138,7 +138,7 @@ def read_peers(name: str) -> list[Peer]:
         pos: str | int = i if prefix != "row" else i + 2
         if isinstance(row, dict):
             if "value" not in row:
-                msg = "needs a value field"
+                msg = _("needs a value field")
                 raise BadRequest(
                     msg, errors=[ErrorItem(loc=[prefix, pos], msg=msg, type="missing")]
                 )

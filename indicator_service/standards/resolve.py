@@ -176,7 +176,7 @@ def resolve(
     for rank, (t, r, row) in enumerate(found):
         actual = _row_region(row, r) if row is not None else r
         if row is None:
-            outcome, reason = "none", f"no {t} standard for region {r}"
+            outcome, reason = "none", _("no {t} standard for region {r}", t=t, r=r)
         elif _row_id(row) in seen_rows:
             continue  # the same row, already reported at a more specific search position
         elif winner is None:

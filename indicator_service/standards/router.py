@@ -376,7 +376,10 @@ def save_derived_standard(
             lambda e: refusal(e, prefix),
         )
         if not ind.levels_strictly_monotone:
-            msg = f"the five levels {ind.level_values} are not strictly monotone (ties)"
+            msg = _(
+                "the five levels {level_values} are not strictly monotone (ties)",
+                level_values=ind.level_values,
+            )
             raise Unprocessable(
                 msg,
                 errors=[ErrorItem(loc=[*prefix, "values"], msg=msg, type="levels_not_monotone")],
@@ -433,7 +436,7 @@ def _from_evaluations(exc: derive.DerivationError, ids: list[int]) -> Unprocessa
     the evaluation when one value is at fault."""
     msg = exc.msg
     if len(exc.loc) >= 2 and isinstance(exc.loc[1], int) and exc.loc[1] < len(ids):
-        msg = f"evaluation {ids[exc.loc[1]]}: {msg}"
+        msg = _("evaluation {ids}: {msg}", ids=ids[exc.loc[1]], msg=msg)
     return Unprocessable(
         msg,
         errors=[ErrorItem(loc=["body", "indicator"], msg=msg, type=exc.type)],

@@ -213,7 +213,11 @@ def _located(e: ErrorItem, key: str, lines: list[int], rest: list[str | int]) ->
     if len(rest) >= 2 and rest[0] == "rows" and isinstance(rest[1], int) and rest[1] < len(lines):
         line = lines[rest[1]]
         field = [str(x) for x in rest[2:]]
-        msg = f"line {line}, column {field[0]}: {e.msg}" if field else f"line {line}: {e.msg}"
+        msg = (
+            _("line {line}, column {field}: {msg}", line=line, field=field[0], msg=e.msg)
+            if field
+            else _("line {line}: {msg}", line=line, msg=e.msg)
+        )
         return ErrorItem(loc=["body", "line", line, *field], msg=msg, type=e.type)
     first = lines[0] if lines else 2
     return ErrorItem(

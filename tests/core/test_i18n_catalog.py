@@ -4,6 +4,7 @@ its ``{fields}``, and no error message is raised unmarked (core/i18n.py, docs/i1
 from __future__ import annotations
 
 import ast
+from http import HTTPStatus
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from pydantic_core._pydantic_core import list_all_errors
 
-from indicator_service.core import i18n
+from indicator_service.core import errors, i18n
 from indicator_service.core.validation_messages import TEMPLATES
 
 PACKAGE = Path(i18n.__file__).parent.parent
@@ -52,6 +53,13 @@ def test_translations_keep_the_fields_of_their_message() -> None:
 def test_the_catalog_holds_no_message_the_code_no_longer_marks() -> None:
     stale = sorted(set(_po()) - set(_marked()))
     assert not stale, f"obsolete entries in messages.po (pybabel update drops them): {stale}"
+
+
+def test_every_status_phrase_has_chinese() -> None:
+    """The default titles (HTTP phrases) of every status the service answers with."""
+    po = _po()
+    phrases = {HTTPStatus(status).phrase for status in errors._SLUGS}
+    assert not {p for p in phrases if not po.get(p)}
 
 
 def test_every_pydantic_error_type_is_marked() -> None:
@@ -97,7 +105,12 @@ _MESSAGE_CALLS: dict[str, tuple[int, ...] | None] = {
     "FieldError": (1,),
     "error_item": (1,),
     "FormProblem": (2,),
+    "_malformed": (0,),
+    "_unauthorized": (0,),
+    "_fail": (0,),
 }
+#: Variables that hold a message before it is raised (``detail = "…"``).
+_MESSAGE_VARIABLES = {"detail", "msg", "message", "reason"}
 _MESSAGE_KEYWORDS = {"detail", "msg", "message"}
 
 
@@ -119,7 +132,20 @@ def _call_name(node: ast.Call) -> str:
     return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
 
 
-def _message_arguments(node: ast.Call) -> list[ast.expr]:
+def _message_arguments(node: ast.AST) -> list[ast.expr]:
+    """The message expressions of a call of a message carrier, or of ``detail = …``."""
+    if isinstance(node, ast.Assign):
+        names = [t for t in node.targets if isinstance(t, ast.Name)]
+        if (
+            isinstance(node.value, ast.Tuple)
+            and node.targets
+            and isinstance(node.targets[0], ast.Tuple)
+        ):
+            pairs = zip(node.targets[0].elts, node.value.elts, strict=False)
+            return [v for t, v in pairs if isinstance(t, ast.Name) and t.id in _MESSAGE_VARIABLES]
+        return [node.value] if any(t.id in _MESSAGE_VARIABLES for t in names) else []
+    if not isinstance(node, ast.Call):
+        return []
     name = _call_name(node)
     if name not in _MESSAGE_CALLS:
         return []
@@ -145,10 +171,8 @@ def test_no_error_message_is_raised_without_a_translation() -> None:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
             args = _message_arguments(node)
-            name = _call_name(node)
+            name = _call_name(node) if isinstance(node, ast.Call) else "="
             for arg in args:
                 if _unmarked_text(arg):
                     rel = path.relative_to(PACKAGE.parent)
