@@ -23,7 +23,7 @@ from indicator_service.catalogue.source import (
 )
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, Unprocessable
-from indicator_service.core.i18n import _
+from indicator_service.core.i18n import _, current_language
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
     IndicatorInfo,
@@ -618,6 +618,7 @@ _ROW_STRUCTURE = operator.attrgetter(
 
 def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
     return (
+        current_language(),  # a structure holds its problems' messages, in one language
         fw.code,
         fw.version,
         req.region,
