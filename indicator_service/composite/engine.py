@@ -131,12 +131,12 @@ class Bands:
         errors: list[tuple[list[str | int], str]] = []
         labels = [b[0] for b in ordered]
         if len(set(labels)) != len(labels):
-            errors.append((["bands"], "duplicate band labels"))
+            errors.append((["bands"], _("duplicate band labels")))
         for i, (label, lo, hi) in enumerate(ordered):
             if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-                errors.append((["bands", i], f"band {label}: need finite min < max"))
+                errors.append((["bands", i], _("band {label}: need finite min < max", label=label)))
             if i and ordered[i - 1][2] != lo:
-                errors.append((["bands", i], f"gap or overlap before band {label}"))
+                errors.append((["bands", i], _("gap or overlap before band {label}", label=label)))
         if errors:
             raise CompositeError(_("invalid grade bands"), errors)
         return cls(tuple(labels), (*(b[1] for b in ordered), ordered[-1][2]))
@@ -173,24 +173,33 @@ def data_matrix(
     seen: set[str] = set()
     for i, u in enumerate(units):
         if not u:
-            errors.append((["data", i, "uCode"], "empty unit code"))
+            errors.append((["data", i, "uCode"], _("empty unit code")))
         elif u in seen:
-            errors.append((["data", i, "uCode"], f"duplicate unit {u!r}"))
+            errors.append((["data", i, "uCode"], _("duplicate unit {u!r}", u=u)))
         seen.add(u)
     out = np.empty((len(units), len(tree.indicators)), dtype=np.float64)
     for j, code in enumerate(tree.indicators):
         if code not in columns:
-            errors.append((["data", code], f"indicator {code} has no column in the data"))
+            errors.append(
+                (["data", code], _("indicator {code} has no column in the data", code=code))
+            )
             continue
         col = np.asarray(columns[code], dtype=np.float64)
         if col.shape != (len(units),):
-            errors.append((["data", code], f"{len(col)} values for {len(units)} units"))
+            errors.append(
+                (
+                    ["data", code],
+                    _("{n_col} values for {n_units} units", n_col=len(col), n_units=len(units)),
+                )
+            )
             continue
         bad = np.flatnonzero(np.isinf(col))
         if bad.size:
-            errors.append(([*["data", code], units[bad[0]]], "infinite value"))
+            errors.append(([*["data", code], units[bad[0]]], _("infinite value")))
         if np.isnan(col).all():
-            errors.append((["data", code], f"indicator {code} has no data for any unit"))
+            errors.append(
+                (["data", code], _("indicator {code} has no data for any unit", code=code))
+            )
         out[:, j] = col
     if errors:
         raise CompositeError(_("invalid data table"), errors)
@@ -236,9 +245,9 @@ def _distance_to_target(x: FloatArray, tree: Tree, spec: Normalisation) -> Float
     errors: list[tuple[list[str | int], str]] = []
     for code, t in (spec.targets or {}).items():
         if code not in tree.indicators:
-            errors.append((["normalisation", "targets", code], "not an indicator of the tree"))
+            errors.append((["normalisation", "targets", code], _("not an indicator of the tree")))
         elif not np.isfinite(t):
-            errors.append((["normalisation", "targets", code], "target must be finite"))
+            errors.append((["normalisation", "targets", code], _("target must be finite")))
         else:
             targets[tree.indicators.index(code)] = t
     lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
@@ -246,13 +255,20 @@ def _distance_to_target(x: FloatArray, tree: Tree, spec: Normalisation) -> Float
     denom = np.where(up, targets - lo, hi - targets)
     for j, code in enumerate(tree.indicators):
         if np.isnan(targets[j]):
-            errors.append((["normalisation", "targets", code], f"{code} has no target"))
+            errors.append(
+                (["normalisation", "targets", code], _("{code} has no target", code=code))
+            )
         elif denom[j] <= 0:
             worst = "minimum" if up[j] else "maximum"
             errors.append(
                 (
                     ["normalisation", "targets", code],
-                    f"{code}: target {targets[j]!r} does not improve on the {worst} value",
+                    _(
+                        "{code}: target {targets!r} does not improve on the {worst} value",
+                        code=code,
+                        targets=targets[j],
+                        worst=worst,
+                    ),
                 )
             )
     if errors:
@@ -270,14 +286,16 @@ def _goalposts(x: FloatArray, tree: Tree, spec: Normalisation) -> FloatArray:
     hi = np.empty(len(tree.indicators))
     for code in posts:
         if code not in tree.indicators:
-            errors.append((["normalisation", "goalposts", code], "not an indicator of the tree"))
+            errors.append((["normalisation", "goalposts", code], _("not an indicator of the tree")))
     for j, code in enumerate(tree.indicators):
         if code not in posts:
-            errors.append((["normalisation", "goalposts", code], f"{code} has no goalposts"))
+            errors.append(
+                (["normalisation", "goalposts", code], _("{code} has no goalposts", code=code))
+            )
             continue
         lo[j], hi[j] = posts[code]
         if not (np.isfinite(lo[j]) and np.isfinite(hi[j]) and lo[j] < hi[j]):
-            errors.append((["normalisation", "goalposts", code], "need finite lower < upper"))
+            errors.append((["normalisation", "goalposts", code], _("need finite lower < upper")))
     if errors:
         raise CompositeError(_("goalposts need finite bounds lower < upper per indicator"), errors)
     c = np.clip(x, lo, hi)

@@ -101,14 +101,16 @@ class Samples:
 def validate_uncertainty(tree: Tree, unc: Uncertainty) -> None:
     errors: list[tuple[list[str | int], str]] = []
     if not (np.isfinite(unc.weight_noise) and 0 <= unc.weight_noise < 1):
-        errors.append((["weight_noise"], "must be in [0, 1)"))
+        errors.append((["weight_noise"], _("must be in [0, 1)")))
     if not unc.normalisations:
-        errors.append((["normalisations"], "at least one alternative"))
+        errors.append((["normalisations"], _("at least one alternative")))
     if not unc.aggregations:
-        errors.append((["aggregations"], "at least one alternative"))
+        errors.append((["aggregations"], _("at least one alternative")))
     lvl = unc.exclusion_level
     if lvl is not None and not 1 <= lvl < tree.n_levels:
-        errors.append((["exclusion_level"], f"must be between 1 and {tree.n_levels - 1}"))
+        errors.append(
+            (["exclusion_level"], _("must be between 1 and {value}", value=tree.n_levels - 1))
+        )
     if errors:
         raise CompositeError(_("invalid uncertainty settings"), errors)
 

@@ -51,10 +51,10 @@ def _number(text: str, loc: list[str | int], errors: list[tuple[list[str | int],
     try:
         v = float(t)
     except ValueError:
-        errors.append((loc, f"not a number: {excerpt(t)}"))
+        errors.append((loc, _("not a number: {t}", t=excerpt(t))))
         return math.nan
     if not math.isfinite(v):
-        errors.append((loc, f"not a finite number: {excerpt(t)}"))
+        errors.append((loc, _("not a finite number: {t}", t=excerpt(t))))
         return math.nan
     return v
 
@@ -120,13 +120,13 @@ def read_meta_csv(text: str) -> list[MetaRow]:
         loc: list[str | int] = ["meta", i + 2]
         level = _number(r[col["Level"]], [*loc, "Level"], errors)
         if not math.isnan(level) and level != int(level):
-            errors.append(([*loc, "Level"], f"not an integer: {level!r}"))
+            errors.append(([*loc, "Level"], _("not an integer: {level!r}", level=level)))
         direction = _number(r[col["Direction"]], [*loc, "Direction"], errors)
         weight = _number(r[col["Weight"]], [*loc, "Weight"], errors)
         target = _number(r[col["Target"]], [*loc, "Target"], errors) if "Target" in col else None
         for name, v in (("Level", level), ("Direction", direction), ("Weight", weight)):
             if math.isnan(v):
-                errors.append(([*loc, name], "missing"))
+                errors.append(([*loc, name], _("missing")))
         parent = r[col["Parent"]].strip()
         out.append(
             MetaRow(

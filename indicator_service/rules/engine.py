@@ -140,14 +140,14 @@ def observations_to_columns(
         for code, obs in obs_map.items():
             i = index.get(code)
             if i is None:
-                errors.append((item, code, "unknown_leaf", "no such leaf in the framework"))
+                errors.append((item, code, "unknown_leaf", _("no such leaf in the framework")))
                 continue
             j = item * m + i
             if obs.deduction:
                 deduction[j] = obs.deduction
                 if not obs.deduction_reason:
                     errors.append(
-                        (item, code, "deduction_reason_required", "a deduction needs a reason")
+                        (item, code, "deduction_reason_required", _("a deduction needs a reason"))
                     )
             if obs.not_applicable:
                 status[j] = NOT_APPLICABLE

@@ -111,6 +111,8 @@ _MESSAGE_CALLS: dict[str, tuple[int, ...] | None] = {
 }
 #: Variables that hold a message before it is raised (``detail = "…"``).
 _MESSAGE_VARIABLES = {"detail", "msg", "message", "reason"}
+#: Lists that collect messages (or ``(loc, …, message)`` tuples) before they are raised.
+_MESSAGE_LISTS = {"problems", "errors", "issues"}
 _MESSAGE_KEYWORDS = {"detail", "msg", "message"}
 
 
@@ -147,6 +149,17 @@ def _message_arguments(node: ast.AST) -> list[ast.expr]:
     if not isinstance(node, ast.Call):
         return []
     name = _call_name(node)
+    f = node.func
+    if (
+        name == "append"
+        and isinstance(f, ast.Attribute)
+        and isinstance(f.value, ast.Name)
+        and f.value.id in _MESSAGE_LISTS
+        and len(node.args) == 1
+    ):
+        # problems.append("…"), errors.append((loc, "…")): the message is the last element
+        arg = node.args[0]
+        return [arg.elts[-1]] if isinstance(arg, ast.Tuple) and arg.elts else [arg]
     if name not in _MESSAGE_CALLS:
         return []
     positions = _MESSAGE_CALLS[name]
