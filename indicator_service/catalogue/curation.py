@@ -28,6 +28,7 @@ from indicator_service.core.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from indicator_service.core.i18n import _
 
 Mutation = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -154,7 +155,8 @@ def merge_file(
         if kind == "framework":
             if fmt not in ("yaml", "json"):
                 raise bulk.FileError(
-                    415, "a framework is imported as YAML or JSON (the sheet form is export-only)"
+                    415,
+                    _("a framework is imported as YAML or JSON (the sheet form is export-only)"),
                 )
             after, results = bulk.merge_framework_document(before, bulk.read_document(data, fmt))
         elif fmt in ("csv", "xlsx"):
