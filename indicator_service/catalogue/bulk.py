@@ -235,27 +235,31 @@ def read_sheet(data: bytes, fmt: Format) -> Sheet:
     except readers.ReadError as exc:
         raise FileError(422, exc.message, row=exc.line, sheet=name) from exc
     if not table:
-        raise FileError(422, "the file is empty: expected a header row", row=1, sheet=name)
+        raise FileError(422, _("the file is empty: expected a header row"), row=1, sheet=name)
     columns: list[str | None] = []
-    problems: list[tuple[str, int | None, str | None]] = []
+    header_problems: list[tuple[str, int | None, str | None]] = []
     for i, head in enumerate(table[0]):
         key = _header_key(head)
         if key is None and _cell_text(head) is not None:
-            problems.append(
+            header_problems.append(
                 (
-                    f"unknown column {excerpt(str(head).strip())} (column {i + 1}); known "
-                    "columns: " + ", ".join(SHEET_COLUMNS),
+                    _(
+                        "unknown column {head} (column {column}); known columns: {known}",
+                        head=excerpt(str(head).strip()),
+                        column=i + 1,
+                        known=", ".join(SHEET_COLUMNS),
+                    ),
                     1,
                     bounded(str(head).strip(), EXCERPT_CHARS),
                 )
             )
         if key is not None and key in columns:
-            problems.append((f"column {key!r} appears twice", 1, key))
+            header_problems.append((_("column {key!r} appears twice", key=key), 1, key))
         columns.append(key)
     if "code" not in columns:
-        problems.append(("the header has no 'code' (指标编码) column", 1, "code"))
-    if problems:
-        (message, row, column), *others = problems
+        header_problems.append((_("the header has no 'code' (指标编码) column"), 1, "code"))
+    if header_problems:
+        (message, row, column), *others = header_problems
         raise FileError(422, message, row, column, others=others, sheet=name)
     rows: list[tuple[int, dict[str, str]]] = []
     for n, values in enumerate(table[1:], start=2):
@@ -392,7 +396,7 @@ def merge_sheet(
         code = cells.get("code")
         errors: list[CellError] = []
         if code is None:
-            errors.append(CellError("code", "required", "missing"))
+            errors.append(CellError("code", _("required"), "missing"))
         i = draft.indicator(code) if code is not None else None
         data: dict[str, Any] = copy.deepcopy(draft.doc["indicators"][i]) if i is not None else {}
         if code is not None:
@@ -462,13 +466,17 @@ def _sheet_standard(
     for col in ("target", "standard_type"):
         if col not in cells:
             other = "target" if col != "target" else "standard_type"
-            errors.append(CellError(col, f"required when {other} is given", "missing"))
+            errors.append(
+                CellError(col, _("required when {other} is given", other=other), "missing")
+            )
     value: float | None = None
     if "target" in cells:
         try:
             value = float(cells["target"].rstrip("%").strip())
         except ValueError:
-            errors.append(CellError("target", f"not a number: {excerpt(cells['target'])}"))
+            errors.append(
+                CellError("target", _("not a number: {text}", text=excerpt(cells["target"])))
+            )
     data: dict[str, Any] = {"indicator": code, "type": cells.get("standard_type")}
     j: int | None = None
     if "standard_type" in cells and code is not None:
@@ -488,7 +496,7 @@ def _sheet_standard(
         except ValueError as exc:
             errors.append(CellError("source", str(exc)))
     elif "source" not in data:
-        errors.append(CellError("source", "required for a new standard", "missing"))
+        errors.append(CellError("source", _("required for a new standard"), "missing"))
     if errors or value is None:
         return None, errors
     data["value"] = int(value) if value.is_integer() else value

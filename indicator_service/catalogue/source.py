@@ -745,13 +745,23 @@ class FrameworkDoc(SourceModel):
             code = level1.get(class_key(c.class_l1))
             if code is None:
                 raise ValueError(
-                    f"target_review.expected_classes[{i}]: {c.class_l1!r} is not a level-1 node "
-                    f"of the framework ({', '.join(sorted(level1))})"
+                    _(
+                        "target_review.expected_classes[{i}]: {name!r} is not a level-1 node "
+                        "of the framework ({codes})",
+                        i=i,
+                        name=c.class_l1,
+                        codes=", ".join(sorted(level1)),
+                    )
                 )
             if c.class_l2 is not None and class_key(c.class_l2) not in children.get(code, set()):
                 raise ValueError(
-                    f"target_review.expected_classes[{i}]: {c.class_l2!r} is not a level-2 node "
-                    f"under {c.class_l1!r}"
+                    _(
+                        "target_review.expected_classes[{i}]: {name!r} is not a level-2 node "
+                        "under {parent!r}",
+                        i=i,
+                        name=c.class_l2,
+                        parent=c.class_l1,
+                    )
                 )
         return self
 

@@ -393,7 +393,15 @@ async def score_uploaded_form(
     raw, content_type = await accepting((CSV, XLSX, XLS))(request)
     media = media_of(content_type)
     if media not in (CSV, XLSX, XLS):
-        raise UnsupportedMediaType(f"send the form as {CSV}, {XLSX} or {XLS}, not {excerpt(media)}")
+        raise UnsupportedMediaType(
+            _(
+                "send the form as {csv}, {xlsx} or {xls}, not {media}",
+                csv=CSV,
+                xlsx=XLSX,
+                xls=XLS,
+                media=excerpt(media),
+            )
+        )
     outcomes = await run_in_threadpool(score_national, raw, framework, catalogue) if raw else None
     if outcomes is not None:
         return await _national_answer(outcomes, answer)
