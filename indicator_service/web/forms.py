@@ -69,7 +69,9 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 
 class FormProblemOut(BaseModel):
     cell: str | None = Field(description="where: sheet and cell (自评表!F15), or the sheet")
-    msg: str = Field(description="what is wrong and what would be accepted (中文 / English)")
+    msg: str = Field(
+        description="what is wrong and what would be accepted, in the language of the request"
+    )
     type: str
 
 
