@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 from indicator_service import __version__
 from indicator_service.core.console import CommandError, report
+from indicator_service.core.i18n import environment_language, language
 
 __all__ = ["CommandError", "build_parser", "listening_socket", "main", "render_openapi"]
 
@@ -219,15 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        code: int = args.func(args)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # a clear one-line message instead of a traceback
-        reported = report(exc)
-        if reported is None:
-            raise
-        return reported
+    with language(environment_language(os.environ)):  # messages in the terminal's language
+        try:
+            code: int = args.func(args)
+        except KeyboardInterrupt:
+            return 130
+        except Exception as exc:  # a clear one-line message instead of a traceback
+            reported = report(exc)
+            if reported is None:
+                raise
+            return reported
     return code
 
 

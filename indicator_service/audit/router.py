@@ -15,6 +15,7 @@ from indicator_service.audit.schemas import AuditEntryOut, AuditPage
 from indicator_service.auth.dependencies import AUTH_RESPONSES, AuditReaderDep
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import ErrorItem, NotFound, Problem, Unprocessable
+from indicator_service.core.i18n import _
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=AUTH_RESPONSES)
@@ -29,11 +30,13 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         return None
     try:
         if not value[:4].isdigit() or len(value) < 10:
-            raise ValueError("expected an ISO 8601 date or date-time such as 2026-11-01T08:00:00Z")
+            raise ValueError(
+                _("expected an ISO 8601 date or date-time such as 2026-11-01T08:00:00Z")
+            )
         return datetime.fromisoformat(value.upper())
     except ValueError as exc:
         raise Unprocessable(
-            f"{name} is not a valid date or date-time: {value!r}",
+            _("{name} is not a valid date or date-time: {value!r}", name=name, value=value),
             errors=[ErrorItem(loc=["query", name], msg=str(exc), type="datetime_parsing")],
         ) from exc
 
@@ -124,8 +127,8 @@ def get_audit_entry(
     entry = service.get_entry(session, principal, entry_id)
     if entry is None:
         raise NotFound(
-            f"No audit entry {entry_id} visible to this key",
-            errors=[ErrorItem(loc=["path", "entry_id"], msg="unknown entry", type="not_found")],
+            _("No audit entry {entry_id} visible to this key", entry_id=entry_id),
+            errors=[ErrorItem(loc=["path", "entry_id"], msg=_("unknown entry"), type="not_found")],
         )
     response.headers["Cache-Control"] = "no-store"
     return AuditEntryOut.model_validate(entry, from_attributes=True)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from indicator_service.audit.models import AuditEntry
 from indicator_service.auth.principal import Principal
 from indicator_service.core.errors import ErrorItem, Forbidden
+from indicator_service.core.i18n import _
 from indicator_service.core.logging import request_id_var
 
 
@@ -106,12 +107,17 @@ def search(
     scope = visible_namespaces(principal)
     if query.namespace is not None and scope is not None and query.namespace not in scope:
         raise Forbidden(
-            f"The key {principal.name!r} may read the audit trail of namespaces "
-            f"{list(scope)}; not of {query.namespace!r}",
+            _(
+                "The key {name!r} may read the audit trail of "
+                "namespaces {scope}; not of {namespace!r}",
+                name=principal.name,
+                scope=list(scope),
+                namespace=query.namespace,
+            ),
             errors=[
                 ErrorItem(
                     loc=["query", "namespace"],
-                    msg="namespace outside the key's scope",
+                    msg=_("namespace outside the key's scope"),
                     type="namespace_out_of_scope",
                 )
             ],

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from indicator_service.auth.models import Role
 from indicator_service.core.console import CommandError
+from indicator_service.core.i18n import _
 
 
 def _fail(message: str) -> Exception:
@@ -27,11 +28,15 @@ def _create(args: argparse.Namespace) -> int:
     from indicator_service.core.settings import get_settings
 
     if args.role in (Role.curator.value, Role.reviewer.value) and not args.namespace:
-        raise _fail(f"a {args.role} key needs at least one --namespace (or --namespace '*')")
+        raise _fail(
+            _("a {role} key needs at least one --namespace (or --namespace '*')", role=args.role)
+        )
     fields = {"name": args.name, "role": args.role, "namespaces": args.namespace}
     if args.region:
         if args.role != Role.evaluator.value:
-            raise _fail(f"--region applies to evaluator keys only, not to a {args.role} key")
+            raise _fail(
+                _("--region applies to evaluator keys only, not to a {role} key", role=args.role)
+            )
         fields["regions"] = args.region
     try:
         body = API_KEY_CREATE.validate_python(fields)
@@ -39,7 +44,7 @@ def _create(args: argparse.Namespace) -> int:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'key'}: {e['msg']}" for e in exc.errors()
         )
-        raise _fail(f"invalid key: {problems}") from None
+        raise _fail(_("invalid key: {problems}", problems=problems)) from None
     settings = get_settings()
     engine = make_engine(settings)
     try:
@@ -111,7 +116,7 @@ def _revoke(args: argparse.Namespace) -> int:
             row = service.revoke_key(session, args.id, actor=CLI_OPERATOR, comment=args.comment)
             revoked_at = row.revoked_at
     except NotFound:
-        raise _fail(f"no API key with id {args.id}") from None
+        raise _fail(_("no API key with id {id}", id=args.id)) from None
     finally:
         engine.dispose()
     print(f"key {args.id} revoked at {revoked_at}")

@@ -41,6 +41,7 @@ from indicator_service.auth.service import (
 from indicator_service.auth.settings import auth_settings
 from indicator_service.core.database import session_scope
 from indicator_service.core.errors import ErrorItem, Forbidden, Problem, Unauthorized
+from indicator_service.core.i18n import _
 from indicator_service.core.ratelimit import (
     CHARGED,
     Limiter,
@@ -73,9 +74,9 @@ def missing_key() -> Unauthorized:
 
 
 def _missing() -> Unauthorized:
-    detail = (
-        "Authentication required: send an API key as 'Authorization: Bearer <key>' "
-        "or 'X-API-Key: <key>'"
+    detail = _(
+        "Authentication required: send an API key as "
+        "'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
     )
     return Unauthorized(
         detail,
@@ -106,16 +107,20 @@ def key_from_headers(authorization: str | None, x_api_key: str | None) -> str | 
     ``X-API-Key: K`` are the same key ``K``."""
     bearer: str | None = None
     if authorization is not None:
-        scheme, _, token = authorization.strip().partition(" ")
+        scheme, _space, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise _malformed("The Authorization header must read 'Bearer <key>'", "Authorization")
+            raise _malformed(
+                _("The Authorization header must read 'Bearer <key>'"), "Authorization"
+            )
         bearer = token.strip()
     if x_api_key is not None:
         x_api_key = x_api_key.strip()
         if not x_api_key:
-            raise _malformed("The X-API-Key header is empty", "X-API-Key")
+            raise _malformed(_("The X-API-Key header is empty"), "X-API-Key")
     if bearer is not None and x_api_key is not None and bearer != x_api_key:
-        raise _malformed("Authorization and X-API-Key carry different keys; send one", "X-API-Key")
+        raise _malformed(
+            _("Authorization and X-API-Key carry different keys; send one"), "X-API-Key"
+        )
     return bearer if bearer is not None else x_api_key
 
 
@@ -262,9 +267,11 @@ def ensure_role(principal: Principal, *roles: Role) -> None:
     """403 unless the key has one of ``roles`` (admin always passes)."""
     if not principal.has_role(*roles):
         wanted = " or ".join(r.value for r in (*roles, Role.admin))
-        detail = (
-            f"This operation needs the role {wanted}; the key {principal.name!r} has the role "
-            f"{principal.role.value}"
+        detail = _(
+            "This operation needs the role {wanted}; the key {name!r} has the role {value}",
+            wanted=wanted,
+            name=principal.name,
+            value=principal.role.value,
         )
         raise Forbidden(
             detail,
@@ -280,9 +287,11 @@ def ensure_scope(
 ) -> None:
     """403 unless the key may act on ``namespace``."""
     if not principal.may_act_on(namespace):
-        detail = (
-            f"The key {principal.name!r} may act on the namespaces "
-            f"{', '.join(principal.namespaces)}; not on {namespace!r}"
+        detail = _(
+            "The key {name!r} may act on the namespaces {namespaces}; not on {namespace!r}",
+            name=principal.name,
+            namespaces=", ".join(principal.namespaces),
+            namespace=namespace,
         )
         raise Forbidden(
             detail,
@@ -314,10 +323,11 @@ def ensure_region(
     regions they cover; keys without a region scope (and admins) anywhere."""
     if not principal.regions or principal.role is Role.admin or principal.covers_region(region):
         return
-    detail = (
-        f"密钥 {principal.name!r} 限定地区 {', '.join(principal.regions)}，不含 "
-        f"{region} / the key {principal.name!r} is scoped to the regions "
-        f"{', '.join(principal.regions)}; {region} is outside them"
+    detail = _(
+        "the key {name!r} is scoped to the regions {regions}; {region} is outside them",
+        name=principal.name,
+        regions=", ".join(principal.regions),
+        region=region,
     )
     raise Forbidden(
         detail,

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from indicator_service.auth.models import ALL_NAMESPACES, Role
+from indicator_service.core.i18n import _
 from indicator_service.core.types import WHITESPACE_CLASS
 
 NAMESPACE_PATTERN = r"^(\*|[a-z][a-z0-9_]{0,63})$"
@@ -48,8 +49,10 @@ def normalise_regions(role: Role, regions: list[str] | None) -> list[str]:
         return []
     if role not in REGION_SCOPED_ROLES:
         raise ValueError(
-            f"只有 evaluator 密钥可以限定地区 / region scopes apply to evaluator keys only, "
-            f"not to a {role.value} key"
+            _(
+                "region scopes apply to evaluator keys only, not to a {value} key",
+                value=role.value,
+            )
         )
     return sorted(set(regions))
 
@@ -65,7 +68,10 @@ def normalise_namespaces(role: Role, namespaces: list[str] | None) -> list[str]:
     if not namespaces:
         if role in SCOPED_ROLES:
             raise ValueError(
-                f"a {role.value} key needs at least one namespace (or '*' for all namespaces)"
+                _(
+                    "a {value} key needs at least one namespace (or '*' for all namespaces)",
+                    value=role.value,
+                )
             )
         return [ALL_NAMESPACES]
     if ALL_NAMESPACES in namespaces:

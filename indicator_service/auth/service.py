@@ -15,6 +15,7 @@ from indicator_service.auth.models import ApiKey, Role
 from indicator_service.auth.principal import Principal
 from indicator_service.auth.schemas import ApiKeyOut, normalise_namespaces, normalise_regions
 from indicator_service.core.errors import ErrorItem, NotFound, Unauthorized
+from indicator_service.core.i18n import _
 
 AUTH_CHALLENGE = 'Bearer realm="indicator-service"'
 
@@ -86,8 +87,8 @@ def get_key(session: Session, key_id: int) -> ApiKey:
     row = session.get(ApiKey, key_id)
     if row is None:
         raise NotFound(
-            f"No API key with id {key_id}",
-            errors=[ErrorItem(loc=["path", "key_id"], msg="unknown key id", type="not_found")],
+            _("No API key with id {key_id}", key_id=key_id),
+            errors=[ErrorItem(loc=["path", "key_id"], msg=_("unknown key id"), type="not_found")],
         )
     return row
 
@@ -163,14 +164,14 @@ def authenticate(session: Session, raw: str, key_hash: str) -> Principal:
     parsed = parse_key(raw)
     if parsed is None:
         raise _unauthorized(
-            "The API key is malformed: expected isk_<12 hex characters>_<43 characters>",
+            _("The API key is malformed: expected isk_<12 hex characters>_<43 characters>"),
             "malformed_key",
         )
     row = session.exec(select(ApiKey).where(col(ApiKey.prefix) == parsed.prefix)).first()
     if row is None or not hashes_equal(row.key_hash, key_hash):
-        raise _unauthorized("The API key is not recognised", "unknown_key")
+        raise _unauthorized(_("The API key is not recognised"), "unknown_key")
     if row.revoked_at is not None:
-        raise _unauthorized("The API key has been revoked", "revoked_key")
+        raise _unauthorized(_("The API key has been revoked"), "revoked_key")
     row.last_used_at = datetime.now(UTC)
     session.add(row)
     return principal_of(row)

@@ -46,6 +46,7 @@ from indicator_service.core.errors import (
     PreconditionRequired,
     Unprocessable,
 )
+from indicator_service.core.i18n import _
 
 PUBLISHED = "published"
 DRAFT = "draft"
@@ -69,8 +70,8 @@ def now() -> datetime:
 
 def not_found(what: str, loc: Sequence[str | int]) -> NotFound:
     return NotFound(
-        f"unknown {what}",
-        errors=[ErrorItem(loc=list(loc), msg=f"unknown {what}", type="not_found")],
+        _("unknown {what}", what=what),
+        errors=[ErrorItem(loc=list(loc), msg=_("unknown {what}", what=what), type="not_found")],
     )
 
 
@@ -140,8 +141,11 @@ def _refuse_published_update(_mapper: Mapper[Any], _conn: Any, target: Any) -> N
     if changed == ["status"] and target.status == DEPRECATED:
         return  # deprecation is the one allowed transition
     raise Conflict(
-        f"version {target.version} is published and immutable (attempted change: "
-        f"{', '.join(changed)})",
+        _(
+            "version {version} is published and immutable (attempted change: {changed})",
+            version=target.version,
+            changed=", ".join(changed),
+        ),
         slug="published-immutable",
     )
 
@@ -267,7 +271,9 @@ def flush_new_version(session: Session, what: str) -> None:
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"{what} was stored concurrently; retry", slug="conflict") from exc
+        raise Conflict(
+            _("{what} was stored concurrently; retry", what=what), slug="conflict"
+        ) from exc
 
 
 def store(
@@ -285,9 +291,16 @@ def store(
         if existing.content_hash == h:
             return existing, False
         raise Conflict(
-            f"{kind.name} {code} {doc.version} is {existing.status} with different content "
-            f"(stored hash {existing.content_hash[:12]}…, new {h[:12]}…): publish the change as "
-            "a new version",
+            _(
+                "{name} {code} {version} is {status} with different content (stored hash "
+                "{content_hash}…, new {h}…): publish the change as a new version",
+                name=kind.name,
+                code=code,
+                version=doc.version,
+                status=existing.status,
+                content_hash=existing.content_hash[:12],
+                h=h[:12],
+            ),
             slug="published-immutable",
         )
     if status == PUBLISHED:
@@ -297,7 +310,10 @@ def store(
             try:
                 check_bump(prev, doc.version, kind.diff(old, doc))
             except BumpTooSmall as exc:
-                raise Conflict(f"{kind.name} {code}: {exc}", slug="bump-too-small") from exc
+                raise Conflict(
+                    _("{name} {code}: {exc}", name=kind.name, code=code, exc=exc),
+                    slug="bump-too-small",
+                ) from exc
     kind.before_store(session, doc)
     v = Version.parse(doc.version)
     row = kind.version_model(
@@ -329,14 +345,18 @@ def create_draft(session: Session, kind: ArtefactKind[Any], code: str) -> Versio
     drafts = [r for r in versions_of(session, kind, owner.id) if r.status in UNPUBLISHED]
     if drafts:
         raise Conflict(
-            f"{kind.name} {code} already has a draft ({drafts[0].version}); edit or publish it "
-            "first",
+            _(
+                "{name} {code} already has a draft ({version}); edit or publish it first",
+                name=kind.name,
+                code=code,
+                version=drafts[0].version,
+            ),
             slug="draft-exists",
         )
     latest = version_row(session, kind, code, None)
     label = f"{Version.parse(latest.version).bump('patch')}-draft"
     doc = kind.doc_model.model_validate({**latest.document, "version": label})
-    row, _ = store(session, kind, doc, status=DRAFT)
+    row, _created = store(session, kind, doc, status=DRAFT)
     return version_doc(code, row)
 
 
@@ -344,12 +364,19 @@ def require_editable(row: VersionRow) -> None:
     """409 unless ``row`` is a draft that is not under review, saying what to do instead."""
     if row.status == SUBMITTED:
         raise Conflict(
-            f"cannot edit a submitted draft ({row.version}); a reviewer must return it first",
+            _(
+                "cannot edit a submitted draft ({version}); a reviewer must return it first",
+                version=row.version,
+            ),
             slug="draft-submitted",
         )
     if row.status != DRAFT:
         raise Conflict(
-            f"version {row.version} is {row.status} and immutable; create a draft",
+            _(
+                "version {version} is {status} and immutable; create a draft",
+                version=row.version,
+                status=row.status,
+            ),
             slug="published-immutable",
         )
 
@@ -357,13 +384,18 @@ def require_editable(row: VersionRow) -> None:
 def check_if_match(row: VersionRow, if_match: str | None) -> str:
     """The content hash an edit may replace: 428 without ``If-Match``, 412 when stale."""
     if if_match is None:
-        raise PreconditionRequired("If-Match is required to edit a draft (use its ETag)")
+        raise PreconditionRequired(_("If-Match is required to edit a draft (use its ETag)"))
     tag = if_match.strip()
     if tag.startswith("W/"):
         tag = tag[2:]
     tag = tag.strip('"')
     if tag not in (row.content_hash, "*"):
-        raise PreconditionFailed(f'the draft changed since you read it (ETag "{row.content_hash}")')
+        raise PreconditionFailed(
+            _(
+                'the draft changed since you read it (ETag "{content_hash}")',
+                content_hash=row.content_hash,
+            )
+        )
     return row.content_hash
 
 
@@ -388,8 +420,10 @@ def compare_and_set_hash(session: Session, row: VersionRow, expected: str, new_h
     )
     if getattr(result, "rowcount", 0) != 1:
         raise PreconditionFailed(
-            "the draft changed since you read it (another edit was saved first); "
-            "read it again and reapply your change"
+            _(
+                "the draft changed since you read it (another edit was saved "
+                "first); read it again and reapply your change"
+            )
         )
     set_committed_value(row, "content_hash", new_hash)
 
@@ -442,9 +476,11 @@ def _release_number(target: str) -> Version:
         ) from exc
     if v.draft:
         raise Unprocessable(
-            "a published version cannot be a draft",
+            _("a published version cannot be a draft"),
             errors=[
-                ErrorItem(loc=["body", "version"], msg="drop the -draft suffix", type="value_error")
+                ErrorItem(
+                    loc=["body", "version"], msg=_("drop the -draft suffix"), type="value_error"
+                )
             ],
         )
     return v
@@ -464,7 +500,11 @@ def publish(
     row = version_row(session, kind, code, version)
     if row.status not in UNPUBLISHED:
         raise Conflict(
-            f"version {row.version} is {row.status} and immutable; create a draft",
+            _(
+                "version {version} is {status} and immutable; create a draft",
+                version=row.version,
+                status=row.status,
+            ),
             slug="published-immutable",
         )
     new_version = target or release_of(row.version)
@@ -482,7 +522,7 @@ def publish(
             errors=[
                 ErrorItem(
                     loc=["body", "version"],
-                    msg=f"requires a {exc.required} bump",
+                    msg=_("requires a {required} bump", required=exc.required),
                     type="bump_too_small",
                 )
             ],
@@ -492,7 +532,14 @@ def publish(
         select(vm.id).where(kind.fk() == getattr(row, kind.owner_fk), vm.version == new_version)
     ).first()
     if clash is not None:
-        raise Conflict(f"version {new_version} of {kind.name} {code} already exists")
+        raise Conflict(
+            _(
+                "version {new_version} of {name} {code} already exists",
+                new_version=new_version,
+                name=kind.name,
+                code=code,
+            )
+        )
     row.version, row.major, row.minor, row.patch = new_version, nv.major, nv.minor, nv.patch
     row.status = PUBLISHED
     row.published_at = now()
@@ -507,7 +554,13 @@ def deprecate(session: Session, kind: ArtefactKind[Any], code: str, version: str
     lock(session, kind, code)
     row = version_row(session, kind, code, version)
     if row.status != PUBLISHED:
-        raise Conflict(f"only a published version can be deprecated ({version} is {row.status})")
+        raise Conflict(
+            _(
+                "only a published version can be deprecated ({version} is {status})",
+                version=version,
+                status=row.status,
+            )
+        )
     row.status = DEPRECATED
     session.add(row)
     session.flush()

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from indicator_service.catalogue.source import IndicatorDef, StandardDef
 from indicator_service.core import readers
 from indicator_service.core.errors import EXCERPT_CHARS, bounded, excerpt
+from indicator_service.core.i18n import _, validation_message
 from indicator_service.tables import rows as table_rows
 from indicator_service.tables import writers
 
@@ -181,8 +182,11 @@ def format_of(content_type: str | None) -> Format:
     if fmt is None:
         raise FileError(
             415,
-            f"unsupported content type {excerpt(media or '(none)')}; send one of "
-            + ", ".join(sorted(set(MEDIA_TYPES.values()))),
+            _(
+                "unsupported content type {value}; send one of {set}",
+                value=excerpt(media or "(none)"),
+                set=", ".join(sorted(set(MEDIA_TYPES.values()))),
+            ),
         )
     return fmt
 
@@ -221,7 +225,9 @@ def read_sheet(data: bytes, fmt: Format) -> Sheet:
             try:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
-                raise FileError(422, f"the CSV file is not UTF-8 (byte {exc.start})") from exc
+                raise FileError(
+                    422, _("the CSV file is not UTF-8 (byte {start})", start=exc.start)
+                ) from exc
             table: list[Sequence[Any]] = list(table_rows.csv_rows(text))
         else:
             name = table_rows.xlsx_first_sheet_name(data)
@@ -229,27 +235,31 @@ def read_sheet(data: bytes, fmt: Format) -> Sheet:
     except readers.ReadError as exc:
         raise FileError(422, exc.message, row=exc.line, sheet=name) from exc
     if not table:
-        raise FileError(422, "the file is empty: expected a header row", row=1, sheet=name)
+        raise FileError(422, _("the file is empty: expected a header row"), row=1, sheet=name)
     columns: list[str | None] = []
-    problems: list[tuple[str, int | None, str | None]] = []
+    header_problems: list[tuple[str, int | None, str | None]] = []
     for i, head in enumerate(table[0]):
         key = _header_key(head)
         if key is None and _cell_text(head) is not None:
-            problems.append(
+            header_problems.append(
                 (
-                    f"unknown column {excerpt(str(head).strip())} (column {i + 1}); known "
-                    "columns: " + ", ".join(SHEET_COLUMNS),
+                    _(
+                        "unknown column {head} (column {column}); known columns: {known}",
+                        head=excerpt(str(head).strip()),
+                        column=i + 1,
+                        known=", ".join(SHEET_COLUMNS),
+                    ),
                     1,
                     bounded(str(head).strip(), EXCERPT_CHARS),
                 )
             )
         if key is not None and key in columns:
-            problems.append((f"column {key!r} appears twice", 1, key))
+            header_problems.append((_("column {key!r} appears twice", key=key), 1, key))
         columns.append(key)
     if "code" not in columns:
-        problems.append(("the header has no 'code' (指标编码) column", 1, "code"))
-    if problems:
-        (message, row, column), *others = problems
+        header_problems.append((_("the header has no 'code' (指标编码) column"), 1, "code"))
+    if header_problems:
+        (message, row, column), *others = header_problems
         raise FileError(422, message, row, column, others=others, sheet=name)
     rows: list[tuple[int, dict[str, str]]] = []
     for n, values in enumerate(table[1:], start=2):
@@ -267,13 +277,13 @@ def read_document(data: bytes, fmt: Format) -> dict[str, Any]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FileError(422, f"the file is not UTF-8 (byte {exc.start})") from exc
+        raise FileError(422, _("the file is not UTF-8 (byte {start})", start=exc.start)) from exc
     try:
         loaded = readers.load_json(text) if fmt == "json" else readers.load_yaml(text)
     except readers.ReadError as exc:
         raise FileError(422, exc.message, row=exc.line) from exc
     if not isinstance(loaded, dict):
-        raise FileError(422, "expected a namespace document (a mapping)")
+        raise FileError(422, _("expected a namespace document (a mapping)"))
     return loaded
 
 
@@ -282,9 +292,9 @@ def _parse_rule(text: str) -> dict[str, Any]:
         try:
             value = readers.load_yaml(text)
         except readers.ReadError as exc:
-            raise ValueError(f"not a rule mapping: {exc.message}") from exc
+            raise ValueError(_("not a rule mapping: {message}", message=exc.message)) from exc
         if not isinstance(value, dict):
-            raise ValueError("a rule is a mapping such as {kind: higher_better}")
+            raise ValueError(_("a rule is a mapping such as {{kind: higher_better}}"))
         return value
     return {"kind": text}
 
@@ -296,11 +306,13 @@ def _parse_source(text: str) -> dict[str, Any]:
         try:
             value = readers.load_yaml(text)  # no aliases, bounded nesting
         except readers.ReadError as exc:
-            raise ValueError(f"not a citation mapping: {exc.message}") from exc
+            raise ValueError(_("not a citation mapping: {message}", message=exc.message)) from exc
     if not isinstance(value, dict):
         raise ValueError(
-            "来源须为引用对象 / a source is a citation mapping such as "
-            "{title: …, issuer: …, doc_number: …, year: 2021, section: …}"
+            _(
+                "a source is a citation mapping such as {{title: …, issuer: "
+                "…, doc_number: …, year: 2021, section: …}}"
+            )
         )
     return value
 
@@ -309,7 +321,9 @@ def _errors(exc: ValidationError, columns: Mapping[str, str]) -> list[CellError]
     out = []
     for e in exc.errors(include_url=False):
         first = str(e["loc"][0]) if e["loc"] else None
-        out.append(CellError(columns.get(first) if first else None, e["msg"], e["type"]))
+        out.append(
+            CellError(columns.get(first) if first else None, validation_message(e), e["type"])
+        )
     return out
 
 
@@ -382,7 +396,7 @@ def merge_sheet(
         code = cells.get("code")
         errors: list[CellError] = []
         if code is None:
-            errors.append(CellError("code", "required", "missing"))
+            errors.append(CellError("code", _("required"), "missing"))
         i = draft.indicator(code) if code is not None else None
         data: dict[str, Any] = copy.deepcopy(draft.doc["indicators"][i]) if i is not None else {}
         if code is not None:
@@ -403,7 +417,7 @@ def merge_sheet(
             op = data.get("operator")
             data["value_type"] = "qualitative" if op in _QUALITATIVE else "quantitative"
         if i is None and "name_en" not in data:
-            errors.append(CellError("name_en", "required for a new indicator", "missing"))
+            errors.append(CellError("name_en", _("required for a new indicator"), "missing"))
         if "rule" in cells:
             try:
                 data["rule"] = _parse_rule(cells["rule"])
@@ -413,7 +427,9 @@ def merge_sheet(
             try:
                 float(cells["points"])
             except ValueError:
-                errors.append(CellError("points", f"not a number: {excerpt(cells['points'])}"))
+                errors.append(
+                    CellError("points", _("not a number: {cells}", cells=excerpt(cells["points"])))
+                )
         ind: IndicatorDef | None = None
         try:
             ind = IndicatorDef.model_validate(data)
@@ -450,13 +466,17 @@ def _sheet_standard(
     for col in ("target", "standard_type"):
         if col not in cells:
             other = "target" if col != "target" else "standard_type"
-            errors.append(CellError(col, f"required when {other} is given", "missing"))
+            errors.append(
+                CellError(col, _("required when {other} is given", other=other), "missing")
+            )
     value: float | None = None
     if "target" in cells:
         try:
             value = float(cells["target"].rstrip("%").strip())
         except ValueError:
-            errors.append(CellError("target", f"not a number: {excerpt(cells['target'])}"))
+            errors.append(
+                CellError("target", _("not a number: {text}", text=excerpt(cells["target"])))
+            )
     data: dict[str, Any] = {"indicator": code, "type": cells.get("standard_type")}
     j: int | None = None
     if "standard_type" in cells and code is not None:
@@ -476,7 +496,7 @@ def _sheet_standard(
         except ValueError as exc:
             errors.append(CellError("source", str(exc)))
     elif "source" not in data:
-        errors.append(CellError("source", "required for a new standard", "missing"))
+        errors.append(CellError("source", _("required for a new standard"), "missing"))
     if errors or value is None:
         return None, errors
     data["value"] = int(value) if value.is_integer() else value
@@ -517,7 +537,7 @@ def merge_document(
         items = incoming.get(section, [])
         if not isinstance(items, list):
             results.append(
-                RowResult(0, section, None, "error", [CellError(section, "expected a list")])  # type: ignore[arg-type]
+                RowResult(0, section, None, "error", [CellError(section, _("expected a list"))])  # type: ignore[arg-type]
             )
             continue
         for n, item in enumerate(items, start=1):
@@ -526,7 +546,9 @@ def merge_document(
                 obj = model.model_validate(item)
             except ValidationError as exc:
                 errs = [
-                    CellError(".".join(str(x) for x in e["loc"]) or None, e["msg"], e["type"])
+                    CellError(
+                        ".".join(str(x) for x in e["loc"]) or None, validation_message(e), e["type"]
+                    )
                     for e in exc.errors(include_url=False)
                 ]
                 results.append(RowResult(n, section, key, "error", errs))  # type: ignore[arg-type]
@@ -658,7 +680,7 @@ def merge_framework_document(
     if not isinstance(items, list):
         return out, [
             *results,
-            RowResult(0, "nodes", None, "error", [CellError("nodes", "expected a list")]),
+            RowResult(0, "nodes", None, "error", [CellError("nodes", _("expected a list"))]),
         ]
     for n, item in enumerate(items, start=1):
         key = item.get("code") if isinstance(item, dict) else None
@@ -666,7 +688,9 @@ def merge_framework_document(
             node = NodeDef.model_validate(item)
         except ValidationError as exc:
             errs = [
-                CellError(".".join(str(x) for x in e["loc"]) or None, e["msg"], e["type"])
+                CellError(
+                    ".".join(str(x) for x in e["loc"]) or None, validation_message(e), e["type"]
+                )
                 for e in exc.errors(include_url=False)
             ]
             results.append(RowResult(n, "nodes", key, "error", errs))

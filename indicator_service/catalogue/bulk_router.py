@@ -29,6 +29,7 @@ from indicator_service.catalogue.router import (
 from indicator_service.catalogue.schemas import ImportReportOut
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import ErrorItem, NotAcceptable
+from indicator_service.core.i18n import _
 from indicator_service.core.jsonbody import best_media
 from indicator_service.core.upload import upload_content, uploaded_file
 
@@ -186,11 +187,11 @@ def _negotiate(fmt: bulk.Format | None, accept: str | None) -> bulk.Format:
     if media is None:
         offered = ", ".join(bulk.MEDIA_TYPES.values())
         raise NotAcceptable(
-            f"an export is one of {offered} (or use the format parameter)",
+            _("an export is one of {offered} (or use the format parameter)", offered=offered),
             errors=[
                 ErrorItem(
                     loc=["header", "accept"],
-                    msg=f"none of {offered} is acceptable",
+                    msg=_("none of {offered} is acceptable", offered=offered),
                     type="not_acceptable",
                 )
             ],

@@ -28,6 +28,7 @@ from indicator_service.core.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from indicator_service.core.i18n import _
 
 Mutation = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -112,7 +113,11 @@ def file_error(exc: bulk.FileError) -> ServiceError:
         if column is not None:
             loc += ["column", column]
         items.append(ErrorItem(loc=loc, msg=message, type="file"))
-    detail = exc.message if len(items) == 1 else f"{exc.message} (and {len(items) - 1} more)"
+    detail = (
+        exc.message
+        if len(items) == 1
+        else _("{message} (and {more} more)", message=exc.message, more=len(items) - 1)
+    )
     if exc.status == 415:
         return UnsupportedMediaType(detail, errors=items)
     return Unprocessable(detail, errors=items)
@@ -154,7 +159,8 @@ def merge_file(
         if kind == "framework":
             if fmt not in ("yaml", "json"):
                 raise bulk.FileError(
-                    415, "a framework is imported as YAML or JSON (the sheet form is export-only)"
+                    415,
+                    _("a framework is imported as YAML or JSON (the sheet form is export-only)"),
                 )
             after, results = bulk.merge_framework_document(before, bulk.read_document(data, fmt))
         elif fmt in ("csv", "xlsx"):
@@ -167,8 +173,13 @@ def merge_file(
     row_errors = [
         ErrorItem(
             loc=["body", r.section, r.row, e.column or r.section],
-            msg=f"{f'sheet {r.sheet}, ' if r.sheet else ''}row {r.row}"
-            f"{f', column {e.column}' if e.column else ''}: {e.msg}",
+            msg=_(
+                "{sheet}row {row}{column}: {msg}",
+                sheet=_("sheet {sheet}, ", sheet=r.sheet) if r.sheet else "",
+                row=r.row,
+                column=_(", column {column}", column=e.column) if e.column else "",
+                msg=e.msg,
+            ),
             type=e.type,
         )
         for r in results

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from indicator_service.catalogue.source import IndicatorDef, NodeDef, StandardDef
+from indicator_service.core.i18n import _, validation_message
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,9 @@ def _check(model: type[Any], data: Mapping[str, Any], loc: tuple[str | int, ...]
     except ValidationError as exc:
         raise EditError(
             422,
-            f"invalid {model.__name__.removesuffix('Def').lower()}",
+            _("invalid {lower}", lower=model.__name__.removesuffix("Def").lower()),
             [
-                FieldError((*loc, *e["loc"]), e["msg"], e["type"])
+                FieldError((*loc, *e["loc"]), validation_message(e), e["type"])
                 for e in exc.errors(include_url=False)
             ],
         ) from exc
@@ -88,7 +89,7 @@ def _indicator_index(doc: Mapping[str, Any], code: str) -> int:
     for i, ind in enumerate(doc.get("indicators", [])):
         if ind.get("code") == code:
             return i
-    raise EditError(404, f"indicator {code} is not in this draft")
+    raise EditError(404, _("indicator {code} is not in this draft", code=code))
 
 
 def find_indicator(doc: Mapping[str, Any], code: str) -> dict[str, Any]:
@@ -100,8 +101,8 @@ def add_indicator(doc: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, 
     if any(i.get("code") == ind.code for i in doc.get("indicators", [])):
         raise EditError(
             409,
-            f"indicator {ind.code} already exists in this draft; change it with PATCH",
-            [FieldError(("body", "code"), "already exists", "duplicate")],
+            _("indicator {code} already exists in this draft; change it with PATCH", code=ind.code),
+            [FieldError(("body", "code"), _("already exists"), "duplicate")],
         )
     out = copy.deepcopy(dict(doc))
     out.setdefault("indicators", []).append(_dump(ind))
@@ -113,8 +114,8 @@ def patch_indicator(doc: Mapping[str, Any], code: str, patch: Mapping[str, Any])
     if patch.get("code", code) != code:
         raise EditError(
             422,
-            "an indicator's code cannot change (retire it and add a new one)",
-            [FieldError(("body", "code"), f"must be {code!r}", "value_error")],
+            _("an indicator's code cannot change (retire it and add a new one)"),
+            [FieldError(("body", "code"), _("must be {code!r}", code=code), "value_error")],
         )
     ind = _check(IndicatorDef, merge_patch(doc["indicators"][i], patch), ("body",))
     out = copy.deepcopy(dict(doc))
@@ -139,7 +140,7 @@ def _standard_index(doc: Mapping[str, Any], sid: str) -> int:
     for i, st in enumerate(doc.get("standards", [])):
         if standard_id(standard_key(st)) == sid:
             return i
-    raise EditError(404, f"standard {sid} is not in this draft")
+    raise EditError(404, _("standard {sid} is not in this draft", sid=sid))
 
 
 def find_standard(doc: Mapping[str, Any], sid: str) -> dict[str, Any]:
@@ -152,8 +153,12 @@ def _no_clash(doc: Mapping[str, Any], st: StandardDef, skip: int | None) -> None
         if j != skip and standard_key(other) == key:
             raise EditError(
                 409,
-                f"a standard with the identity {key} already exists (id {standard_id(key)})",
-                [FieldError(("body",), "duplicate standard identity", "duplicate")],
+                _(
+                    "a standard with the identity {key} already exists (id {standard_id})",
+                    key=key,
+                    standard_id=standard_id(key),
+                ),
+                [FieldError(("body",), _("duplicate standard identity"), "duplicate")],
             )
 
 
@@ -190,7 +195,7 @@ def _node_index(doc: Mapping[str, Any], code: str) -> int:
     for i, node in enumerate(doc.get("nodes", [])):
         if node.get("code") == code:
             return i
-    raise EditError(404, f"node {code} is not in this draft")
+    raise EditError(404, _("node {code} is not in this draft", code=code))
 
 
 def find_node(doc: Mapping[str, Any], code: str) -> dict[str, Any]:
@@ -202,8 +207,8 @@ def add_node(doc: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
     if any(n.get("code") == node.code for n in doc.get("nodes", [])):
         raise EditError(
             409,
-            f"node {node.code} already exists in this draft; change it with PATCH",
-            [FieldError(("body", "code"), "already exists", "duplicate")],
+            _("node {code} already exists in this draft; change it with PATCH", code=node.code),
+            [FieldError(("body", "code"), _("already exists"), "duplicate")],
         )
     out = copy.deepcopy(dict(doc))
     out.setdefault("nodes", []).append(_dump(node))
@@ -215,8 +220,8 @@ def patch_node(doc: Mapping[str, Any], code: str, patch: Mapping[str, Any]) -> d
     if patch.get("code", code) != code:
         raise EditError(
             422,
-            "a node's code cannot change (retire it and add a new one)",
-            [FieldError(("body", "code"), f"must be {code!r}", "value_error")],
+            _("a node's code cannot change (retire it and add a new one)"),
+            [FieldError(("body", "code"), _("must be {code!r}", code=code), "value_error")],
         )
     node = _check(NodeDef, merge_patch(doc["nodes"][i], patch), ("body",))
     out = copy.deepcopy(dict(doc))
@@ -231,7 +236,11 @@ def retire_node(doc: Mapping[str, Any], code: str) -> dict[str, Any]:
     if children:
         raise EditError(
             409,
-            f"node {code} has children ({', '.join(children)}); retire or move them first",
+            _(
+                "node {code} has children ({children}); retire or move them first",
+                code=code,
+                children=", ".join(children),
+            ),
         )
     out = copy.deepcopy(dict(doc))
     del out["nodes"][i]

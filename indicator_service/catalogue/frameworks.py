@@ -30,6 +30,7 @@ from indicator_service.catalogue.validation import SourceDoc, validate_documents
 from indicator_service.catalogue.versioning import diff_frameworks
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.i18n import _, validation_message
 from indicator_service.rules import DEFAULT_QUALITATIVE_LEVELS
 
 
@@ -83,9 +84,13 @@ def validate_framework_draft(
     data = dict(body)
     if data.get("framework", code) != code:
         raise Unprocessable(
-            "framework mismatch",
+            _("framework mismatch"),
             errors=[
-                ErrorItem(loc=["body", "framework"], msg=f"must be {code!r}", type="value_error")
+                ErrorItem(
+                    loc=["body", "framework"],
+                    msg=_("must be {code!r}", code=code),
+                    type="value_error",
+                )
             ],
         )
     data["framework"] = code
@@ -94,9 +99,9 @@ def validate_framework_draft(
         doc = FrameworkDoc.model_validate(data)
     except ValidationError as exc:
         raise Unprocessable(
-            "invalid framework document",
+            _("invalid framework document"),
             errors=[
-                ErrorItem(loc=["body", *e["loc"]], msg=e["msg"], type=e["type"])
+                ErrorItem(loc=["body", *e["loc"]], msg=validation_message(e), type=e["type"])
                 for e in exc.errors(include_url=False)
             ],
         ) from exc
@@ -111,7 +116,7 @@ def validate_framework_draft(
     issues = [i for i in validate_documents(docs).issues if i.file == docs[0].file]
     if issues:
         raise Unprocessable(
-            f"the draft has {len(issues)} problem(s)",
+            _("the draft has {n_issues} problem(s)", n_issues=len(issues)),
             errors=[ErrorItem(loc=["body"], msg=i.message, type="catalogue") for i in issues],
         )
     return doc

@@ -25,6 +25,7 @@ from indicator_service.catalogue.namespaces import (
 )
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, NotFound
+from indicator_service.core.i18n import _
 
 
 @dataclass(frozen=True)
@@ -436,16 +437,22 @@ def resolve_standard(
         include_illustrative=include_illustrative,
     )
     if match is None:
-        detail = f"no standard for {indicator_code}" + "".join(
-            f" {k}={v}"
-            for k, v in (
-                ("type", type),
-                ("region", region),
-                ("fiscal_year", fiscal_year),
-                ("sector", sector),
-                ("project_type", project_type),
-            )
-            if v is not None
+        detail = _(
+            "no standard for {indicator_code}{value}",
+            indicator_code=indicator_code,
+            value="".join(
+                (
+                    f" {k}={v}"
+                    for k, v in (
+                        ("type", type),
+                        ("region", region),
+                        ("fiscal_year", fiscal_year),
+                        ("sector", sector),
+                        ("project_type", project_type),
+                    )
+                    if v is not None
+                )
+            ),
         )
         raise NotFound(
             detail, errors=[ErrorItem(loc=["query", "indicator"], msg=detail, type="not_found")]

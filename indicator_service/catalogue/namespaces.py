@@ -30,6 +30,7 @@ from indicator_service.catalogue.validation import SourceDoc, validate_documents
 from indicator_service.catalogue.versioning import diff_namespaces
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import Conflict, ErrorItem, Unprocessable
+from indicator_service.core.i18n import _, validation_message
 
 
 def _ensure_owner(session: Session, doc: NamespaceDoc) -> CatalogueNamespace:
@@ -42,7 +43,11 @@ def _ensure_owner(session: Session, doc: NamespaceDoc) -> CatalogueNamespace:
         ).first()
         if clash is not None:
             raise Conflict(
-                f"code prefix {doc.code_prefix} is already used by namespace {clash.code}"
+                _(
+                    "code prefix {code_prefix} is already used by namespace {code}",
+                    code_prefix=doc.code_prefix,
+                    code=clash.code,
+                )
             )
         ns = CatalogueNamespace(
             code=doc.namespace, kind=doc.kind, sector=doc.sector, code_prefix=doc.code_prefix
@@ -51,8 +56,14 @@ def _ensure_owner(session: Session, doc: NamespaceDoc) -> CatalogueNamespace:
         session.flush()
     elif (ns.kind, ns.sector, ns.code_prefix) != (doc.kind, doc.sector, doc.code_prefix):
         raise Conflict(
-            f"namespace {doc.namespace} exists with kind {ns.kind}, sector {ns.sector}, prefix "
-            f"{ns.code_prefix}; a version cannot change them"
+            _(
+                "namespace {namespace} exists with kind {kind}, sector {sector}, "
+                "prefix {code_prefix}; a version cannot change them",
+                namespace=doc.namespace,
+                kind=ns.kind,
+                sector=ns.sector,
+                code_prefix=ns.code_prefix,
+            )
         )
     return ns
 
@@ -120,9 +131,13 @@ def parse_namespace_document(
     data = dict(body)
     if data.get("namespace", code) != code:
         raise Unprocessable(
-            "namespace mismatch",
+            _("namespace mismatch"),
             errors=[
-                ErrorItem(loc=[*loc, "namespace"], msg=f"must be {code!r}", type="value_error")
+                ErrorItem(
+                    loc=[*loc, "namespace"],
+                    msg=_("must be {code!r}", code=code),
+                    type="value_error",
+                )
             ],
         )
     data.setdefault("namespace", code)
@@ -131,9 +146,9 @@ def parse_namespace_document(
         return NamespaceDoc.model_validate(data)
     except ValidationError as exc:
         raise Unprocessable(
-            "invalid namespace document",
+            _("invalid namespace document"),
             errors=[
-                ErrorItem(loc=[*loc, *e["loc"]], msg=e["msg"], type=e["type"])
+                ErrorItem(loc=[*loc, *e["loc"]], msg=validation_message(e), type=e["type"])
                 for e in exc.errors(include_url=False)
             ],
         ) from exc
@@ -149,10 +164,10 @@ def validate_namespace_draft(
     ns = artefacts.owner_row(session, NAMESPACE, code)
     if (doc.kind, doc.sector, doc.code_prefix) != (ns.kind, ns.sector, ns.code_prefix):
         raise Unprocessable(
-            "kind, sector and code_prefix of a namespace cannot change",
+            _("kind, sector and code_prefix of a namespace cannot change"),
             errors=[
                 ErrorItem(
-                    loc=["body", "code_prefix"], msg="fixed per namespace", type="value_error"
+                    loc=["body", "code_prefix"], msg=_("fixed per namespace"), type="value_error"
                 )
             ],
         )
@@ -170,7 +185,7 @@ def _validate_against_catalogue(session: Session, doc: NamespaceDoc) -> None:
     issues = [i for i in validate_documents(docs).issues if i.file == docs[0].file]
     if issues:
         raise Unprocessable(
-            f"the draft has {len(issues)} problem(s)",
+            _("the draft has {n_issues} problem(s)", n_issues=len(issues)),
             errors=[ErrorItem(loc=["body"], msg=i.message, type="catalogue") for i in issues],
         )
 

@@ -41,6 +41,7 @@ from indicator_service.catalogue.frameworks import FRAMEWORK
 from indicator_service.catalogue.namespaces import NAMESPACE
 from indicator_service.catalogue.versioning import Diff, release_of
 from indicator_service.core.errors import Conflict, ErrorItem, NotFound, Unprocessable
+from indicator_service.core.i18n import _
 
 KINDS: dict[Kind, ArtefactKind[Any]] = {"namespace": NAMESPACE, "framework": FRAMEWORK}
 
@@ -128,8 +129,14 @@ def _review_row(session: Session, kind: Kind, code: str, version: str, action: s
         except NotFound:
             raise unknown from None
         raise Conflict(
-            f"cannot {action} version {version}: it has been published as {published.version} "
-            f"({published.status}); published versions are immutable",
+            _(
+                "cannot {action} version {version}: it has been published as "
+                "{version2} ({status}); published versions are immutable",
+                action=action,
+                version=version,
+                version2=published.version,
+                status=published.status,
+            ),
             slug="published-immutable",
         ) from None
 
@@ -142,13 +149,21 @@ def submit(session: Session, kind: Kind, code: str, version: str, who: Principal
     row = _review_row(session, kind, code, version, "submit")
     if row.status == SUBMITTED:
         raise Conflict(
-            f"version {version} is already submitted (by {row.submitted_by}); a reviewer "
-            "approves or returns it",
+            _(
+                "version {version} is already submitted (by "
+                "{submitted_by}); a reviewer approves or returns it",
+                version=version,
+                submitted_by=row.submitted_by,
+            ),
             slug="already-submitted",
         )
     if row.status != DRAFT:
         raise Conflict(
-            f"version {version} is {row.status}; only a draft can be submitted",
+            _(
+                "version {version} is {status}; only a draft can be submitted",
+                version=version,
+                status=row.status,
+            ),
             slug="published-immutable",
         )
     row.status = SUBMITTED
@@ -163,13 +178,22 @@ def submit(session: Session, kind: Kind, code: str, version: str, who: Principal
 def _require_submitted(row: VersionRow, action: str) -> None:
     if row.status == DRAFT:
         raise Conflict(
-            f"cannot {action} version {row.version}: it is a draft that has not been submitted; "
-            "the curator submits it first",
+            _(
+                "cannot {action} version {version}: it is a draft that has not "
+                "been submitted; the curator submits it first",
+                action=action,
+                version=row.version,
+            ),
             slug="not-submitted",
         )
     if row.status != SUBMITTED:
         raise Conflict(
-            f"cannot {action} version {row.version}: it is {row.status}, not submitted",
+            _(
+                "cannot {action} version {version}: it is {status}, not submitted",
+                action=action,
+                version=row.version,
+                status=row.status,
+            ),
             slug="not-submitted",
         )
 
@@ -177,8 +201,8 @@ def _require_submitted(row: VersionRow, action: str) -> None:
 def require_comment(comment: str | None) -> str:
     if comment is None or not comment.strip():
         raise Unprocessable(
-            "returning a draft needs a comment saying what to fix",
-            errors=[ErrorItem(loc=["body", "comment"], msg="required", type="missing")],
+            _("returning a draft needs a comment saying what to fix"),
+            errors=[ErrorItem(loc=["body", "comment"], msg=_("required"), type="missing")],
         )
     return comment.strip()
 
@@ -192,7 +216,7 @@ def return_draft(
     _require_submitted(row, "return")
     if _same_key(who, row):
         raise Conflict(
-            "the submitter's key cannot review its own submission; another reviewer returns it",
+            _("the submitter's key cannot review its own submission; another reviewer returns it"),
             slug="own-submission",
         )
     row.status = DRAFT
@@ -215,9 +239,12 @@ def approve(
     _require_submitted(row, "approve")
     if _same_key(who, row):
         raise Conflict(
-            "the submitter's key cannot approve its own submission; another reviewer approves it",
+            _(
+                "the submitter's key cannot approve its own "
+                "submission; another reviewer approves it"
+            ),
             slug="own-submission",
         )
     if target is None:
-        target, _ = artefacts.smallest_version(session, KINDS[kind], code, version)
+        target, _version = artefacts.smallest_version(session, KINDS[kind], code, version)
     return artefacts.publish(session, KINDS[kind], code, version, target)

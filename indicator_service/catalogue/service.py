@@ -72,6 +72,7 @@ from indicator_service.catalogue.source import FrameworkDoc, NamespaceDoc
 from indicator_service.catalogue.validation import Catalogue
 from indicator_service.catalogue.versioning import Diff, Version
 from indicator_service.core.errors import ErrorItem, Unprocessable
+from indicator_service.core.i18n import _
 
 __all__ = [
     "DEFAULT_QUALITATIVE_LEVELS",
@@ -183,7 +184,7 @@ def import_catalogue(
     is a no-op and records nothing). Refuses a catalogue with validation problems."""
     if cat.issues:
         raise Unprocessable(
-            f"the catalogue has {len(cat.issues)} problem(s)",
+            _("the catalogue has {n_issues} problem(s)", n_issues=len(cat.issues)),
             errors=[
                 ErrorItem(loc=[i.file, i.line], msg=i.message, type="catalogue")
                 for i in cat.issues[:200]
@@ -365,8 +366,10 @@ def import_file(
         if validate_only:
             return report
         raise Unprocessable(
-            f"the import has {len(got.row_errors) + len(got.problems)} problem(s); "
-            "nothing was changed",
+            _(
+                "the import has {value} problem(s); nothing was changed",
+                value=len(got.row_errors) + len(got.problems),
+            ),
             errors=got.row_errors + got.problems,
         )
     if validate_only:
@@ -461,5 +464,9 @@ def catalogue_readiness(session: Session) -> tuple[bool, str]:
         for model in (CatalogueNamespaceVersion, CatalogueFrameworkVersion)
     ]
     n_ns, n_fw = counts
-    detail = f"{n_ns} namespace version(s), {n_fw} framework version(s) published"
+    detail = _(
+        "{namespaces} namespace version(s), {frameworks} framework version(s) published",
+        namespaces=n_ns,
+        frameworks=n_fw,
+    )
     return bool(n_ns and n_fw), detail

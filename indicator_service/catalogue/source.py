@@ -42,6 +42,7 @@ from indicator_service.catalogue.policies import DEFAULT_REEVALUATION as DEFAULT
 from indicator_service.catalogue.policies import MonitoringRules as MonitoringRules
 from indicator_service.catalogue.policies import ReevaluationRules as ReevaluationRules
 from indicator_service.core.errors import excerpt
+from indicator_service.core.i18n import _
 from indicator_service.rules.kinds import (
     RULE_MODELS,
     RULE_VALUE_ERROR,
@@ -175,7 +176,7 @@ ShortText = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
 def _no_nul(value: Any) -> Any:
     if isinstance(value, str) and "\x00" in value:
-        raise ValueError("NUL characters are not allowed")
+        raise ValueError(_("NUL characters are not allowed"))
     return value
 
 
@@ -184,29 +185,39 @@ def normalise_operator(value: str) -> str:
     op = OPERATOR_ALIASES.get(value.strip(), value.strip())
     if op not in OPERATORS:
         raise ValueError(
-            f"unknown operator {excerpt(value)}: expected one of {', '.join(OPERATORS)} "
-            "(or >=, <=, qualitative)"
+            _(
+                "unknown operator {value}: expected one of {operators} (or >=, <=, qualitative)",
+                value=excerpt(value),
+                operators=", ".join(OPERATORS),
+            )
         )
     return op
 
 
 def check_version(value: str) -> str:
     if not VERSION_RE.match(value):
-        raise ValueError(f"invalid version {excerpt(value)}: expected MAJOR.MINOR.PATCH[-draft]")
+        raise ValueError(
+            _("invalid version {value}: expected MAJOR.MINOR.PATCH[-draft]", value=excerpt(value))
+        )
     return value
 
 
 def check_unit(value: str | None) -> str | None:
     if value is not None and value not in UNITS:
         raise ValueError(
-            f"unknown unit {excerpt(value)}: see the controlled list in docs/catalogue.md"
+            _(
+                "unknown unit {value}: see the controlled list in docs/catalogue.md",
+                value=excerpt(value),
+            )
         )
     return value
 
 
 def check_region(value: str) -> str:
     if not REGION_RE.match(value):
-        raise ValueError(f"invalid region code {excerpt(value)}: expected 6 digits (GB/T 2260)")
+        raise ValueError(
+            _("invalid region code {value}: expected 6 digits (GB/T 2260)", value=excerpt(value))
+        )
     return value
 
 
@@ -308,7 +319,11 @@ class Tags(SourceModel):
         for p in value:
             if p not in PROJECT_TYPES:
                 raise ValueError(
-                    f"unknown project type {excerpt(p)}: expected {', '.join(PROJECT_TYPES)}"
+                    _(
+                        "unknown project type {p}: expected {project_types}",
+                        p=excerpt(p),
+                        project_types=", ".join(PROJECT_TYPES),
+                    )
                 )
         return value
 
@@ -336,7 +351,9 @@ class Citation(SourceModel):
     @model_validator(mode="after")
     def _dated_or_noted(self) -> Citation:
         if self.year is None and not self.note:
-            raise ValueError("a citation needs its year (or a note saying what is not yet known)")
+            raise ValueError(
+                _("a citation needs its year (or a note saying what is not yet known)")
+            )
         return self
 
     def label(self) -> str:
@@ -368,7 +385,7 @@ class Validity(SourceModel):
     @model_validator(mode="after")
     def _ordered(self) -> Validity:
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            raise ValueError("valid_to is before valid_from")
+            raise ValueError(_("valid_to is before valid_from"))
         return self
 
 
@@ -409,15 +426,15 @@ class IndicatorDef(Validity):
     def _consistent(self) -> IndicatorDef:
         if self.value_type == "quantitative":
             if self.unit is None:
-                raise ValueError("a quantitative indicator needs a unit")
+                raise ValueError(_("a quantitative indicator needs a unit"))
             if self.operator is None or self.operator == "定性":
-                raise ValueError("a quantitative indicator needs a comparison operator")
+                raise ValueError(_("a quantitative indicator needs a comparison operator"))
         if self.value_type == "qualitative" and self.operator not in (None, "定性"):
-            raise ValueError("a qualitative indicator takes the operator 定性 (or none)")
+            raise ValueError(_("a qualitative indicator takes the operator 定性 (or none)"))
         if self.level == 1 and self.parent is not None:
-            raise ValueError("a level-1 indicator has no parent")
+            raise ValueError(_("a level-1 indicator has no parent"))
         if self.level > 1 and self.parent is None and self.level != 3:
-            raise ValueError("a level-2 or level-4 indicator needs a parent")
+            raise ValueError(_("a level-2 or level-4 indicator needs a parent"))
         return self
 
     def effective_rule(self) -> dict[str, Any] | None:
@@ -469,33 +486,36 @@ class StandardDef(Validity):
     @classmethod
     def _pt(cls, value: str | None) -> str | None:
         if value is not None and value not in PROJECT_TYPES:
-            raise ValueError(f"unknown project type {excerpt(value)}")
+            raise ValueError(_("unknown project type {value}", value=excerpt(value)))
         return value
 
     @model_validator(mode="after")
     def _one_value(self) -> StandardDef:
         if self.source is None and not self.illustrative:
             raise ValueError(
-                "a standard needs a source (a public document: title, issuer, year …); "
-                "a value no document gives is marked illustrative: true with a derivation"
+                _(
+                    "a standard needs a source (a public document: "
+                    "title, issuer, year …); a value no "
+                    "document gives is marked illustrative: true with a derivation"
+                )
             )
         if self.illustrative and self.derivation is None:
-            raise ValueError("an illustrative standard needs a derivation (how it was made)")
+            raise ValueError(_("an illustrative standard needs a derivation (how it was made)"))
         has_value = self.value is not None
         has_range = self.min is not None or self.max is not None
         has_levels = self.levels is not None
         if has_value + has_range + has_levels != 1:
-            raise ValueError("give exactly one of: value, a range (min/max), or five levels")
+            raise ValueError(_("give exactly one of: value, a range (min/max), or five levels"))
         if has_range and self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("range min is above max")
+            raise ValueError(_("range min is above max"))
         if has_levels:
             lv = self.levels or []
             if len(lv) != 5:
-                raise ValueError("levels needs five values: 优秀, 良好, 平均, 较低, 较差")
+                raise ValueError(_("levels needs five values: 优秀, 良好, 平均, 较低, 较差"))
             inc = all(a < b for a, b in itertools.pairwise(lv))
             dec = all(a > b for a, b in itertools.pairwise(lv))
             if not (inc or dec):
-                raise ValueError("levels must be strictly monotonic (优秀 … 较差)")
+                raise ValueError(_("levels must be strictly monotonic (优秀 … 较差)"))
         return self
 
     def key(self) -> str:
@@ -533,9 +553,11 @@ class NamespaceDoc(SourceModel):
     @model_validator(mode="after")
     def _sector(self) -> NamespaceDoc:
         if self.kind == "sector" and self.sector not in SECTORS:
-            raise ValueError(f"a sector namespace needs sector ∈ {', '.join(SECTORS)}")
+            raise ValueError(
+                _("a sector namespace needs sector ∈ {sectors}", sectors=", ".join(SECTORS))
+            )
         if self.kind == "common" and self.sector is not None:
-            raise ValueError("the common namespace has no sector")
+            raise ValueError(_("the common namespace has no sector"))
         return self
 
 
@@ -643,13 +665,13 @@ class NodeDef(SourceModel):
     @model_validator(mode="after")
     def _shape(self) -> NodeDef:
         if self.level == 1 and self.parent is not None:
-            raise ValueError("a level-1 node has no parent")
+            raise ValueError(_("a level-1 node has no parent"))
         if self.level > 1 and self.parent is None:
-            raise ValueError(f"a level-{self.level} node needs a parent")
+            raise ValueError(_("a level-{level} node needs a parent", level=self.level))
         if self.open and self.indicator is not None:
-            raise ValueError("an open class node cannot reference an indicator")
+            raise ValueError(_("an open class node cannot reference an indicator"))
         if self.target_is_minimum and self.target is None:
-            raise ValueError("target_is_minimum needs the node's target (the minimum)")
+            raise ValueError(_("target_is_minimum needs the node's target (the minimum)"))
         return self
 
 
@@ -713,13 +735,23 @@ class FrameworkDoc(SourceModel):
             code = level1.get(class_key(c.class_l1))
             if code is None:
                 raise ValueError(
-                    f"target_review.expected_classes[{i}]: {c.class_l1!r} is not a level-1 node "
-                    f"of the framework ({', '.join(sorted(level1))})"
+                    _(
+                        "target_review.expected_classes[{i}]: {name!r} is not a level-1 node "
+                        "of the framework ({codes})",
+                        i=i,
+                        name=c.class_l1,
+                        codes=", ".join(sorted(level1)),
+                    )
                 )
             if c.class_l2 is not None and class_key(c.class_l2) not in children.get(code, set()):
                 raise ValueError(
-                    f"target_review.expected_classes[{i}]: {c.class_l2!r} is not a level-2 node "
-                    f"under {c.class_l1!r}"
+                    _(
+                        "target_review.expected_classes[{i}]: {name!r} is not a level-2 node "
+                        "under {parent!r}",
+                        i=i,
+                        name=c.class_l2,
+                        parent=c.class_l1,
+                    )
                 )
         return self
 
@@ -733,16 +765,24 @@ class FrameworkDoc(SourceModel):
         for code, words in self.level_synonyms.items():
             if code not in codes:
                 raise ValueError(
-                    f"level_synonyms: {code!r} is not a qualitative level code "
-                    f"({', '.join(sorted(codes))})"
+                    _(
+                        "level_synonyms: {code!r} is not a qualitative level code ({codes})",
+                        code=code,
+                        codes=", ".join(sorted(codes)),
+                    )
                 )
             for w in words:
                 key = w.strip()
                 if not key:
-                    raise ValueError(f"level_synonyms.{code}: an empty word")
+                    raise ValueError(_("level_synonyms.{code}: an empty word", code=code))
                 if key in seen and seen[key] != code:
                     raise ValueError(
-                        f"level_synonyms: {key!r} is given for both {seen[key]} and {code}"
+                        _(
+                            "level_synonyms: {key!r} is given for both {seen} and {code}",
+                            key=key,
+                            seen=seen[key],
+                            code=code,
+                        )
                     )
                 seen[key] = code
         return self
@@ -762,7 +802,9 @@ class FrameworkDoc(SourceModel):
         for ns, v in value.items():
             check_version(v)
             if v.endswith("-draft") or "-draft." in v:
-                raise ValueError(f"requires {ns}: a framework must pin a published version")
+                raise ValueError(
+                    _("requires {ns}: a framework must pin a published version", ns=ns)
+                )
         return value
 
     @field_validator("standard_precedence")
@@ -771,13 +813,17 @@ class FrameworkDoc(SourceModel):
         if value is None:
             return value
         if not value:
-            raise ValueError("standard_precedence needs at least one standard type")
+            raise ValueError(_("standard_precedence needs at least one standard type"))
         for t in value:
             if t not in STANDARD_TYPES:
                 raise ValueError(
-                    f"unknown standard type {t!r} in standard_precedence: expected "
-                    + ", ".join(STANDARD_TYPES)
+                    _(
+                        "unknown standard type {t!r} in "
+                        "standard_precedence: expected {standard_types}",
+                        t=t,
+                        standard_types=", ".join(STANDARD_TYPES),
+                    )
                 )
         if len(set(value)) != len(value):
-            raise ValueError("standard_precedence lists a type twice")
+            raise ValueError(_("standard_precedence lists a type twice"))
         return value

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from indicator_service.catalogue.source import VERSION_RE, FrameworkDoc, NamespaceDoc
+from indicator_service.core.i18n import _
 
 Bump = Literal["none", "patch", "minor", "major"]
 BUMP_ORDER: dict[str, int] = {"none": 0, "patch": 1, "minor": 2, "major": 3}
@@ -37,7 +38,9 @@ class Version:
     def parse(cls, text: str) -> Version:
         m = VERSION_RE.match(text)
         if not m:
-            raise ValueError(f"invalid version {text!r}: expected MAJOR.MINOR.PATCH[-draft]")
+            raise ValueError(
+                _("invalid version {text!r}: expected MAJOR.MINOR.PATCH[-draft]", text=text)
+            )
         return cls(int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4) is not None)
 
     @property

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from indicator_service.composite.tree import CompositeError, FloatArray, IntArray, Tree
+from indicator_service.core.i18n import _
 
 NORMALISATIONS = ("minmax", "zscore", "target", "goalposts", "rank", "prank")
 AGGREGATIONS = ("arithmetic", "geometric", "harmonic", "generalised")
@@ -51,17 +52,21 @@ class Normalisation:
     def __post_init__(self) -> None:
         if self.method not in NORMALISATIONS:
             raise CompositeError(
-                f"unknown normalisation {self.method!r}; one of {', '.join(NORMALISATIONS)}",
+                _(
+                    "unknown normalisation {method!r}; one of {normalisations}",
+                    method=self.method,
+                    normalisations=", ".join(NORMALISATIONS),
+                ),
                 [(["normalisation", "method"], "unknown method")],
             )
         if not (np.isfinite(self.low) and np.isfinite(self.high) and self.low < self.high):
             raise CompositeError(
-                "normalisation range must be finite with low < high",
+                _("normalisation range must be finite with low < high"),
                 [(["normalisation", "low"], f"got [{self.low}, {self.high}]")],
             )
         if not (np.isfinite(self.mean) and np.isfinite(self.sd) and self.sd > 0):
             raise CompositeError(
-                "z-score mean must be finite and sd positive",
+                _("z-score mean must be finite and sd positive"),
                 [(["normalisation", "sd"], f"got mean {self.mean}, sd {self.sd}")],
             )
 
@@ -81,12 +86,17 @@ class Aggregation:
     def __post_init__(self) -> None:
         if self.method not in AGGREGATIONS:
             raise CompositeError(
-                f"unknown aggregation {self.method!r}; one of {', '.join(AGGREGATIONS)}",
+                _(
+                    "unknown aggregation {method!r}; one of {aggregations}",
+                    method=self.method,
+                    aggregations=", ".join(AGGREGATIONS),
+                ),
                 [(["aggregation", "method"], "unknown method")],
             )
         if not np.isfinite(self.p):
             raise CompositeError(
-                "generalised mean parameter must be finite", [(["aggregation", "p"], "not finite")]
+                _("generalised mean parameter must be finite"),
+                [(["aggregation", "p"], "not finite")],
             )
 
     @property
@@ -117,18 +127,18 @@ class Bands:
         """From ``(label, min, max)`` triples, which must be gapless and non-overlapping."""
         ordered = sorted(ranges, key=lambda b: b[1])
         if not ordered:
-            raise CompositeError("at least one band is required", [(["bands"], "empty")])
+            raise CompositeError(_("at least one band is required"), [(["bands"], "empty")])
         errors: list[tuple[list[str | int], str]] = []
         labels = [b[0] for b in ordered]
         if len(set(labels)) != len(labels):
-            errors.append((["bands"], "duplicate band labels"))
+            errors.append((["bands"], _("duplicate band labels")))
         for i, (label, lo, hi) in enumerate(ordered):
             if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-                errors.append((["bands", i], f"band {label}: need finite min < max"))
+                errors.append((["bands", i], _("band {label}: need finite min < max", label=label)))
             if i and ordered[i - 1][2] != lo:
-                errors.append((["bands", i], f"gap or overlap before band {label}"))
+                errors.append((["bands", i], _("gap or overlap before band {label}", label=label)))
         if errors:
-            raise CompositeError("invalid grade bands", errors)
+            raise CompositeError(_("invalid grade bands"), errors)
         return cls(tuple(labels), (*(b[1] for b in ordered), ordered[-1][2]))
 
     def index(self, scores: FloatArray) -> IntArray:
@@ -159,31 +169,40 @@ def data_matrix(
     """
     errors: list[tuple[list[str | int], str]] = []
     if not units:
-        raise CompositeError("the data table has no units", [(["data", "uCode"], "empty")])
+        raise CompositeError(_("the data table has no units"), [(["data", "uCode"], "empty")])
     seen: set[str] = set()
     for i, u in enumerate(units):
         if not u:
-            errors.append((["data", i, "uCode"], "empty unit code"))
+            errors.append((["data", i, "uCode"], _("empty unit code")))
         elif u in seen:
-            errors.append((["data", i, "uCode"], f"duplicate unit {u!r}"))
+            errors.append((["data", i, "uCode"], _("duplicate unit {u!r}", u=u)))
         seen.add(u)
     out = np.empty((len(units), len(tree.indicators)), dtype=np.float64)
     for j, code in enumerate(tree.indicators):
         if code not in columns:
-            errors.append((["data", code], f"indicator {code} has no column in the data"))
+            errors.append(
+                (["data", code], _("indicator {code} has no column in the data", code=code))
+            )
             continue
         col = np.asarray(columns[code], dtype=np.float64)
         if col.shape != (len(units),):
-            errors.append((["data", code], f"{len(col)} values for {len(units)} units"))
+            errors.append(
+                (
+                    ["data", code],
+                    _("{n_col} values for {n_units} units", n_col=len(col), n_units=len(units)),
+                )
+            )
             continue
         bad = np.flatnonzero(np.isinf(col))
         if bad.size:
-            errors.append(([*["data", code], units[bad[0]]], "infinite value"))
+            errors.append(([*["data", code], units[bad[0]]], _("infinite value")))
         if np.isnan(col).all():
-            errors.append((["data", code], f"indicator {code} has no data for any unit"))
+            errors.append(
+                (["data", code], _("indicator {code} has no data for any unit", code=code))
+            )
         out[:, j] = col
     if errors:
-        raise CompositeError("invalid data table", errors)
+        raise CompositeError(_("invalid data table"), errors)
     return out
 
 
@@ -226,9 +245,9 @@ def _distance_to_target(x: FloatArray, tree: Tree, spec: Normalisation) -> Float
     errors: list[tuple[list[str | int], str]] = []
     for code, t in (spec.targets or {}).items():
         if code not in tree.indicators:
-            errors.append((["normalisation", "targets", code], "not an indicator of the tree"))
+            errors.append((["normalisation", "targets", code], _("not an indicator of the tree")))
         elif not np.isfinite(t):
-            errors.append((["normalisation", "targets", code], "target must be finite"))
+            errors.append((["normalisation", "targets", code], _("target must be finite")))
         else:
             targets[tree.indicators.index(code)] = t
     lo, hi = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
@@ -236,17 +255,24 @@ def _distance_to_target(x: FloatArray, tree: Tree, spec: Normalisation) -> Float
     denom = np.where(up, targets - lo, hi - targets)
     for j, code in enumerate(tree.indicators):
         if np.isnan(targets[j]):
-            errors.append((["normalisation", "targets", code], f"{code} has no target"))
+            errors.append(
+                (["normalisation", "targets", code], _("{code} has no target", code=code))
+            )
         elif denom[j] <= 0:
             worst = "minimum" if up[j] else "maximum"
             errors.append(
                 (
                     ["normalisation", "targets", code],
-                    f"{code}: target {targets[j]!r} does not improve on the {worst} value",
+                    _(
+                        "{code}: target {targets!r} does not improve on the {worst} value",
+                        code=code,
+                        targets=targets[j],
+                        worst=worst,
+                    ),
                 )
             )
     if errors:
-        raise CompositeError("distance to target needs a usable target per indicator", errors)
+        raise CompositeError(_("distance to target needs a usable target per indicator"), errors)
     ratio = np.where(up, x - lo, hi - x) / denom
     if spec.cap:
         ratio = np.minimum(ratio, 1.0)
@@ -260,16 +286,18 @@ def _goalposts(x: FloatArray, tree: Tree, spec: Normalisation) -> FloatArray:
     hi = np.empty(len(tree.indicators))
     for code in posts:
         if code not in tree.indicators:
-            errors.append((["normalisation", "goalposts", code], "not an indicator of the tree"))
+            errors.append((["normalisation", "goalposts", code], _("not an indicator of the tree")))
     for j, code in enumerate(tree.indicators):
         if code not in posts:
-            errors.append((["normalisation", "goalposts", code], f"{code} has no goalposts"))
+            errors.append(
+                (["normalisation", "goalposts", code], _("{code} has no goalposts", code=code))
+            )
             continue
         lo[j], hi[j] = posts[code]
         if not (np.isfinite(lo[j]) and np.isfinite(hi[j]) and lo[j] < hi[j]):
-            errors.append((["normalisation", "goalposts", code], "need finite lower < upper"))
+            errors.append((["normalisation", "goalposts", code], _("need finite lower < upper")))
     if errors:
-        raise CompositeError("goalposts need finite bounds lower < upper per indicator", errors)
+        raise CompositeError(_("goalposts need finite bounds lower < upper per indicator"), errors)
     c = np.clip(x, lo, hi)
     frac = np.where(tree.directions > 0, c - lo, hi - c) / (hi - lo)
     return np.asarray(spec.low + (spec.high - spec.low) * frac, dtype=np.float64)
@@ -294,7 +322,13 @@ def check_domain(
     need = "positive" if strict else "non-negative"
     hint = " (normalise with min-max to [1, 100] to avoid zeros)" if strict else ""
     raise CompositeError(
-        f"the {agg.label} mean needs {need} values: {len(where)} value(s) are not{hint}",
+        _(
+            "the {label} mean needs {need} values: {n_where} value(s) are not{hint}",
+            label=agg.label,
+            need=need,
+            n_where=len(where),
+            hint=hint,
+        ),
         [(["data", units[u], codes[c]], f"{units[u]}, {codes[c]} = {values[u, c]!r}")],
     )
 
@@ -309,8 +343,11 @@ def _forward(values: FloatArray, kind: str, p: float) -> FloatArray:
         out = np.asarray(values**p, dtype=np.float64)
     if np.isinf(out).any():
         raise CompositeError(
-            f"numeric overflow: values to the power {p!r} exceed float64; use a smaller "
-            "normalisation scale or mean parameter",
+            _(
+                "numeric overflow: values to the power {p!r} exceed float64; use "
+                "a smaller normalisation scale or mean parameter",
+                p=p,
+            ),
             [(["aggregation", "p"], "too large for the values' scale")],
         )
     return out
@@ -359,7 +396,7 @@ def check_finite(scores: FloatArray, units: Sequence[str], codes: Sequence[str])
     if bad.any():
         u, c = (int(i) for i in np.argwhere(bad)[0])
         raise CompositeError(
-            "numeric overflow: use a smaller normalisation scale or mean parameter",
+            _("numeric overflow: use a smaller normalisation scale or mean parameter"),
             [(["data", units[u], codes[c]], f"{units[u]}, {codes[c]} overflows float64")],
         )
 
@@ -400,7 +437,7 @@ def per_level(
         return (value,) * n
     if len(value) != n:
         raise CompositeError(
-            f"give one aggregation, or one per level above the indicators ({n})",
+            _("give one aggregation, or one per level above the indicators ({n})", n=n),
             [(["aggregation"], f"got {len(value)}")],
         )
     return tuple(value)
@@ -414,7 +451,7 @@ def thresholds(tree: Tree, value: float | Mapping[str, float] | None) -> list[Fl
         unknown = sorted(set(value) - set(tree.aggregates))
         if unknown:
             raise CompositeError(
-                "availability thresholds name unknown aggregates",
+                _("availability thresholds name unknown aggregates"),
                 [(["threshold", c], "not an aggregate of the tree") for c in unknown],
             )
         out: list[FloatArray | None] = []
@@ -429,7 +466,7 @@ def thresholds(tree: Tree, value: float | Mapping[str, float] | None) -> list[Fl
 def _check_fractions(values: FloatArray) -> None:
     if not (np.all(np.isfinite(values)) and np.all((values >= 0) & (values <= 1))):
         raise CompositeError(
-            "availability thresholds are fractions in [0, 1]", [(["threshold"], "out of range")]
+            _("availability thresholds are fractions in [0, 1]"), [(["threshold"], "out of range")]
         )
 
 

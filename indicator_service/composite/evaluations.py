@@ -20,6 +20,7 @@ from indicator_service.auth.principal import Principal
 from indicator_service.composite.schemas import CompositeOut, EvaluationsCompositeRequest
 from indicator_service.composite.tree import AGGREGATE, INDICATOR, CompositeError, MetaRow, Tree
 from indicator_service.core.errors import NotFound
+from indicator_service.core.i18n import _
 from indicator_service.scoring.models import Evaluation
 from indicator_service.scoring.ownership import readable_by
 
@@ -38,13 +39,16 @@ def load(session: Session, req: EvaluationsCompositeRequest, reader: Principal) 
     rows = session.exec(select(Evaluation).where(*conditions).order_by(col(Evaluation.id))).all()
     if not rows:
         raise NotFound(
-            "no stored evaluations match",
+            _("no stored evaluations match"),
             errors=[],
         )
     versions = sorted({r.framework_version for r in rows})
     if len(versions) > 1:
         raise CompositeError(
-            f"the evaluations use several framework versions ({', '.join(versions)})",
+            _(
+                "the evaluations use several framework versions ({versions})",
+                versions=", ".join(versions),
+            ),
             [(["version"], "give the version to compare")],
         )
     latest: dict[str, Evaluation] = {}
@@ -55,7 +59,7 @@ def load(session: Session, req: EvaluationsCompositeRequest, reader: Principal) 
         latest[key] = r
     if not latest:
         raise CompositeError(
-            "the matching evaluations name no unit or project", [(["framework"], "no units")]
+            _("the matching evaluations name no unit or project"), [(["framework"], "no units")]
         )
     return list(latest.values())
 
@@ -95,13 +99,15 @@ def table(evaluations: list[Evaluation]) -> tuple[Tree, list[str], np.ndarray, d
             lid, path = str(leaf["id"]), tuple(leaf["path"])
             if leaf_paths.setdefault(lid, path) != path:
                 raise CompositeError(
-                    f"leaf {lid!r} sits under different nodes in different evaluations",
+                    _("leaf {lid!r} sits under different nodes in different evaluations", lid=lid),
                     [(["evaluations", ids[unit], lid], f"{list(path)} vs {list(leaf_paths[lid])}")],
                 )
             leaf_points.setdefault(lid, float(leaf["points"]))
             values[(unit, lid)] = leaf_fraction(leaf)
     if not leaf_paths:
-        raise CompositeError("the evaluations have no indicators", [(["framework"], "no leaves")])
+        raise CompositeError(
+            _("the evaluations have no indicators"), [(["framework"], "no leaves")]
+        )
     depth = max(len(p) for p in leaf_paths.values())
     top = depth + 2  # level of the root
 

@@ -36,6 +36,7 @@ from indicator_service.composite.engine import (
     thresholds,
 )
 from indicator_service.composite.tree import CompositeError, FloatArray, IntArray, Tree
+from indicator_service.core.i18n import _
 
 FACTORS = ("weights", "normalisation", "aggregation", "exclusion")
 QUANTILES = (0.05, 0.5, 0.95)
@@ -100,16 +101,18 @@ class Samples:
 def validate_uncertainty(tree: Tree, unc: Uncertainty) -> None:
     errors: list[tuple[list[str | int], str]] = []
     if not (np.isfinite(unc.weight_noise) and 0 <= unc.weight_noise < 1):
-        errors.append((["weight_noise"], "must be in [0, 1)"))
+        errors.append((["weight_noise"], _("must be in [0, 1)")))
     if not unc.normalisations:
-        errors.append((["normalisations"], "at least one alternative"))
+        errors.append((["normalisations"], _("at least one alternative")))
     if not unc.aggregations:
-        errors.append((["aggregations"], "at least one alternative"))
+        errors.append((["aggregations"], _("at least one alternative")))
     lvl = unc.exclusion_level
     if lvl is not None and not 1 <= lvl < tree.n_levels:
-        errors.append((["exclusion_level"], f"must be between 1 and {tree.n_levels - 1}"))
+        errors.append(
+            (["exclusion_level"], _("must be between 1 and {value}", value=tree.n_levels - 1))
+        )
     if errors:
-        raise CompositeError("invalid uncertainty settings", errors)
+        raise CompositeError(_("invalid uncertainty settings"), errors)
 
 
 def draw(rng: np.random.Generator, tree: Tree, unc: Uncertainty, n: int) -> Samples:
@@ -166,8 +169,13 @@ class _Prepared:
                     check_domain(values, aggs[0], self.units, tree.indicators)
                 except CompositeError as exc:
                     raise CompositeError(
-                        f"normalisation alternative {k} with aggregation alternative {a}: "
-                        + exc.detail,
+                        _(
+                            "normalisation alternative {k} with "
+                            "aggregation alternative {a}: {detail}",
+                            k=k,
+                            a=a,
+                            detail=exc.detail,
+                        ),
                         exc.errors,
                     ) from None
 
@@ -279,7 +287,12 @@ class _Prepared:
                     code = tree.levels[lvl - 1][c]
                     need = "positive" if strict else "non-negative"
                     raise CompositeError(
-                        f"the {agg.label} mean needs {need} values on level {lvl}",
+                        _(
+                            "the {label} mean needs {need} values on level {lvl}",
+                            label=agg.label,
+                            need=need,
+                            lvl=lvl,
+                        ),
                         [
                             (
                                 ["data", self.units[u], code],
@@ -333,13 +346,14 @@ def _target(tree: Tree, target: str | None) -> tuple[int, int]:
     if target is None:
         if len(tree.roots) != 1:
             raise CompositeError(
-                "the tree has several top nodes: name the target aggregate",
+                _("the tree has several top nodes: name the target aggregate"),
                 [(["target"], f"one of {', '.join(tree.roots)}")],
             )
         target = tree.roots[0]
     if target not in tree.aggregates:
         raise CompositeError(
-            f"unknown target aggregate {target!r}", [(["target"], "not an aggregate of the tree")]
+            _("unknown target aggregate {target!r}", target=target),
+            [(["target"], "not an aggregate of the tree")],
         )
     level = tree.level_of(target)
     return level, tree.levels[level - 1].index(target)
@@ -404,7 +418,7 @@ def monte_carlo(
     """Run ``n`` replications and summarise each unit's score, rank and grade."""
     unc = uncertainty or Uncertainty()
     if n < 1:
-        raise CompositeError("at least one replication", [(["n"], "must be ≥ 1")])
+        raise CompositeError(_("at least one replication"), [(["n"], "must be ≥ 1")])
     level, position = _target(tree, target)
     code = tree.levels[level - 1][position]
     prep = _Prepared(tree, units, x, unc, threshold)
@@ -501,11 +515,11 @@ def sensitivity(
     factors = unc.factors()
     if not factors:
         raise CompositeError(
-            "no uncertain assumption to analyse",
+            _("no uncertain assumption to analyse"),
             [(["uncertainty"], "set weight noise, alternatives or an exclusion level")],
         )
     if n < 2:
-        raise CompositeError("at least two base samples", [(["n"], "must be ≥ 2")])
+        raise CompositeError(_("at least two base samples"), [(["n"], "must be ≥ 2")])
     level, position = _target(tree, target)
     code = tree.levels[level - 1][position]
     prep = _Prepared(tree, units, x, unc, threshold)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from indicator_service.core.i18n import _
 from indicator_service.core.types import INTEGRAL
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -80,7 +81,7 @@ class NormalisationIn(_Request):
     @model_validator(mode="after")
     def _range(self) -> NormalisationIn:
         if not self.low < self.high:
-            raise ValueError("low must be below high")
+            raise ValueError(_("low must be below high"))
         return self
 
 
@@ -125,9 +126,9 @@ class CompositeRequest(CompositeOptions):
     @model_validator(mode="after")
     def _one_source_each(self) -> CompositeRequest:
         if (self.data is None) == (self.data_csv is None):
-            raise ValueError("give exactly one of data and data_csv")
+            raise ValueError(_("give exactly one of data and data_csv"))
         if (self.meta is None) == (self.meta_csv is None):
-            raise ValueError("give exactly one of meta and meta_csv")
+            raise ValueError(_("give exactly one of meta and meta_csv"))
         return self
 
 

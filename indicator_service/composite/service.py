@@ -29,6 +29,7 @@ from indicator_service.composite.tables import (
 )
 from indicator_service.composite.tree import AGGREGATE, INDICATOR, CompositeError, MetaRow, Tree
 from indicator_service.core.errors import ErrorItem, Unprocessable
+from indicator_service.core.i18n import _
 
 # Work bound of one request: runs × units × indicators (≈ 4 s CPU per 2e9 on one core).
 MAX_WORK = 2_000_000_000
@@ -205,7 +206,12 @@ def _robust(req: RobustnessRequest) -> RobustnessOut:
     work = runs * len(units) * len(tree.indicators)
     if work > MAX_WORK:
         raise CompositeError(
-            f"too much work for one request: runs × units × indicators = {work:,} > {MAX_WORK:,}",
+            _(
+                "too much work for one request: runs × units × "
+                "indicators = {work:,} > {max_work:,}",
+                work=work,
+                max_work=MAX_WORK,
+            ),
             [(["replications"], "lower replications or sensitivity_samples")],
         )
     bands = _bands(req)

@@ -12,6 +12,7 @@ import numpy as np
 
 from indicator_service.composite.tree import TREE_TYPES, CompositeError, FloatArray, MetaRow
 from indicator_service.core.errors import excerpt
+from indicator_service.core.i18n import _
 from indicator_service.core.readers import ReadError
 from indicator_service.tables.rows import csv_rows
 
@@ -26,15 +27,18 @@ def _rows(text: str, what: str) -> tuple[list[str], list[list[str]]]:
         header = [h.strip() for h in next(reader)]
         rows = [r for r in reader if any(c.strip() for c in r)]
     except StopIteration:
-        raise CompositeError(f"the {what} table is empty", [([what], "no header row")]) from None
+        raise CompositeError(
+            _("the {what} table is empty", what=what), [([what], "no header row")]
+        ) from None
     except ReadError as exc:
         raise CompositeError(
-            f"the {what} table is not readable CSV", [([what, exc.line or 1], exc.message)]
+            _("the {what} table is not readable CSV", what=what),
+            [([what, exc.line or 1], exc.message)],
         ) from exc
     for i, r in enumerate(rows):
         if len(r) != len(header):
             raise CompositeError(
-                f"the {what} table is ragged",
+                _("the {what} table is ragged", what=what),
                 [([what, i + 2], f"{len(r)} cells, header has {len(header)}")],
             )
     return header, rows
@@ -47,10 +51,10 @@ def _number(text: str, loc: list[str | int], errors: list[tuple[list[str | int],
     try:
         v = float(t)
     except ValueError:
-        errors.append((loc, f"not a number: {excerpt(t)}"))
+        errors.append((loc, _("not a number: {t}", t=excerpt(t))))
         return math.nan
     if not math.isfinite(v):
-        errors.append((loc, f"not a finite number: {excerpt(t)}"))
+        errors.append((loc, _("not a finite number: {t}", t=excerpt(t))))
         return math.nan
     return v
 
@@ -63,10 +67,10 @@ def read_data_csv(text: str) -> tuple[list[str], dict[str, FloatArray], list[str
     """
     header, rows = _rows(text, "data")
     if "uCode" not in header:
-        raise CompositeError("the data table needs a uCode column", [(["data"], "no uCode")])
+        raise CompositeError(_("the data table needs a uCode column"), [(["data"], "no uCode")])
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
-        raise CompositeError("duplicate data columns", [(["data", d], "duplicate") for d in dup])
+        raise CompositeError(_("duplicate data columns"), [(["data", d], "duplicate") for d in dup])
     ucol = header.index("uCode")
     units = [r[ucol].strip() for r in rows]
     columns: dict[str, FloatArray] = {}
@@ -93,7 +97,7 @@ def check_indicator_columns(
     bad = [c for c in indicators if c in text_columns]
     if bad:
         raise CompositeError(
-            "indicator columns must be numeric (NA for missing)",
+            _("indicator columns must be numeric (NA for missing)"),
             [(["data", c], "holds non-numeric values") for c in bad],
         )
 
@@ -103,7 +107,7 @@ def read_meta_csv(text: str) -> list[MetaRow]:
     missing = [c for c in META_COLUMNS if c not in header]
     if missing:
         raise CompositeError(
-            "the meta table lacks required columns",
+            _("the meta table lacks required columns"),
             [(["meta", c], "missing column") for c in missing],
         )
     col = {h: i for i, h in enumerate(header)}
@@ -116,13 +120,13 @@ def read_meta_csv(text: str) -> list[MetaRow]:
         loc: list[str | int] = ["meta", i + 2]
         level = _number(r[col["Level"]], [*loc, "Level"], errors)
         if not math.isnan(level) and level != int(level):
-            errors.append(([*loc, "Level"], f"not an integer: {level!r}"))
+            errors.append(([*loc, "Level"], _("not an integer: {level!r}", level=level)))
         direction = _number(r[col["Direction"]], [*loc, "Direction"], errors)
         weight = _number(r[col["Weight"]], [*loc, "Weight"], errors)
         target = _number(r[col["Target"]], [*loc, "Target"], errors) if "Target" in col else None
         for name, v in (("Level", level), ("Direction", direction), ("Weight", weight)):
             if math.isnan(v):
-                errors.append(([*loc, name], "missing"))
+                errors.append(([*loc, name], _("missing")))
         parent = r[col["Parent"]].strip()
         out.append(
             MetaRow(
@@ -138,7 +142,7 @@ def read_meta_csv(text: str) -> list[MetaRow]:
             )
         )
     if errors:
-        raise CompositeError("invalid meta table", errors)
+        raise CompositeError(_("invalid meta table"), errors)
     return out
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from indicator_service.core.i18n import _
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
@@ -130,55 +132,93 @@ def build_tree(rows: Sequence[MetaRow]) -> Tree:
     for i, r in tree_rows:
         loc: list[str | int] = ["meta", i if r.row is None else r.row]
         if not r.code:
-            errors.append(([*loc, "iCode"], "empty code"))
+            errors.append(([*loc, "iCode"], _("empty code")))
             continue
         if r.code in by_code:
-            errors.append(([*loc, "iCode"], f"duplicate code {r.code!r}"))
+            errors.append(([*loc, "iCode"], _("duplicate code {code!r}", code=r.code)))
             continue
         by_code[r.code] = r
         index[r.code] = loc[1]
         if r.level < 1:
-            errors.append(([*loc, "Level"], f"{r.code}: level must be ≥ 1, got {r.level}"))
+            errors.append(
+                (
+                    [*loc, "Level"],
+                    _("{code}: level must be ≥ 1, got {level}", code=r.code, level=r.level),
+                )
+            )
         if (r.type == INDICATOR) != (r.level == 1):
-            errors.append(([*loc, "Type"], f"{r.code}: indicators are exactly the level-1 rows"))
+            errors.append(
+                ([*loc, "Type"], _("{code}: indicators are exactly the level-1 rows", code=r.code))
+            )
         if not (math.isfinite(r.weight) and r.weight > 0):
-            errors.append(([*loc, "Weight"], f"{r.code}: weight must be positive, got {r.weight}"))
+            errors.append(
+                (
+                    [*loc, "Weight"],
+                    _(
+                        "{code}: weight must be positive, got {weight}",
+                        code=r.code,
+                        weight=r.weight,
+                    ),
+                )
+            )
         if r.direction not in (1.0, -1.0):
-            errors.append(([*loc, "Direction"], f"{r.code}: direction must be 1 or -1"))
+            errors.append(
+                ([*loc, "Direction"], _("{code}: direction must be 1 or -1", code=r.code))
+            )
         if r.target is not None and not math.isfinite(r.target):
-            errors.append(([*loc, "Target"], f"{r.code}: target must be finite"))
+            errors.append(([*loc, "Target"], _("{code}: target must be finite", code=r.code)))
     if not by_code:
-        raise CompositeError("the meta table has no Indicator or Aggregate rows", errors)
+        raise CompositeError(_("the meta table has no Indicator or Aggregate rows"), errors)
     top = max(r.level for r in by_code.values())
     for code, r in by_code.items():
         loc = ["meta", index[code], "Parent"]
         if r.parent is None:
             if r.level != top:
-                errors.append((loc, f"{code}: only top-level (level {top}) nodes have no parent"))
+                errors.append(
+                    (
+                        loc,
+                        _(
+                            "{code}: only top-level (level {top}) nodes have no parent",
+                            code=code,
+                            top=top,
+                        ),
+                    )
+                )
             continue
         parent = by_code.get(r.parent)
         if parent is None:
-            errors.append((loc, f"{code}: unknown parent {r.parent!r}"))
+            errors.append((loc, _("{code}: unknown parent {parent!r}", code=code, parent=r.parent)))
         elif parent.level != r.level + 1:
             errors.append(
                 (
                     loc,
-                    f"{code} (level {r.level}): parent {r.parent!r} is on level {parent.level},"
-                    f" expected level {r.level + 1}",
+                    _(
+                        "{code} (level {level}): parent {parent!r} is on "
+                        "level {level2}, expected level {value}",
+                        code=code,
+                        level=r.level,
+                        parent=r.parent,
+                        level2=parent.level,
+                        value=r.level + 1,
+                    ),
                 )
             )
     errors.extend(_cycles(by_code, index))
     with_children = {r.parent for r in by_code.values() if r.parent is not None}
     for code, r in by_code.items():
         if r.level > 1 and code not in with_children:
-            errors.append((["meta", index[code], "iCode"], f"aggregate {code} has no children"))
+            errors.append(
+                (["meta", index[code], "iCode"], _("aggregate {code} has no children", code=code))
+            )
     if top < 2:
-        errors.append((["meta"], "the tree needs at least one aggregate above the indicators"))
+        errors.append((["meta"], _("the tree needs at least one aggregate above the indicators")))
     missing_levels = sorted(set(range(1, top + 1)) - {r.level for r in by_code.values()})
     if missing_levels:
-        errors.append((["meta"], f"no nodes on level(s) {missing_levels}"))
+        errors.append(
+            (["meta"], _("no nodes on level(s) {missing_levels}", missing_levels=missing_levels))
+        )
     if errors:
-        raise CompositeError("invalid indicator tree", errors)
+        raise CompositeError(_("invalid indicator tree"), errors)
 
     levels = tuple(
         tuple(c for c, r in by_code.items() if r.level == lvl) for lvl in range(1, top + 1)
@@ -227,7 +267,7 @@ def _cycles(
             errors.append(
                 (
                     ["meta", index[code], "Parent"],
-                    "cycle in the tree: " + " → ".join([*cycle, code]),
+                    _("cycle in the tree: {value}", value=" → ".join([*cycle, code])),
                 )
             )
     return errors

@@ -18,6 +18,8 @@ from typing import Generic, TypeVar
 
 from cachetools import LRUCache
 
+from indicator_service.core.i18n import _
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -27,7 +29,7 @@ class LRU(Generic[K, V]):
 
     def __init__(self, maxsize: int) -> None:
         if maxsize <= 0:
-            raise ValueError("maxsize must be positive")
+            raise ValueError(_("maxsize must be positive"))
         self._data: LRUCache[K, V] = LRUCache(maxsize)
         self._lock = threading.Lock()
 

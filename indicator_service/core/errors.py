@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from indicator_service.core.i18n import N_, _, gettext
+
 PROBLEM_JSON = "application/problem+json"
 #: The longest excerpt of a client's value a message may quote (characters).
 EXCERPT_CHARS = 80
@@ -29,11 +31,11 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     if isinstance(value, str | bytes):
         if len(value) <= limit:
             return repr(value)
-        return f"{value[:limit]!r}… ({len(value)} characters)"
+        return _("{text}… ({n} characters)", text=repr(value[:limit]), n=len(value))
     if isinstance(value, int) and not isinstance(value, bool):
         if value.bit_length() <= 200:  # at most 61 digits
             return repr(value)
-        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+        return _("an integer of about {n} digits", n=int(value.bit_length() * 0.30103) + 1)
     if isinstance(value, list | tuple | dict | set):
         text = _bounded_repr(value, limit)
         return text
@@ -83,7 +85,7 @@ def bounded(message: str, limit: int = MESSAGE_CHARS) -> str:
     """A message cut at ``limit`` characters (the last guard of :func:`problem_body`)."""
     if len(message) <= limit:
         return message
-    return f"{message[:limit]}… ({len(message)} characters, cut)"
+    return _("{text}… ({n} characters, cut)", text=message[:limit], n=len(message))
 
 
 PROBLEM_TYPE_BASE = "https://indicator-service.dev/problems/"
@@ -114,7 +116,7 @@ class ServiceError(Exception):
 
     status: int = 500
     slug: str = "internal-error"
-    title: str = "Internal server error"
+    title: str = N_("Internal server error")
 
     def __init__(
         self,
@@ -133,56 +135,80 @@ class ServiceError(Exception):
 
 
 class BadRequest(ServiceError):
-    status, slug, title = 400, "bad-request", "Bad request"
+    status, slug, title = 400, "bad-request", N_("Bad request")
 
 
 class Unauthorized(ServiceError):
-    status, slug, title = 401, "unauthorized", "Unauthorized"
+    status, slug, title = 401, "unauthorized", N_("Unauthorized")
 
 
 class Forbidden(ServiceError):
-    status, slug, title = 403, "forbidden", "Forbidden"
+    status, slug, title = 403, "forbidden", N_("Forbidden")
 
 
 class NotFound(ServiceError):
-    status, slug, title = 404, "not-found", "Not found"
+    status, slug, title = 404, "not-found", N_("Not found")
 
 
 class Conflict(ServiceError):
-    status, slug, title = 409, "conflict", "Conflict"
+    status, slug, title = 409, "conflict", N_("Conflict")
 
 
 class NotAcceptable(ServiceError):
-    status, slug, title = 406, "not-acceptable", "Not acceptable"
+    status, slug, title = 406, "not-acceptable", N_("Not acceptable")
 
 
 class PreconditionFailed(ServiceError):
-    status, slug, title = 412, "precondition-failed", "Precondition failed"
+    status, slug, title = 412, "precondition-failed", N_("Precondition failed")
 
 
 class PayloadTooLarge(ServiceError):
-    status, slug, title = 413, "payload-too-large", "Payload too large"
+    status, slug, title = 413, "payload-too-large", N_("Payload too large")
 
 
 class UnsupportedMediaType(ServiceError):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+    status, slug, title = 415, "unsupported-media-type", N_("Unsupported media type")
 
 
 class Unprocessable(ServiceError):
-    status, slug, title = 422, "validation-error", "Unprocessable content"
+    status, slug, title = 422, "validation-error", N_("Unprocessable content")
 
 
 class PreconditionRequired(ServiceError):
-    status, slug, title = 428, "precondition-required", "Precondition required"
+    status, slug, title = 428, "precondition-required", N_("Precondition required")
 
 
 class TooManyRequests(ServiceError):
-    status, slug, title = 429, "too-many-requests", "Too many requests"
+    status, slug, title = 429, "too-many-requests", N_("Too many requests")
 
 
 class ServiceUnavailable(ServiceError):
-    status, slug, title = 503, "service-unavailable", "Service unavailable"
+    status, slug, title = 503, "service-unavailable", N_("Service unavailable")
 
+
+#: The titles of the statuses no ServiceError subclass names (HTTPStatus phrases), for the catalog.
+_PHRASES = (
+    N_("Method Not Allowed"),
+    N_("Request Timeout"),
+    N_("Not Found"),
+    N_("Bad Request"),
+    N_("Conflict"),
+    N_("Payload Too Large"),
+    N_("Content Too Large"),
+    N_("Request Entity Too Large"),
+    N_("Unprocessable Content"),
+    N_("Unprocessable Entity"),
+    N_("Too Many Requests"),
+    N_("Internal Server Error"),
+    N_("Service Unavailable"),
+    N_("Unauthorized"),
+    N_("Forbidden"),
+    N_("Not Acceptable"),
+    N_("Precondition Failed"),
+    N_("Precondition Required"),
+    N_("Unsupported Media Type"),
+    N_("Error"),
+)
 
 _SLUGS: dict[int, str] = {
     400: "bad-request",
@@ -214,14 +240,16 @@ def problem_body(
     request_id: str | None = None,
     errors: Sequence[ErrorItem] = (),
 ) -> dict[str, Any]:
-    """The JSON body of a problem response (one place builds them all)."""
+    """The JSON body of a problem response (one place builds them all). The title is translated
+    here (titles are class-level msgids); ``detail`` and the items' ``msg`` were translated where
+    they were raised (core/i18n.py)."""
     try:
         default_title = HTTPStatus(status).phrase
     except ValueError:
         default_title = "Error"
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + (slug or _SLUGS.get(status, "error")),
-        "title": title or default_title,
+        "title": gettext(title or default_title),
         "status": status,
         "detail": None if detail is None else bounded(detail),
         "instance": instance,

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from indicator_service.core import database
+from indicator_service.core.i18n import _
 from indicator_service.core.metrics import CONTENT_TYPE_LATEST
 
 router = APIRouter(tags=["operations"])
@@ -71,23 +72,31 @@ def _checks_in_order(
         database.ping(engine)
     except Exception as exc:
         outcomes.append(
-            CheckOutcome(name="database", ok=False, detail=f"unreachable: {exc.__class__.__name__}")
+            CheckOutcome(
+                name="database",
+                ok=False,
+                detail=_("unreachable: {error}", error=exc.__class__.__name__),
+            )
         )
         return
-    outcomes.append(CheckOutcome(name="database", ok=True, detail="reachable"))
+    outcomes.append(CheckOutcome(name="database", ok=True, detail=_("reachable")))
     running[:] = ["migrations"]
     try:
         current, heads = database.current_revisions(engine), database.head_revisions()
     except Exception as exc:
-        current, heads = set(), {f"error: {exc.__class__.__name__}"}
+        current, heads = set(), {_("error: {error}", error=exc.__class__.__name__)}
     migrated = current == heads
     outcomes.append(
         CheckOutcome(
             name="migrations",
             ok=migrated,
-            detail="at head"
+            detail=_("at head")
             if migrated
-            else f"at {sorted(current) or 'none'}, head is {sorted(heads)}",
+            else _(
+                "at {current}, head is {heads}",
+                current=sorted(current) or _("none"),
+                heads=sorted(heads),
+            ),
         )
     )
     if not migrated:
@@ -98,7 +107,7 @@ def _checks_in_order(
             try:
                 ok, detail = check(session)
             except Exception as exc:
-                ok, detail = False, f"check failed: {exc.__class__.__name__}"
+                ok, detail = False, _("check failed: {error}", error=exc.__class__.__name__)
             outcomes.append(CheckOutcome(name=name, ok=ok, detail=detail))
 
 
@@ -129,7 +138,9 @@ async def readyz(request: Request) -> JSONResponse:
         outcomes = list(outcomes)
         late = [name for name in pending if name not in {o.name for o in outcomes}]
         outcomes += [
-            CheckOutcome(name=name, ok=False, detail=f"no answer within {timeout:g} s")
+            CheckOutcome(
+                name=name, ok=False, detail=_("no answer within {seconds:g} s", seconds=timeout)
+            )
             for name in late or ["readiness"]
         ]
     ready = not timed_out and all(o.ok for o in outcomes)

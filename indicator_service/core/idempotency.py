@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from indicator_service.core.errors import Conflict, ErrorItem, Unprocessable
+from indicator_service.core.i18n import _
 
 MAX_KEY_LENGTH = 200
 
@@ -50,9 +51,11 @@ def request_fingerprint(payload: Any) -> str:
 def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise Unprocessable(
-            "Idempotency-Key must be 1–200 printable characters",
+            _("Idempotency-Key must be 1–200 printable characters"),
             errors=[
-                ErrorItem(loc=["header", "Idempotency-Key"], msg="invalid key", type="value_error")
+                ErrorItem(
+                    loc=["header", "Idempotency-Key"], msg=_("invalid key"), type="value_error"
+                )
             ],
         )
     return key
@@ -72,11 +75,11 @@ def find_replay(
     ).first()
     if record is not None and record.request_hash != request_hash:
         raise Conflict(
-            "This Idempotency-Key was already used with a different request body",
+            _("This Idempotency-Key was already used with a different request body"),
             errors=[
                 ErrorItem(
                     loc=["header", "Idempotency-Key"],
-                    msg="key reused with another body",
+                    msg=_("key reused with another body"),
                     type="idempotency_key_reused",
                 )
             ],
@@ -114,12 +117,12 @@ def remember(
         session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            "A request with this Idempotency-Key is being processed concurrently; retry it",
+            _("A request with this Idempotency-Key is being processed concurrently; retry it"),
             headers={"Retry-After": "1"},
             errors=[
                 ErrorItem(
                     loc=["header", "Idempotency-Key"],
-                    msg="concurrent request with the same key",
+                    msg=_("concurrent request with the same key"),
                     type="idempotency_key_in_flight",
                 )
             ],

@@ -15,16 +15,17 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from indicator_service.core.errors import PROBLEM_JSON, problem_body
+from indicator_service.core.i18n import negotiate, reset_language, set_language
 from indicator_service.core.logging import request_id_var
 from indicator_service.core.metrics import Metrics
 from indicator_service.core.ratelimit import (
     CHARGED,
     EXEMPT_PATHS,
-    LIMITED_ERRORS,
     Limiter,
     RateLimiter,
     address_identity,
     limited_detail,
+    limited_errors,
 )
 
 access_log = logging.getLogger("indicator_service.access")
@@ -64,6 +65,8 @@ UI_CSP = (
     b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 )
 UI_PATH = "/ui"
+#: Files that are the same in every language (no Content-Language, no Vary on it).
+STATIC_PATHS = (UI_PATH + "/static/",)
 
 
 def _valid_request_id(value: str) -> bool:
@@ -95,6 +98,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         request_id = ""
         content_length: int | None = None
+        accept_language: str | None = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
@@ -105,9 +109,13 @@ class RequestContextMiddleware:
                     content_length = int(value)
                 except ValueError:
                     content_length = None
+            elif name == b"accept-language":
+                accept_language = value.decode("latin-1")
         if not request_id:
             request_id = uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        lang = negotiate(accept_language)
+        lang_token = set_language(lang)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         limit = self.max_body_bytes
@@ -118,6 +126,9 @@ class RequestContextMiddleware:
             extra_headers.append(UI_CSP)
         elif not path.startswith(DOC_PATHS):
             extra_headers.append(API_CSP)
+        if not path.startswith(STATIC_PATHS):
+            # the words of an answer follow Accept-Language (core/i18n.py)
+            extra_headers.append((b"content-language", lang.encode("ascii")))
 
         if content_length is not None and content_length > limit:
             receive = _refusing_receive(limit)
@@ -127,7 +138,10 @@ class RequestContextMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), *extra_headers]
+                headers = [*message.get("headers", []), *extra_headers]
+                if not path.startswith(STATIC_PATHS):
+                    headers = _vary_accept_language(headers)
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -159,6 +173,7 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+            reset_language(lang_token)
 
 
 async def _too_many_requests(path: str, request_id: str, wait: float, send: Send) -> None:
@@ -168,7 +183,7 @@ async def _too_many_requests(path: str, request_id: str, wait: float, send: Send
         limited_detail(retry_after),
         instance=path,
         request_id=request_id,
-        errors=LIMITED_ERRORS,
+        errors=limited_errors(),
     )
     payload = json.dumps(body).encode()
     headers = [
@@ -179,6 +194,17 @@ async def _too_many_requests(path: str, request_id: str, wait: float, send: Send
     ]
     await send({"type": "http.response.start", "status": 429, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+def _vary_accept_language(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``Vary: Accept-Language`` added to the response's own ``Vary`` (one header)."""
+    values = [v for k, v in headers if k.lower() == b"vary"]
+    if not values:
+        return [*headers, (b"vary", b"Accept-Language")]
+    merged = b", ".join(values)
+    if b"accept-language" not in merged.lower():
+        merged += b", Accept-Language"
+    return [*(h for h in headers if h[0].lower() != b"vary"), (b"vary", merged)]
 
 
 def _refusing_receive(limit: int) -> Receive:

@@ -19,6 +19,7 @@ from starlette.routing import compile_path
 
 from indicator_service.core.database import is_transaction_conflict
 from indicator_service.core.errors import PROBLEM_JSON, ErrorItem, ServiceError, problem_body
+from indicator_service.core.i18n import _, language, location_text, negotiate, validation_message
 from indicator_service.core.jsonbody import is_json_media
 from indicator_service.core.middleware import BodyReadTimeout, BodyTooLarge
 
@@ -129,11 +130,14 @@ async def _validation_error(
         return problem_response(
             request,
             415,
-            f"Content type {content_type!r} is not accepted here; send application/json",
+            _(
+                "Content type {content_type!r} is not accepted here; send application/json",
+                content_type=content_type,
+            ),
             errors=[
                 ErrorItem(
                     loc=["header", "content-type"],
-                    msg="expected application/json",
+                    msg=_("expected application/json"),
                     type="unsupported_media_type",
                 )
             ],
@@ -142,27 +146,34 @@ async def _validation_error(
         items = [
             ErrorItem(
                 loc=_loc(e.get("loc", ["body"])),
-                msg=str(e.get("ctx", {}).get("error", e.get("msg"))),
+                msg=_("Invalid JSON: {error}", error=e.get("ctx", {}).get("error", e.get("msg"))),
                 type="json_invalid",
             )
             for e in raw
             if e.get("type") == "json_invalid"
         ]
         return problem_response(
-            request, 400, "The request body is not valid JSON", errors=items, slug="malformed-json"
+            request,
+            400,
+            _("The request body is not valid JSON"),
+            errors=items,
+            slug="malformed-json",
         )
     items = [
         ErrorItem(
             loc=_loc(e.get("loc", [])),
-            msg=str(e.get("msg", "")),
+            msg=validation_message(e),
             type=str(e.get("type", "value_error")),
         )
         for e in raw
     ]
-    where = ", ".join(".".join(str(p) for p in i.loc) for i in items[:5])
-    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+    where = _(", ").join(location_text(i.loc) for i in items[:5])
+    more = _(" and {n} more", n=len(items) - 5) if len(items) > 5 else ""
     return problem_response(
-        request, 422, f"{len(items)} invalid field(s): {where}{more}", errors=items
+        request,
+        422,
+        _("{n} invalid field(s): {where}{more}", n=len(items), where=where, more=more),
+        errors=items,
     )
 
 
@@ -183,11 +194,14 @@ async def _http_error(
         return problem_response(
             request,
             400,
-            "The request body is not valid JSON",
+            _("The request body is not valid JSON"),
             errors=[
                 ErrorItem(
                     loc=["body"],
-                    msg=f"not UTF-8: byte {exc.__cause__.start} cannot be decoded",
+                    msg=_(
+                        "not UTF-8: byte {position} cannot be decoded",
+                        position=exc.__cause__.start,
+                    ),
                     type="json_invalid",
                 )
             ],
@@ -196,9 +210,11 @@ async def _http_error(
     headers = dict(exc.headers or {})
     detail = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == 404 and detail in (None, "Not Found"):
-        detail = f"No resource at {request.url.path}"
+        detail = _("No resource at {path}", path=request.url.path)
     elif exc.status_code == 405:
-        detail = f"Method {request.method} is not allowed on {request.url.path}"
+        detail = _(
+            "Method {method} is not allowed on {path}", method=request.method, path=request.url.path
+        )
         # Starlette fills Allow from the first partially matching route only; a path
         # served by several routes (GET and DELETE on one resource) needs all of them.
         headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
@@ -222,8 +238,12 @@ async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
         request,
         413,
-        f"The request body is larger than the limit of {exc.limit} bytes",
-        errors=[ErrorItem(loc=["body"], msg=f"at most {exc.limit} bytes", type="too_large")],
+        _("The request body is larger than the limit of {limit} bytes", limit=exc.limit),
+        errors=[
+            ErrorItem(
+                loc=["body"], msg=_("at most {limit} bytes", limit=exc.limit), type="too_large"
+            )
+        ],
     )
 
 
@@ -232,8 +252,17 @@ async def _body_read_timeout(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
         request,
         408,
-        f"The request body stopped arriving for {exc.seconds:g} s; the connection is closed",
-        errors=[ErrorItem(loc=["body"], msg=f"no data for {exc.seconds:g} s", type="read_timeout")],
+        _(
+            "The request body stopped arriving for {seconds:g} s; the connection is closed",
+            seconds=exc.seconds,
+        ),
+        errors=[
+            ErrorItem(
+                loc=["body"],
+                msg=_("no data for {seconds:g} s", seconds=exc.seconds),
+                type="read_timeout",
+            )
+        ],
         headers={"Connection": "close"},
     )
 
@@ -245,7 +274,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     return problem_response(
         request,
         503,
-        "The database is not reachable; try again shortly",
+        _("The database is not reachable; try again shortly"),
         headers={"Retry-After": "2"},
     )
 
@@ -255,7 +284,7 @@ async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
         request,
         503,
-        "数据库连接均在使用中，请稍后重试 / Every database connection is in use; try again shortly",
+        _("Every database connection is in use; try again shortly"),
         headers={"Retry-After": "2"},
     )
 
@@ -263,10 +292,9 @@ async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
 async def _transaction_conflict(request: Request, exc: Exception) -> JSONResponse:
     """A deadlock or serialization failure: the transaction was rolled back, nothing changed."""
     log.warning("transaction conflict: %s", getattr(getattr(exc, "orig", None), "sqlstate", ""))
-    detail = (
-        "请求与另一个并发事务冲突（死锁或串行化失败），未做任何更改，请重试 / The request "
-        "conflicted with a concurrent transaction (deadlock or serialization failure); nothing "
-        "was changed; retry"
+    detail = _(
+        "The request conflicted with a concurrent transaction (deadlock or serialization "
+        "failure); nothing was changed; retry"
     )
     return problem_response(
         request,
@@ -283,12 +311,18 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     # request id header is added here.
     request_id = getattr(request.state, "request_id", None) or ""
     log.error("unhandled error", exc_info=exc, extra={"request_id_": request_id})
-    return problem_response(
-        request,
-        500,
-        "An internal error occurred; it has been logged",
-        headers={"x-request-id": request_id},
-    )
+    lang = negotiate(request.headers.get("accept-language"))
+    with language(lang):
+        return problem_response(
+            request,
+            500,
+            _("An internal error occurred; it has been logged"),
+            headers={
+                "x-request-id": request_id,
+                "Content-Language": lang,
+                "Vary": "Accept-Language",
+            },
+        )
 
 
 def install_problem_handlers(app: FastAPI, scope_check: ScopeCheck | None = None) -> None:

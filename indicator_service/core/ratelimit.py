@@ -38,6 +38,7 @@ from redis.exceptions import RedisError
 
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, TooManyRequests
+from indicator_service.core.i18n import _
 
 # Probes and metrics are never limited: an orchestrator must always see the process.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -69,7 +70,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if per_minute <= 0:
-            raise ValueError("per_minute must be positive (0 means: no limiter at all)")
+            raise ValueError(_("per_minute must be positive (0 means: no limiter at all)"))
         self.rate = per_minute / 60.0
         self.capacity = float(max(burst, 1))
         self.max_callers = max_callers
@@ -145,7 +146,7 @@ class RedisRateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if per_minute <= 0:
-            raise ValueError("per_minute must be positive (0 means: no limiter at all)")
+            raise ValueError(_("per_minute must be positive (0 means: no limiter at all)"))
         self.rate = per_minute / 60.0
         self.capacity = float(max(burst, 1))
         self.prefix = prefix
@@ -184,10 +185,14 @@ Limiter = RateLimiter | RedisRateLimiter
 
 
 def limited_detail(retry_after: int) -> str:
-    return f"Rate limit exceeded for this API key or client; retry in {retry_after} s"
+    return _(
+        "Rate limit exceeded for this API key or client; retry in {seconds} s", seconds=retry_after
+    )
 
 
-LIMITED_ERRORS = [ErrorItem(loc=["header", "authorization"], msg="rate limit", type="rate_limited")]
+def limited_errors() -> list[ErrorItem]:
+    """The error item of a 429 (in the current language)."""
+    return [ErrorItem(loc=["header", "authorization"], msg=_("rate limit"), type="rate_limited")]
 
 
 def too_many_requests(wait: float) -> TooManyRequests:
@@ -195,7 +200,7 @@ def too_many_requests(wait: float) -> TooManyRequests:
     retry_after = RateLimiter.retry_after(wait)
     return TooManyRequests(
         limited_detail(retry_after),
-        errors=LIMITED_ERRORS,
+        errors=limited_errors(),
         headers={"Retry-After": str(retry_after)},
     )
 

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from indicator_service.core.errors import bounded
+from indicator_service.core.i18n import _
 
 #: Nesting of a JSON or YAML document (objects and arrays, mappings and sequences).
 MAX_DEPTH = 64
@@ -89,15 +90,22 @@ def load_json(text: str) -> Any:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReadError(f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+        raise ReadError(_("invalid JSON: {msg}", msg=exc.msg), line=exc.lineno) from None
     except RecursionError:
         line = _depth_line(text)
-        raise ReadError(f"nested deeper than {MAX_DEPTH} levels", line=line) from None
+        raise ReadError(
+            _("nested deeper than {max_depth} levels", max_depth=MAX_DEPTH), line=line
+        ) from None
     except ValueError:  # an integer beyond Python's conversion limit
         line = _long_integer_line(text)
-        raise ReadError(f"an integer longer than {MAX_INT_DIGITS} digits", line=line) from None
+        raise ReadError(
+            _("an integer longer than {max_int_digits} digits", max_int_digits=MAX_INT_DIGITS),
+            line=line,
+        ) from None
     if _too_deep(value):
-        raise ReadError(f"nested deeper than {MAX_DEPTH} levels", line=_depth_line(text))
+        raise ReadError(
+            _("nested deeper than {max_depth} levels", max_depth=MAX_DEPTH), line=_depth_line(text)
+        )
     return value
 
 
@@ -112,7 +120,7 @@ class _UntrustedYamlLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise ReadError(
-                "YAML aliases (*name) are not accepted: write the value out",
+                _("YAML aliases (*name) are not accepted: write the value out"),
                 line=event.start_mark.line + 1,
             )
         self._depth += 1
@@ -120,7 +128,8 @@ class _UntrustedYamlLoader(yaml.SafeLoader):
             if self._depth > MAX_DEPTH:
                 event = self.peek_event()
                 raise ReadError(
-                    f"nested deeper than {MAX_DEPTH} levels", line=event.start_mark.line + 1
+                    _("nested deeper than {max_depth} levels", max_depth=MAX_DEPTH),
+                    line=event.start_mark.line + 1,
                 )
             return super().compose_node(parent, index)
         finally:
@@ -136,16 +145,20 @@ def load_yaml(text: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise ReadError(
-            f"invalid YAML: {problem}", line=mark.line + 1 if mark is not None else None
+            _("invalid YAML: {problem}", problem=problem),
+            line=mark.line + 1 if mark is not None else None,
         ) from None
     except RecursionError:
-        raise ReadError(f"nested deeper than {MAX_DEPTH} levels") from None
+        raise ReadError(_("nested deeper than {max_depth} levels", max_depth=MAX_DEPTH)) from None
     except ValueError as exc:
         if isinstance(exc, ReadError):
             raise
         line = _long_integer_line(text)
         if line is not None:
-            raise ReadError(f"an integer longer than {MAX_INT_DIGITS} digits", line=line) from None
-        raise ReadError(f"invalid YAML value: {bounded(str(exc), 200)}") from None
+            raise ReadError(
+                _("an integer longer than {max_int_digits} digits", max_int_digits=MAX_INT_DIGITS),
+                line=line,
+            ) from None
+        raise ReadError(_("invalid YAML value: {exc}", exc=bounded(str(exc), 200))) from None
     finally:
         loader.dispose()

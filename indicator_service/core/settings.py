@@ -10,6 +10,8 @@ from typing import Any, Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indicator_service.core.i18n import _
+
 DEFAULT_SECRET = "change-me-in-production"
 
 
@@ -129,10 +131,10 @@ class Settings(BaseSettings):
     def _refuse_default_secret_in_production(self) -> Self:
         if self.environment is Environment.production and self.secret_key == DEFAULT_SECRET:
             raise ValueError(
-                "INDICATOR_SECRET_KEY must be set to a non-default value in production"
+                _("INDICATOR_SECRET_KEY must be set to a non-default value in production")
             )
         if self.environment is Environment.production and len(self.secret_key) < 16:
-            raise ValueError("INDICATOR_SECRET_KEY must be at least 16 characters in production")
+            raise ValueError(_("INDICATOR_SECRET_KEY must be at least 16 characters in production"))
         return self
 
     @property

@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from indicator_service.core.i18n import localized
+
 # --- normalising ---------------------------------------------------------------------------------
 
 _EXTRA = str.maketrans(
@@ -287,15 +289,16 @@ _WORD_CHARS = frozenset("，,；;。完成前底达实现提降增减按逐步�
 
 
 class CellProblem(ValueError):
-    """A cell that cannot be read: ``zh`` and ``en`` say what is wrong and what is accepted."""
+    """A cell that cannot be read: ``zh`` and ``en`` say what is wrong and what is accepted;
+    ``message`` is the one of the request's language (core/i18n.py)."""
 
     def __init__(self, zh: str, en: str, type_: str) -> None:
-        super().__init__(f"{zh} / {en}")
+        super().__init__(en)
         self.zh, self.en, self.type = zh, en, type_
 
     @property
     def message(self) -> str:
-        return f"{self.zh} / {self.en}"
+        return localized(self.en, self.zh)
 
 
 def units_agree(a: str, b: str) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from indicator_service.core.i18n import localized
 from indicator_service.forms.cells import (
     ACCEPTED_TARGETS,
     ACCEPTED_TARGETS_EN,
@@ -72,7 +73,7 @@ def to_request(
     name = form.sheet
 
     def problem(r: int, c: int, zh: str, en: str, type_: str) -> None:
-        problems.append(FormProblem(name, form.ref(r, c), f"{zh} / {en}", type_))
+        problems.append(FormProblem(name, form.ref(r, c), localized(en, zh), type_))
 
     table = level_table(levels, synonyms)
     cols = form.cols

@@ -28,7 +28,7 @@ class FormProblem:
 
     sheet: str
     ref: str | None
-    msg: str  # 中文 / English
+    msg: str  # in the language of the request (core.i18n.localized)
     type: str
 
     @property

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from indicator_service.core.i18n import _
 from indicator_service.forms.writer import COLUMNS, WIDTHS, Layout
 
 FONT_NAME = "FormCJK"
@@ -57,10 +58,7 @@ def _register() -> str:
 
     path = find_cjk_font()
     if path is None:
-        raise NoCJKFont(
-            "没有找到中文字体（请安装 fonts-wqy-zenhei）/ no CJK font found: install "
-            "fonts-wqy-zenhei"
-        )
+        raise NoCJKFont(_("no CJK font found: install fonts-wqy-zenhei"))
     if path.suffix.lower() == ".ttc":
         pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
     else:
@@ -104,7 +102,7 @@ def render_pdf(layouts: Sequence[tuple[str, Layout]]) -> bytes:
     left = ParagraphStyle("l", parent=centre, alignment=TA_LEFT)
     title = ParagraphStyle("t", parent=centre, fontSize=15, leading=20)
     story: list[object] = []
-    for k, (_, g) in enumerate(layouts):
+    for k, (_layout, g) in enumerate(layouts):
         if k:
             story.append(PageBreak())
         data = []

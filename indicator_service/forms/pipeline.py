@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from indicator_service.core.i18n import _, localized, validation_message
 from indicator_service.forms.convert import FormRequest, to_request
 from indicator_service.forms.model import Form, FormProblem
 from indicator_service.forms.reader import FormFileError, parse_sheets
@@ -54,7 +55,7 @@ def _locate(
     if ref is None and len(key) >= 2 and key[0] == "rows" and isinstance(key[1], int):
         ref = conv.row_cells.get(key[1])
     zh = _ZH.get(type_, "该单元格不能评分")
-    return FormProblem(form.sheet, ref, f"{zh} / {msg}", type_)
+    return FormProblem(form.sheet, ref, localized(msg, zh + "：" + msg), type_)
 
 
 _ZH = {
@@ -106,9 +107,10 @@ def score_sheets(
     forms, problems = parse_sheets(sheets)
     if not forms:
         raise FormFileError(
-            "文件中没有找到自评表（需要含“一级指标、三级指标、分值”表头的指标表）",
-            "no self-evaluation form found (an indicator table with the headers 一级指标, "
-            "三级指标, 分值)",
+            _(
+                "no self-evaluation form found (an indicator table with the headers 一级指标, "
+                "三级指标, 分值)"
+            ),
             "no_form",
         )
     code = framework or DEFAULT_FRAMEWORK
@@ -116,7 +118,7 @@ def score_sheets(
         levels, synonyms, budget_points = framework_info(catalogue, code)
     except NotFound as exc:
         raise FormFileError(
-            f"评价体系 {code} 不存在", f"framework {code!r}: {exc.detail}", "not_found"
+            _("framework {code!r}: {detail}", code=code, detail=exc.detail), "not_found"
         ) from exc
     outcomes: list[FormOutcome] = []
     pending: list[tuple[FormOutcome, FormRequest, ScoreRequest]] = []
@@ -137,14 +139,15 @@ def score_sheets(
             req = ScoreRequest.model_validate(conv.request)
         except ValidationError as exc:
             out.problems.extend(
-                _locate(list(e["loc"]), conv, form, e["msg"], e["type"]) for e in exc.errors()
+                _locate(list(e["loc"]), conv, form, validation_message(e), e["type"])
+                for e in exc.errors()
             )
             continue
         out.request = req
         pending.append((out, conv, req))
     if pending:
-        batch = score_batch([req for *_, req in pending], catalogue, detail=True)
-        for (out, conv, _), res in zip(pending, batch.items, strict=True):
+        batch = score_batch([req for *_rest, req in pending], catalogue, detail=True)
+        for (out, conv, _req), res in zip(pending, batch.items, strict=True):
             if res.ok and res.result is not None:
                 out.receipt = res.result
             else:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from indicator_service.core.i18n import _, localized
 from indicator_service.forms.cells import label, normalise, parse_quantity
 from indicator_service.forms.model import (
     Form,
@@ -82,7 +83,7 @@ DASHES = frozenset({"—", "-", "--", "——", "/", "\\", "－", "无", "─"})
 def _find(sheet: Sheet, labels: Sequence[str], rows: range) -> tuple[int, int] | None:
     wanted = set(labels)
     for r in rows:
-        for c, _ in enumerate(sheet.rows[r] if r < len(sheet.rows) else ()):
+        for c, _value in enumerate(sheet.rows[r] if r < len(sheet.rows) else ()):
             if _text(sheet, r, c) in wanted:
                 return r, c
     return None
@@ -191,7 +192,7 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
     form = Form(sheet=name)
 
     def problem(r: int, c: int, zh: str, en: str, type_: str) -> None:
-        problems.append(FormProblem(name, cell_ref(name, r, c), f"{zh} / {en}", type_))
+        problems.append(FormProblem(name, cell_ref(name, r, c), localized(en, zh), type_))
 
     top = range(0, h)
     stop = {*PROJECT_LABELS, *DEPARTMENT_LABELS, *UNIT_LABELS}
@@ -216,7 +217,7 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
     ):
         at = _find(sheet, labels_, top)
         if at is not None:
-            value, _ = _right_value(sheet, *at, stop)
+            value, _cell = _right_value(sheet, *at, stop)
             setattr(form, attr, value)
     # funds block
     fh = None
@@ -283,7 +284,7 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
         below = sheet.cell(at[0] + 1, at[1])
         text = str(below).strip() if below != "" else None
         if not text:
-            text, _ = _right_value(sheet, *at, {"实际完成情况", "预期目标"})
+            text, _cell = _right_value(sheet, *at, {"实际完成情况", "预期目标"})
         setattr(form, attr, text)
     if form.layout == "project" and any(ln.label in ("基本支出", "项目支出") for ln in form.funds):
         form.layout = "department"
@@ -301,7 +302,7 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
                 FormProblem(
                     name,
                     cell_ref(name, h, 0),
-                    f"指标表缺少“{zh}”列 / the indicator table has no {zh} column",
+                    _("the indicator table has no {zh} column", zh=zh),
                     "missing_column",
                 )
             )
@@ -388,7 +389,7 @@ def parse_sheet(sheet: Sheet) -> tuple[Form | None, list[FormProblem]]:
             FormProblem(
                 name,
                 cell_ref(name, h, cols["l3"]),
-                "指标表没有指标行 / the indicator table has no rows",
+                _("the indicator table has no rows"),
                 "missing",
             )
         )

@@ -19,6 +19,7 @@ from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue.service import get_framework
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.monitoring import core
 from indicator_service.monitoring.models import MonitoringRecord
@@ -104,7 +105,7 @@ def compute(req: MonitoringRequest, thresholds: core.Thresholds) -> core.Monitor
         return core.monitor(req.as_of, req.fiscal_year, thresholds, budget, rows)
     except core.MonitoringError as exc:
         raise Unprocessable(
-            f"{len(exc.problems)} problem(s) in the monitoring request",
+            _("{count} problem(s) in the monitoring request", count=len(exc.problems)),
             errors=[
                 ErrorItem(loc=["body", *loc], msg=msg, type=kind) for loc, msg, kind in exc.problems
             ],
@@ -230,8 +231,8 @@ def get_monitoring(session: Session, record_id: int, reader: Principal) -> Monit
     ).first()
     if row is None:
         raise NotFound(
-            f"no monitoring record {record_id}",
-            errors=[ErrorItem(loc=["path", "monitoring_id"], msg="not found", type="not_found")],
+            _("No monitoring record {record_id}", record_id=record_id),
+            errors=[ErrorItem(loc=["path", "monitoring_id"], msg=_("not found"), type="not_found")],
         )
     return row
 
@@ -286,9 +287,11 @@ def find_flag(session: Session, flag_id: str, reader: Principal) -> dict[str, An
     head, sep, key = flag_id.partition(":")
     if not sep or not head.isdigit() or not 1 <= int(head) <= 2**31 - 1:
         raise NotFound(
-            f"no monitoring flag {flag_id[:60]!r}",
+            _("No monitoring flag {flag_id!r}", flag_id=flag_id[:60]),
             errors=[
-                ErrorItem(loc=["flag_id"], msg="expected <monitoring id>:<key>", type="not_found")
+                ErrorItem(
+                    loc=["flag_id"], msg=_("expected <monitoring id>:<key>"), type="not_found"
+                )
             ],
         )
     row = get_monitoring(session, int(head), reader)
@@ -296,6 +299,6 @@ def find_flag(session: Session, flag_id: str, reader: Principal) -> dict[str, An
         if flag.get("key") == key:
             return dict(flag)
     raise NotFound(
-        f"monitoring record {head} has no flag {key[:60]!r}",
-        errors=[ErrorItem(loc=["flag_id"], msg="not found", type="not_found")],
+        _("Monitoring record {head} has no flag {key!r}", head=head, key=key[:60]),
+        errors=[ErrorItem(loc=["flag_id"], msg=_("not found"), type="not_found")],
     )

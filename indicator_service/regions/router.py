@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, ReaderDep
 from indicator_service.core.errors import ErrorItem, NotFound, Problem
+from indicator_service.core.i18n import _
 from indicator_service.regions import names
 from indicator_service.regions.schemas import RegionDetail, RegionList, RegionOut
 
@@ -76,8 +77,8 @@ async def get_region(
     region = names.get(code)
     if region is None:
         raise NotFound(
-            f"region {code} is not in the administrative division list",
-            errors=[ErrorItem(loc=["path", "code"], msg="not found", type="not_found")],
+            _("Region {code} is not in the administrative division list", code=code),
+            errors=[ErrorItem(loc=["path", "code"], msg=_("not found"), type="not_found")],
         )
     return RegionDetail.model_validate(
         {

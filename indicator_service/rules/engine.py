@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from indicator_service.core.i18n import _
 from indicator_service.rules.tree import (
     CompiledTree,
     ObservationLike,
@@ -139,14 +140,14 @@ def observations_to_columns(
         for code, obs in obs_map.items():
             i = index.get(code)
             if i is None:
-                errors.append((item, code, "unknown_leaf", "no such leaf in the framework"))
+                errors.append((item, code, "unknown_leaf", _("no such leaf in the framework")))
                 continue
             j = item * m + i
             if obs.deduction:
                 deduction[j] = obs.deduction
                 if not obs.deduction_reason:
                     errors.append(
-                        (item, code, "deduction_reason_required", "a deduction needs a reason")
+                        (item, code, "deduction_reason_required", _("a deduction needs a reason"))
                     )
             if obs.not_applicable:
                 status[j] = NOT_APPLICABLE
@@ -154,9 +155,13 @@ def observations_to_columns(
                 codes = compiled.qual_codes[i]
                 if obs.level not in codes:
                     msg = (
-                        f"unknown level {obs.level!r}; expected one of {', '.join(codes)}"
+                        _(
+                            "unknown level {level!r}; expected one of {codes}",
+                            level=obs.level,
+                            codes=", ".join(codes),
+                        )
                         if codes
-                        else "a qualitative level was given for a quantitative row"
+                        else _("a qualitative level was given for a quantitative row")
                     )
                     errors.append((item, code, "invalid_level", msg))
                     status[j] = VALUE
@@ -474,7 +479,7 @@ def score_tree(
     cols, errors = observations_to_columns(compiled, [observations])
     if errors:
         _item, code, kind, msg = errors[0]
-        raise RuleError(["observations", code], f"{kind}: {msg}")
+        raise RuleError(["observations", code], _("{kind}: {msg}", kind=kind, msg=msg))
     return evaluate(compiled, cols)
 
 
@@ -483,5 +488,5 @@ def score_columns(compiled: CompiledTree, actual: FloatArray) -> BatchResult:
     compiled tree (NaN = missing)."""
     values = np.asarray(actual, dtype=np.float64)
     if values.ndim != 2 or values.shape[1] != compiled.n_leaves:
-        raise ValueError(f"actual must have shape (N, {compiled.n_leaves})")
+        raise ValueError(_("actual must have shape (N, {n_leaves})", n_leaves=compiled.n_leaves))
     return evaluate(compiled.tile(values.shape[0]), Columns.of_values(values))

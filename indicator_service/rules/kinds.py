@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator,
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
+from indicator_service.core.i18n import _
 from indicator_service.rules.tree import qualitative_band_problems
 from indicator_service.rules.vocabulary import DEFAULT_EFFICACY_COEFFICIENTS, operator_kind
 
@@ -94,7 +95,7 @@ class _RuleModel(BaseModel):
         problems = self.value_problems()
         pen = self.over_achievement_penalty
         if pen is not None and not 0 < pen <= 1:
-            problems.append("over_achievement_penalty must be in (0, 1]")
+            problems.append(_("over_achievement_penalty must be in (0, 1]"))
         if problems:
             raise rule_value_error(problems)
         return self

@@ -7,7 +7,7 @@ here and nowhere else. The catalogue validates the block with this model
 (``catalogue.source.FrameworkDoc``) and checks its classes against the framework's nodes; the
 review core (``indicator_service.targets.review``) reads the validated model.
 
-Imports the standard library and pydantic only.
+Imports the standard library, pydantic and the message catalog (core/i18n.py) only.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+
+from indicator_service.core.i18n import _
 
 #: The standard types (catalogue vocabulary; ``standards.resolve.STANDARD_TYPES``).
 StandardType = Literal[
@@ -170,7 +172,7 @@ class TargetReviewRules(_Model):
         for c in self.expected_classes:
             key = (class_key(c.class_l1), class_key(c.class_l2))
             if key in seen:
-                raise ValueError(f"expected_classes: {c.label_zh} is listed twice")
+                raise ValueError(_("expected_classes: {label} is listed twice", label=c.label_zh))
             seen.add(key)
         for name, types in (
             ("low_against", self.low_against),
@@ -178,7 +180,7 @@ class TargetReviewRules(_Model):
             ("cost_standard_types", self.cost_standard_types),
         ):
             if len(set(types)) != len(types):
-                raise ValueError(f"{name} lists a standard type twice")
+                raise ValueError(_("{name} lists a standard type twice", name=name))
         return self
 
     def severity_of(self, code: str) -> Severity:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from indicator_service.core.i18n import _
 from indicator_service.rules.vocabulary import (
     BAND,
     BUDGET,
@@ -217,7 +218,7 @@ def _num(loc: list[str | int], params: Mapping[str, Any], name: str, default: fl
     if value is None:
         return math.nan
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise RuleError([*loc, name], "must be a finite number")
+        raise RuleError([*loc, name], _("must be a finite number"))
     return float(value)
 
 
@@ -225,15 +226,18 @@ def validate_bands(bands: Sequence[Band]) -> tuple[Band, ...]:
     """Bands must be gapless, non-overlapping and cover 0–100; returned sorted by ``min``."""
     ordered = tuple(sorted(bands, key=lambda b: b.min))
     if not ordered:
-        raise RuleError(["bands"], "at least one band is required")
+        raise RuleError(["bands"], _("at least one band is required"))
     if ordered[0].min != 0.0 or ordered[-1].max != 100.0:
-        raise RuleError(["bands"], "bands must cover 0–100")
+        raise RuleError(["bands"], _("bands must cover 0–100"))
     for i, (lo, hi) in enumerate(itertools.pairwise(ordered)):
         if lo.max != hi.min:
-            raise RuleError(["bands", i], f"gap or overlap between {lo.grade} and {hi.grade}")
+            raise RuleError(
+                ["bands", i],
+                _("gap or overlap between {grade} and {grade2}", grade=lo.grade, grade2=hi.grade),
+            )
     for i, b in enumerate(ordered):
         if not b.min < b.max:
-            raise RuleError(["bands", i], f"band {b.grade} is empty")
+            raise RuleError(["bands", i], _("band {grade} is empty", grade=b.grade))
     return ordered
 
 
@@ -245,9 +249,11 @@ def resolve_rule(leaf: Leaf, rule_variants: Mapping[str, Any]) -> dict[str, Any]
     if kind is None:
         kind = operator_kind(leaf.operator)
         if kind is None:
-            raise RuleError(["leaves", leaf.code, "rule"], "no rule kind and no known operator")
+            raise RuleError(["leaves", leaf.code, "rule"], _("no rule kind and no known operator"))
     if kind not in KIND_CODE:
-        raise RuleError(["leaves", leaf.code, "rule", "kind"], f"unknown rule kind {kind!r}")
+        raise RuleError(
+            ["leaves", leaf.code, "rule", "kind"], _("unknown rule kind {kind!r}", kind=kind)
+        )
     rule["kind"] = kind
     if kind == "lower_better" and "variant" not in rule:
         rule["variant"] = rule_variants.get("lower_better", "linear")
@@ -285,41 +291,41 @@ def _compile_deviation(
     """Parameters of ``two_sided``, ``band`` and ``step_deduction`` (docs/scoring.md)."""
     measure = rule.get("measure", "relative") if k != TWO_SIDED else "relative"
     if measure not in ("relative", "absolute"):
-        raise RuleError([*rloc, "measure"], "must be 'relative' or 'absolute'")
+        raise RuleError([*rloc, "measure"], _("must be 'relative' or 'absolute'"))
     p["measure_abs"][i] = 1.0 if measure == "absolute" else 0.0
     if target is None:
-        raise RuleError([*rloc[:-1], "target"], f"a {KINDS[k]} rule needs a target")
+        raise RuleError([*rloc[:-1], "target"], _("a {kinds} rule needs a target", kinds=KINDS[k]))
     if measure == "relative" and not target > 0:
         raise RuleError(
             [*rloc[:-1], "target"],
-            f"a {KINDS[k]} rule measured relative to the target needs a target > 0",
+            _("a {kinds} rule measured relative to the target needs a target > 0", kinds=KINDS[k]),
         )
     if k == TWO_SIDED:
         tol = _num(rloc, rule, "tolerance", 0.0)
         zero_at = _num(rloc, rule, "zero_at", 100.0)
         if not tol >= 0:
-            raise RuleError([*rloc, "tolerance"], "must be ≥ 0")
+            raise RuleError([*rloc, "tolerance"], _("must be ≥ 0"))
         if not zero_at > tol:
-            raise RuleError([*rloc, "zero_at"], "must be greater than tolerance")
+            raise RuleError([*rloc, "zero_at"], _("must be greater than tolerance"))
         p["tolerance"][i], p["zero_at"][i] = tol, zero_at
     elif k == BAND:
         band = _num(rloc, rule, "band", math.nan)
         per_point = _num(rloc, rule, "per_point", math.nan)
         if not band >= 0:
-            raise RuleError([*rloc, "band"], "band needs a number ≥ 0")
+            raise RuleError([*rloc, "band"], _("band needs a number ≥ 0"))
         if not per_point >= 0:
-            raise RuleError([*rloc, "per_point"], "per_point needs a number ≥ 0")
+            raise RuleError([*rloc, "per_point"], _("per_point needs a number ≥ 0"))
         p["band"][i], p["per_unit"][i] = band, per_point
     else:
         step = _num(rloc, rule, "step", math.nan)
         per_step = _num(rloc, rule, "per_step", math.nan)
         if not step > 0:
-            raise RuleError([*rloc, "step"], "step needs a number > 0")
+            raise RuleError([*rloc, "step"], _("step needs a number > 0"))
         if not per_step >= 0:
-            raise RuleError([*rloc, "per_step"], "per_step needs a number ≥ 0")
+            raise RuleError([*rloc, "per_step"], _("per_step needs a number ≥ 0"))
         direction = rule.get("direction", "below")
         if direction not in ("above", "below"):
-            raise RuleError([*rloc, "direction"], "must be 'above' or 'below'")
+            raise RuleError([*rloc, "direction"], _("must be 'above' or 'below'"))
         p["step"][i], p["per_unit"][i] = step, per_step
         p["direction_below"][i] = 1.0 if direction == "below" else 0.0
 
@@ -328,7 +334,10 @@ def compile_tree(tree: Tree) -> CompiledTree:
     """Compile one tree into arrays (validating every rule parameter)."""
     bands = validate_bands(tree.bands)
     if tree.missing_policy not in MISSING_POLICIES:
-        raise RuleError(["missing_policy"], f"must be one of {', '.join(MISSING_POLICIES)}")
+        raise RuleError(
+            ["missing_policy"],
+            _("must be one of {missing_policies}", missing_policies=", ".join(MISSING_POLICIES)),
+        )
     leaves = tree.leaves
     m = len(leaves)
     p = {name: np.zeros(m) for name in _PARAM_FIELDS}
@@ -342,10 +351,10 @@ def compile_tree(tree: Tree) -> CompiledTree:
     for i, leaf in enumerate(leaves):
         loc: list[str | int] = ["leaves", leaf.code]
         if leaf.code in codes_seen:
-            raise RuleError(loc, "duplicate leaf code")
+            raise RuleError(loc, _("duplicate leaf code"))
         codes_seen.add(leaf.code)
         if not (math.isfinite(leaf.points) and leaf.points >= 0):
-            raise RuleError([*loc, "points"], "points must be a finite number ≥ 0")
+            raise RuleError([*loc, "points"], _("points must be a finite number ≥ 0"))
         rule = resolve_rule(leaf, tree.rule_variants)
         rules.append(rule)
         k = KIND_CODE[rule["kind"]]
@@ -354,41 +363,41 @@ def compile_tree(tree: Tree) -> CompiledTree:
         p["points"][i] = leaf.points
         target = leaf.target
         if target is None and k in (HIGHER, EQUAL, LOWER):
-            raise RuleError([*loc, "target"], f"a {rule['kind']} rule needs a target")
+            raise RuleError([*loc, "target"], _("a {rule} rule needs a target", rule=rule["kind"]))
         if target is None and k == BUDGET:
             target = 1.0  # the actual is then a rate
         if target is not None and not math.isfinite(target):
-            raise RuleError([*loc, "target"], "target must be finite")
+            raise RuleError([*loc, "target"], _("target must be finite"))
         p["target"][i] = math.nan if target is None else target
         if k == BUDGET and not p["target"][i] > 0:
-            raise RuleError([*loc, "target"], "the adjusted budget must be > 0")
+            raise RuleError([*loc, "target"], _("the adjusted budget must be > 0"))
         p["over_factor"][i] = _num(
             rloc, rule, "over_achievement_factor", DEFAULT_OVER_ACHIEVEMENT_FACTOR
         )
         penalty = _num(rloc, rule, "over_achievement_penalty", math.nan)
         if not math.isnan(penalty) and not 0 < penalty <= 1:
-            raise RuleError([*rloc, "over_achievement_penalty"], "must lie in (0, 1]")
+            raise RuleError([*rloc, "over_achievement_penalty"], _("must lie in (0, 1]"))
         p["over_penalty"][i] = penalty
         qual: list[Mapping[str, Any]] = []
         rank: list[float] = []
         if k == LOWER:
             variant = rule["variant"]
             if variant not in ("linear", "inverse"):
-                raise RuleError([*rloc, "variant"], "must be 'linear' or 'inverse'")
+                raise RuleError([*rloc, "variant"], _("must be 'linear' or 'inverse'"))
             p["variant_inverse"][i] = 1.0 if variant == "inverse" else 0.0
         elif k == BUDGET:
             p["cap"][i] = _num(rloc, rule, "cap", 1.0)
             p["warn_below"][i] = _num(rloc, rule, "warn_below", 0.9)
             if not p["cap"][i] > 0:
-                raise RuleError([*rloc, "cap"], "must be > 0")
+                raise RuleError([*rloc, "cap"], _("must be > 0"))
         elif k == DEDUCT:
             p["threshold"][i] = _num(rloc, rule, "threshold", math.nan)
             p["per_unit"][i] = _num(rloc, rule, "per_unit", math.nan)
             if math.isnan(p["threshold"][i]) or not p["per_unit"][i] >= 0:
-                raise RuleError(rloc, "deduction needs threshold and per_unit ≥ 0")
+                raise RuleError(rloc, _("deduction needs threshold and per_unit ≥ 0"))
             direction = rule.get("direction", "above")
             if direction not in ("above", "below"):
-                raise RuleError([*rloc, "direction"], "must be 'above' or 'below'")
+                raise RuleError([*rloc, "direction"], _("must be 'above' or 'below'"))
             p["direction_below"][i] = 1.0 if direction == "below" else 0.0
         elif k in DEVIATION_KINDS:
             _compile_deviation(k, rule, rloc, p, i, target)
@@ -404,16 +413,16 @@ def compile_tree(tree: Tree) -> CompiledTree:
                         for v in values
                     )
                 ):
-                    raise RuleError([*rloc, name], "must be five finite numbers")
+                    raise RuleError([*rloc, name], _("must be five finite numbers"))
             assert lv is not None
             diffs = np.diff(np.asarray(lv, dtype=np.float64))
             if not (np.all(diffs < 0) or np.all(diffs > 0)):
-                raise RuleError([*rloc, "levels"], "must be strictly monotone")
+                raise RuleError([*rloc, "levels"], _("must be strictly monotone"))
             eff_levels[i] = lv
             eff_coef[i] = coef
             below = rule.get("below_bottom", "bottom")
             if below not in ("bottom", "zero"):
-                raise RuleError([*rloc, "below_bottom"], "must be 'bottom' or 'zero'")
+                raise RuleError([*rloc, "below_bottom"], _("must be 'bottom' or 'zero'"))
             p["below_bottom_zero"][i] = 1.0 if below == "zero" else 0.0
         elif k == RANK:
             pts = rule.get("points")
@@ -428,23 +437,23 @@ def compile_tree(tree: Tree) -> CompiledTree:
                     for v in pts
                 )
             ):
-                raise RuleError([*rloc, "points"], "must be a non-empty list of numbers ≥ 0")
+                raise RuleError([*rloc, "points"], _("must be a non-empty list of numbers ≥ 0"))
             rank = [float(v) for v in pts]
             p["beyond"][i] = _num(rloc, rule, "beyond", 0.0)
         elif k == QUAL:
             levels = rule["levels"]
             if not isinstance(levels, list | tuple) or not levels:
-                raise RuleError([*rloc, "levels"], "must be a non-empty list")
+                raise RuleError([*rloc, "levels"], _("must be a non-empty list"))
             for j, lvl in enumerate(levels):
                 lo, hi, de = (lvl.get(x) for x in ("min", "max", "default"))
                 if not all(isinstance(v, int | float) for v in (lo, hi, de)) or not (
                     0 <= lo < hi <= 1 and lo <= de <= hi
                 ):
                     raise RuleError(
-                        [*rloc, "levels", j], "needs 0 ≤ min ≤ default ≤ max ≤ 1, min < max"
+                        [*rloc, "levels", j], _("needs 0 ≤ min ≤ default ≤ max ≤ 1, min < max")
                     )
                 if not isinstance(lvl.get("code"), str):
-                    raise RuleError([*rloc, "levels", j, "code"], "must be a string")
+                    raise RuleError([*rloc, "levels", j, "code"], _("must be a string"))
             problems = qualitative_band_problems(levels)
             if problems:
                 raise RuleError([*rloc, "levels"], problems[0])
@@ -544,7 +553,7 @@ def _repeat(t: CompiledTree, n: int) -> CompiledTree:
 def stack(trees: Sequence[CompiledTree]) -> CompiledTree:
     """Concatenate compiled trees into one ragged batch (items keep their order)."""
     if not trees:
-        raise ValueError("stack needs at least one tree")
+        raise ValueError(_("stack needs at least one tree"))
     if all(t is trees[0] for t in trees):
         return _repeat(trees[0], len(trees))
     band_sets: list[tuple[Band, ...]] = []

@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from indicator_service import rules
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.gcpause import gc_paused
+from indicator_service.core.i18n import _, validation_message
 from indicator_service.scoring.csvform import read_batch_csv, validated
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
@@ -111,7 +112,7 @@ def score_batch(
     for t, (i, q) in zip(compiled, good, strict=True):
         groups.setdefault(id(t), (t, []))[1].append((i, q))
     for t, members in groups.values():
-        cols, conv = rules.observations_to_columns(t, [p.observations for _, p in members])
+        cols, conv = rules.observations_to_columns(t, [p.observations for _i, p in members])
         result = rules.evaluate(t.tile(len(members)), cols)
         bad_items = {item for item, *_ in conv}
         failed = set(np.flatnonzero(result.item_error).tolist()) | bad_items
@@ -195,32 +196,34 @@ def _columnar(
     loc0: tuple[str | int, ...] = ("body", "template")
     errors = [
         error_item(
-            (*loc0, "rows", i, f), "the template's rows take no values (use values)", "extra"
+            (*loc0, "rows", i, f), _("the template's rows take no values (use values)"), "extra"
         )
         for i, r in enumerate(template.rows)
         for f in _VALUE_FIELDS
         if f in r.model_fields_set
     ]
     if template.values:
-        errors.append(error_item((*loc0, "values"), "not in the columnar form", "extra"))
+        errors.append(error_item((*loc0, "values"), _("not in the columnar form"), "extra"))
     if template.budget is not None:
-        errors.append(error_item((*loc0, "budget"), "give per-submission budgets", "extra"))
+        errors.append(error_item((*loc0, "budget"), _("give per-submission budgets"), "extra"))
     n, r = len(values), len(template.rows)
     errors += [
-        error_item(("body", "values", k), f"expected {r} values (one per template row)", "length")
+        error_item(
+            ("body", "values", k), _("expected {r} values (one per template row)", r=r), "length"
+        )
         for k, vs in enumerate(values)
         if len(vs) != r
     ]
     if budgets is not None and len(budgets) != n:
-        errors.append(error_item(("body", "budgets"), f"expected {n} budgets", "length"))
+        errors.append(error_item(("body", "budgets"), _("expected {n} budgets", n=n), "length"))
     if errors:
-        raise Unprocessable("the columnar batch has problems", errors=errors)
+        raise Unprocessable(_("the columnar batch has problems"), errors=errors)
     req = template
     if budgets:
         req = template.model_copy(update={"budget": budgets[0]})
     p = prepare(req, catalogue, loc0)
     if p.errors:
-        raise Unprocessable("the template has problems", errors=p.errors)
+        raise Unprocessable(_("the template has problems"), errors=p.errors)
     compiled = compile_prepared(p)
     assert p.structure is not None
     matrix = np.array(values, dtype=np.float64) if r else np.empty((n, 0))  # None → NaN
@@ -438,7 +441,7 @@ def score_batch_body(
                     envelope = BatchEnvelope.model_validate_json(raw)
                 except ValidationError as exc:
                     raise Unprocessable(
-                        "invalid batch", errors=_validation_errors(exc, ["body"])
+                        _("invalid batch"), errors=_validation_errors(exc, ["body"])
                     ) from exc
                 items = []
                 for i, raw_item in enumerate(envelope.items):
@@ -492,4 +495,7 @@ def valid_project(raw_item: Any) -> str | None:
 
 
 def _validation_errors(exc: ValidationError, prefix: list[str | int]) -> list[ErrorItem]:
-    return [ErrorItem(loc=[*prefix, *e["loc"]], msg=e["msg"], type=e["type"]) for e in exc.errors()]
+    return [
+        ErrorItem(loc=[*prefix, *e["loc"]], msg=validation_message(e), type=e["type"])
+        for e in exc.errors()
+    ]

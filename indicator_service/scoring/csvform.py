@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from indicator_service.core.errors import ErrorItem, Unprocessable, excerpt
+from indicator_service.core.i18n import _, validation_message
 from indicator_service.scoring.schemas import ScoreRequest
 from indicator_service.tables.rows import csv_lines, records
 
@@ -101,11 +102,13 @@ def _number(text: str, loc: list[str | int], errors: list[ErrorItem]) -> float |
         value = float(text)
     except ValueError:
         errors.append(
-            ErrorItem(loc=loc, msg=f"not a number: {excerpt(text)}", type="float_parsing")
+            ErrorItem(
+                loc=loc, msg=_("not a number: {text}", text=excerpt(text)), type="float_parsing"
+            )
         )
         return None
     if not math.isfinite(value):
-        errors.append(ErrorItem(loc=loc, msg="must be a finite number", type="finite_number"))
+        errors.append(ErrorItem(loc=loc, msg=_("must be a finite number"), type="finite_number"))
         return None
     return value
 
@@ -138,8 +141,13 @@ def _published_target(
             errors.append(
                 ErrorItem(
                     loc=[*loc, "target"],
-                    msg=f"指标值 {excerpt(text.strip())} says {excerpt(given)} but the {field} "
-                    f"column says {excerpt(have)}",
+                    msg=_(
+                        "指标值 {strip} says {given} but the {field} column says {have}",
+                        strip=excerpt(text.strip()),
+                        given=excerpt(given),
+                        field=field,
+                        have=excerpt(have),
+                    ),
                     type=f"{field}_mismatch",
                 )
             )
@@ -208,12 +216,13 @@ def lines_to_submissions(
     column]``."""
     unknown = [h for h in header if h and h not in KNOWN]
     errors: list[ErrorItem] = [
-        ErrorItem(loc=["header", h], msg="unknown column", type="unknown_column") for h in unknown
+        ErrorItem(loc=["header", h], msg=_("unknown column"), type="unknown_column")
+        for h in unknown
     ]
     if "class_l1" not in header or "points" not in header:
         errors.append(
             ErrorItem(
-                loc=["header"], msg="class_l1 and points columns are required", type="missing"
+                loc=["header"], msg=_("class_l1 and points columns are required"), type="missing"
             )
         )
     if errors:
@@ -226,7 +235,7 @@ def lines_to_submissions(
     struct_numbers = [(f, col[f]) for f in ("points", "target") if f in col]
     value_text = [(f, col[f]) for f in VALUE_TEXT if f in col]
     value_numbers = [(f, col[f]) for f in ROW_NUMBERS if f in col and f not in ("points", "target")]
-    shape_of = _picker([i for _, i in (*struct_text, *struct_numbers)])
+    shape_of = _picker([i for _name, i in (*struct_text, *struct_numbers)])
     sub_fields = [(f, col[f]) for f in SUBMISSION_FIELDS if f in col]
     at = col.get
     i_sub, i_na = at("submission"), at("not_applicable")
@@ -327,7 +336,11 @@ def validate_submissions(
             out.append(None)
             errs.append(
                 [
-                    ErrorItem(loc=["submission", key, *e["loc"]], msg=e["msg"], type=e["type"])
+                    ErrorItem(
+                        loc=["submission", key, *e["loc"]],
+                        msg=validation_message(e),
+                        type=e["type"],
+                    )
                     for e in exc.errors()
                 ]
             )
@@ -347,13 +360,13 @@ def read_batch_csv(raw: bytes) -> tuple[list[str], list[dict[str, Any]]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Unprocessable(
-            "the CSV body is not UTF-8",
+            _("the CSV body is not UTF-8"),
             errors=[ErrorItem(loc=["body"], msg=str(exc), type="encoding")],
         ) from exc
     if "\x00" in text:
         raise Unprocessable(
-            "NUL characters are not allowed",
-            errors=[ErrorItem(loc=["body"], msg="NUL character", type="nul")],
+            _("NUL characters are not allowed"),
+            errors=[ErrorItem(loc=["body"], msg=_("NUL character"), type="nul")],
         )
     reader = csv_lines(text)
     try:
@@ -361,20 +374,21 @@ def read_batch_csv(raw: bytes) -> tuple[list[str], list[dict[str, Any]]]:
         keys, subs = lines_to_submissions(header, reader)
     except StopIteration:
         raise Unprocessable(
-            "empty CSV", errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")]
+            _("empty CSV"),
+            errors=[ErrorItem(loc=["body"], msg=_("no header line"), type="missing")],
         ) from None
     except csv.Error as exc:
         raise Unprocessable(
-            "the CSV body is not readable",
+            _("the CSV body is not readable"),
             errors=[
                 ErrorItem(loc=["body", getattr(reader, "line_num", 0)], msg=str(exc), type="csv")
             ],
         ) from exc
     except TableError as exc:
-        raise Unprocessable("the CSV batch has problems", errors=exc.errors) from exc
+        raise Unprocessable(_("the CSV batch has problems"), errors=exc.errors) from exc
     if not subs:
         raise Unprocessable(
-            "empty CSV", errors=[ErrorItem(loc=["body"], msg="no data lines", type="missing")]
+            _("empty CSV"), errors=[ErrorItem(loc=["body"], msg=_("no data lines"), type="missing")]
         )
     return keys, subs
 

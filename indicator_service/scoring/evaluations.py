@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, or_, select
 from indicator_service.audit.service import record
 from indicator_service.auth.principal import Principal
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
@@ -237,8 +238,8 @@ def get_evaluation(session: Session, evaluation_id: int, reader: Principal) -> E
     ).first()
     if ev is None:
         raise NotFound(
-            f"no evaluation {evaluation_id}",
-            errors=[ErrorItem(loc=["path", "evaluation_id"], msg="not found", type="not_found")],
+            _("no evaluation {evaluation_id}", evaluation_id=evaluation_id),
+            errors=[ErrorItem(loc=["path", "evaluation_id"], msg=_("not found"), type="not_found")],
         )
     return ev
 
@@ -315,8 +316,12 @@ def rescore(
         rescored = score(req, catalogue)
     except Unprocessable as exc:
         raise Unprocessable(
-            f"the stored inputs do not fit framework {req.framework} "
-            f"{version or 'latest'}: {exc.detail}",
+            _(
+                "the stored inputs do not fit framework {framework} {value}: {detail}",
+                framework=req.framework,
+                value=version or "latest",
+                detail=exc.detail,
+            ),
             errors=exc.errors,
         ) from exc
     return RescoreResponse(

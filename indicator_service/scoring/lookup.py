@@ -22,6 +22,7 @@ from indicator_service.catalogue.source import (
 )
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, NotFound
+from indicator_service.core.i18n import _
 
 if TYPE_CHECKING:  # prepare imports this module: the name is for the type checker only
     from indicator_service.catalogue.frameworks import FrameworkRelease
@@ -114,7 +115,7 @@ class CatalogueLookup(Protocol):
 
 
 def _version_key(v: str) -> tuple[int, int, int, int]:
-    core, _, pre = v.partition("-")
+    core, _dash, pre = v.partition("-")
     a, b, c = (int(x) for x in core.split("."))
     return (a, b, c, 0 if pre else 1)
 
@@ -148,8 +149,8 @@ class DocumentCatalogue:
         if not docs:
             what = f"framework {code!r}" + (f" version {version!r}" if version else "")
             raise NotFound(
-                f"unknown {what}",
-                errors=[ErrorItem(loc=["body", "framework"], msg="not found", type="not_found")],
+                _("unknown {what}", what=what),
+                errors=[ErrorItem(loc=["body", "framework"], msg=_("not found"), type="not_found")],
             )
         doc = max(docs, key=lambda d: _version_key(d.version))
         return ResolvedFramework(doc.framework, doc.version, doc, dict(doc.requires))

@@ -23,6 +23,7 @@ from indicator_service.catalogue.source import (
 )
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, Unprocessable
+from indicator_service.core.i18n import _, current_language
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
     IndicatorInfo,
@@ -123,29 +124,35 @@ def _value_problems(
     out: list[ErrorItem] = []
     given = [v.value is not None, v.level is not None, v.not_applicable]
     if sum(given) > 1:
-        out.append(error_item(loc, "give one of value, level or not_applicable", "ambiguous_value"))
+        out.append(
+            error_item(loc, _("give one of value, level or not_applicable"), "ambiguous_value")
+        )
     if v.level is not None and kind != "qualitative":
         out.append(
             error_item(
                 (*loc, "level"),
-                "a qualitative level was given for a quantitative row",
+                _("a qualitative level was given for a quantitative row"),
                 "qualitative_for_quantitative",
             )
         )
     if v.value is not None and kind == "qualitative":
         out.append(
             error_item(
-                (*loc, "value"), "a qualitative row takes a level code", "number_for_qualitative"
+                (*loc, "value"), _("a qualitative row takes a level code"), "number_for_qualitative"
             )
         )
     if v.level_score is not None and v.level is None:
-        out.append(error_item((*loc, "level_score"), "level_score needs a level", "level_required"))
+        out.append(
+            error_item((*loc, "level_score"), _("level_score needs a level"), "level_required")
+        )
     if v.deduction and not v.deduction_reason:
         out.append(
-            error_item((*loc, "deduction_reason"), "a manual deduction needs a reason", "missing")
+            error_item(
+                (*loc, "deduction_reason"), _("a manual deduction needs a reason"), "missing"
+            )
         )
     if kind == "rank_table" and v.value is not None and (v.value < 1 or v.value % 1):
-        out.append(error_item((*loc, "value"), "a rank must be an integer ≥ 1", "invalid_rank"))
+        out.append(error_item((*loc, "value"), _("a rank must be an integer ≥ 1"), "invalid_rank"))
     return out
 
 
@@ -199,7 +206,9 @@ def _row_leaf(
         if ind is None:
             errors.append(
                 error_item(
-                    (*rloc, "indicator"), f"unknown indicator {row.indicator!r}", "unknown_code"
+                    (*rloc, "indicator"),
+                    _("unknown indicator {indicator!r}", indicator=row.indicator),
+                    "unknown_code",
                 )
             )
             return None
@@ -208,7 +217,7 @@ def _row_leaf(
             errors.append(
                 error_item(
                     (*rloc, "indicator"),
-                    "this indicator is already a row of the class",
+                    _("this indicator is already a row of the class"),
                     "duplicate_row",
                 )
             )
@@ -217,7 +226,11 @@ def _row_leaf(
             errors.append(
                 error_item(
                     (*rloc, "unit"),
-                    f"unit {row.unit!r} does not match the indicator's unit {ind.unit!r}",
+                    _(
+                        "unit {unit!r} does not match the indicator's unit {unit2!r}",
+                        unit=row.unit,
+                        unit2=ind.unit,
+                    ),
                     "unit_mismatch",
                 )
             )
@@ -240,8 +253,13 @@ def _row_leaf(
             errors.append(
                 error_item(
                     (*rloc, "operator"),
-                    f"operator {operator} contradicts the indicator {row.indicator}'s "
-                    f"{ind_operator}; leave it out or give the rule explicitly",
+                    _(
+                        "operator {operator} contradicts the indicator {indicator}'s "
+                        "{ind_operator}; leave it out or give the rule explicitly",
+                        operator=operator,
+                        indicator=row.indicator,
+                        ind_operator=ind_operator,
+                    ),
                     "operator_mismatch",
                 )
             )
@@ -258,7 +276,7 @@ def _row_leaf(
             return None
     kind = _rule_kind(rule, operator)
     if kind is None:
-        errors.append(error_item((*rloc, "operator"), "give an operator or a rule", "missing"))
+        errors.append(error_item((*rloc, "operator"), _("give an operator or a rule"), "missing"))
         return None
     target = row.target
     source = TargetSource(kind="submitted" if target is not None else "none")
@@ -275,10 +293,13 @@ def _row_leaf(
             errors.append(
                 error_item(
                     (*rloc, "standard_type"),
-                    f"no {standard_words(row.standard_type, precedence)} standard for "
-                    f"{code or 'a row without indicator'}"
-                    f" in region {req.region}"
-                    + (f", year {req.fiscal_year}" if req.fiscal_year else ""),
+                    _(
+                        "no {standard_words} standard for {value} in region {region}{value2}",
+                        standard_words=standard_words(row.standard_type, precedence),
+                        value=code or _("a row without indicator"),
+                        region=req.region,
+                        value2=_(", year {year}", year=req.fiscal_year) if req.fiscal_year else "",
+                    ),
                     "standard_not_found",
                 )
             )
@@ -294,12 +315,12 @@ def _row_leaf(
             source=citation_label(hit.source),
         )
     if target is None and kind in ("higher_better", "equal", "lower_better"):
-        errors.append(error_item((*rloc, "target"), "this row needs a target", "missing"))
+        errors.append(error_item((*rloc, "target"), _("this row needs a target"), "missing"))
         return None
     if kind == "budget_execution" and target is None:
         target = 100.0
     if kind != "qualitative" and row.unit is None and ind is None:
-        errors.append(error_item((*rloc, "unit"), "a quantitative row needs a unit", "missing"))
+        errors.append(error_item((*rloc, "unit"), _("a quantitative row needs a unit"), "missing"))
     leaf = rules.Leaf(row.id, row.points, rule, target, path, operator, row.name or "")
     unit = row.unit or (ind.unit if ind else None)
     return leaf, LeafMeta(row.id, row.indicator, row.name, unit, rloc, source), kind
@@ -373,8 +394,7 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
                 errors.append(
                     error_item(
                         (*vloc, "target"),
-                        f"目标值不得低于框架规定的 {target:g} / the framework requires a "
-                        f"target of at least {target:g}",
+                        _("the framework requires a target of at least {target:g}", target=target),
                         "target_below_minimum",
                     )
                 )
@@ -387,7 +407,7 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
                 errors.append(
                     error_item(
                         (*vloc, "target"),
-                        f"the framework fixes this leaf's target {fixed}",
+                        _("the framework fixes this leaf's target {fixed}", fixed=fixed),
                         "target_fixed",
                     )
                 )
@@ -395,14 +415,19 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
             errors.append(
                 error_item(
                     (*vloc, "target"),
-                    f"{node.code} needs a target and the framework gives none: send the "
-                    "project's declared target (指标值) as its target",
+                    _(
+                        "{code} needs a target and the framework gives none: send the "
+                        "project's declared target (指标值) as its target",
+                        code=node.code,
+                    ),
                     "missing",
                 )
             )
         if kind is None:
             errors.append(
-                error_item((*loc0, "framework"), f"node {node.code} has no rule", "no_rule")
+                error_item(
+                    (*loc0, "framework"), _("node {code} has no rule", code=node.code), "no_rule"
+                )
             )
             continue
         if has_value:
@@ -423,13 +448,13 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
     if req.budget is not None and not any(src[2] == "budget" for src in sources):
         errors.append(
             error_item(
-                ("budget",), "this framework has no budget-execution leaf", "unexpected_budget"
+                ("budget",), _("this framework has no budget-execution leaf"), "unexpected_budget"
             )
         )
     for key in req.values:
         if key not in used_values:
             errors.append(
-                error_item((*loc0, "values", key), "no fixed leaf has this code", "unknown_code")
+                error_item((*loc0, "values", key), _("no fixed leaf has this code"), "unknown_code")
             )
 
     # The project's own rows under open classes.
@@ -444,7 +469,7 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
         rloc: tuple[str | int, ...] = (*loc0, "rows", i)
         if row.id in seen_ids or row.id in fixed_codes:
             errors.append(
-                error_item((*rloc, "id"), f"duplicate row id {row.id!r}", "duplicate_row")
+                error_item((*rloc, "id"), _("duplicate row id {id!r}", id=row.id), "duplicate_row")
             )
             continue
         seen_ids[row.id] = i
@@ -452,7 +477,9 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
         if l1 is None:
             errors.append(
                 error_item(
-                    (*rloc, "class_l1"), f"no level-1 class {row.class_l1!r}", "unknown_class"
+                    (*rloc, "class_l1"),
+                    _("no level-1 class {class_l1!r}", class_l1=row.class_l1),
+                    "unknown_class",
                 )
             )
             continue
@@ -470,13 +497,17 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
                 node_names.setdefault(path, row.class_l2)
             else:
                 errors.append(
-                    error_item((*rloc, "class_l2"), f"no class {row.class_l2!r}", "unknown_class")
+                    error_item(
+                        (*rloc, "class_l2"),
+                        _("no class {class_l2!r}", class_l2=row.class_l2),
+                        "unknown_class",
+                    )
                 )
                 continue
         if open_node is None:
             errors.append(
                 error_item(
-                    (*rloc, "class_l1"), "this class takes no project rows", "class_not_open"
+                    (*rloc, "class_l1"), _("this class takes no project rows"), "class_not_open"
                 )
             )
             continue
@@ -496,8 +527,7 @@ def _structure(req: ScoreRequest, fw: ResolvedFramework, catalogue: CatalogueLoo
         errors.append(
             error_item(
                 loc0,
-                "提交内容为空：没有指标行、实际完成值或预算数 / the submission is empty: no rows, "
-                "no values and no budget",
+                _("the submission is empty: no rows, no values and no budget"),
                 "empty_submission",
             )
         )
@@ -550,16 +580,22 @@ def _class_total_problems(
             out.append(
                 error_item(
                     (*loc0, "rows"),
-                    f"{zh}（{node.code}）没有指标行，框架规定为 {given} 分；不适用时请列出该类"
-                    f"指标并标记为不适用 / {zh} ({node.code}) has no rows; the framework gives "
-                    f"{given} (mark an inapplicable class by its rows with not_applicable)",
+                    _(
+                        "{zh} ({code}) has no rows; the framework gives {given} (mark an "
+                        "inapplicable class by its rows with not_applicable)",
+                        zh=zh,
+                        code=node.code,
+                        given=given,
+                    ),
                     "class_without_rows",
                 )
             )
             continue
-        msg = (
-            f"{zh}各行分值合计 {total:g}，框架规定为 {given} / {zh} rows add up to {total:g}; "
-            f"the framework gives {given}"
+        msg = _(
+            "{zh} rows add up to {total:g}; the framework gives {given}",
+            zh=zh,
+            total=total,
+            given=given,
         )
         out.extend(
             error_item((*loc0, "rows", i, "points"), msg, "points_do_not_add_up") for i in members
@@ -584,6 +620,7 @@ _ROW_STRUCTURE = operator.attrgetter(
 
 def _structure_key(req: ScoreRequest, fw: ResolvedFramework) -> Any:
     return (
+        current_language(),  # a structure holds its problems' messages, in one language
         fw.code,
         fw.version,
         req.region,
@@ -631,7 +668,9 @@ def prepare(
             if not math.isfinite(rate):  # e.g. 1e300 executed of 1e-300: no rate to score
                 errors.append(
                     error_item(
-                        (*loc0, *rel), "the execution rate is not a finite number", "finite_number"
+                        (*loc0, *rel),
+                        _("the execution rate is not a finite number"),
+                        "finite_number",
                     )
                 )
                 rate = math.nan

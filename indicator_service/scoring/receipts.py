@@ -15,6 +15,7 @@ import orjson
 
 from indicator_service import rules
 from indicator_service.core.errors import ErrorItem, Unprocessable
+from indicator_service.core.i18n import _
 from indicator_service.scoring import explain
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
@@ -414,13 +415,13 @@ def _score(
 ) -> tuple[Prepared, rules.CompiledTree, rules.BatchResult]:
     p = prepare(req, catalogue)
     if p.errors:
-        raise Unprocessable("the submission has problems", errors=p.errors)
+        raise Unprocessable(_("the submission has problems"), errors=p.errors)
     compiled = compile_prepared(p)
     cols, conv = rules.observations_to_columns(compiled, [p.observations])
     result = rules.evaluate(compiled, cols)
     errors = leaf_errors(p, result)
     if conv:
-        errors += [error_item(("body", c), msg, t) for _, c, t, msg in conv]
+        errors += [error_item(("body", c), msg, t) for _row, c, t, msg in conv]
     if errors:
-        raise Unprocessable("the submission has problems", errors=errors)
+        raise Unprocessable(_("the submission has problems"), errors=errors)
     return p, compiled, result

@@ -20,6 +20,7 @@ from indicator_service.auth.dependencies import (
 from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
+from indicator_service.core.i18n import _
 from indicator_service.core.jsonbody import json_body, openapi_body
 from indicator_service.core.openapi import typed_body
 from indicator_service.scoring import batch, evaluation_batch, evaluations, reevaluation, whatif
@@ -155,7 +156,9 @@ async def score_batch(
 ) -> Response:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in ("text/csv", "application/json", ""):
-        raise UnsupportedMediaType(f"send application/json or text/csv, not {media!r}")
+        raise UnsupportedMediaType(
+            _("send application/json or text/csv, not {media!r}", media=media)
+        )
     raw = await request.body()
     # Parsing and validating a large body is CPU work: off the event loop, with the scoring.
     content = await run_in_threadpool(

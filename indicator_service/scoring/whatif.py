@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from indicator_service import rules
 from indicator_service.core.errors import Unprocessable
+from indicator_service.core.i18n import _
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
 )
@@ -33,13 +34,13 @@ def what_if(req: ScoreRequest, overrides: Overrides, catalogue: CatalogueLookup)
     assert p.tree is not None
     ids = {lf.code for lf in p.tree.leaves}
     errors = [
-        error_item(("body", "overrides", part, k), "no leaf with this id", "unknown_code")
+        error_item(("body", "overrides", part, k), _("no leaf with this id"), "unknown_code")
         for part, mapping in (("points", overrides.points), ("targets", overrides.targets))
         for k in mapping
         if k not in ids
     ]
     if errors:
-        raise Unprocessable("unknown leaves in the overrides", errors=errors)
+        raise Unprocessable(_("unknown leaves in the overrides"), errors=errors)
     leaves = tuple(
         rules.Leaf(
             lf.code,
@@ -63,7 +64,7 @@ def what_if(req: ScoreRequest, overrides: Overrides, catalogue: CatalogueLookup)
             str(exc),
             errors=[error_item(("body", "overrides", *exc.loc), exc.msg, "invalid_override")],
         ) from exc
-    cols, _ = rules.observations_to_columns(compiled, [p.observations])
+    cols, _errors = rules.observations_to_columns(compiled, [p.observations])
     alt = receipt(p, compiled, rules.evaluate(compiled, cols))
     if overrides.bands is not None and alt.grade is not None:
         alt.grade.consequences_source = None  # the caller's bands, not the framework's

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from indicator_service.core.errors import BadRequest, ErrorItem, Unprocessable
+from indicator_service.core.i18n import _
 from indicator_service.core.readers import ReadError
 from indicator_service.standards import derive, progress
 from indicator_service.standards.resolve import DEFAULT_PRECEDENCE
@@ -40,7 +41,7 @@ def _read_text(name: str) -> tuple[str, str]:
         return sys.stdin.read(), "-"
     path = Path(name)
     if not path.is_file():
-        raise BadRequest(f"{name}: no such file")
+        raise BadRequest(_("{name}: no such file", name=name))
     return path.read_text(encoding="utf-8-sig"), path.suffix.lower()
 
 
@@ -51,12 +52,13 @@ def _is_json(text: str, suffix: str) -> bool:
 def _number(raw: Any, where: list[str | int]) -> float:
     if isinstance(raw, bool):
         raise BadRequest(
-            "not a number", errors=[ErrorItem(loc=where, msg="not a number", type="not_a_number")]
+            _("not a number"),
+            errors=[ErrorItem(loc=where, msg=_("not a number"), type="not_a_number")],
         )
     try:
         return float(raw)
     except (TypeError, ValueError):
-        msg = f"not a number: {raw!r}"
+        msg = _("not a number: {raw!r}", raw=raw)
         raise BadRequest(msg, errors=[ErrorItem(loc=where, msg=msg, type="not_a_number")]) from None
 
 
@@ -68,7 +70,7 @@ def _year(raw: Any, where: list[str | int]) -> int:
     except (TypeError, ValueError):
         value = None
     if value is None:
-        msg = f"not an integer year: {raw!r}"
+        msg = _("not an integer year: {raw!r}", raw=raw)
         raise BadRequest(msg, errors=[ErrorItem(loc=where, msg=msg, type="not_a_year")])
     return value
 
@@ -86,24 +88,24 @@ def _rows(text: str, suffix: str, key: str) -> tuple[list[Any], str]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BadRequest(f"invalid JSON: {exc}") from None
+            raise BadRequest(_("invalid JSON: {exc}", exc=exc)) from None
         if isinstance(data, dict):
             if key not in data:
-                raise BadRequest(f"JSON object without a {key!r} list")
+                raise BadRequest(_("JSON object without a {key!r} list", key=key))
             data = data[key]
         if not isinstance(data, list):
-            raise BadRequest(f"expected a JSON list (or an object with a {key!r} list)")
+            raise BadRequest(_("expected a JSON list (or an object with a {key!r} list)", key=key))
         return data, key
     try:
         table = list(csv_rows(text))  # strict CSV within the limits of tables.limits
     except ReadError as exc:
         loc: list[str | int] = ["row", exc.line or 1]
         raise BadRequest(
-            f"not readable as CSV: {exc.message}",
+            _("not readable as CSV: {message}", message=exc.message),
             errors=[ErrorItem(loc=loc, msg=exc.message, type="csv")],
         ) from None
     if not table:
-        raise BadRequest("empty CSV file")
+        raise BadRequest(_("empty CSV file"))
     header = [f.strip().lower() for f in table[0]]
     # blank lines are skipped (as csv.DictReader skips them)
     return records(header, (r for r in table[1:] if r)), "row"
@@ -116,7 +118,7 @@ def read_series(name: str) -> list[derive.Point]:
     for i, row in enumerate(rows):
         pos: str | int = i if prefix != "row" else i + 2  # CSV: line number (header = line 1)
         if not isinstance(row, dict) or "year" not in row or "value" not in row:
-            msg = "needs fields year and value"
+            msg = _("needs fields year and value")
             raise BadRequest(msg, errors=[ErrorItem(loc=[prefix, pos], msg=msg, type="missing")])
         points.append(
             derive.Point(
@@ -136,7 +138,7 @@ def read_peers(name: str) -> list[Peer]:
         pos: str | int = i if prefix != "row" else i + 2
         if isinstance(row, dict):
             if "value" not in row:
-                msg = "needs a value field"
+                msg = _("needs a value field")
                 raise BadRequest(
                     msg, errors=[ErrorItem(loc=[prefix, pos], msg=msg, type="missing")]
                 )
@@ -154,7 +156,7 @@ def read_peers(name: str) -> list[Peer]:
 
 def _refuse(exc: derive.DerivationError, source: str) -> Unprocessable:
     return Unprocessable(
-        f"{source}: {exc.msg}",
+        _("{source}: {msg}", source=source, msg=exc.msg),
         errors=[ErrorItem(loc=list(exc.loc), msg=exc.msg, type=exc.type)],
     )
 
@@ -163,9 +165,13 @@ def _floats(text: str, count: int, option: str) -> list[float]:
     try:
         values = [float(x) for x in text.split(",")]
     except ValueError:
-        raise BadRequest(f"{option}: expected {count} comma-separated numbers") from None
+        raise BadRequest(
+            _("{option}: expected {count} comma-separated numbers", option=option, count=count)
+        ) from None
     if len(values) != count:
-        raise BadRequest(f"{option}: expected {count} comma-separated numbers")
+        raise BadRequest(
+            _("{option}: expected {count} comma-separated numbers", option=option, count=count)
+        )
     return values
 
 
@@ -266,7 +272,7 @@ def _resolve(args: argparse.Namespace) -> int:
                     fallback=not args.no_fallback,
                 )
             except ResolutionError as exc:
-                raise BadRequest(f"--{exc.loc[0]}: {exc.msg}") from None
+                raise BadRequest(_("--{loc}: {msg}", loc=exc.loc[0], msg=exc.msg)) from None
             out = resolution_to_dict(res, args.indicator, args.fiscal_year)
     finally:
         engine.dispose()

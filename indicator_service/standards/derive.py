@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from indicator_service.core.i18n import _
+
 # --- common ------------------------------------------------------------------------------------
 
 
@@ -57,11 +59,11 @@ class DerivationError(ValueError):
 
 def _finite(x: float, loc: Sequence[str | int]) -> float:
     if isinstance(x, bool) or not isinstance(x, int | float | np.floating | np.integer):
-        raise DerivationError("must be a number", loc=loc, type="not_a_number")
+        raise DerivationError(_("must be a number"), loc=loc, type="not_a_number")
     value = float(x)
     if not math.isfinite(value):
         raise DerivationError(
-            "must be a finite number (no NaN or infinity)", loc=loc, type="not_finite"
+            _("must be a finite number (no NaN or infinity)"), loc=loc, type="not_finite"
         )
     return value
 
@@ -77,7 +79,10 @@ def _single_unit(units: Sequence[str | None] | None, field_name: str) -> str | N
     if len(seen) > 1:
         i1 = list(seen.values())[1]
         raise DerivationError(
-            f"mixed units: {', '.join(repr(u) for u in seen)}; convert to one unit first",
+            _(
+                "mixed units: {value}; convert to one unit first",
+                value=", ".join(repr(u) for u in seen),
+            ),
             loc=(field_name, i1, "unit"),
             type="mixed_units",
         )
@@ -104,7 +109,7 @@ def _ensure_finite(result: _R, field_name: str) -> _R:
 
     if not walk(result):
         raise DerivationError(
-            "the values are too extreme: the computation overflowed float64",
+            _("the values are too extreme: the computation overflowed float64"),
             loc=(field_name,),
             type="overflow",
         )
@@ -115,7 +120,7 @@ def _finite_array(values: Sequence[float], field_name: str) -> npt.NDArray[np.fl
     """Values as float64, refusing non-numbers and NaN/inf with the first offending index."""
     if any(isinstance(v, bool) for v in values):
         i = next(i for i, v in enumerate(values) if isinstance(v, bool))
-        raise DerivationError("must be a number", loc=(field_name, i), type="not_a_number")
+        raise DerivationError(_("must be a number"), loc=(field_name, i), type="not_a_number")
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -124,13 +129,15 @@ def _finite_array(values: Sequence[float], field_name: str) -> npt.NDArray[np.fl
         raise
     if arr.ndim != 1:
         raise DerivationError(
-            "must be a flat list of numbers", loc=(field_name,), type="not_a_number"
+            _("must be a flat list of numbers"), loc=(field_name,), type="not_a_number"
         )
     bad = ~np.isfinite(arr)
     if bad.any():
         i = int(np.argmax(bad))
         raise DerivationError(
-            "must be a finite number (no NaN or infinity)", loc=(field_name, i), type="not_finite"
+            _("must be a finite number (no NaN or infinity)"),
+            loc=(field_name, i),
+            type="not_finite",
         )
     return arr
 
@@ -206,12 +213,12 @@ def validate_series(
     for i, p in enumerate(points):
         if isinstance(p.year, bool) or not isinstance(p.year, int | np.integer):
             raise DerivationError(
-                "must be an integer year", loc=(field_name, i, "year"), type="not_a_year"
+                _("must be an integer year"), loc=(field_name, i, "year"), type="not_a_year"
             )
         year = int(p.year)
         if year in seen:
             raise DerivationError(
-                f"duplicate year {year} (also at position {seen[year]})",
+                _("duplicate year {year} (also at position {seen})", year=year, seen=seen[year]),
                 loc=(field_name, i, "year"),
                 type="duplicate_year",
             )
@@ -230,10 +237,15 @@ def _window(
     """The last ``n`` observations. Unless ``allow_gaps``, they must be ``n`` consecutive years
     ending at the latest year (a missing year inside the window is a refusal)."""
     if n < 1:
-        raise DerivationError("must be at least 1", loc=("n",), type="too_small")
+        raise DerivationError(_("must be at least 1"), loc=("n",), type="too_small")
     if len(series) < n:
         raise DerivationError(
-            f"{method} needs at least {n} values, the series has {len(series)}",
+            _(
+                "{method} needs at least {n} values, the series has {n_series}",
+                method=method,
+                n=n,
+                n_series=len(series),
+            ),
             loc=(field_name,),
             type="series_too_short",
         )
@@ -245,8 +257,15 @@ def _window(
         if have != expected:
             missing = sorted(set(expected) - set(have))
             raise DerivationError(
-                f"{method} over {n} years needs consecutive years {expected[0]}–{latest}; "
-                f"missing {missing} (set allow_gaps to use the last {n} observations instead)",
+                _(
+                    "{method} over {n} years needs consecutive years {expected}–{latest}; missing "
+                    "{missing} (set allow_gaps to use the last {n} observations instead)",
+                    method=method,
+                    n=n,
+                    expected=expected[0],
+                    latest=latest,
+                    missing=missing,
+                ),
                 loc=(field_name,),
                 type="series_has_gaps",
             )
@@ -288,7 +307,9 @@ def derive_historical(
     series, unit = validate_series(points, field_name=field_name, as_of=as_of)
     if not series:
         where = f" up to {as_of}" if as_of is not None else ""
-        raise DerivationError(f"no values{where}", loc=(field_name,), type="series_too_short")
+        raise DerivationError(
+            _("no values{where}", where=where), loc=(field_name,), type="series_too_short"
+        )
     params: dict[str, Any] = {"as_of": as_of}
 
     if method is HistoricalMethod.last_year:
@@ -326,12 +347,12 @@ def derive_historical(
     elif method is HistoricalMethod.improve_on_last:
         if improve_pct is None:
             raise DerivationError(
-                "improve_on_last needs improve_pct", loc=("improve_pct",), type="missing"
+                _("improve_on_last needs improve_pct"), loc=("improve_pct",), type="missing"
             )
         pct = _finite(improve_pct, ("improve_pct",))
         if pct < 0:
             raise DerivationError(
-                "must be ≥ 0 (a decline is not an improvement)",
+                _("must be ≥ 0 (a decline is not an improvement)"),
                 loc=("improve_pct",),
                 type="too_small",
             )
@@ -345,15 +366,21 @@ def derive_historical(
         trend = None
     else:  # trend
         if target_year is None:
-            raise DerivationError("trend needs target_year", loc=("target_year",), type="missing")
+            raise DerivationError(
+                _("trend needs target_year"), loc=("target_year",), type="missing"
+            )
         if not 0.0 < confidence < 1.0:
             raise DerivationError(
-                "must be strictly between 0 and 1", loc=("confidence",), type="out_of_range"
+                _("must be strictly between 0 and 1"), loc=("confidence",), type="out_of_range"
             )
         min_pts = max(2, min_trend_points)
         if len(series) < min_pts:
             raise DerivationError(
-                f"trend needs at least {min_pts} values, the series has {len(series)}",
+                _(
+                    "trend needs at least {min_pts} values, the series has {n_series}",
+                    min_pts=min_pts,
+                    n_series=len(series),
+                ),
                 loc=(field_name,),
                 type="series_too_short",
             )
@@ -477,8 +504,11 @@ class IndustryStandard:
         monotone levels."""
         if not self.levels_strictly_monotone:
             raise DerivationError(
-                "the five levels are not strictly monotone (ties among peer values): "
-                f"{self.level_values}; they cannot define an efficacy rule",
+                _(
+                    "the five levels are not strictly monotone (ties among peer values): "
+                    "{level_values}; they cannot define an efficacy rule",
+                    level_values=self.level_values,
+                ),
                 loc=("values",),
                 type="levels_not_monotone",
             )
@@ -522,24 +552,30 @@ def derive_industry(
     """
     direction = Direction(direction)
     if isinstance(min_sample, bool) or not isinstance(min_sample, int) or min_sample < 2:
-        raise DerivationError("must be an integer ≥ 2", loc=("min_sample",), type="too_small")
+        raise DerivationError(_("must be an integer ≥ 2"), loc=("min_sample",), type="too_small")
     arr = _finite_array(values, field_name)
     if units is not None and len(units) != arr.size:
         raise DerivationError(
-            f"{len(units)} units for {arr.size} values", loc=("units",), type="length_mismatch"
+            _("{n_units} units for {size} values", n_units=len(units), size=arr.size),
+            loc=("units",),
+            type="length_mismatch",
         )
     unit = _single_unit(units, field_name)
     if arr.size < min_sample:
         raise DerivationError(
-            f"{arr.size} peer values are too few for an industry standard "
-            f"(minimum sample size {min_sample})",
+            _(
+                "{size} peer values are too few for an industry "
+                "standard (minimum sample size {min_sample})",
+                size=arr.size,
+                min_sample=min_sample,
+            ),
             loc=(field_name,),
             type="sample_too_small",
         )
     pct = [_finite(p, ("percentiles", i)) for i, p in enumerate(percentiles)]
     if len(pct) != len(LEVELS):
         raise DerivationError(
-            f"needs exactly {len(LEVELS)} percentiles (优秀 … 较差)",
+            _("needs exactly {n_levels} percentiles (优秀 … 较差)", n_levels=len(LEVELS)),
             loc=("percentiles",),
             type="wrong_length",
         )
@@ -547,13 +583,13 @@ def derive_industry(
         a > b for a, b in itertools.pairwise(pct)
     ):
         raise DerivationError(
-            "must be strictly decreasing and within [0, 100]",
+            _("must be strictly decreasing and within [0, 100]"),
             loc=("percentiles",),
             type="invalid_percentiles",
         )
     kk = _finite(k, ("k",))
     if kk < 0:
-        raise DerivationError("must be ≥ 0", loc=("k",), type="too_small")
+        raise DerivationError(_("must be ≥ 0"), loc=("k",), type="too_small")
 
     raw = arr.copy()
     bounds: tuple[float, float] | None = None
@@ -562,7 +598,7 @@ def derive_industry(
         lo, hi = (_finite(winsorize[0], ("winsorize", 0)), _finite(winsorize[1], ("winsorize", 1)))
         if not 0.0 <= lo < hi <= 1.0:
             raise DerivationError(
-                "needs 0 ≤ lower < upper ≤ 1 (quantiles as fractions)",
+                _("needs 0 ≤ lower < upper ≤ 1 (quantiles as fractions)"),
                 loc=("winsorize",),
                 type="invalid_winsorize",
             )

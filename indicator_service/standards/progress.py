@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from indicator_service.core.i18n import _
 from indicator_service.standards.derive import (
     DerivationError,
     Direction,
@@ -62,11 +63,13 @@ class ProgressThresholds:
             _finite(getattr(self, name), ("thresholds", name))
         if not 0.0 <= self.acceleration < self.on_track:
             raise DerivationError(
-                "needs 0 ≤ acceleration < on_track", loc=("thresholds",), type="invalid_thresholds"
+                _("needs 0 ≤ acceleration < on_track"),
+                loc=("thresholds",),
+                type="invalid_thresholds",
             )
         if not 0.0 <= self.growth_acceleration < self.growth_on_track:
             raise DerivationError(
-                "needs 0 ≤ growth_acceleration < growth_on_track",
+                _("needs 0 ≤ growth_acceleration < growth_on_track"),
                 loc=("thresholds",),
                 type="invalid_thresholds",
             )
@@ -126,14 +129,14 @@ def progress(
         idx = [i for i, p in enumerate(series) if p.year == base_year]
         if not idx:
             raise DerivationError(
-                f"base year {base_year} is not in the series",
+                _("base year {base_year} is not in the series", base_year=base_year),
                 loc=("base_year",),
                 type="base_year_missing",
             )
         series = series[idx[0] :]
     if len(series) < 2:
         raise DerivationError(
-            "progress needs a base year and at least one later year",
+            _("progress needs a base year and at least one later year"),
             loc=(field_name,),
             type="series_too_short",
         )
@@ -141,7 +144,11 @@ def progress(
     for p in (base, latest):
         if p.value <= 0:
             raise DerivationError(
-                f"value of {p.year} is {_fmt(p.value)}: a growth rate needs positive values",
+                _(
+                    "value of {year} is {fmt}: a growth rate needs positive values",
+                    year=p.year,
+                    fmt=_fmt(p.value),
+                ),
                 loc=(field_name,),
                 type="non_positive_value",
             )
@@ -155,7 +162,7 @@ def progress(
     ratio: float | None = None
     if (target_value is None) != (target_year is None):
         raise DerivationError(
-            "give both target_value and target_year, or neither",
+            _("give both target_value and target_year, or neither"),
             loc=("target_value" if target_value is None else "target_year",),
             type="missing",
         )
@@ -163,13 +170,13 @@ def progress(
         tv = _finite(target_value, ("target_value",))
         if tv <= 0:
             raise DerivationError(
-                "a growth rate needs a positive target value",
+                _("a growth rate needs a positive target value"),
                 loc=("target_value",),
                 type="non_positive_value",
             )
         if target_year <= base.year:
             raise DerivationError(
-                f"must be after the base year {base.year}",
+                _("must be after the base year {year}", year=base.year),
                 loc=("target_year",),
                 type="out_of_range",
             )

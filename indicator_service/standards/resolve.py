@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from indicator_service.catalogue.matching import region_chain as catalogue_region_chain
+from indicator_service.core.i18n import _
 
 NATIONAL = "000000"
 REGION_RE = re.compile(r"^\d{6}$")
@@ -57,7 +58,8 @@ def region_chain(region: str) -> list[str]:
     the code)."""
     if not REGION_RE.match(region):
         raise ResolutionError(
-            f"invalid region code {region!r}: expected 6 digits (GB/T 2260)", ("region",)
+            _("invalid region code {region!r}: expected 6 digits (GB/T 2260)", region=region),
+            ("region",),
         )
     return catalogue_region_chain(region)
 
@@ -74,16 +76,20 @@ def region_level(code: str) -> str:
 
 def check_precedence(precedence: Sequence[str]) -> tuple[str, ...]:
     if not precedence:
-        raise ResolutionError("needs at least one standard type", ("precedence",))
+        raise ResolutionError(_("needs at least one standard type"), ("precedence",))
     seen: list[str] = []
     for i, t in enumerate(precedence):
         if t not in STANDARD_TYPES:
             raise ResolutionError(
-                f"unknown standard type {t!r}; known: {', '.join(STANDARD_TYPES)}",
+                _(
+                    "unknown standard type {t!r}; known: {standard_types}",
+                    t=t,
+                    standard_types=", ".join(STANDARD_TYPES),
+                ),
                 ("precedence", i),
             )
         if t in seen:
-            raise ResolutionError(f"standard type {t!r} listed twice", ("precedence", i))
+            raise ResolutionError(_("standard type {t!r} listed twice", t=t), ("precedence", i))
         seen.append(t)
     return tuple(seen)
 
@@ -170,7 +176,7 @@ def resolve(
     for rank, (t, r, row) in enumerate(found):
         actual = _row_region(row, r) if row is not None else r
         if row is None:
-            outcome, reason = "none", f"no {t} standard for region {r}"
+            outcome, reason = "none", _("no {t} standard for region {r}", t=t, r=r)
         elif _row_id(row) in seen_rows:
             continue  # the same row, already reported at a more specific search position
         elif winner is None:
@@ -244,7 +250,7 @@ def _why_lost(
     regions: list[str],
     order: Order,
 ) -> str:
-    wt, wr, _ = winner
+    wt, wr, _rest = winner
     if t != wt and (order is Order.type_first or r == wr):
         return f"{wt} ranks above {t} in the precedence {' → '.join(prec)}"
     if r != wr:

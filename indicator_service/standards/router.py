@@ -32,6 +32,7 @@ from indicator_service.core.errors import (
     ServiceError,
     Unprocessable,
 )
+from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import (
     check_key,
     find_replay,
@@ -271,8 +272,8 @@ def resolve_standard(
             response.headers["Cache-Control"] = "no-store"
     if catalogue.indicator(indicator) is None:
         raise NotFound(
-            f"unknown indicator {indicator!r}",
-            errors=[ErrorItem(loc=["query", "indicator"], msg="not found", type="not_found")],
+            _("unknown indicator {indicator!r}", indicator=indicator),
+            errors=[ErrorItem(loc=["query", "indicator"], msg=_("not found"), type="not_found")],
         )
     lookup = (
         catalogue_lookup(
@@ -394,7 +395,10 @@ def save_derived_standard(
             lambda e: refusal(e, prefix),
         )
         if not ind.levels_strictly_monotone:
-            msg = f"the five levels {ind.level_values} are not strictly monotone (ties)"
+            msg = _(
+                "the five levels {level_values} are not strictly monotone (ties)",
+                level_values=ind.level_values,
+            )
             raise Unprocessable(
                 msg,
                 errors=[ErrorItem(loc=[*prefix, "values"], msg=msg, type="levels_not_monotone")],
@@ -451,7 +455,7 @@ def _from_evaluations(exc: derive.DerivationError, ids: list[int]) -> Unprocessa
     the evaluation when one value is at fault."""
     msg = exc.msg
     if len(exc.loc) >= 2 and isinstance(exc.loc[1], int) and exc.loc[1] < len(ids):
-        msg = f"evaluation {ids[exc.loc[1]]}: {msg}"
+        msg = _("evaluation {ids}: {msg}", ids=ids[exc.loc[1]], msg=msg)
     return Unprocessable(
         msg,
         errors=[ErrorItem(loc=["body", "indicator"], msg=msg, type=exc.type)],
@@ -485,8 +489,11 @@ def historical_from_evaluations(
     )
     if not points:
         raise NotFound(
-            f"no stored evaluation with a value for {body.indicator} matches",
-            errors=[ErrorItem(loc=["body", "indicator"], msg="no values", type="not_found")],
+            _(
+                "no stored evaluation with a value for {indicator} matches",
+                indicator=body.indicator,
+            ),
+            errors=[ErrorItem(loc=["body", "indicator"], msg=_("no values"), type="not_found")],
         )
     result = compute_historical(body, points, lambda e: _from_evaluations(e, ids))
     used = set(result.years)

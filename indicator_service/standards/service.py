@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.i18n import _, validation_message
 from indicator_service.standards.resolve import (
     DEFAULT_PRECEDENCE,
     NATIONAL,
@@ -201,9 +202,11 @@ def save_standard_row(
         new = StandardDef.model_validate(row)
     except ValidationError as exc:
         raise Unprocessable(
-            "the derived standard is not a valid standard row",
+            _("the derived standard is not a valid standard row"),
             errors=[
-                ErrorItem(loc=["body", "standard", *e["loc"]], msg=e["msg"], type=e["type"])
+                ErrorItem(
+                    loc=["body", "standard", *e["loc"]], msg=validation_message(e), type=e["type"]
+                )
                 for e in exc.errors(include_url=False)
             ],
         ) from None

@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from indicator_service.core.i18n import _
 from indicator_service.core.readers import ReadError
 from indicator_service.tables.limits import MAX_CELL_CHARS, MAX_COLUMNS, MAX_ROWS
 
@@ -19,17 +20,22 @@ __all__ = ["ReadError", "csv_lines", "csv_rows", "records", "xlsx_rows"]
 def _check_cell(value: Any, line: int, column: int) -> None:
     if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
         raise ReadError(
-            f"the cell in column {column} has {len(value)} characters; at most "
-            f"{MAX_CELL_CHARS} are accepted",
+            _(
+                "the cell in column {column} has {n_value} characters; "
+                "at most {max_cell_chars} are accepted",
+                column=column,
+                n_value=len(value),
+                max_cell_chars=MAX_CELL_CHARS,
+            ),
             line=line,
         )
 
 
 def _check_row(row: list[Any] | tuple[Any, ...], line: int) -> None:
     if line > MAX_ROWS:
-        raise ReadError(f"the table has more than {MAX_ROWS} rows", line=line)
+        raise ReadError(_("the table has more than {max_rows} rows", max_rows=MAX_ROWS), line=line)
     if len(row) > MAX_COLUMNS and any(v not in (None, "") for v in row[MAX_COLUMNS:]):
-        raise ReadError(f"more than {MAX_COLUMNS} columns", line=line)
+        raise ReadError(_("more than {max_columns} columns", max_columns=MAX_COLUMNS), line=line)
     for i, value in enumerate(row, start=1):
         _check_cell(value, line, i)
 
@@ -45,7 +51,9 @@ def csv_rows(text: str) -> Iterator[list[str]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ReadError(f"not readable as CSV: {exc}", line=max(reader.line_num, 1)) from None
+            raise ReadError(
+                _("not readable as CSV: {exc}", exc=exc), line=max(reader.line_num, 1)
+            ) from None
         _check_row(row, reader.line_num)
         yield row
 
@@ -59,7 +67,9 @@ def xlsx_rows(data: bytes | io.BytesIO) -> Iterator[tuple[Any, ...]]:
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a corrupt file
-        raise ReadError(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+        raise ReadError(
+            _("not a readable XLSX workbook ({name__})", name__=type(exc).__name__)
+        ) from exc
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -73,7 +83,11 @@ def xlsx_rows(data: bytes | io.BytesIO) -> Iterator[tuple[Any, ...]]:
                 raise
             except Exception as exc:  # broken XML inside the sheet
                 raise ReadError(
-                    f"not a readable XLSX workbook ({type(exc).__name__} after row {line})"
+                    _(
+                        "not a readable XLSX workbook ({name__} after row {line})",
+                        name__=type(exc).__name__,
+                        line=line,
+                    )
                 ) from exc
             line += 1
             _check_row(row, line)

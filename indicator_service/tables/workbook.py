@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from indicator_service.core.i18n import _
 from indicator_service.tables.limits import (
     MAX_CELLS,
     MAX_FILE_BYTES,
@@ -34,16 +35,13 @@ from indicator_service.tables.limits import (
 
 
 class WorkbookError(Exception):
-    """The file as a whole cannot be read; ``status`` 413 (too large) or 422; ``type`` a short
-    machine-readable kind (``too_large``, ``encoding``, ``xlsx``, …)."""
+    """The file as a whole cannot be read; ``message`` in the language of the request
+    (core/i18n.py); ``status`` 413 (too large) or 422; ``type`` a short machine-readable kind
+    (``too_large``, ``encoding``, ``xlsx``, …)."""
 
-    def __init__(self, zh: str, en: str, type_: str, status: int = 422) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en, self.type, self.status = zh, en, type_, status
-
-    @property
-    def message(self) -> str:
-        return f"{self.zh} / {self.en}"
+    def __init__(self, message: str, type_: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.message, self.type, self.status = message, type_, status
 
 
 @dataclass
@@ -102,16 +100,10 @@ def decode_csv(raw: bytes) -> str:
         except UnicodeDecodeError:
             continue
         if "\x00" in text:
-            raise WorkbookError(
-                "文件含有空字符（NUL），不是文本表格",
-                "the file contains NUL characters: not a CSV text",
-                "nul",
-            )
+            raise WorkbookError(_("the file contains NUL characters: not a CSV text"), "nul")
         return text
     raise WorkbookError(
-        "CSV 文件既不是 UTF-8 也不是 GB18030/GBK 编码，请另存为“CSV UTF-8”或 GBK",
-        "the CSV file is neither UTF-8 nor GB18030/GBK: save it as CSV UTF-8 or GBK",
-        "encoding",
+        _("the CSV file is neither UTF-8 nor GB18030/GBK: save it as CSV UTF-8 or GBK"), "encoding"
     )
 
 
@@ -128,18 +120,19 @@ def _csv_rows(text: str) -> list[list[Any]]:
                 raise _too_many_columns("CSV")
     except csv.Error as exc:
         raise WorkbookError(
-            f"CSV 第 {len(rows) + 1} 行无法读取：{exc}",
-            f"CSV line {len(rows) + 1} is not readable: {exc}",
-            "csv",
+            _("CSV line {value} is not readable: {exc}", value=len(rows) + 1, exc=exc), "csv"
         ) from exc
     return rows
 
 
 def _too_many_rows(sheet: str) -> WorkbookError:
     return WorkbookError(
-        f"工作表“{sheet}”超过 {MAX_SHEET_GRID_ROWS} 行：自评表只有几十行，请删除多余的行",
-        f"sheet {sheet!r} has more than {MAX_SHEET_GRID_ROWS} rows: a form has a few dozen; "
-        "delete the rest",
+        _(
+            "sheet {sheet!r} has more than {max_sheet_grid_rows} rows: "
+            "a form has a few dozen; delete the rest",
+            sheet=sheet,
+            max_sheet_grid_rows=MAX_SHEET_GRID_ROWS,
+        ),
         "too_many_rows",
         413,
     )
@@ -147,8 +140,7 @@ def _too_many_rows(sheet: str) -> WorkbookError:
 
 def _too_many_sheets(n: int) -> WorkbookError:
     return WorkbookError(
-        f"工作簿有 {n} 个工作表，超过 {MAX_SHEETS} 个",
-        f"the workbook has {n} sheets, more than {MAX_SHEETS}",
+        _("the workbook has {n} sheets, more than {max_sheets}", n=n, max_sheets=MAX_SHEETS),
         "too_many_sheets",
         413,
     )
@@ -156,8 +148,11 @@ def _too_many_sheets(n: int) -> WorkbookError:
 
 def _too_many_columns(sheet: str) -> WorkbookError:
     return WorkbookError(
-        f"工作表“{sheet}”超过 {MAX_SHEET_GRID_COLUMNS} 列",
-        f"sheet {sheet!r} has more than {MAX_SHEET_GRID_COLUMNS} columns",
+        _(
+            "sheet {sheet!r} has more than {max_sheet_grid_columns} columns",
+            sheet=sheet,
+            max_sheet_grid_columns=MAX_SHEET_GRID_COLUMNS,
+        ),
         "too_many_columns",
         413,
     )
@@ -170,14 +165,12 @@ def _check_zip(raw: bytes) -> None:
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise WorkbookError(
-            "工作簿已损坏或不完整（不是完整的 XLSX 文件），请重新保存后上传",
-            f"the workbook is damaged or truncated (not a complete XLSX file): {exc}",
+            _("the workbook is damaged or truncated (not a complete XLSX file): {exc}", exc=exc),
             "xlsx",
         ) from exc
     if len(infos) > MAX_ZIP_ENTRIES:
         raise WorkbookError(
-            f"工作簿的组成部分过多（{len(infos)} 个）",
-            f"the workbook has too many parts ({len(infos)})",
+            _("the workbook has too many parts ({n_infos})", n_infos=len(infos)),
             "too_many_parts",
             413,
         )
@@ -191,9 +184,13 @@ def _check_zip(raw: bytes) -> None:
             or (info.file_size > 1024 * 1024 and ratio > MAX_RATIO)
         ):
             raise WorkbookError(
-                "工作簿解压后过大（疑似压缩炸弹或含大量空行），请只保留自评表内容",
-                f"the workbook expands too much ({info.filename}: {info.file_size} bytes from "
-                f"{info.compress_size}): a zip bomb or a sheet of empty rows",
+                _(
+                    "the workbook expands too much ({filename}: {file_size} bytes from "
+                    "{compress_size}): a zip bomb or a sheet of empty rows",
+                    filename=info.filename,
+                    file_size=info.file_size,
+                    compress_size=info.compress_size,
+                ),
                 "too_large",
                 413,
             )
@@ -220,9 +217,12 @@ def _check_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
             if rows > MAX_SHEET_ROWS:
                 name = info.filename.rsplit("/", 1)[-1]
                 raise WorkbookError(
-                    f"工作表（{name}）超过 {MAX_SHEET_ROWS} 行（含空行），请删除多余的行",
-                    f"a sheet ({name}) has more than {MAX_SHEET_ROWS} rows (empty ones "
-                    "included): delete the rest",
+                    _(
+                        "a sheet ({name}) has more than {max_sheet_rows} rows "
+                        "(empty ones included): delete the rest",
+                        name=name,
+                        max_sheet_rows=MAX_SHEET_ROWS,
+                    ),
                     "too_many_rows",
                     413,
                 )
@@ -231,11 +231,10 @@ def _check_rows(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
 def read_sheets(raw: bytes) -> list[Sheet]:
     """The visible sheets of an XLSX/XLS/CSV file (a CSV is one sheet named ``CSV``)."""
     if not raw:
-        raise WorkbookError("文件为空", "the file is empty", "missing")
+        raise WorkbookError(_("the file is empty"), "missing")
     if len(raw) > MAX_FILE_BYTES:
         raise WorkbookError(
-            f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB",
-            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
+            _("the file is larger than {value} MB", value=MAX_FILE_BYTES // (1024 * 1024)),
             "too_large",
             413,
         )
@@ -244,8 +243,7 @@ def read_sheets(raw: bytes) -> list[Sheet]:
         return [Sheet("CSV", _csv_rows(decode_csv(raw)))]
     if kind == XLS and any(mark in raw for mark in _ENCRYPTED_MARKS):
         raise WorkbookError(
-            "工作簿已加密（设有打开密码），请取消密码后上传",
-            "the workbook is encrypted (it has an open password): remove the password",
+            _("the workbook is encrypted (it has an open password): remove the password"),
             "encrypted",
         )
     if kind == XLSX:
@@ -299,7 +297,7 @@ def xlsx_formulas(raw: bytes) -> dict[str, dict[tuple[int, int], str]]:
                 continue
             cells: dict[tuple[int, int], str] = {}
             try:
-                for _, el in ET.iterparse(io.BytesIO(data)):
+                for _event, el in ET.iterparse(io.BytesIO(data)):
                     if el.tag == f"{_MAIN}c":
                         f = el.find(f"{_MAIN}f")
                         if f is not None and f.text:
@@ -343,14 +341,14 @@ def _calamine_sheets(raw: bytes) -> list[Sheet]:
         text = str(exc).lower()
         if "password" in text or "encrypt" in text:
             raise WorkbookError(
-                "工作簿已加密（设有打开密码），请取消密码后上传",
-                "the workbook is encrypted (it has an open password): remove the password",
+                _("the workbook is encrypted (it has an open password): remove the password"),
                 "encrypted",
             ) from exc
         raise WorkbookError(
-            "无法读取工作簿（文件已损坏、不完整或不是 Excel 文件）",
-            f"the workbook cannot be read (damaged, truncated or not an Excel file): "
-            f"{str(exc)[:200]}",
+            _(
+                "the workbook cannot be read (damaged, truncated or not an Excel file): {exc}",
+                exc=str(exc)[:200],
+            ),
             "xlsx",
         ) from exc
     if len(meta) > MAX_SHEETS:
@@ -371,8 +369,7 @@ def _calamine_sheets(raw: bytes) -> list[Sheet]:
             cells += height * width
             if cells > MAX_CELLS:
                 raise WorkbookError(
-                    "工作簿的单元格过多",
-                    f"the workbook has more than {MAX_CELLS} cells",
+                    _("the workbook has more than {max_cells} cells", max_cells=MAX_CELLS),
                     "too_large",
                     413,
                 )
@@ -382,9 +379,7 @@ def _calamine_sheets(raw: bytes) -> list[Sheet]:
             raise
         except Exception as exc:
             raise WorkbookError(
-                f"无法读取工作表“{m.name}”",
-                f"sheet {m.name!r} cannot be read: {str(exc)[:200]}",
-                "xlsx",
+                _("sheet {name!r} cannot be read: {exc}", name=m.name, exc=str(exc)[:200]), "xlsx"
             ) from exc
         # skip_empty_area=False: the grid starts at A1 whatever the used range
         sheets.append(Sheet(m.name, [list(row) for row in data], merged))

@@ -14,6 +14,7 @@ from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, en
 from indicator_service.auth.principal import Principal
 from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import Unprocessable, UnsupportedMediaType, excerpt
+from indicator_service.core.i18n import _
 from indicator_service.targets import service
 from indicator_service.targets.schemas import (
     TargetReviewList,
@@ -144,7 +145,15 @@ async def review_target_form(
 ) -> Any:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in (CSV, XLSX, XLS):
-        raise UnsupportedMediaType(f"send the form as {XLSX}, {XLS} or {CSV}, not {excerpt(media)}")
+        raise UnsupportedMediaType(
+            _(
+                "send the form as {csv}, {xlsx} or {xls}, not {media}",
+                csv=CSV,
+                xlsx=XLSX,
+                xls=XLS,
+                media=excerpt(media),
+            )
+        )
     ensure_region(evaluator, region, loc=("query", "region"))
     raw = await request.body()
     context = {

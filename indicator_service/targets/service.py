@@ -22,6 +22,7 @@ from indicator_service.catalogue import service as catalogue
 from indicator_service.catalogue.indicators import IndicatorFilters, IndicatorRelease, StandardRow
 from indicator_service.catalogue.matching import match_standard
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.forms.cells import (
     CellProblem,
@@ -70,9 +71,11 @@ def framework_rules(
         ) from exc
     raw = doc.document.get("target_review")
     if raw is None:
-        msg = (
-            f"框架 {code} {doc.version} 没有绩效目标审核规则 / the framework {code} {doc.version} "
-            "has no target-review rules (target_review): use SELF-EVAL or SELF-EVAL-2021"
+        msg = _(
+            "the framework {code} {version} has no target-review rules (target_review): "
+            "use SELF-EVAL or SELF-EVAL-2021",
+            code=code,
+            version=doc.version,
         )
         raise Unprocessable(
             msg, errors=[ErrorItem(loc=["body", "framework"], msg=msg, type="no_review_rules")]
@@ -81,7 +84,7 @@ def framework_rules(
 
 
 def _by_name(session: Session, name: str, sector: str | None) -> IndicatorRelease | None:
-    found, _ = catalogue.list_indicators(session, IndicatorFilters(q=name), 50, 0)
+    found, _total = catalogue.list_indicators(session, IndicatorFilters(q=name), 50, 0)
     exact = [i for i in found if i.name_zh == name]
     if sector is not None:
         exact.sort(key=lambda i: i.sector != sector)  # the sector's own indicator first
@@ -107,8 +110,7 @@ def link_rows(session: Session, req: TargetReviewRequest) -> list[Linked]:
                 errors.append(
                     ErrorItem(
                         loc=[*loc, "indicator"],
-                        msg=f"指标库中没有指标 {row.indicator} / no library indicator "
-                        f"{row.indicator!r}",
+                        msg=_("no library indicator {code!r}", code=row.indicator),
                         type="unknown_indicator",
                     )
                 )
@@ -120,8 +122,11 @@ def link_rows(session: Session, req: TargetReviewRequest) -> list[Linked]:
                 errors.append(
                     ErrorItem(
                         loc=[*loc, "indicator" if row.indicator else "name"],
-                        msg=f"指标 {ind.code} 已在第{seen[ind.code] + 1}行 / indicator "
-                        f"{ind.code} is already row {seen[ind.code] + 1}",
+                        msg=_(
+                            "indicator {code} is already row {row}",
+                            code=ind.code,
+                            row=seen[ind.code] + 1,
+                        ),
                         type="duplicate_indicator",
                     )
                 )
@@ -131,8 +136,7 @@ def link_rows(session: Session, req: TargetReviewRequest) -> list[Linked]:
             errors.append(
                 ErrorItem(
                     loc=[*loc, "class_l1"],
-                    msg="未关联指标库的行须填写一级指标 / a row not linked to the library needs "
-                    "its class_l1 (一级指标)",
+                    msg=_("a row not linked to the library needs its class_l1 (一级指标)"),
                     type="missing",
                 )
             )
@@ -140,13 +144,15 @@ def link_rows(session: Session, req: TargetReviewRequest) -> list[Linked]:
             errors.append(
                 ErrorItem(
                     loc=[*loc, "target"],
-                    msg="年度指标值为空 / the target (年度指标值) is empty",
+                    msg=_("the target (年度指标值) is empty"),
                     type="missing",
                 )
             )
         out.append(Linked(ind, by))
     if errors:
-        raise Unprocessable(f"{len(errors)} problem(s) in the target table", errors=errors)
+        raise Unprocessable(
+            _("{count} problem(s) in the target table", count=len(errors)), errors=errors
+        )
     return out
 
 
@@ -524,8 +530,8 @@ def get_review(session: Session, review_id: int, reader: Principal) -> TargetRev
     ).first()
     if tr is None:
         raise NotFound(
-            f"no target review {review_id}",
-            errors=[ErrorItem(loc=["path", "review_id"], msg="not found", type="not_found")],
+            _("No target review {review_id}", review_id=review_id),
+            errors=[ErrorItem(loc=["path", "review_id"], msg=_("not found"), type="not_found")],
         )
     return tr
 

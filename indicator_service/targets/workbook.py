@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from indicator_service.core.errors import ErrorItem, PayloadTooLarge, Unprocessable
+from indicator_service.core.i18n import _, localized, validation_message
 from indicator_service.forms.cells import label, normalise, parse_quantity
 from indicator_service.forms.model import cell_ref
 from indicator_service.tables.workbook import Sheet, WorkbookError, cell_value, read_sheets
@@ -108,7 +109,13 @@ class Declaration:
                 field = str(loc[3]) if len(loc) > 3 else "name"
                 cells = self.cells[loc[2]]
                 ref = cells.get(field) or cells["name"]
-                items.append(ErrorItem(loc=["body", ref], msg=f"{ref}: {e.msg}", type=e.type))
+                items.append(
+                    ErrorItem(
+                        loc=["body", ref],
+                        msg=_("{where}: {msg}", where=ref, msg=e.msg),
+                        type=e.type,
+                    )
+                )
             else:
                 items.append(e)
         return Unprocessable(exc.detail, errors=items)
@@ -128,16 +135,17 @@ def read_form(raw: bytes, context: Mapping[str, Any]) -> Declaration:
         raise Unprocessable(exc.message, errors=[item]) from exc
     sheet = is_declaration(sheets)
     if sheet is None:
-        msg = (
-            "未找到绩效目标申报表的指标表（需有“一级指标”“三级指标”“指标值”列）/ no target "
-            "table found: the form needs the columns 一级指标, 三级指标 and 指标值 (年度指标值)"
+        msg = _(
+            "no target table found: the form needs the columns 一级指标, 三级指标 and 指标值 "
+            "(年度指标值)"
         )
         raise Unprocessable(msg, errors=[ErrorItem(loc=["body"], msg=msg, type="layout")])
     errors: list[ErrorItem] = []
 
     def problem(r: int, c: int, zh: str, en: str, type_: str) -> None:
         ref = cell_ref(sheet.name, r, c)
-        errors.append(ErrorItem(loc=["body", ref], msg=f"{ref}: {zh} / {en}", type=type_))
+        msg = _("{where}: {msg}", where=ref, msg=localized(en, zh))
+        errors.append(ErrorItem(loc=["body", ref], msg=msg, type=type_))
 
     header = _header(sheet)
     assert header is not None
@@ -152,12 +160,12 @@ def read_form(raw: bytes, context: Mapping[str, Any]) -> Declaration:
                 data["fiscal_year"] = int(m.group(1))
     at = _find(sheet, PROJECT, h)
     if at is not None:
-        value, _ = _right(sheet, at, labels)
+        value, _col = _right(sheet, at, labels)
         if value:
             data["project"] = value
     at = _find(sheet, UNIT, h) or _find(sheet, DEPARTMENT, h)
     if at is not None:
-        value, _ = _right(sheet, at, labels)
+        value, _col = _right(sheet, at, labels)
         if value:
             data["unit"] = value
     at = _find(sheet, TOTAL_FUNDS, h)
@@ -176,9 +184,9 @@ def read_form(raw: bytes, context: Mapping[str, Any]) -> Declaration:
             )
     at = _find(sheet, GOAL, h)
     if at is not None:
-        value, _ = _right(sheet, at, labels)
+        value, _col = _right(sheet, at, labels)
         if value is None and at.r + 1 < h:  # 预期目标 sub-header: the text is on the next line
-            value, _ = _right(sheet, _Cell(at.r + 1, at.c), labels)
+            value, _col = _right(sheet, _Cell(at.r + 1, at.c), labels)
         if value:
             data["overall_goal"] = value
     rows: list[dict[str, Any]] = []
@@ -231,17 +239,17 @@ def read_form(raw: bytes, context: Mapping[str, Any]) -> Declaration:
             h, cols["l3"], "指标表没有指标行", "the target table has no indicator rows", "missing"
         )
     if errors:
-        raise Unprocessable(f"{len(errors)} problem(s) in the form", errors=errors)
+        raise Unprocessable(_("{count} problem(s) in the form", count=len(errors)), errors=errors)
     body = {**data, **{k: v for k, v in context.items() if v is not None}, "rows": rows}
     try:
         return Declaration(TargetReviewRequest.model_validate(body), cells)
     except ValidationError as exc:
         raise Unprocessable(
-            f"{exc.error_count()} problem(s) in the form",
+            _("{count} problem(s) in the form", count=exc.error_count()),
             errors=[
                 ErrorItem(
                     loc=["body", *[str(x) for x in e["loc"]]],
-                    msg=e["msg"],
+                    msg=validation_message(e),
                     type=e["type"],
                 )
                 for e in exc.errors()

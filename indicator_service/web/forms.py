@@ -37,6 +37,7 @@ from indicator_service.core.errors import (
     UnsupportedMediaType,
     excerpt,
 )
+from indicator_service.core.i18n import _
 from indicator_service.core.jsonbody import best_media
 from indicator_service.core.readers import ReadError
 from indicator_service.core.upload import accepting, media_of, upload_content
@@ -68,7 +69,9 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 
 class FormProblemOut(BaseModel):
     cell: str | None = Field(description="where: sheet and cell (自评表!F15), or the sheet")
-    msg: str = Field(description="what is wrong and what would be accepted (中文 / English)")
+    msg: str = Field(
+        description="what is wrong and what would be accepted, in the language of the request"
+    )
     type: str
 
 
@@ -124,13 +127,15 @@ def score_national(
         raise _file_error(exc) from exc
     if not any(o.ok for o in outcomes):
         errors = [
-            ErrorItem(loc=["body", p.sheet, p.where], msg=f"{p.where}: {p.msg}", type=p.type)
+            ErrorItem(
+                loc=["body", p.sheet, p.where],
+                msg=_("{where}: {msg}", where=p.where, msg=p.msg),
+                type=p.type,
+            )
             for o in outcomes
             for p in o.problems
         ]
-        raise Unprocessable(
-            "表格中没有可评分的自评表 / no form of the file can be scored", errors=errors
-        )
+        raise Unprocessable(_("no form of the file can be scored"), errors=errors)
     return outcomes
 
 
@@ -158,7 +163,7 @@ def _national_response(outcomes: list[national.FormOutcome]) -> FormScoreRespons
 def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
     if not raw:
         raise Unprocessable(
-            "empty form", errors=[ErrorItem(loc=["body"], msg="no content", type="missing")]
+            _("empty form"), errors=[ErrorItem(loc=["body"], msg=_("no content"), type="missing")]
         )
     if media == XLSX:
         return _table(table_rows.xlsx_rows(raw), "xlsx")
@@ -166,13 +171,13 @@ def _read(raw: bytes, media: str) -> tuple[list[str], list[dict[str, Any]]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Unprocessable(
-            "the CSV form is not UTF-8",
+            _("the CSV form is not UTF-8"),
             errors=[ErrorItem(loc=["body"], msg=str(exc), type="encoding")],
         ) from exc
     if "\x00" in text:
         raise Unprocessable(
-            "NUL characters are not allowed",
-            errors=[ErrorItem(loc=["body"], msg="NUL character", type="nul")],
+            _("NUL characters are not allowed"),
+            errors=[ErrorItem(loc=["body"], msg=_("NUL character"), type="nul")],
         )
     return _table(table_rows.csv_rows(text), "csv")
 
@@ -185,12 +190,12 @@ def _table(rows: Iterator[Sequence[Any]], kind: str) -> tuple[list[str], list[di
     except ReadError as exc:
         loc: list[str | int] = ["body", "line", exc.line] if exc.line is not None else ["body"]
         raise Unprocessable(
-            "the form is not readable", errors=[ErrorItem(loc=loc, msg=exc.message, type=kind)]
+            _("the form is not readable"), errors=[ErrorItem(loc=loc, msg=exc.message, type=kind)]
         ) from exc
     if table is None:
         raise Unprocessable(
-            "empty form",
-            errors=[ErrorItem(loc=["body"], msg="no header line", type="missing")],
+            _("empty form"),
+            errors=[ErrorItem(loc=["body"], msg=_("no header line"), type="missing")],
         )
     return table
 
@@ -211,10 +216,18 @@ def _located(e: ErrorItem, key: str, lines: list[int], rest: list[str | int]) ->
     if len(rest) >= 2 and rest[0] == "rows" and isinstance(rest[1], int) and rest[1] < len(lines):
         line = lines[rest[1]]
         field = [str(x) for x in rest[2:]]
-        msg = f"line {line}, column {field[0]}: {e.msg}" if field else f"line {line}: {e.msg}"
+        msg = (
+            _("line {line}, column {field}: {msg}", line=line, field=field[0], msg=e.msg)
+            if field
+            else _("line {line}: {msg}", line=line, msg=e.msg)
+        )
         return ErrorItem(loc=["body", "line", line, *field], msg=msg, type=e.type)
     first = lines[0] if lines else 2
-    return ErrorItem(loc=["body", "line", first, *rest], msg=f"line {first}: {e.msg}", type=e.type)
+    return ErrorItem(
+        loc=["body", "line", first, *rest],
+        msg=_("line {first}: {msg}", first=first, msg=e.msg),
+        type=e.type,
+    )
 
 
 def score_form(
@@ -224,28 +237,28 @@ def score_form(
     header, records = _read(raw, media)
     if len(records) > MAX_LINES:
         raise Unprocessable(
-            f"the form has more than {MAX_LINES} lines",
-            errors=[ErrorItem(loc=["body"], msg="too many lines", type="too_long")],
+            _("the form has more than {max_lines} lines", max_lines=MAX_LINES),
+            errors=[ErrorItem(loc=["body"], msg=_("too many lines"), type="too_long")],
         )
     lines = _line_numbers(records)
     try:
         keys, subs = records_to_submissions(header, records, default_framework=framework)
     except TableError as exc:
         raise Unprocessable(
-            "the form has unreadable cells",
+            _("the form has unreadable cells"),
             errors=[ErrorItem(loc=["body", *e.loc], msg=e.msg, type=e.type) for e in exc.errors],
         ) from exc
     if not subs:
         raise Unprocessable(
-            "the form has no indicator rows",
-            errors=[ErrorItem(loc=["body"], msg="no data lines", type="missing")],
+            _("the form has no indicator rows"),
+            errors=[ErrorItem(loc=["body"], msg=_("no data lines"), type="missing")],
         )
     valid, errs = validate_submissions(keys, subs)
     errors: list[ErrorItem] = []
     for key, err in zip(keys, errs, strict=True):
         errors.extend(_located(e, key, lines[key], list(e.loc[2:])) for e in err)
     if errors:
-        raise Unprocessable("the form has invalid rows", errors=errors)
+        raise Unprocessable(_("the form has invalid rows"), errors=errors)
     requests = [v for v in valid if v is not None]
     batch = score_batch(list(requests), catalogue, detail=True)
     for i, (key, res) in enumerate(zip(keys, batch.items, strict=True)):
@@ -254,7 +267,7 @@ def score_form(
             rest = loc[3:] if loc[:3] == ["body", "items", i] else loc
             errors.append(_located(e, key, lines[key], rest))
     if errors:
-        raise Unprocessable("the form has rows that cannot be scored", errors=errors)
+        raise Unprocessable(_("the form has rows that cannot be scored"), errors=errors)
     return keys, requests, batch.items, lines
 
 
@@ -301,11 +314,11 @@ def _pdf(layouts: Any) -> bytes:
 def _not_acceptable(offered: list[str]) -> NotAcceptable:
     text = " / ".join(offered)
     return NotAcceptable(
-        f"可提供的格式 / the answer can be: {text}",
+        _("the answer can be: {text}", text=text),
         errors=[
             ErrorItem(
                 loc=["header", "accept"],
-                msg=f"请在 Accept 中选择 / accept one of: {text}",
+                msg=_("accept one of: {text}", text=text),
                 type="not_acceptable",
             )
         ],
@@ -382,14 +395,22 @@ async def score_uploaded_form(
     raw, content_type = await accepting((CSV, XLSX, XLS))(request)
     media = media_of(content_type)
     if media not in (CSV, XLSX, XLS):
-        raise UnsupportedMediaType(f"send the form as {CSV}, {XLSX} or {XLS}, not {excerpt(media)}")
+        raise UnsupportedMediaType(
+            _(
+                "send the form as {csv}, {xlsx} or {xls}, not {media}",
+                csv=CSV,
+                xlsx=XLSX,
+                xls=XLS,
+                media=excerpt(media),
+            )
+        )
     outcomes = await run_in_threadpool(score_national, raw, framework, catalogue) if raw else None
     if outcomes is not None:
         return await _national_answer(outcomes, answer)
     if media == XLS:
         raise Unprocessable(
-            "XLS 文件中没有自评表 / no form in the national layout in this XLS file",
-            errors=[ErrorItem(loc=["body"], msg="no national-layout form", type="no_form")],
+            _("no form in the national layout in this XLS file"),
+            errors=[ErrorItem(loc=["body"], msg=_("no national-layout form"), type="no_form")],
         )
     if answer == PDF:  # the PDF is the national form's; a flat table has none
         raise _not_acceptable(["application/json", XLSX])

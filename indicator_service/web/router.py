@@ -22,6 +22,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from indicator_service.core.errors import NotFound, excerpt
+from indicator_service.core.i18n import _
 
 STATIC = Path(__file__).parent / "static"
 MEDIA = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -116,7 +117,7 @@ ASSETS: dict[str, tuple[Path, str]] = {
 def static_asset(asset: str) -> FileResponse:
     found = ASSETS.get(asset)
     if found is None:
-        raise NotFound(f"no asset {excerpt(asset)}")
+        raise NotFound(_("no asset {asset}", asset=excerpt(asset)))
     path, media = found
     return FileResponse(
         path, media_type=f"{media}; charset=utf-8", headers={"Cache-Control": "no-cache"}
@@ -126,5 +127,5 @@ def static_asset(asset: str) -> FileResponse:
 @router.get("/{page}", response_class=HTMLResponse)
 def page(page: Annotated[str, PathParam(max_length=40)]) -> HTMLResponse:
     if page not in PAGES:
-        raise NotFound(f"no page {excerpt(page)}")
+        raise NotFound(_("no page {page}", page=excerpt(page)))
     return HTMLResponse(_shell(page))

@@ -143,3 +143,30 @@ def test_xlsx_rows_carry_their_sheet() -> None:
         bulk.read_sheet(out.getvalue(), "xlsx")
     assert e.value.sheet == "指标库"
     assert [column for _msg, _row, column in e.value.problems] == ["颜色", "尺寸"]
+
+
+def test_sheet_problems_in_chinese() -> None:
+    """The header and cell problems of a sheet in the language of the request."""
+    from indicator_service.core.i18n import CHINESE, language
+
+    with language(CHINESE):
+        with pytest.raises(bulk.FileError) as e:
+            bulk.read_sheet("code,Code,颜色\n".encode(), "csv")
+        assert [(m, row, col) for m, row, col in e.value.problems][:1] == [
+            ("列 'code' 出现了两次", 1, "code")
+        ]
+        assert e.value.problems[1][0] == (
+            "未知列 '颜色'（第 3 列）；可用的列：level1, level2, level3, code, name, name_en, "
+            "explanation, operator, target, unit, standard_type, source, points, rule, value_type"
+        )
+        with pytest.raises(bulk.FileError, match=r"^表头缺少“code”（指标编码）列$"):
+            bulk.read_sheet(b"name\nx\n", "csv")
+        with pytest.raises(bulk.FileError, match=r"^文件为空：应有表头行$"):
+            bulk.read_sheet(b"", "csv")
+        text = "指标编码,指标名称,英文名称,指标类型,指标值\nEDU-01-013,y,z,,abc\n".encode()
+        _merged, results = bulk.merge_sheet(DOC, bulk.read_sheet(text, "csv"))
+    assert [(e.column, e.msg) for e in results[0].errors][-3:] == [
+        ("standard_type", "填写 target 时必填"),
+        ("target", "不是数值：'abc'"),
+        ("source", "新增标准时必填"),
+    ]

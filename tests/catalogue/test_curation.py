@@ -654,6 +654,17 @@ def test_bad_uploads_are_refused_naming_row_and_column(
         ["body", "row", 1, "column", "尺寸"],
         ["body", "row", 1, "column", "code"],
     ]
+    # the same problems in Chinese: each row's and column's, and the header's count
+    zh = {**h, "Content-Type": "text/csv", "Accept-Language": "zh-CN"}
+    r = call(api, "POST", url, cur, content=sheet, headers=zh)
+    assert [e["msg"] for e in assert_problem(r, 422)["errors"]][:2] == [
+        "第 2 行，target 列：不是数值：'abc'",
+        "第 2 行，source 列：新增标准时必填",
+    ]
+    r = call(api, "POST", url, cur, content="name,颜色,Name,尺寸\nx,红,y,大\n".encode(), headers=zh)
+    detail = assert_problem(r, 422)["detail"]
+    assert detail.startswith("未知列 '颜色'（第 2 列）；可用的列：")
+    assert detail.endswith("（另有 3 处问题）")
     # the import needs the draft's ETag and keeps the body-size limit
     ok_csv = b"code,name_en\nAGR-01-001,x\n"
     assert_problem(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import time
@@ -34,6 +35,9 @@ def scorer(web_app: FastAPI) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def evaluator(web_app: FastAPI) -> dict[str, str]:
     return bearer(issue_key(web_app.state.engine, web_app.state.settings, Role.evaluator))
+
+
+CJK = re.compile("[\u4e00-\u9fff]")
 
 
 def post(api: ApiClient, raw: bytes, media: str, headers: dict[str, str], **params: str):
@@ -169,12 +173,17 @@ def test_no_form_scores_is_422_naming_cells(web_app, web_api, scorer) -> None:
     bad = list(build.FARMLAND_ROWS)
     bad[1] = ("产出指标", "质量指标", "工程验收合格率", "", "100%", "很多", None)
     before = evaluations(web_app)
-    r = post(web_api, build.form_xlsx(build.farmland(bad)), XLSX, scorer)
+    zh = {**scorer, "Accept-Language": "zh-CN"}
+    r = post(web_api, build.form_xlsx(build.farmland(bad)), XLSX, zh)
     body = assert_problem(r, 422)
+    assert r.headers["content-language"] == "zh-CN"
     locs = [e["loc"] for e in body["errors"]]
     assert ["body", "自评表", "自评表!G14"] in locs
     assert ["body", "自评表", "自评表!E14"] in locs
-    assert all(" / " in e["msg"] for e in body["errors"])
+    assert all(CJK.search(e["msg"]) for e in body["errors"])
+    english = assert_problem(post(web_api, build.form_xlsx(build.farmland(bad)), XLSX, scorer), 422)
+    assert english["title"] == "Unprocessable content"
+    assert all(re.search("[a-z]{3}", e["msg"]) for e in english["errors"])
     assert evaluations(web_app) == before
 
 
@@ -214,11 +223,11 @@ def test_hostile_workbooks(web_app, web_api, scorer, make, status: int, kind: st
     before = evaluations(web_app)
     media = "application/vnd.ms-excel" if raw[:4] != b"PK\x03\x04" else XLSX
     start = time.perf_counter()
-    r = post(web_api, raw, media, scorer)
+    r = post(web_api, raw, media, {**scorer, "Accept-Language": "zh-CN"})
     elapsed = time.perf_counter() - start
     body = assert_problem(r, status)
     assert body["errors"][0]["type"] == kind
-    assert " / " in body["detail"]  # 中文 / English
+    assert CJK.search(body["detail"]), body["detail"]  # in the language asked
     assert elapsed < 3.0, elapsed
     assert evaluations(web_app) == before
 

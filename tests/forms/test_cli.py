@@ -50,13 +50,18 @@ def test_score_pdf_and_a_bad_form(tmp_path: Path, capsys) -> None:
     assert out.read_bytes().startswith(b"%PDF")
 
 
-def test_hostile_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
+def test_hostile_file_is_a_clear_error(tmp_path: Path, capsys, monkeypatch) -> None:
     from tests.forms import bad_files
 
     src = tmp_path / "bomb.xlsx"
     src.write_bytes(bad_files.many_sheets())
+    monkeypatch.setenv("LC_ALL", "")
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")  # the terminal's language
     assert main(["score", str(src), "--catalog", str(CATALOG_DIR)]) != 0
     assert "工作表" in capsys.readouterr().err
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert main(["score", str(src), "--catalog", str(CATALOG_DIR)]) != 0
+    assert "sheets" in capsys.readouterr().err
 
 
 def test_template(tmp_path: Path) -> None:

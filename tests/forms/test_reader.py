@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from indicator_service.core.i18n import CHINESE, language
 from indicator_service.forms import pipeline
 from indicator_service.forms.reader import (
     FormFileError,
@@ -173,7 +174,8 @@ def test_several_forms_one_bad_does_not_stop_the_others(catalogue) -> None:
         cells, merges = grid(form)
         sheets.append((name, cells, merges))
     sheets.append(("填表说明", [["请按要求填写"]], []))
-    outcomes = scored(xlsx(sheets, hidden_sheets=["填表说明"]), catalogue)
+    with language(CHINESE):
+        outcomes = scored(xlsx(sheets, hidden_sheets=["填表说明"]), catalogue)
     assert [o.form.sheet for o in outcomes] == ["甲项目", "乙项目", "丙项目"]
     assert [o.ok for o in outcomes] == [True, False, True]
     assert outcomes[0].receipt.total == FIXTURE_TOTAL
@@ -182,10 +184,11 @@ def test_several_forms_one_bad_does_not_stop_the_others(catalogue) -> None:
     assert problem.where == "乙项目!F15"
     assert "单位" in problem.msg
     assert "元" in problem.msg
-    assert " / " in problem.msg
+    (english,) = scored(xlsx(sheets, hidden_sheets=["填表说明"]), catalogue)[1].problems
+    assert "differs from the target's unit" in english.msg
 
 
-def test_problem_names_sheet_and_cell_in_chinese_then_english(catalogue) -> None:
+def test_problem_names_sheet_and_cell_in_the_language_asked(catalogue) -> None:
     rows = list(build.FARMLAND_ROWS)
     rows[3] = ("产出指标", "时效指标", "项目按期完工", "按期完成", "还行吧", 10, None)
     rows[4] = (
@@ -197,14 +200,16 @@ def test_problem_names_sheet_and_cell_in_chinese_then_english(catalogue) -> None
         "十五分半",
         None,
     )
-    (o,) = scored(build.form_xlsx(farmland(rows)), catalogue)
+    with language(CHINESE):
+        (o,) = scored(build.form_xlsx(farmland(rows)), catalogue)
     assert not o.ok
     where = {p.where: p.msg for p in o.problems}
     assert set(where) == {"自评表!F16", "自评表!G17"}
     assert "不是可识别的完成程度" in where["自评表!F16"]
     assert "部分达成" in where["自评表!F16"]
-    assert "is not a known level" in where["自评表!F16"]
     assert where["自评表!G17"].startswith("分值")
+    (o,) = scored(build.form_xlsx(farmland(rows)), catalogue)
+    assert "is not a known level" in {p.where: p.msg for p in o.problems}["自评表!F16"]
 
 
 def test_class_totals_mismatch_is_located(catalogue) -> None:
@@ -226,9 +231,12 @@ def test_formula_without_cached_value_is_a_clear_error(catalogue) -> None:
     ws["G13"] = "=SUM(G14:G15)"  # openpyxl stores no cached value
     out = io.BytesIO()
     wb.save(out)
-    (o,) = scored(out.getvalue(), catalogue)
+    with language(CHINESE):
+        (o,) = scored(out.getvalue(), catalogue)
     assert [(p.where, p.type) for p in o.problems] == [("自评表!G13", "formula")]
     assert "没有计算结果" in o.problems[0].msg
+    (o,) = scored(out.getvalue(), catalogue)
+    assert "has no cached value" in o.problems[0].msg
 
 
 def test_flat_table_is_not_national() -> None:

@@ -202,3 +202,31 @@ def test_a_flag_is_found_by_its_stable_id_by_those_who_may_read_it(
         ):
             with pytest.raises(NotFound):
                 find_flag(s, bad, who)
+
+
+def test_a_missing_record_or_flag_answers_in_the_language_asked(
+    mapi: ApiClient, mon_app: FastAPI
+) -> None:
+    from indicator_service.auth.principal import Principal
+    from indicator_service.core.errors import NotFound
+    from indicator_service.core.i18n import CHINESE, language
+    from indicator_service.monitoring.service import find_flag
+
+    zh = mapi.get("/v1/monitoring/999999999", headers={"Accept-Language": "zh-CN"})
+    p = assert_problem(zh, 404)
+    assert zh.headers["content-language"] == "zh-CN"
+    assert (p["title"], p["detail"]) == ("未找到", "没有绩效运行监控记录 999999999")
+    assert p["errors"] == [{"loc": ["path", "monitoring_id"], "msg": "未找到", "type": "not_found"}]
+    p = assert_problem(mapi.get("/v1/monitoring/999999999", headers={"Accept-Language": "en"}), 404)
+    assert (p["title"], p["detail"]) == ("Not found", "No monitoring record 999999999")
+    assert p["errors"][0]["msg"] == "not found"
+    body = mapi.post("/v1/monitoring", json=farmland_request(project="FLAG-ZH")).json()
+    admin = Principal(key_id=0, name="admin", role=Role.admin, namespaces=("*",))
+    with session_scope(mon_app.state.engine) as s, language(CHINESE):
+        with pytest.raises(NotFound) as missing:
+            find_flag(s, f"{body['id']}:R2.likely_missed", admin)  # R2 is on track
+        assert missing.value.detail == f"绩效运行监控记录 {body['id']} 没有预警 'R2.likely_missed'"
+        with pytest.raises(NotFound) as malformed:
+            find_flag(s, "R1.likely_missed", admin)
+        assert malformed.value.detail == "没有绩效运行监控预警 'R1.likely_missed'"
+        assert malformed.value.errors[0].msg == "应为 <监控记录编号>:<预警键>"

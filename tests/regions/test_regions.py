@@ -94,3 +94,11 @@ def test_unknown_and_malformed_codes(api: ApiClient) -> None:
     p = assert_problem(api.get("/v1/regions/33010"), 422)
     assert p["errors"][0]["loc"] == ["path", "code"]
     assert_problem(api.get("/v1/regions", params={"level": "town"}), 422)
+
+
+def test_an_unknown_code_answers_in_the_language_asked(api: ApiClient) -> None:
+    zh = assert_problem(api.get("/v1/regions/990000", headers={"Accept-Language": "zh-CN"}), 404)
+    assert (zh["detail"], zh["errors"][0]["msg"]) == ("行政区划代码表中没有地区 990000", "未找到")
+    en = assert_problem(api.get("/v1/regions/990000", headers={"Accept-Language": "en"}), 404)
+    assert en["detail"] == "Region 990000 is not in the administrative division list"
+    assert en["errors"][0]["msg"] == "not found"

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from indicator_service.app import create_app
 from indicator_service.catalogue.validation import load_catalogue
 from indicator_service.core.errors import Unprocessable
+from indicator_service.core.i18n import CHINESE, language
 from indicator_service.scoring import receipts
 from indicator_service.scoring.lookup import DocumentCatalogue
 from indicator_service.scoring.schemas import ScoreRequest
@@ -63,6 +64,9 @@ def row(rid: str, l1: str, points: float, l2: str | None = None, **kw: Any) -> d
     return {**out, **kw}
 
 
+ZH = {"Accept-Language": "zh-CN"}
+
+
 def submission(*rows: dict[str, Any], framework: str = "SELF-EVAL") -> dict[str, Any]:
     return {"framework": framework, "budget": BUDGET, "rows": list(rows)}
 
@@ -74,7 +78,7 @@ def test_the_issues_example_scored_100_and_is_now_refused(seed_api: ApiClient) -
         row("q2", "产出指标", 40, "质量指标"),
         row("s1", "满意度指标", 10, "服务对象满意度指标"),
     )
-    problem = assert_problem(seed_api.post("/v1/score", json=body), 422)
+    problem = assert_problem(seed_api.post("/v1/score", json=body, headers=ZH), 422)
     by_type: dict[str, list[dict[str, Any]]] = {}
     for e in problem["errors"]:
         by_type.setdefault(e["type"], []).append(e)
@@ -82,14 +86,13 @@ def test_the_issues_example_scored_100_and_is_now_refused(seed_api: ApiClient) -
         ["body", "rows", 0, "points"],
         ["body", "rows", 1, "points"],
     ]
-    assert by_type["points_do_not_add_up"][0]["msg"] == (
-        "产出指标各行分值合计 80，框架规定为 50 / "
-        "产出指标 rows add up to 80; the framework gives 50"
-    )
+    assert by_type["points_do_not_add_up"][0]["msg"] == "产出指标各行分值合计 80，框架规定为 50"
     [missing] = by_type["class_without_rows"]
     assert missing["loc"] == ["body", "rows"]
     assert missing["msg"].startswith("效益指标（BEN）没有指标行，框架规定为 30 分")
-    assert "效益指标 (BEN) has no rows; the framework gives 30" in missing["msg"]
+    english = assert_problem(seed_api.post("/v1/score", json=body), 422)["errors"]
+    assert "产出指标 rows add up to 80; the framework gives 50" in [e["msg"] for e in english]
+    assert any("效益指标 (BEN) has no rows; the framework gives 30" in e["msg"] for e in english)
     assert set(by_type) == {"points_do_not_add_up", "class_without_rows"}
 
 
@@ -106,12 +109,11 @@ def test_output_rows_under_level_2_classes_must_add_up(
     body = submission(
         row("o1", "OUT", a, "OUT.QTY"), row("o2", "OUT", b, "OUT.QLT"), *others, framework=framework
     )
-    problem = assert_problem(seed_api.post("/v1/score", json=body), 422)
+    problem = assert_problem(seed_api.post("/v1/score", json=body, headers=ZH), 422)
     assert problem["errors"] == [
         {
             "loc": ["body", "rows", i, "points"],
-            "msg": f"产出指标各行分值合计 {a + b}，框架规定为 {out_points:g} / "
-            f"产出指标 rows add up to {a + b}; the framework gives {out_points:g}",
+            "msg": f"产出指标各行分值合计 {a + b}，框架规定为 {out_points:g}",
             "type": "points_do_not_add_up",
         }
         for i in (0, 1)
@@ -155,12 +157,12 @@ def test_a_level_2_class_with_points_is_enforced_too(seed: DocumentCatalogue) ->
     bad = ScoreRequest.model_validate(
         submission(row("q", "OUT", 25, "OUT.QTY"), row("t", "OUT", 25, "OUT.TIM"), *ok)
     )
-    with pytest.raises(Unprocessable) as exc:
+    with pytest.raises(Unprocessable) as exc, language(CHINESE):
         receipts.score(bad, cat)
     assert [(e.loc, e.type) for e in exc.value.errors] == [
         (["body", "rows", 0, "points"], "points_do_not_add_up")
     ]
-    assert exc.value.errors[0].msg.startswith("数量指标各行分值合计 25，框架规定为 20 /")
+    assert exc.value.errors[0].msg == "数量指标各行分值合计 25，框架规定为 20"
     # no row names 数量指标: the class has no rows
     none = ScoreRequest.model_validate(submission(row("t", "OUT", 50, "OUT.TIM"), *ok))
     with pytest.raises(Unprocessable) as exc:
@@ -174,15 +176,19 @@ def test_a_level_2_class_with_points_is_enforced_too(seed: DocumentCatalogue) ->
 
 @pytest.mark.parametrize("framework", ["PRJ-2020", "DEPT-OVERALL", "SELF-EVAL"])
 def test_an_empty_submission_is_refused(seed_api: ApiClient, framework: str) -> None:
-    problem = assert_problem(seed_api.post("/v1/score", json={"framework": framework}), 422)
+    body = {"framework": framework}
+    problem = assert_problem(seed_api.post("/v1/score", json=body, headers=ZH), 422)
     empty = [e for e in problem["errors"] if e["type"] == "empty_submission"]
     assert empty == [
         {
             "loc": ["body"],
-            "msg": "提交内容为空：没有指标行、实际完成值或预算数 / the submission is empty: no "
-            "rows, no values and no budget",
+            "msg": "提交内容为空：没有指标行、实际完成值或预算数",
             "type": "empty_submission",
         }
+    ]
+    problem = assert_problem(seed_api.post("/v1/score", json=body), 422)
+    assert [e["msg"] for e in problem["errors"] if e["type"] == "empty_submission"] == [
+        "the submission is empty: no rows, no values and no budget"
     ]
 
 

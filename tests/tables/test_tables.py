@@ -30,7 +30,7 @@ def test_grid_row_limit_is_the_one_in_limits() -> None:
         workbook.read_sheets(text.encode("utf-8"))
     assert exc.value.status == 413
     assert exc.value.type == "too_many_rows"
-    assert str(limits.MAX_SHEET_GRID_ROWS) in exc.value.en
+    assert str(limits.MAX_SHEET_GRID_ROWS) in exc.value.message
     # one row fewer is read
     ok = "a,b\n" * limits.MAX_SHEET_GRID_ROWS
     assert len(workbook.read_sheets(ok.encode("utf-8"))[0].rows) == limits.MAX_SHEET_GRID_ROWS

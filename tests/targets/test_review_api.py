@@ -261,3 +261,48 @@ def test_idempotency_key_replays_the_first_review(callers: Callers) -> None:
     other = copy.deepcopy(table(project="重放"))
     other["budget"] = 900
     assert_problem(callers.client.post(URL, json=other, headers=h), 409)
+
+
+def test_row_problems_answer_in_the_language_asked(callers: Callers) -> None:
+    """The same 422 in Chinese (``Accept-Language: zh-CN``) and in English, each checked alone
+    (the messages used to be one ``中文 / English`` string)."""
+    body = table()
+    body["rows"][0] = {"name": "某自定义指标", "target": "≥3个"}  # no class
+    body["rows"][1]["indicator"] = "EDU-99-999"  # unknown
+    body["rows"][2]["target"] = "  "  # empty
+    body["rows"][4]["indicator"] = "EDU-02-001"  # already row 3
+    expected = {
+        "zh-CN": (
+            "绩效目标表有 4 处问题",
+            {
+                0: "未关联指标库的行须填写一级指标（class_l1）",
+                1: "指标库中没有指标 'EDU-99-999'",
+                2: "年度指标值为空",
+                4: "指标 EDU-02-001 已在第 3 行",
+            },
+        ),
+        "en": (
+            "4 problem(s) in the target table",
+            {
+                0: "a row not linked to the library needs its class_l1 (一级指标)",
+                1: "no library indicator 'EDU-99-999'",
+                2: "the target (年度指标值) is empty",
+                4: "indicator EDU-02-001 is already row 3",
+            },
+        ),
+    }
+    for lang, (detail, msgs) in expected.items():
+        r = callers.client.post(URL, json=body, headers={**callers.a, "Accept-Language": lang})
+        p = assert_problem(r, 422)
+        assert r.headers["content-language"] == lang
+        assert p["detail"] == detail
+        assert {e["loc"][2]: e["msg"] for e in p["errors"]} == msgs
+    zh = {**callers.a, "Accept-Language": "zh-CN"}
+    p = assert_problem(callers.client.post(URL, json=table(framework="PRJ-2020"), headers=zh), 422)
+    assert p["detail"].startswith("框架 PRJ-2020 ")
+    assert p["detail"].endswith(
+        "没有绩效目标审核规则（target_review）：请使用 SELF-EVAL 或 SELF-EVAL-2021"
+    )
+    p = assert_problem(callers.client.get("/v1/targets/reviews/999999999", headers=zh), 404)
+    assert (p["title"], p["detail"]) == ("未找到", "没有绩效目标审核记录 999999999")
+    assert p["errors"][0]["msg"] == "未找到"

@@ -96,3 +96,41 @@ def test_not_a_declaration_wrong_type_and_region_scope(callers: Callers) -> None
         ),
         403,
     )
+
+
+def test_cell_problems_answer_in_the_language_asked(callers: Callers) -> None:
+    """Each cell's problem in the language asked (the reader keeps zh/en pairs and picks one)."""
+    rows = list(ROWS)
+    rows[0] = ("产出指标", "数量指标", "新增普惠性学位数", "")  # E10: empty target
+    rows[1] = ("", "质量指标", "", "≥99%")  # D11: no name
+    raw = declaration(rows, budget="待定")  # C5: not an amount
+    expected = {
+        "zh-CN": (
+            "申报表有 3 处问题",
+            {
+                "申报表!C5": "申报表!C5：“待定”不是金额（万元）",
+                "申报表!D11": "申报表!D11：三级指标为空",
+                "申报表!E10": "申报表!E10：指标值为空",
+            },
+        ),
+        "en": (
+            "3 problem(s) in the form",
+            {
+                "申报表!C5": "申报表!C5: '待定' is not an amount (万元)",
+                "申报表!D11": "申报表!D11: the indicator name (三级指标) is empty",
+                "申报表!E10": "申报表!E10: the target (指标值) is empty",
+            },
+        ),
+    }
+    for lang, (detail, msgs) in expected.items():
+        headers = {**callers.a, "Content-Type": XLSX, "Accept-Language": lang}
+        p = assert_problem(callers.client.post(URL, content=raw, headers=headers), 422)
+        assert p["detail"] == detail
+        assert {e["loc"][1]: e["msg"] for e in p["errors"]} == msgs
+    # a problem the review finds is relocated to its cell, in the language asked
+    rows = list(ROWS)
+    rows[4] = ("满意度指标", "服务对象满意度指标", "学前教育毛入园率", "≥90%")  # D14 = D13
+    headers = {**callers.a, "Content-Type": XLSX, "Accept-Language": "zh-CN"}
+    p = assert_problem(callers.client.post(URL, content=declaration(rows), headers=headers), 422)
+    assert p["detail"] == "绩效目标表有 1 处问题"
+    assert p["errors"][0]["msg"] == "申报表!D14：指标 EDU-02-001 已在第 4 行"

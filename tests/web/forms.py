@@ -50,6 +50,5 @@ CLASS_TOTAL_LINES = [
     *LINES[1:],
 ]
 CLASS_TOTAL_CSV = "\n".join([HEADER, *CLASS_TOTAL_LINES]) + "\n"
-CLASS_TOTAL_MSG = (
-    "产出指标各行分值合计 52，框架规定为 50 / 产出指标 rows add up to 52; the framework gives 50"
-)
+CLASS_TOTAL_MSG = "产出指标 rows add up to 52; the framework gives 50"
+CLASS_TOTAL_MSG_ZH = "产出指标各行分值合计 52，框架规定为 50"  # with Accept-Language: zh-CN

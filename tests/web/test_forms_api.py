@@ -16,6 +16,7 @@ from tests.web.forms import (
     BAD_ROW_CSV,
     CLASS_TOTAL_CSV,
     CLASS_TOTAL_MSG,
+    CLASS_TOTAL_MSG_ZH,
     EXPLANATION,
     GOOD_CSV,
     GRADE,
@@ -183,4 +184,8 @@ def test_class_totals_are_enforced_on_the_uploaded_form(
                 "type": "points_do_not_add_up",
             }
             for line in (2, 3)
+        ]
+        zh = assert_problem(post(web_api, raw, media, {**scorer, "Accept-Language": "zh-CN"}), 422)
+        assert [e["msg"] for e in zh["errors"]] == [
+            f"第 {line} 行第 points 列：{CLASS_TOTAL_MSG_ZH}" for line in (2, 3)
         ]
