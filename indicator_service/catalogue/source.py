@@ -41,6 +41,14 @@ from pydantic_core import CoreSchema
 from indicator_service.catalogue.policies import DEFAULT_REEVALUATION as DEFAULT_REEVALUATION
 from indicator_service.catalogue.policies import MonitoringRules as MonitoringRules
 from indicator_service.catalogue.policies import ReevaluationRules as ReevaluationRules
+from indicator_service.catalogue.terms import COLLECTION_METHODS as COLLECTION_METHODS
+from indicator_service.catalogue.terms import PROJECT_TYPES as PROJECT_TYPES
+from indicator_service.catalogue.terms import SECTORS as SECTORS
+from indicator_service.catalogue.terms import STANDARD_TYPES as STANDARD_TYPES
+
+# the controlled vocabularies live in catalogue/terms.py (re-exported here)
+from indicator_service.catalogue.terms import UNITS as UNITS
+from indicator_service.catalogue.terms import VALUE_TYPES as VALUE_TYPES
 from indicator_service.core.errors import excerpt
 from indicator_service.core.i18n import _
 from indicator_service.rules.kinds import (
@@ -59,101 +67,6 @@ from indicator_service.rules.vocabulary import (
     DEFAULT_QUALITATIVE_LEVELS,
     OPERATOR_ALIASES,
     OPERATORS,
-)
-
-# --- controlled vocabularies -------------------------------------------------------------------
-
-#: Units a quantitative indicator or a standard may use (an unknown unit is an error).
-UNITS: tuple[str, ...] = (
-    "%",
-    "‰",
-    "元",
-    "万元",
-    "亿元",
-    "人",
-    "万人",
-    "人次",
-    "户",
-    "km",
-    "m",
-    "m²",
-    "个",
-    "座",
-    "所",
-    "处",
-    "条",
-    "亩",
-    "万亩",
-    "kg",
-    "t",
-    "年",
-    "月",
-    "天",
-    "小时",
-    "次",
-    "场",
-    "期",
-    "台",
-    "件",
-    "套",
-    "项",
-    "份",
-    "μg/m³",
-    "mg/L",
-    "元/生·年",
-    "元/亩",
-    "元/台",
-    "元/人",
-    "元/人次",
-    "元/km",
-    "分",
-)
-
-STANDARD_TYPES: tuple[str, ...] = (
-    "plan",
-    "industry",
-    "professional",
-    "historical",
-    "international",
-    "budget_expenditure",
-    "other",
-)
-
-VALUE_TYPES: tuple[str, ...] = ("quantitative", "qualitative", "quantitative_other")
-COLLECTION_METHODS: tuple[str, ...] = (
-    "direct_proof",
-    "statistics",
-    "written_statement",
-    "survey",
-    "inspection",
-)
-PROJECT_TYPES: tuple[str, ...] = (
-    "purchase",
-    "training",
-    "meeting",
-    "construction",
-    "subsidy",
-    "wage_guarantee",
-    "service_purchase",
-    "grant",
-    "operation",
-    "other",
-)
-SECTORS: tuple[str, ...] = (
-    "health",
-    "education",
-    "agriculture_rural",
-    "transport",
-    "environment",
-    "finance",
-    # the budget's functional classification (政府收支分类科目 支出功能分类) beyond the above
-    "general_public_services",
-    "science_technology",
-    "culture_tourism_sports",
-    "social_security",
-    "urban_rural_community",
-    "natural_resources",
-    "housing_security",
 )
 
 # --- identifiers --------------------------------------------------------------------------------

@@ -241,7 +241,8 @@ def test_standard_lookup(tab: Tab) -> None:
     candidates = page.locator("#candidates-table tbody").inner_text()
     assert "采用" in candidates
     assert "全国" in candidates
-    assert "110105（县级）没有计划标准" in candidates
+    # the API's reason, in the page's language
+    assert "地区 110105 没有" in candidates and "计划标准\t110105" in candidates
     assert "no plan standard" not in candidates
     for code in ("won", "lost", "plan", "national", "province"):
         assert f"\t{code}\t" not in candidates, code
@@ -321,7 +322,7 @@ def test_bad_row_shows_validation_error(tab: Tab, server: Server) -> None:
     text = alert.inner_text()
     assert "422" in text
     assert "body.line.2.value" in text
-    assert "not a number: 'abc'" in text
+    assert "不是数值：'abc'" in text  # the API answers in the page's language (Chinese)
     assert page.locator(".receipt").count() == 0
     tab.shot("score-error")
     # a row filled in by hand that the scoring refuses: a level on a ≥ row
