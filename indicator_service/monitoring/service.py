@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, true
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from indicator_service.audit.service import record
-from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue.service import get_framework
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
@@ -30,7 +29,7 @@ from indicator_service.monitoring.schemas import (
     MonitoringSchedulePointIn,
     MonitoringSummary,
 )
-from indicator_service.scoring.ownership import region_prefix
+from indicator_service.scoring.ownership import owned_or_in_scope
 
 IDEMPOTENCY_SCOPE = "monitoring.records"
 
@@ -38,25 +37,11 @@ IDEMPOTENCY_SCOPE = "monitoring.records"
 # --- ownership ------------------------------------------------------------------------------
 
 
-def _covered(scope: str) -> ColumnElement[bool]:
-    prefix = region_prefix(scope)
-    region = col(MonitoringRecord.region)
-    if not prefix:
-        return true()
-    if len(prefix) == len(scope):
-        return region == scope
-    return region.like(f"{prefix}%")
-
-
 def readable_by(principal: Principal) -> list[ColumnElement[bool]]:
     """The conditions that keep the records ``principal`` may read (scoring.ownership's rule)."""
-    if principal.role is Role.admin:
-        return []
-    owner = col(MonitoringRecord.owner_key_id)
-    own = owner == principal.owner_id
-    if not principal.regions:
-        return [own]
-    return [or_(own, and_(owner.is_not(None), or_(*(_covered(s) for s in principal.regions))))]
+    return owned_or_in_scope(
+        principal, col(MonitoringRecord.owner_key_id), col(MonitoringRecord.region)
+    )
 
 
 # --- computing ------------------------------------------------------------------------------
