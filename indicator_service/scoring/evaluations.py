@@ -149,8 +149,10 @@ def _reevaluation_problems(
         problems.append(
             ErrorItem(
                 loc=["body", "kind"],
-                msg="再评价不能是单位自评：请给出 department、finance 或 third_party / a "
-                "re-evaluation is not a self-evaluation: give department, finance or third_party",
+                msg=_(
+                    "a re-evaluation is not a self-evaluation: give department, finance or "
+                    "third_party"
+                ),
                 type="reevaluation_kind",
             )
         )
@@ -161,8 +163,10 @@ def _reevaluation_problems(
         problems.append(
             ErrorItem(
                 loc=["body", "reevaluates"],
-                msg=f"没有本密钥可读的评价 {req.reevaluates} / no evaluation {req.reevaluates} "
-                "that this key may read",
+                msg=_(
+                    "no evaluation {evaluation_id} that this key may read",
+                    evaluation_id=req.reevaluates,
+                ),
                 type="not_found",
             )
         )
@@ -171,9 +175,12 @@ def _reevaluation_problems(
         problems.append(
             ErrorItem(
                 loc=["body", "project"],
-                msg=f"再评价须与被评价的评价属同一项目 ({target.project or '未填'}) / a "
-                f"re-evaluation must name the project of evaluation {target.id} "
-                f"({target.project or 'none given'})",
+                msg=_(
+                    "a re-evaluation must name the project of evaluation {evaluation_id} "
+                    "({project})",
+                    evaluation_id=target.id,
+                    project=target.project or _("none given"),
+                ),
                 type="reevaluation_project",
             )
         )
@@ -185,8 +192,12 @@ def _reevaluation_problems(
         problems.append(
             ErrorItem(
                 loc=["body", "fiscal_year"],
-                msg=f"再评价须与被评价的评价属同一年度 ({target.fiscal_year}) / a re-evaluation "
-                f"must be of the fiscal year of evaluation {target.id} ({target.fiscal_year})",
+                msg=_(
+                    "a re-evaluation must be of the fiscal year of evaluation {evaluation_id} "
+                    "({fiscal_year})",
+                    evaluation_id=target.id,
+                    fiscal_year=target.fiscal_year,
+                ),
                 type="reevaluation_fiscal_year",
             )
         )
@@ -207,7 +218,7 @@ def _store(
             raise
         raise Unprocessable(exc.detail, errors=[*problems, *exc.errors]) from exc
     if problems:
-        raise Unprocessable("the re-evaluation cannot be stored as given", errors=problems)
+        raise Unprocessable(_("the re-evaluation cannot be stored as given"), errors=problems)
     ev = Evaluation(
         kind=full.kind,
         reevaluates_id=full.reevaluates,
