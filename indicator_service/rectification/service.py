@@ -17,7 +17,6 @@ from indicator_service.core.errors import (
     Conflict,
     ErrorItem,
     Forbidden,
-    NotFound,
     PreconditionFailed,
     PreconditionRequired,
     Unprocessable,
@@ -35,6 +34,7 @@ from indicator_service.rectification.schemas import (
     SubjectOut,
 )
 from indicator_service.rectification.subjects import RESOLVERS
+from indicator_service.scoring.owned import equal_to, get_owned, owned_page
 from indicator_service.scoring.ownership import covered, owned_or_in_scope
 
 IDEMPOTENCY_SCOPE = "rectification.create"
@@ -237,18 +237,16 @@ def get(
     session: Session, rectification_id: int, reader: Principal, *, lock: bool = False
 ) -> Rectification:
     """The rectification ``reader`` may read; 404 for any other id, whether it exists or not."""
-    query = select(Rectification).where(
-        col(Rectification.id) == rectification_id, *readable(reader)
+    detail = _("no rectification {rectification_id}", rectification_id=rectification_id)
+    return get_owned(
+        session,
+        Rectification,
+        rectification_id,
+        readable(reader),
+        detail,
+        param="rectification_id",
+        lock=lock,
     )
-    if lock:
-        query = query.with_for_update()
-    row = session.exec(query).first()
-    if row is None:
-        raise NotFound(
-            _("no rectification {rectification_id}", rectification_id=rectification_id),
-            errors=[_err(["path", "rectification_id"], _("not found"), "not_found")],
-        )
-    return row
 
 
 def _check_if_match(row: Rectification, if_match: str | None) -> None:
@@ -360,29 +358,16 @@ def list_rectifications(
     limit: int,
     offset: int,
 ) -> RectificationList:
-    conditions: list[Any] = [
-        column == value
-        for column, value in (
-            (col(Rectification.subject_kind), subject_kind),
-            (col(Rectification.subject_id), subject_id),
-            (col(Rectification.status), status),
-        )
-        if value is not None
-    ]
+    conditions: list[Any] = equal_to(
+        (col(Rectification.subject_kind), subject_kind),
+        (col(Rectification.subject_id), subject_id),
+        (col(Rectification.status), status),
+    )
     if region is not None:
         conditions.append(covered(region, col(Rectification.region)))
     conditions += readable(reader)
-    total = session.exec(select(func.count()).select_from(Rectification).where(*conditions)).one()
-    rows = session.exec(
-        select(Rectification)
-        .where(*conditions)
-        .order_by(col(Rectification.id))
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return RectificationList(
-        total=int(total), limit=limit, offset=offset, items=[out(r) for r in rows]
-    )
+    total, rows = owned_page(session, Rectification, conditions, limit=limit, offset=offset)
+    return RectificationList(total=total, limit=limit, offset=offset, items=[out(r) for r in rows])
 
 
 def overdue(

@@ -6,17 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, func, or_
 
 from indicator_service.audit.service import record
 from indicator_service.auth.principal import Principal
-from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.errors import ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
 )
 from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.owned import equal_to, find_owned, get_owned, owned_page
 from indicator_service.scoring.ownership import readable_by
 from indicator_service.scoring.receipts import (
     score,
@@ -156,9 +157,7 @@ def _reevaluation_problems(
                 type="reevaluation_kind",
             )
         )
-    target = session.exec(
-        select(Evaluation).where(col(Evaluation.id) == req.reevaluates, *readable_by(owner))
-    ).first()
+    target = find_owned(session, Evaluation, req.reevaluates, readable_by(owner))
     if target is None:
         problems.append(
             ErrorItem(
@@ -244,15 +243,10 @@ def _store(
 def get_evaluation(session: Session, evaluation_id: int, reader: Principal) -> Evaluation:
     """The stored evaluation ``reader`` may read (docs/security.md); 404 for any other id,
     whether it exists or not."""
-    ev = session.exec(
-        select(Evaluation).where(col(Evaluation.id) == evaluation_id, *readable_by(reader))
-    ).first()
-    if ev is None:
-        raise NotFound(
-            _("no evaluation {evaluation_id}", evaluation_id=evaluation_id),
-            errors=[ErrorItem(loc=["path", "evaluation_id"], msg=_("not found"), type="not_found")],
-        )
-    return ev
+    detail = _("no evaluation {evaluation_id}", evaluation_id=evaluation_id)
+    return get_owned(
+        session, Evaluation, evaluation_id, readable_by(reader), detail, param="evaluation_id"
+    )
 
 
 def list_evaluations(
@@ -272,19 +266,15 @@ def list_evaluations(
 ) -> EvaluationList:
     """The evaluations ``reader`` may read, narrowed by the exact filters and by ``q``: a part of
     the project code or of the project's name (case-insensitive; ``%`` and ``_`` are literal)."""
-    conditions = [
-        column == value
-        for column, value in (
-            (col(Evaluation.project), project),
-            (col(Evaluation.unit), unit),
-            (col(Evaluation.region), region),
-            (col(Evaluation.fiscal_year), fiscal_year),
-            (col(Evaluation.framework_code), framework),
-            (col(Evaluation.kind), kind),
-            (col(Evaluation.reevaluates_id), reevaluates),
-        )
-        if value is not None
-    ]
+    conditions = equal_to(
+        (col(Evaluation.project), project),
+        (col(Evaluation.unit), unit),
+        (col(Evaluation.region), region),
+        (col(Evaluation.fiscal_year), fiscal_year),
+        (col(Evaluation.framework_code), framework),
+        (col(Evaluation.kind), kind),
+        (col(Evaluation.reevaluates_id), reevaluates),
+    )
     if q:
         needle = q.lower()
         name = col(Evaluation.request)[("form", "project_name")].as_string()
@@ -295,16 +285,9 @@ def list_evaluations(
             )
         )
     conditions += readable_by(reader)  # the filters narrow what the reader may read
-    total = session.exec(select(func.count()).select_from(Evaluation).where(*conditions)).one()
-    rows = session.exec(
-        select(Evaluation)
-        .where(*conditions)
-        .order_by(col(Evaluation.id))
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    total, rows = owned_page(session, Evaluation, conditions, limit=limit, offset=offset)
     return EvaluationList(
-        total=int(total),
+        total=total,
         limit=limit,
         offset=offset,
         items=[EvaluationSummary(**_summary(ev)) for ev in rows],

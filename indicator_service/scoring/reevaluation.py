@@ -15,6 +15,7 @@ from indicator_service.core.i18n import _
 from indicator_service.scoring.evaluations import evaluation_summary, get_evaluation
 from indicator_service.scoring.lookup import CatalogueLookup
 from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.owned import find_owned
 from indicator_service.scoring.ownership import readable_by
 from indicator_service.scoring.schemas import (
     EVALUATION_KINDS,
@@ -33,9 +34,7 @@ def _pair(session: Session, evaluation_id: int, reader: Principal) -> tuple[Eval
     re-evaluated (compared with its latest re-evaluation the reader may read)."""
     ev = get_evaluation(session, evaluation_id, reader)
     if ev.reevaluates_id is not None:
-        base = session.exec(
-            select(Evaluation).where(col(Evaluation.id) == ev.reevaluates_id, *readable_by(reader))
-        ).first()
+        base = find_owned(session, Evaluation, ev.reevaluates_id, readable_by(reader))
         if base is None:
             raise NotFound(
                 _(

@@ -105,6 +105,7 @@ _MESSAGE_CALLS: dict[str, tuple[int, ...] | None] = {
     "FieldError": (1,),
     "error_item": (1,),
     "_err": (1,),
+    "get_owned": (4,),
     "FormProblem": (2,),
     "_malformed": (0,),
     "_unauthorized": (0,),
