@@ -304,7 +304,18 @@ def test_a_rectification_answers_a_monitoring_flag(mon_app: FastAPI) -> None:  #
     assert unit.get(f"/v1/rectifications/{rect['id']}").status_code == 200  # the monitored unit
 
     # a flag the record does not have, and a record the key may not read: 422 naming the field
+    mid = record["id"]
     p = assert_problem(province.post("/v1/rectifications", json=dict(body, leaf="R9.x")), 422)
-    assert [e["loc"] for e in p["errors"]] == [["body", "leaf"]]
+    assert [(e["loc"], e["msg"]) for e in p["errors"]] == [
+        (["body", "leaf"], f"monitoring record {mid} has no flag 'R9.x'")
+    ]
+    p = assert_problem(
+        province.post("/v1/rectifications", json=dict(body, leaf="R9.x"), headers=ZH), 422
+    )
+    assert p["errors"][0]["msg"] == f"监控记录 {mid} 没有预警 'R9.x'"
     p = assert_problem(stranger.post("/v1/rectifications", json=body), 422)
-    assert [e["loc"] for e in p["errors"]] == [["body", "subject", "id"]]
+    assert [(e["loc"], e["msg"]) for e in p["errors"]] == [
+        (["body", "subject", "id"], f"no monitoring record {mid} that this key may read")
+    ]
+    p = assert_problem(stranger.post("/v1/rectifications", json=body, headers=ZH), 422)
+    assert p["errors"][0]["msg"] == f"没有本密钥可读的监控记录 {mid}"

@@ -244,6 +244,25 @@ def test_bad_reevaluation_names_every_field_and_stores_nothing(unit_a: ApiClient
     assert_problem(unit_a.post("/v1/evaluations", json=text), 422)
 
 
+def test_reevaluating_an_evaluation_without_project_names_none(unit_a: ApiClient) -> None:
+    """The project of an evaluation stored without one is "none given" (未填) in the message."""
+    own = stored(unit_a, {k: v for k, v in submission("", 100, 500, 95).items() if k != "project"})
+    body = submission(project(), 80, 300, 85, kind="finance", reevaluates=own["id"])
+    en = assert_problem(unit_a.post("/v1/evaluations", json=body), 422)
+    zh = assert_problem(unit_a.post("/v1/evaluations", json=body, headers=ZH), 422)
+    assert [(e["loc"], e["type"]) for e in en["errors"]] == [
+        (["body", "project"], "reevaluation_project")
+    ]
+    assert en["errors"][0]["msg"] == (
+        f"a re-evaluation must name the project of evaluation {own['id']} (none given)"
+    )
+    assert zh["errors"][0]["msg"] == f"再评价须与被评价的评价 {own['id']} 属同一项目（未填）"
+    assert (en["detail"], zh["detail"]) == (
+        "the re-evaluation cannot be stored as given",
+        "无法按所给内容保存再评价",
+    )
+
+
 def test_an_evaluation_never_re_evaluated_has_no_comparison(unit_a: ApiClient) -> None:
     own = stored(unit_a, submission(project(), 100, 500, 95))
     url = f"/v1/evaluations/{own['id']}/comparison"
