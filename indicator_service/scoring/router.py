@@ -24,6 +24,7 @@ from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.i18n import _
 from indicator_service.core.jsonbody import json_body, openapi_body
 from indicator_service.core.openapi import typed_body
+from indicator_service.core.paging import Limit, Offset
 from indicator_service.scoring import batch, evaluation_batch, evaluations, reevaluation, whatif
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.receipts import score_json
@@ -306,8 +307,8 @@ def list_evaluations(
     reevaluates: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="re-evaluations of this evaluation")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> EvaluationList:
     return evaluations.list_evaluations(
         session,
