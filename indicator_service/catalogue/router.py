@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, WithJsonSchema
+from pydantic import WithJsonSchema
 from sqlmodel import Session
 
 from indicator_service.auth.dependencies import (
@@ -34,6 +34,15 @@ from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import etags, service
 from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER
+from indicator_service.catalogue.reads import (
+    answer,
+    no_store,
+    not_modified,
+    read_published,
+    request_text,
+    set_cache,
+    tag_response,
+)
 from indicator_service.catalogue.schemas import (
     DiffOut,
     FrameworkList,
@@ -61,8 +70,7 @@ from indicator_service.catalogue.source import (
     NamespaceDoc,
 )
 from indicator_service.catalogue.versioning import Diff
-from indicator_service.core.cache import LRU
-from indicator_service.core.database import SessionDep, memory_first
+from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
 from indicator_service.core.idempotency import Answer, idempotent_create
 from indicator_service.core.openapi import typed_body
@@ -130,85 +138,6 @@ VersionQuery = Annotated[
 ShortQuery = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
 
 
-def _no_store(response: Response) -> None:
-    response.headers["Cache-Control"] = "no-store"
-
-
-def _max_age(request: Request) -> int:
-    return int(request.app.state.settings.public_cache_seconds)
-
-
-def _cache_control(request: Request, *, pinned: bool, status_: str) -> str:
-    if pinned and status_ in service.READABLE:
-        return f"public, max-age={_max_age(request)}, immutable"
-    return "no-store"
-
-
-def _set_cache(
-    request: Request, response: Response, *, pinned: bool, status_: str, content_hash: str
-) -> None:
-    response.headers["ETag"] = f'"{etags.version_tag(content_hash, status_)}"'
-    response.headers["Cache-Control"] = _cache_control(request, pinned=pinned, status_=status_)
-
-
-def not_modified(
-    request: Request, if_none_match: str | None, tag: str | None, *, pinned: bool
-) -> Response | None:
-    """A 304 when ``If-None-Match`` names the current tag of published data (computed from
-    memory: no database query); else the body this process already sent for this request and
-    tag; else None (the handler reads and answers, then :func:`_answer` keeps the body)."""
-    if tag is None:
-        return None
-    headers = {
-        "ETag": f'"{tag}"',
-        "Cache-Control": _cache_control(request, pinned=pinned, status_=service.PUBLISHED),
-    }
-    if etags.matches(if_none_match, tag):
-        return Response(status_code=304, headers=headers)
-    body = _BODIES.get((request_text(request), tag))
-    if body is None:
-        return None
-    return Response(body, media_type="application/json", headers=headers)
-
-
-M = TypeVar("M", bound=BaseModel)
-R = TypeVar("R")
-
-# (path and query, ETag) → the JSON body of a read of published data: the tag names every
-# version the body was built from, so the body cannot change while the tag stays current.
-# Bounded (the query is the caller's): least recently used bodies are dropped first.
-_BODIES: LRU[tuple[str, str], bytes] = LRU(512)
-
-
-def _answer(request: Request, tag: str | None, out: M, *, pinned: bool) -> M | Response:
-    """Answer ``out``; for published data (``tag`` set) serialise it once and keep the body for
-    the next identical request (:func:`not_modified`)."""
-    if tag is None:
-        return out
-    body = out.model_dump_json().encode("utf-8")
-    _BODIES[(request_text(request), tag)] = body
-    headers = {
-        "ETag": f'"{tag}"',
-        "Cache-Control": _cache_control(request, pinned=pinned, status_=service.PUBLISHED),
-    }
-    return Response(body, media_type="application/json", headers=headers)
-
-
-def request_text(request: Request) -> str:
-    return f"{request.url.path}?{request.url.query}"
-
-
-async def _read(request: Request, work: Callable[..., R], *args: Any) -> R:
-    """A read of published data: answered from memory in the event loop when it can be, else
-    in the thread pool with a database session (``core.database.memory_first``)."""
-    return await memory_first(request.app.state.engine, work, *args)
-
-
-def _tag(response: Response, tag: str | None) -> None:
-    if tag is not None:
-        response.headers["ETag"] = f'"{tag}"'
-
-
 def _diff_out(diff: Diff) -> DiffOut:
     return DiffOut.model_validate(diff.as_dict())
 
@@ -218,7 +147,7 @@ def _diff_out(diff: Diff) -> DiffOut:
 
 @router.get("/namespaces", response_model=NamespaceList, summary="Namespaces and their versions")
 def list_namespaces(session: SessionDep, response: Response) -> NamespaceList:
-    _no_store(response)
+    no_store(response)
     items = [NamespaceOut.model_validate(asdict(n)) for n in service.list_namespaces(session)]
     return NamespaceList(items=items, total=len(items))
 
@@ -227,7 +156,7 @@ def list_namespaces(session: SessionDep, response: Response) -> NamespaceList:
     "/namespaces/{ns}", response_model=NamespaceOut, responses=_NOT_FOUND, summary="A namespace"
 )
 def get_namespace(ns: NsPath, session: SessionDep, response: Response) -> NamespaceOut:
-    _no_store(response)
+    no_store(response)
     return NamespaceOut.model_validate(asdict(service.get_namespace(session, ns)))
 
 
@@ -245,7 +174,7 @@ async def get_namespace_version(
     reader: ReaderDep,
     if_none_match: IfNoneMatch = None,
 ) -> NamespaceVersionOut | Response:
-    return await _read(
+    return await read_published(
         request, _namespace_version, ns, version, request, response, reader, if_none_match
     )
 
@@ -265,8 +194,8 @@ def _namespace_version(
     rel = service.get_namespace_version(session, ns, version)
     if rel.status in service.UNPUBLISHED:
         _ensure_draft_reader(reader, ns)
-    _set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
-    return _answer(request, tag, NamespaceVersionOut.model_validate(asdict(rel)), pinned=True)
+    set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
+    return answer(request, tag, NamespaceVersionOut.model_validate(asdict(rel)), pinned=True)
 
 
 @router.get(
@@ -282,7 +211,7 @@ def diff_namespace(
     from_: Annotated[str, Query(alias="from", pattern=_VERSION_PATTERN, max_length=40)],
     to: Annotated[str, Query(pattern=_VERSION_PATTERN, max_length=40)],
 ) -> DiffOut:
-    _no_store(response)
+    no_store(response)
     return _diff_out(service.diff_versions(session, "namespace", ns, from_, to))
 
 
@@ -436,7 +365,7 @@ async def list_indicators(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     if_none_match: IfNoneMatch = None,
 ) -> IndicatorPage | Response:
-    _no_store(response)
+    no_store(response)
     filters = service.IndicatorFilters(
         namespace=namespace,
         version=version,
@@ -448,7 +377,7 @@ async def list_indicators(
         value_type=value_type,
         q=q,
     )
-    return await _read(
+    return await read_published(
         request, _indicator_page, filters, limit, offset, request, response, if_none_match
     )
 
@@ -465,7 +394,7 @@ def _indicator_page(
     tag = etags.search_tag(session, filters, request_text(request))
     if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
         return unchanged
-    _tag(response, tag)
+    tag_response(response, tag)
     items, total = service.list_indicators(session, filters, limit, offset)
     nxt = None
     if offset + len(items) < total:
@@ -479,7 +408,7 @@ def _indicator_page(
         offset=offset,
         next=nxt,
     )
-    return _answer(request, tag, page, pinned=False)
+    return answer(request, tag, page, pinned=False)
 
 
 @router.get(
@@ -495,7 +424,9 @@ async def get_indicator(
     version: VersionQuery = None,
     if_none_match: IfNoneMatch = None,
 ) -> IndicatorDetail | Response:
-    return await _read(request, _indicator, code, request, response, version, if_none_match)
+    return await read_published(
+        request, _indicator, code, request, response, version, if_none_match
+    )
 
 
 def _indicator(
@@ -512,13 +443,13 @@ def _indicator(
     ind = service.get_indicator(session, code, version)
     standards = service.standards_for(session, code, version)
     # standards may come from other namespaces' latest versions: never immutable
-    _no_store(response)
-    _tag(response, tag)
+    no_store(response)
+    tag_response(response, tag)
     detail = IndicatorDetail(
         indicator=IndicatorOut.model_validate(asdict(ind)),
         standards=[StandardOut.model_validate(asdict(s)) for s in standards],
     )
-    return _answer(request, tag, detail, pinned=False)
+    return answer(request, tag, detail, pinned=False)
 
 
 @router.get(
@@ -560,7 +491,9 @@ async def lookup_standard(
     context = StandardContext(
         type, region, fiscal_year, sector, project_type, version, include_illustrative
     )
-    return await _read(request, _standard_match, code, context, request, response, if_none_match)
+    return await read_published(
+        request, _standard_match, code, context, request, response, if_none_match
+    )
 
 
 @dataclass(frozen=True)
@@ -588,8 +521,8 @@ def _standard_match(
     tag = etags.indicator_tag(session, code, version, request_text(request))
     if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
         return unchanged
-    _no_store(response)
-    _tag(response, tag)
+    no_store(response)
+    tag_response(response, tag)
     service.get_indicator(session, code, version)  # 404 for an unknown indicator
     m = service.resolve_standard(
         session,
@@ -607,7 +540,7 @@ def _standard_match(
         why=m.why,
         candidates=[StandardOut.model_validate(asdict(c)) for c in m.candidates],
     )
-    return _answer(request, tag, found, pinned=False)
+    return answer(request, tag, found, pinned=False)
 
 
 # --- frameworks -----------------------------------------------------------------------------------
@@ -615,7 +548,7 @@ def _standard_match(
 
 @router.get("/frameworks", response_model=FrameworkList, summary="Frameworks and their versions")
 def list_frameworks(session: SessionDep, response: Response) -> FrameworkList:
-    _no_store(response)
+    no_store(response)
     items = [FrameworkSummary.model_validate(asdict(f)) for f in service.list_frameworks(session)]
     return FrameworkList(items=items, total=len(items))
 
@@ -633,7 +566,9 @@ async def get_framework(
     version: VersionQuery = None,
     if_none_match: IfNoneMatch = None,
 ) -> FrameworkOut | Response:
-    return await _read(request, _framework, code, version, request, response, if_none_match)
+    return await read_published(
+        request, _framework, code, version, request, response, if_none_match
+    )
 
 
 @router.get(
@@ -649,7 +584,9 @@ async def get_framework_version(
     response: Response,
     if_none_match: IfNoneMatch = None,
 ) -> FrameworkOut | Response:
-    return await _read(request, _framework, code, version, request, response, if_none_match)
+    return await read_published(
+        request, _framework, code, version, request, response, if_none_match
+    )
 
 
 def _framework(
@@ -665,8 +602,8 @@ def _framework(
     if (unchanged := not_modified(request, if_none_match, tag, pinned=pinned)) is not None:
         return unchanged
     rel = service.get_framework(session, code, version)
-    _set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
-    return _answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=pinned)
+    set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
+    return answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=pinned)
 
 
 @router.get(
@@ -682,7 +619,7 @@ def diff_framework(
     from_: Annotated[str, Query(alias="from", pattern=_VERSION_PATTERN, max_length=40)],
     to: Annotated[str, Query(pattern=_VERSION_PATTERN, max_length=40)],
 ) -> DiffOut:
-    _no_store(response)
+    no_store(response)
     return _diff_out(service.diff_versions(session, "framework", code, from_, to))
 
 
@@ -700,7 +637,7 @@ async def get_framework_document(
     reader: ReaderDep,
     if_none_match: IfNoneMatch = None,
 ) -> FrameworkVersionOut | Response:
-    return await _read(
+    return await read_published(
         request, _framework_document, code, version, request, response, reader, if_none_match
     )
 
@@ -720,8 +657,8 @@ def _framework_document(
     doc = service.get_framework_document(session, code, version)
     if doc.status in service.UNPUBLISHED:
         _ensure_draft_reader(reader, FRAMEWORK_OWNER)
-    _set_cache(request, response, pinned=True, status_=doc.status, content_hash=doc.content_hash)
-    return _answer(request, tag, FrameworkVersionOut.model_validate(asdict(doc)), pinned=True)
+    set_cache(request, response, pinned=True, status_=doc.status, content_hash=doc.content_hash)
+    return answer(request, tag, FrameworkVersionOut.model_validate(asdict(doc)), pinned=True)
 
 
 @router.post(

@@ -19,13 +19,8 @@ from indicator_service.auth.dependencies import (
 )
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import etags
-from indicator_service.catalogue.router import (
-    IfNoneMatch,
-    NsPath,
-    VersionPath,
-    not_modified,
-    request_text,
-)
+from indicator_service.catalogue.reads import not_modified, request_text
+from indicator_service.catalogue.router import IfNoneMatch, NsPath, VersionPath
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import (
     ErrorItem,
