@@ -63,6 +63,7 @@ from indicator_service.catalogue.versioning import Diff
 from indicator_service.core.cache import LRU
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
+from indicator_service.core.i18n import current_language
 from indicator_service.core.idempotency import (
     check_key,
     find_replay,
@@ -198,7 +199,12 @@ def _answer(request: Request, tag: str | None, out: M, *, pinned: bool) -> M | R
 
 
 def request_text(request: Request) -> str:
-    return f"{request.url.path}?{request.url.query}"
+    """A read's path and query and the language of its answer (``…?q=x#zh-CN``): the key of a
+    kept body and part of the ETag of every read that combines versions, whose bodies carry
+    words in the language asked (labels, the standards' explanations), so that the two
+    languages never share a tag or a body. The language comes from the request's context
+    (Accept-Language): no database query."""
+    return f"{request.url.path}?{request.url.query}#{current_language()}"
 
 
 def _tag(response: Response, tag: str | None) -> None:

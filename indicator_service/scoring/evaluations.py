@@ -13,6 +13,7 @@ from indicator_service.auth.principal import Principal
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
+from indicator_service.scoring.labels import evaluation_labels, labelled
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
 )
@@ -66,11 +67,18 @@ def project_name(request: Any) -> str | None:
 
 
 def evaluation_summary(ev: Evaluation) -> EvaluationSummary:
-    return EvaluationSummary(**_summary(ev))
+    """A stored evaluation's summary with the labels of the current language."""
+    return EvaluationSummary.model_validate(evaluation_labels(_summary(ev)))
 
 
-def evaluation_out(ev: Evaluation) -> EvaluationOut:
-    return EvaluationOut(**_summary(ev), result=Receipt.model_validate(ev.result))
+def evaluation_out(ev: Evaluation, *, labels: bool = True) -> EvaluationOut:
+    """A stored evaluation as answered; ``labels``: with the labels of the current language
+    (the stored receipt is language-neutral; ``labels=False`` gives what is kept for an
+    Idempotency-Key replay, labelled again when replayed)."""
+    out = EvaluationOut(**_summary(ev), result=Receipt.model_validate(ev.result))
+    if not labels:
+        return out
+    return EvaluationOut.model_validate(evaluation_labels(out.model_dump(mode="json")))
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,10 @@ def create_evaluation(
             session, IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=owner.owner_id
         )
         if replay is not None:
-            return Created(replay.response_body, replay.status_code, replayed=True)
+            # replayed in the language of this request, not the first one's
+            body = replay.response_body
+            answer = evaluation_labels(body) if isinstance(body, dict) else body
+            return Created(answer, replay.status_code, replayed=True)
     out = _store(session, req, catalogue, owner)
     record(
         session,
@@ -128,12 +139,12 @@ def create_evaluation(
             "input_hash": out.input_hash,
         },
     )
-    payload = out.model_dump(mode="json")
+    payload = out.model_dump(mode="json")  # language-neutral: no labels
     if key is not None and fingerprint is not None:
         remember(
             session, IDEMPOTENCY_SCOPE, key, fingerprint, 201, payload, owner_key_id=owner.owner_id
         )
-    return Created(payload, 201)
+    return Created(evaluation_labels(payload), 201)
 
 
 def _reevaluation_problems(
@@ -227,7 +238,7 @@ def _store(
     )
     session.add(ev)
     session.flush()
-    return evaluation_out(ev)
+    return evaluation_out(ev, labels=False)
 
 
 def get_evaluation(session: Session, evaluation_id: int, reader: Principal) -> Evaluation:
@@ -296,7 +307,7 @@ def list_evaluations(
         total=int(total),
         limit=limit,
         offset=offset,
-        items=[EvaluationSummary(**_summary(ev)) for ev in rows],
+        items=[evaluation_summary(ev) for ev in rows],
     )
 
 
@@ -328,7 +339,7 @@ def rescore(
         evaluation_id=evaluation_id,
         from_version=ev.framework_version,
         to_version=rescored.framework.version,
-        original=original,
-        rescored=rescored,
+        original=labelled(original),
+        rescored=labelled(rescored),
         **compare(original, rescored).model_dump(),
     )
