@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, computed_field
 
 from indicator_service.catalogue.source import Citation, IndicatorDef, NodeDef, StandardDef
+from indicator_service.catalogue.versioning import change_reason
 from indicator_service.core.openapi import merge_patch_model
 from indicator_service.core.types import NOT_BLANK_PATTERN
 from indicator_service.rules.labels import definition, label
@@ -221,8 +222,22 @@ class ChangeOut(BaseModel):
     key: str
     op: Literal["added", "removed", "changed"]
     bump: Literal["none", "patch", "minor", "major"]
-    reason: str
+    reason: str = Field(description="why the change needs its bump (English)")
     fields: list[FieldChangeOut]
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the reason in the language asked (新增指标, 调整分值 …)"
+    )
+    @property
+    def reason_label(self) -> str:
+        return change_reason(self.entity, self.op, [f.field for f in self.fields])
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="what changed (indicator, standard …) in words, in the language asked"
+    )
+    @property
+    def entity_label(self) -> str | None:
+        return label("catalogue_entity", self.entity)
 
 
 class DiffOut(BaseModel):

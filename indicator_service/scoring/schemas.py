@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from indicator_service.catalogue.source import RuleData
 from indicator_service.core.errors import ErrorItem
+from indicator_service.core.i18n import CHINESE
 from indicator_service.core.types import INTEGRAL
+from indicator_service.rules.labels import LABELS, label
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Points = Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
@@ -155,10 +157,8 @@ class ScoreRequest(RequestModel):
 
 #: Who carried out an evaluation (评价方式, docs/reevaluation.md): code → (Chinese, English).
 EVALUATION_KINDS: dict[str, tuple[str, str]] = {
-    "self": ("单位自评", "unit self-evaluation"),
-    "department": ("部门评价", "department evaluation"),
-    "finance": ("财政评价", "finance evaluation"),
-    "third_party": ("第三方评价", "third-party evaluation"),
+    code: (label("evaluation_kind", code, CHINESE) or code, text)
+    for code, text in LABELS["evaluation_kind"].items()
 }
 EvaluationKind = Literal["self", "department", "finance", "third_party"]
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)

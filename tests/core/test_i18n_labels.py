@@ -4,12 +4,13 @@ label its Chinese; Chinese messages that name a code interpolate its label, not 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 
 from indicator_service.catalogue import terms
 from indicator_service.catalogue.matching import match_standard
+from indicator_service.catalogue.versioning import Bump, Change
 from indicator_service.core.i18n import CHINESE, ENGLISH, catalog, language
 from indicator_service.rules import labels, vocabulary
 from indicator_service.scoring.schemas import EvaluationKind
@@ -29,6 +30,9 @@ CODES: dict[str, Any] = {
     "project_type": terms.PROJECT_TYPES,
     "evaluation_kind": EvaluationKind.__args__,
     "artefact_kind": ("namespace", "framework"),
+    "catalogue_entity": get_args(get_type_hints(Change)["entity"]),
+    "bump": get_args(Bump),
+    "field": tuple(labels.LABELS["field"]),  # open: a field not listed keeps its name
     "version_status": ("draft", "submitted", "published", "deprecated"),
     "region_level": tuple(region_level(c) for c in ("110105", "110100", "110000", "000000")),
 }
@@ -168,3 +172,68 @@ def test_artefact_messages_name_the_kind_in_chinese(api: Any) -> None:
         assert not code_words(body["detail"]), body["detail"]
         en = api.get(path, headers={"accept-language": "en"}).json()
         assert "framework" in en["detail"] or "namespace" in en["detail"]
+
+
+# --- version diffs ------------------------------------------------------------------------------
+
+
+def _diff() -> Any:
+    from indicator_service.catalogue.versioning import Change, Diff, FieldChange
+
+    return Diff(
+        "framework",
+        "PRJ-2020",
+        "1.0.0",
+        "1.1.0",
+        (
+            Change(
+                "node", "DEC", "changed", "major", "re-weighting",
+                (FieldChange("points", 15, 20),),
+            ),
+            Change("node", "NEW", "added", "minor", "node added"),
+            Change("node", "OLD", "removed", "major", "node removed"),
+            Change(
+                "node", "X", "changed", "patch", "text-only change (name_en)",
+                (FieldChange("name_en", "a", "b"),),
+            ),
+        ),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (CHINESE, ["调整分值", "新增节点", "删除节点", "仅文字修改（英文名称）"]),
+        (
+            ENGLISH,
+            ["re-weighting", "node added", "node removed", "text-only change (English name)"],
+        ),
+    ],
+)
+def test_diff_entries_say_why_in_the_language_asked(lang: str, words: list[str]) -> None:
+    from indicator_service.catalogue.schemas import DiffOut
+
+    with language(lang):
+        out = DiffOut.model_validate(_diff().as_dict()).model_dump(mode="json")
+    assert [c["reason_label"] for c in out["changes"]] == words
+    assert out["changes"][0]["reason"] == "re-weighting"  # the machine field stays
+    assert out["changes"][0]["entity_label"] == ("节点" if lang == CHINESE else "node")
+    assert out["changes"][3]["reason"] == "text-only change (name_en)"  # fields by name
+
+
+def test_a_too_small_bump_is_refused_in_the_language_asked() -> None:
+    from indicator_service.catalogue.versioning import BumpTooSmall
+
+    with language(CHINESE):
+        zh = str(BumpTooSmall("1.0.0", "1.1.0", "minor", _diff()))
+    assert "主版本号" in zh
+    assert "节点 DEC：调整分值" in zh
+    assert "2.0.0" in zh
+    assert not code_words(zh), zh
+    with language(ENGLISH):
+        en = str(BumpTooSmall("1.0.0", "1.1.0", "minor", _diff()))
+    assert en.startswith(
+        "version 1.1.0 is a minor bump over 1.0.0, but the changes require a major"
+    )
+    assert "node DEC: re-weighting" in en
+    assert en.endswith("publish as 2.0.0")

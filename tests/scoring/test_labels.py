@@ -47,7 +47,7 @@ WORDS = {
         "higher_better": "Higher is better",
         "budget_execution": "Budget execution rate",
         "achieved": "annual target achieved",
-        "kind": "Unit self-evaluation",
+        "kind": "unit self-evaluation",
     },
 }
 
@@ -150,7 +150,7 @@ def test_stored_evaluations_and_replays_answer_in_the_current_language(
     key = {"Idempotency-Key": f"labels-{project}"}
     names = {
         "zh-CN": ("优", "单位自评", "预算执行率"),
-        "en": ("Excellent", "Unit self-evaluation", "Budget execution rate"),
+        "en": ("Excellent", "unit self-evaluation", "Budget execution rate"),
     }
 
     def check(answer: dict[str, Any], lang: str) -> None:
