@@ -109,6 +109,15 @@ class IndicatorOut(Out):
     def value_type_label(self) -> str | None:
         return label("value_type", self.value_type)
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the definition's collection method in words, in the language asked "
+        "(直接证明法 …; null without one)"
+    )
+    @property
+    def collection_method_label(self) -> str | None:
+        method = self.definition.get("collection_method")
+        return label("collection_method", method) if isinstance(method, str) else None
+
 
 class IndicatorPage(BaseModel):
     items: list[IndicatorOut]

@@ -171,6 +171,10 @@ def test_standard_reads_carry_type_labels(tapi: ApiClient, lang: str, plan: str)
     assert all(s["type_label"] and s["type_definition"] for s in detail["standards"])
     indicator = detail["indicator"]
     assert indicator["value_type_label"] == label("value_type", indicator["value_type"], lang)
+    method = indicator["definition"]["collection_method"]  # statistics: 情况统计法
+    assert indicator["collection_method_label"] == (
+        method and label("collection_method", method, lang)
+    )
     kind = (indicator["rule"] or {}).get("kind")
     assert indicator["rule_label"] == (kind and label("rule_kind", kind, lang))
     resolved = tapi.get(RESOLVE, headers=headers).json()
