@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-all lint format openapi bench fuzz load clean
+.PHONY: install run test test-all lint format openapi bench fuzz load compare-goals clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ LOAD_DATABASE_URL ?=
 LOAD_ARGS ?= --seconds 5 --clients 8
 load: install
 	$(BIN)/python bench/bench_load.py $(if $(LOAD_DATABASE_URL),--database-url $(LOAD_DATABASE_URL)) $(LOAD_ARGS)
+
+# Issue #21's goal figures of BASE (a commit) and this checkout, alternated (PostgreSQL).
+ROUNDS ?= 2
+compare-goals: install
+	bench/compare_goals.sh $(BASE) $(ROUNDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis indicator.db*

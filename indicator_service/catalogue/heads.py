@@ -34,6 +34,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import event
@@ -115,6 +116,12 @@ class Heads:
 
     def namespace_of(self, indicator_code: str) -> str | None:
         return self.prefixes.get(indicator_code.split("-", 1)[0])
+
+    @cached_property
+    def namespaces_tag(self) -> str:
+        """A digest of every readable namespace version: what any indicator or standard
+        look-up can read (drafts excluded: no read of published data sees them)."""
+        return etag(*(h.tag for vs in self.namespaces.values() for h in vs.values() if h.readable))
 
     def namespaces_with(self, version: str) -> list[VersionHead] | None:
         """Every namespace's version ``version``, when all of them are readable (else None)."""

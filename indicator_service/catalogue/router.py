@@ -10,13 +10,14 @@ published).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, WithJsonSchema
+from sqlmodel import Session
 
 from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
@@ -61,7 +62,7 @@ from indicator_service.catalogue.source import (
 )
 from indicator_service.catalogue.versioning import Diff
 from indicator_service.core.cache import LRU
-from indicator_service.core.database import SessionDep
+from indicator_service.core.database import SessionDep, memory_first
 from indicator_service.core.errors import Problem
 from indicator_service.core.i18n import current_language
 from indicator_service.core.idempotency import (
@@ -177,6 +178,7 @@ def not_modified(
 
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 # (path and query, ETag) → the JSON body of a read of published data: the tag names every
 # version the body was built from, so the body cannot change while the tag stays current.
@@ -205,6 +207,12 @@ def request_text(request: Request) -> str:
     languages never share a tag or a body. The language comes from the request's context
     (Accept-Language): no database query."""
     return f"{request.url.path}?{request.url.query}#{current_language()}"
+
+
+async def _read(request: Request, work: Callable[..., R], *args: Any) -> R:
+    """A read of published data: answered from memory in the event loop when it can be, else
+    in the thread pool with a database session (``core.database.memory_first``)."""
+    return await memory_first(request.app.state.engine, work, *args)
 
 
 def _tag(response: Response, tag: str | None) -> None:
@@ -240,14 +248,27 @@ def get_namespace(ns: NsPath, session: SessionDep, response: Response) -> Namesp
     responses=_READ,
     summary="One namespace version: its full document",
 )
-def get_namespace_version(
+async def get_namespace_version(
     ns: NsPath,
     version: VersionPath,
-    session: SessionDep,
     request: Request,
     response: Response,
     reader: ReaderDep,
     if_none_match: IfNoneMatch = None,
+) -> NamespaceVersionOut | Response:
+    return await _read(
+        request, _namespace_version, ns, version, request, response, reader, if_none_match
+    )
+
+
+def _namespace_version(
+    session: Session,
+    ns: str,
+    version: str,
+    request: Request,
+    response: Response,
+    reader: Principal | None,
+    if_none_match: str | None,
 ) -> NamespaceVersionOut | Response:
     tag = etags.namespace_tag(session, ns, version)
     if (unchanged := not_modified(request, if_none_match, tag, pinned=True)) is not None:
@@ -423,8 +444,7 @@ def deprecate(
     responses=_READ,
     summary="Search indicators (latest published versions unless a namespace version is pinned)",
 )
-def list_indicators(
-    session: SessionDep,
+async def list_indicators(
     request: Request,
     response: Response,
     namespace: Annotated[str | None, Query(pattern=NAMESPACE_RE.pattern)] = None,
@@ -452,6 +472,20 @@ def list_indicators(
         value_type=value_type,
         q=q,
     )
+    return await _read(
+        request, _indicator_page, filters, limit, offset, request, response, if_none_match
+    )
+
+
+def _indicator_page(
+    session: Session,
+    filters: service.IndicatorFilters,
+    limit: int,
+    offset: int,
+    request: Request,
+    response: Response,
+    if_none_match: str | None,
+) -> IndicatorPage | Response:
     tag = etags.search_tag(session, filters, request_text(request))
     if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
         return unchanged
@@ -478,13 +512,23 @@ def list_indicators(
     responses=_READ,
     summary="One indicator with its standards",
 )
-def get_indicator(
+async def get_indicator(
     code: IndPath,
-    session: SessionDep,
     request: Request,
     response: Response,
     version: VersionQuery = None,
     if_none_match: IfNoneMatch = None,
+) -> IndicatorDetail | Response:
+    return await _read(request, _indicator, code, request, response, version, if_none_match)
+
+
+def _indicator(
+    session: Session,
+    code: str,
+    request: Request,
+    response: Response,
+    version: str | None,
+    if_none_match: str | None,
 ) -> IndicatorDetail | Response:
     tag = etags.indicator_tag(session, code, version, request_text(request))
     if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
@@ -507,9 +551,8 @@ def get_indicator(
     responses=_READ,
     summary="The best-matching standard for an indicator in a context, and why it matched",
 )
-def lookup_standard(
+async def lookup_standard(
     code: IndPath,
-    session: SessionDep,
     request: Request,
     response: Response,
     type: Annotated[
@@ -538,6 +581,34 @@ def lookup_standard(
     ] = False,
     if_none_match: IfNoneMatch = None,
 ) -> StandardMatchOut | Response:
+    context = StandardContext(
+        type, region, fiscal_year, sector, project_type, version, include_illustrative
+    )
+    return await _read(request, _standard_match, code, context, request, response, if_none_match)
+
+
+@dataclass(frozen=True)
+class StandardContext:
+    """The query of a standard lookup (``GET /v1/indicators/{code}/standard``)."""
+
+    type: str | None
+    region: str | None
+    fiscal_year: int | None
+    sector: str | None
+    project_type: str | None
+    version: str | None
+    include_illustrative: bool
+
+
+def _standard_match(
+    session: Session,
+    code: str,
+    context: StandardContext,
+    request: Request,
+    response: Response,
+    if_none_match: str | None,
+) -> StandardMatchOut | Response:
+    version = context.version
     tag = etags.indicator_tag(session, code, version, request_text(request))
     if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
         return unchanged
@@ -547,13 +618,13 @@ def lookup_standard(
     m = service.resolve_standard(
         session,
         code,
-        type=type,
-        region=region,
-        fiscal_year=fiscal_year,
-        sector=sector,
-        project_type=project_type,
+        type=context.type,
+        region=context.region,
+        fiscal_year=context.fiscal_year,
+        sector=context.sector,
+        project_type=context.project_type,
         namespace_version=version,
-        include_illustrative=include_illustrative,
+        include_illustrative=context.include_illustrative,
     )
     found = StandardMatchOut(
         match=StandardOut.model_validate(asdict(m.row)),
@@ -579,21 +650,14 @@ def list_frameworks(session: SessionDep, response: Response) -> FrameworkList:
     responses=_READ,
     summary="A framework's full tree (latest published unless pinned)",
 )
-def get_framework(
+async def get_framework(
     code: FwPath,
-    session: SessionDep,
     request: Request,
     response: Response,
     version: VersionQuery = None,
     if_none_match: IfNoneMatch = None,
 ) -> FrameworkOut | Response:
-    pinned = version is not None
-    tag = etags.framework_tag(session, code, version)
-    if (unchanged := not_modified(request, if_none_match, tag, pinned=pinned)) is not None:
-        return unchanged
-    rel = service.get_framework(session, code, version)
-    _set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
-    return _answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=pinned)
+    return await _read(request, _framework, code, version, request, response, if_none_match)
 
 
 @router.get(
@@ -602,20 +666,31 @@ def get_framework(
     responses=_READ,
     summary="One framework version's full tree",
 )
-def get_framework_version(
+async def get_framework_version(
     code: FwPath,
     version: VersionPath,
-    session: SessionDep,
     request: Request,
     response: Response,
     if_none_match: IfNoneMatch = None,
 ) -> FrameworkOut | Response:
+    return await _read(request, _framework, code, version, request, response, if_none_match)
+
+
+def _framework(
+    session: Session,
+    code: str,
+    version: str | None,
+    request: Request,
+    response: Response,
+    if_none_match: str | None,
+) -> FrameworkOut | Response:
+    pinned = version is not None
     tag = etags.framework_tag(session, code, version)
-    if (unchanged := not_modified(request, if_none_match, tag, pinned=True)) is not None:
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=pinned)) is not None:
         return unchanged
     rel = service.get_framework(session, code, version)
-    _set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
-    return _answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=True)
+    _set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
+    return _answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=pinned)
 
 
 @router.get(
@@ -641,14 +716,27 @@ def diff_framework(
     responses=_READ,
     summary="One framework version's source document (what a draft edit replaces)",
 )
-def get_framework_document(
+async def get_framework_document(
     code: FwPath,
     version: VersionPath,
-    session: SessionDep,
     request: Request,
     response: Response,
     reader: ReaderDep,
     if_none_match: IfNoneMatch = None,
+) -> FrameworkVersionOut | Response:
+    return await _read(
+        request, _framework_document, code, version, request, response, reader, if_none_match
+    )
+
+
+def _framework_document(
+    session: Session,
+    code: str,
+    version: str,
+    request: Request,
+    response: Response,
+    reader: Principal | None,
+    if_none_match: str | None,
 ) -> FrameworkVersionOut | Response:
     tag = etags.framework_tag(session, code, version)
     if (unchanged := not_modified(request, if_none_match, tag, pinned=True)) is not None:

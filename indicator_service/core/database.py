@@ -6,16 +6,19 @@ it commits when the work finishes and rolls back if anything raises. Services ne
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from indicator_service.core import dbwatch
 from indicator_service.core.settings import Settings
@@ -102,6 +105,63 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# --- memory first: reads of published data without the thread pool ------------------------------
+#
+# Published catalogue data is immutable and held in memory after its first read
+# (catalogue/heads.py, the per-version caches). A read that memory can answer needs neither a
+# connection nor the thread pool; handing it to a worker thread anyway costs more than the read
+# (three hand-offs with a yield-dependency session) and, under concurrent CPU-bound requests,
+# makes the event loop wait for the GIL behind the workers (the p99 of issue #21).
+# :func:`memory_first` therefore runs such work in the event loop with a session that refuses to
+# reach the database, and only when the work needs a query runs it again from the start in the
+# thread pool with an ordinary session. The work must be a read (no effect before its first
+# query) and bounded (it runs on the loop).
+
+T = TypeVar("T")
+
+#: ``session.info`` key of a session that must not reach the database.
+MEMORY_ONLY = "memory_only"
+
+
+class NeedsDatabase(Exception):
+    """Raised when a memory-only session is asked to execute a statement."""
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _refuse_in_memory(state: ORMExecuteState) -> None:
+    # do_orm_execute runs before the session procures a connection: nothing is checked out.
+    if state.session.info.get(MEMORY_ONLY):
+        raise NeedsDatabase(str(state.statement)[:80])
+
+
+@contextmanager
+def memory_session(engine: Engine) -> Iterator[Session]:
+    """A session over ``engine`` that raises :class:`NeedsDatabase` instead of querying (its
+    ``get_bind()`` is still ``engine``, so per-engine caches find their data)."""
+    with Session(engine, expire_on_commit=False, info={MEMORY_ONLY: True}) as session:
+        yield session
+
+
+async def memory_first(
+    engine: Engine, work: Callable[..., T], *args: Any, in_loop: bool = True
+) -> T:
+    """``work(session, *args)``: in the event loop with a memory-only session; if that needs
+    the database (or ``in_loop`` is false: too large for the loop), in the thread pool with a
+    session that commits on success (as :func:`get_session`)."""
+    if in_loop:
+        try:
+            with memory_session(engine) as session:
+                return work(session, *args)
+        except NeedsDatabase:
+            pass
+    return await run_in_threadpool(_with_session, engine, work, *args)
+
+
+def _with_session(engine: Engine, work: Callable[..., T], *args: Any) -> T:
+    with session_scope(engine) as session:
+        return work(session, *args)
 
 
 def get_engine(request: Request) -> Engine:

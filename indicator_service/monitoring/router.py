@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, ensure_region
 from indicator_service.core.database import SessionDep
+from indicator_service.core.paging import Limit, Offset
 from indicator_service.monitoring import service, workbook
 from indicator_service.monitoring.schemas import MonitoringList, MonitoringOut, MonitoringRequest
 
@@ -62,8 +63,8 @@ def list_monitoring(
     pending: Annotated[
         bool | None, Query(description="true: records with flags awaiting an explanation")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> MonitoringList:
     return service.list_monitoring(
         session,

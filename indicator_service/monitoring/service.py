@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col
 
 from indicator_service.audit.service import record
 from indicator_service.auth.principal import Principal
@@ -29,6 +29,7 @@ from indicator_service.monitoring.schemas import (
     MonitoringSchedulePointIn,
     MonitoringSummary,
 )
+from indicator_service.scoring.owned import equal_to, get_owned, owned_page
 from indicator_service.scoring.ownership import owned_or_in_scope
 
 IDEMPOTENCY_SCOPE = "monitoring.records"
@@ -211,15 +212,10 @@ def create_monitoring(
 
 def get_monitoring(session: Session, record_id: int, reader: Principal) -> MonitoringRecord:
     """The record ``reader`` may read; 404 for any other id, whether it exists or not."""
-    row = session.exec(
-        select(MonitoringRecord).where(col(MonitoringRecord.id) == record_id, *readable_by(reader))
-    ).first()
-    if row is None:
-        raise NotFound(
-            _("No monitoring record {record_id}", record_id=record_id),
-            errors=[ErrorItem(loc=["path", "monitoring_id"], msg=_("not found"), type="not_found")],
-        )
-    return row
+    detail = _("No monitoring record {record_id}", record_id=record_id)
+    return get_owned(
+        session, MonitoringRecord, record_id, readable_by(reader), detail, param="monitoring_id"
+    )
 
 
 def list_monitoring(
@@ -233,32 +229,19 @@ def list_monitoring(
     limit: int,
     offset: int,
 ) -> MonitoringList:
-    conditions: list[Any] = [
-        column == value
-        for column, value in (
-            (col(MonitoringRecord.project), project),
-            (col(MonitoringRecord.region), region),
-            (col(MonitoringRecord.fiscal_year), fiscal_year),
-        )
-        if value is not None
-    ]
+    conditions: list[Any] = equal_to(
+        (col(MonitoringRecord.project), project),
+        (col(MonitoringRecord.region), region),
+        (col(MonitoringRecord.fiscal_year), fiscal_year),
+    )
     if pending is not None:
         conditions.append(
             col(MonitoringRecord.pending) > 0 if pending else col(MonitoringRecord.pending) == 0
         )
     conditions += readable_by(reader)
-    total = session.exec(
-        select(func.count()).select_from(MonitoringRecord).where(*conditions)
-    ).one()
-    rows = session.exec(
-        select(MonitoringRecord)
-        .where(*conditions)
-        .order_by(col(MonitoringRecord.id))
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    total, rows = owned_page(session, MonitoringRecord, conditions, limit=limit, offset=offset)
     return MonitoringList(
-        total=int(total),
+        total=total,
         limit=limit,
         offset=offset,
         items=[MonitoringSummary(**_summary(r)) for r in rows],

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep
 from indicator_service.core.database import SessionDep
+from indicator_service.core.paging import Limit, Offset
 from indicator_service.rectification import service
 from indicator_service.rectification.schemas import (
     Day,
@@ -73,8 +74,8 @@ def list_rectifications(
     subject_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: Annotated[Status | None, Query()] = None,
     region: Region = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> RectificationList:
     return service.list_rectifications(
         session,

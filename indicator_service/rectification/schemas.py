@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
+from indicator_service.core.i18n import _
 from indicator_service.scoring.schemas import MAX_ID, NO_NUL, Code, Text
 
 SubjectKind = Literal["evaluation", "monitoring"]
@@ -23,7 +24,7 @@ def iso_date(value: Any) -> Any:
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
-        raise ValueError("expected a date written YYYY-MM-DD")
+        raise ValueError(_("expected a date written YYYY-MM-DD"))
     return value
 
 

@@ -17,11 +17,11 @@ from indicator_service.core.errors import (
     Conflict,
     ErrorItem,
     Forbidden,
-    NotFound,
     PreconditionFailed,
     PreconditionRequired,
     Unprocessable,
 )
+from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.rectification import deadlines
 from indicator_service.rectification.models import Rectification
@@ -34,6 +34,7 @@ from indicator_service.rectification.schemas import (
     SubjectOut,
 )
 from indicator_service.rectification.subjects import RESOLVERS
+from indicator_service.scoring.owned import equal_to, get_owned, owned_page
 from indicator_service.scoring.ownership import covered, owned_or_in_scope
 
 IDEMPOTENCY_SCOPE = "rectification.create"
@@ -132,11 +133,15 @@ def create(
     subject = RESOLVERS[body.subject.kind](session, body.subject.id, principal)
     problems: list[ErrorItem] = []
     if subject is None:
+        sid = body.subject.id
         problems.append(
             _err(
                 ["body", "subject", "id"],
-                f"没有本密钥可读的{body.subject.kind} {body.subject.id} / no "
-                f"{body.subject.kind} {body.subject.id} that this key may read",
+                (
+                    _("no evaluation {evaluation_id} that this key may read", evaluation_id=sid)
+                    if body.subject.kind == "evaluation"
+                    else _("no monitoring record {record_id} that this key may read", record_id=sid)
+                ),
                 "not_found",
             )
         )
@@ -145,11 +150,17 @@ def create(
             _err(
                 ["body", "leaf"],
                 (
-                    f"评价 {subject.id} 没有指标 {body.leaf!r} / evaluation {subject.id} has no "
-                    f"leaf {body.leaf!r}"
+                    _(
+                        "evaluation {evaluation_id} has no leaf {leaf!r}",
+                        evaluation_id=subject.id,
+                        leaf=body.leaf,
+                    )
                     if subject.kind == "evaluation"
-                    else f"监控记录 {subject.id} 没有预警 {body.leaf!r} / monitoring record "
-                    f"{subject.id} has no flag {body.leaf!r}"
+                    else _(
+                        "monitoring record {record_id} has no flag {flag!r}",
+                        record_id=subject.id,
+                        flag=body.leaf,
+                    )
                 ),
                 "unknown_leaf",
             )
@@ -162,8 +173,10 @@ def create(
             problems.append(
                 _err(
                     ["body", "feedback_due"],
-                    f"反馈期限不能早于评价日期 {subject.dated} / the feedback deadline cannot be "
-                    f"before the evaluation's date {subject.dated}",
+                    _(
+                        "the feedback deadline cannot be before the evaluation's date {date}",
+                        date=subject.dated,
+                    ),
                     "deadline_before_evaluation",
                 )
             )
@@ -171,13 +184,15 @@ def create(
         problems.append(
             _err(
                 ["body", "report_due"],
-                f"整改报告期限不能早于反馈期限 {feedback_due} / the report deadline cannot be "
-                f"before the feedback deadline {feedback_due}",
+                _(
+                    "the report deadline cannot be before the feedback deadline {feedback_due}",
+                    feedback_due=feedback_due,
+                ),
                 "deadline_order",
             )
         )
     if problems or subject is None or feedback_due is None:
-        raise Unprocessable("the rectification cannot be stored as given", errors=problems)
+        raise Unprocessable(_("the rectification cannot be stored as given"), errors=problems)
     row = Rectification(
         subject_kind=subject.kind,
         subject_id=subject.id,
@@ -222,28 +237,31 @@ def get(
     session: Session, rectification_id: int, reader: Principal, *, lock: bool = False
 ) -> Rectification:
     """The rectification ``reader`` may read; 404 for any other id, whether it exists or not."""
-    query = select(Rectification).where(
-        col(Rectification.id) == rectification_id, *readable(reader)
+    detail = _("no rectification {rectification_id}", rectification_id=rectification_id)
+    return get_owned(
+        session,
+        Rectification,
+        rectification_id,
+        readable(reader),
+        detail,
+        param="rectification_id",
+        lock=lock,
     )
-    if lock:
-        query = query.with_for_update()
-    row = session.exec(query).first()
-    if row is None:
-        raise NotFound(
-            f"no rectification {rectification_id}",
-            errors=[_err(["path", "rectification_id"], "not found", "not_found")],
-        )
-    return row
 
 
 def _check_if_match(row: Rectification, if_match: str | None) -> None:
     if if_match is None:
         raise PreconditionRequired(
-            f"If-Match is required to update a rectification (its ETag is {etag(row)})"
+            _(
+                "If-Match is required to update a rectification (its ETag is {etag})",
+                etag=etag(row),
+            )
         )
     tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
     if etag(row) not in tags and "*" not in tags:
-        raise PreconditionFailed(f"the rectification changed since you read it (ETag {etag(row)})")
+        raise PreconditionFailed(
+            _("the rectification changed since you read it (ETag {etag})", etag=etag(row))
+        )
 
 
 def update(
@@ -258,14 +276,19 @@ def update(
     _check_if_match(row, if_match)
     if deadlines.ORDER[body.status] <= deadlines.ORDER[row.status]:
         raise Conflict(
-            f"整改状态只能向前：当前为 {row.status} / a rectification only moves forward: it is "
-            f"{row.status}, not before {body.status}",
-            errors=[_err(["body", "status"], f"is {row.status}", "invalid_transition")],
+            _(
+                "a rectification only moves forward: it is {current}, not before {requested}",
+                current=row.status,
+                requested=body.status,
+            ),
+            errors=[
+                _err(["body", "status"], _("is {status}", status=row.status), "invalid_transition")
+            ],
         )
     if body.status != "reported" and not demanding_side(principal, row):
-        detail = (
-            "只有提出整改要求的一方可以记录反馈或办结 / only the side that made the demand "
-            "(its key, a region scope covering it, an admin) records the feedback or closes it"
+        detail = _(
+            "only the side that made the demand (its key, a region scope covering it, an admin) "
+            "records the feedback or closes it"
         )
         raise Forbidden(detail, errors=[_err(["body", "status"], detail, "not_demanding_side")])
     on = body.on or deadlines.today()
@@ -275,8 +298,7 @@ def update(
         problems.append(
             _err(
                 ["body", "on"],
-                f"日期不能早于上一步 {max(earlier)} / the date cannot be before the previous "
-                f"step's ({max(earlier)})",
+                _("the date cannot be before the previous step's ({date})", date=max(earlier)),
                 "date_order",
             )
         )
@@ -286,8 +308,7 @@ def update(
             problems.append(
                 _err(
                     ["body", "report_due"],
-                    "整改报告期限只在反馈时给出 / the report deadline is given with "
-                    "feedback_given only",
+                    _("the report deadline is given with feedback_given only"),
                     "report_due_not_allowed",
                 )
             )
@@ -295,14 +316,13 @@ def update(
             problems.append(
                 _err(
                     ["body", "report_due"],
-                    f"整改报告期限不能早于反馈日期 {on} / the report deadline cannot be before "
-                    f"the feedback date {on}",
+                    _("the report deadline cannot be before the feedback date {date}", date=on),
                     "deadline_order",
                 )
             )
         report_due = body.report_due
     if problems:
-        raise Unprocessable("the rectification cannot be updated as given", errors=problems)
+        raise Unprocessable(_("the rectification cannot be updated as given"), errors=problems)
     before = out(row).model_dump(mode="json")
     setattr(row, deadlines.STEP_DATE[body.status], on)
     if body.status == "feedback_given" and report_due is None:
@@ -338,29 +358,16 @@ def list_rectifications(
     limit: int,
     offset: int,
 ) -> RectificationList:
-    conditions: list[Any] = [
-        column == value
-        for column, value in (
-            (col(Rectification.subject_kind), subject_kind),
-            (col(Rectification.subject_id), subject_id),
-            (col(Rectification.status), status),
-        )
-        if value is not None
-    ]
+    conditions: list[Any] = equal_to(
+        (col(Rectification.subject_kind), subject_kind),
+        (col(Rectification.subject_id), subject_id),
+        (col(Rectification.status), status),
+    )
     if region is not None:
         conditions.append(covered(region, col(Rectification.region)))
     conditions += readable(reader)
-    total = session.exec(select(func.count()).select_from(Rectification).where(*conditions)).one()
-    rows = session.exec(
-        select(Rectification)
-        .where(*conditions)
-        .order_by(col(Rectification.id))
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return RectificationList(
-        total=int(total), limit=limit, offset=offset, items=[out(r) for r in rows]
-    )
+    total, rows = owned_page(session, Rectification, conditions, limit=limit, offset=offset)
+    return RectificationList(total=total, limit=limit, offset=offset, items=[out(r) for r in rows])
 
 
 def overdue(

@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from indicator_service.auth.principal import Principal
 from indicator_service.core.errors import NotFound
 from indicator_service.monitoring.service import get_monitoring
 from indicator_service.rectification.deadlines import local_date
 from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.owned import find_owned
 from indicator_service.scoring.ownership import readable_by
 
 
@@ -41,9 +42,7 @@ class Subject:
 
 
 def _evaluation(session: Session, subject_id: int, reader: Principal) -> Subject | None:
-    ev = session.exec(
-        select(Evaluation).where(col(Evaluation.id) == subject_id, *readable_by(reader))
-    ).first()
+    ev = find_owned(session, Evaluation, subject_id, readable_by(reader))
     if ev is None or ev.id is None:
         return None
     leaves = frozenset(str(lf["id"]) for lf in (ev.result or {}).get("leaves", ()))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, func, or_
 
 from indicator_service.audit.service import record
 from indicator_service.auth.principal import Principal
-from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
+from indicator_service.core.errors import ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
 from indicator_service.scoring.labels import evaluation_labels, labelled
@@ -18,6 +18,7 @@ from indicator_service.scoring.lookup import (
     CatalogueLookup,
 )
 from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.owned import equal_to, find_owned, get_owned, owned_page
 from indicator_service.scoring.ownership import readable_by
 from indicator_service.scoring.receipts import (
     score,
@@ -160,20 +161,22 @@ def _reevaluation_problems(
         problems.append(
             ErrorItem(
                 loc=["body", "kind"],
-                msg="再评价不能是单位自评：请给出 department、finance 或 third_party / a "
-                "re-evaluation is not a self-evaluation: give department, finance or third_party",
+                msg=_(
+                    "a re-evaluation is not a self-evaluation: give department, finance or "
+                    "third_party"
+                ),
                 type="reevaluation_kind",
             )
         )
-    target = session.exec(
-        select(Evaluation).where(col(Evaluation.id) == req.reevaluates, *readable_by(owner))
-    ).first()
+    target = find_owned(session, Evaluation, req.reevaluates, readable_by(owner))
     if target is None:
         problems.append(
             ErrorItem(
                 loc=["body", "reevaluates"],
-                msg=f"没有本密钥可读的评价 {req.reevaluates} / no evaluation {req.reevaluates} "
-                "that this key may read",
+                msg=_(
+                    "no evaluation {evaluation_id} that this key may read",
+                    evaluation_id=req.reevaluates,
+                ),
                 type="not_found",
             )
         )
@@ -182,9 +185,12 @@ def _reevaluation_problems(
         problems.append(
             ErrorItem(
                 loc=["body", "project"],
-                msg=f"再评价须与被评价的评价属同一项目 ({target.project or '未填'}) / a "
-                f"re-evaluation must name the project of evaluation {target.id} "
-                f"({target.project or 'none given'})",
+                msg=_(
+                    "a re-evaluation must name the project of evaluation {evaluation_id} "
+                    "({project})",
+                    evaluation_id=target.id,
+                    project=target.project or _("none given"),
+                ),
                 type="reevaluation_project",
             )
         )
@@ -196,8 +202,12 @@ def _reevaluation_problems(
         problems.append(
             ErrorItem(
                 loc=["body", "fiscal_year"],
-                msg=f"再评价须与被评价的评价属同一年度 ({target.fiscal_year}) / a re-evaluation "
-                f"must be of the fiscal year of evaluation {target.id} ({target.fiscal_year})",
+                msg=_(
+                    "a re-evaluation must be of the fiscal year of evaluation {evaluation_id} "
+                    "({fiscal_year})",
+                    evaluation_id=target.id,
+                    fiscal_year=target.fiscal_year,
+                ),
                 type="reevaluation_fiscal_year",
             )
         )
@@ -218,7 +228,7 @@ def _store(
             raise
         raise Unprocessable(exc.detail, errors=[*problems, *exc.errors]) from exc
     if problems:
-        raise Unprocessable("the re-evaluation cannot be stored as given", errors=problems)
+        raise Unprocessable(_("the re-evaluation cannot be stored as given"), errors=problems)
     ev = Evaluation(
         kind=full.kind,
         reevaluates_id=full.reevaluates,
@@ -244,15 +254,10 @@ def _store(
 def get_evaluation(session: Session, evaluation_id: int, reader: Principal) -> Evaluation:
     """The stored evaluation ``reader`` may read (docs/security.md); 404 for any other id,
     whether it exists or not."""
-    ev = session.exec(
-        select(Evaluation).where(col(Evaluation.id) == evaluation_id, *readable_by(reader))
-    ).first()
-    if ev is None:
-        raise NotFound(
-            _("no evaluation {evaluation_id}", evaluation_id=evaluation_id),
-            errors=[ErrorItem(loc=["path", "evaluation_id"], msg=_("not found"), type="not_found")],
-        )
-    return ev
+    detail = _("no evaluation {evaluation_id}", evaluation_id=evaluation_id)
+    return get_owned(
+        session, Evaluation, evaluation_id, readable_by(reader), detail, param="evaluation_id"
+    )
 
 
 def list_evaluations(
@@ -272,19 +277,15 @@ def list_evaluations(
 ) -> EvaluationList:
     """The evaluations ``reader`` may read, narrowed by the exact filters and by ``q``: a part of
     the project code or of the project's name (case-insensitive; ``%`` and ``_`` are literal)."""
-    conditions = [
-        column == value
-        for column, value in (
-            (col(Evaluation.project), project),
-            (col(Evaluation.unit), unit),
-            (col(Evaluation.region), region),
-            (col(Evaluation.fiscal_year), fiscal_year),
-            (col(Evaluation.framework_code), framework),
-            (col(Evaluation.kind), kind),
-            (col(Evaluation.reevaluates_id), reevaluates),
-        )
-        if value is not None
-    ]
+    conditions = equal_to(
+        (col(Evaluation.project), project),
+        (col(Evaluation.unit), unit),
+        (col(Evaluation.region), region),
+        (col(Evaluation.fiscal_year), fiscal_year),
+        (col(Evaluation.framework_code), framework),
+        (col(Evaluation.kind), kind),
+        (col(Evaluation.reevaluates_id), reevaluates),
+    )
     if q:
         needle = q.lower()
         name = col(Evaluation.request)[("form", "project_name")].as_string()
@@ -295,16 +296,9 @@ def list_evaluations(
             )
         )
     conditions += readable_by(reader)  # the filters narrow what the reader may read
-    total = session.exec(select(func.count()).select_from(Evaluation).where(*conditions)).one()
-    rows = session.exec(
-        select(Evaluation)
-        .where(*conditions)
-        .order_by(col(Evaluation.id))
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    total, rows = owned_page(session, Evaluation, conditions, limit=limit, offset=offset)
     return EvaluationList(
-        total=int(total),
+        total=total,
         limit=limit,
         offset=offset,
         items=[evaluation_summary(ev) for ev in rows],

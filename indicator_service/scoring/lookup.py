@@ -7,7 +7,7 @@ cached per immutable version).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,7 +26,7 @@ from indicator_service.core.i18n import _
 
 if TYPE_CHECKING:  # prepare imports this module: the name is for the type checker only
     from indicator_service.catalogue.frameworks import FrameworkRelease
-    from indicator_service.scoring.prepare import Structure  # noqa: F401
+    from indicator_service.scoring.prepare import Structure
 
 # --- catalogue access ----------------------------------------------------------------------------
 
@@ -204,6 +204,8 @@ class DatabaseCatalogue:
 
         self._session = session
         self._pins: dict[str, str] = {}
+        # set by framework(): the structures of the framework version just resolved
+        self.structures: ScopedStructures | None = None
         self._indicators = IndicatorReader(session)
 
     def framework(self, code: str, version: str | None) -> ResolvedFramework:
@@ -224,6 +226,7 @@ class DatabaseCatalogue:
             if rel.status != "draft":
                 _RELEASE_DOCS[key] = hit
         self._pins = dict(hit.namespaces)
+        self.structures = _published_structures(self._session, rel.code, rel.version)
         return hit
 
     def indicator(self, code: str) -> IndicatorInfo | None:
@@ -268,8 +271,40 @@ _RELEASE_DOCS: LRU[tuple[str, str, str], ResolvedFramework] = LRU(256)
 
 class StructureCache(LRU[Any, "Structure"]):
     """A bounded, locked LRU map of submission structure → :class:`Structure`, for catalogues
-    whose content cannot change under it (documents). The database catalogue shares structures
-    within one batch only."""
+    whose content cannot change under it (documents; the database catalogue through
+    :class:`ScopedStructures`, for published versions)."""
 
     def __init__(self, size: int = 1024) -> None:
         super().__init__(size)
+
+
+class ScopedStructures:
+    """A view of a shared structure cache whose keys are prefixed with ``scope``."""
+
+    def __init__(self, cache: StructureCache, scope: Hashable) -> None:
+        self._cache = cache
+        self._scope = scope
+
+    def get(self, key: Hashable) -> Structure | None:
+        return self._cache.get((self._scope, key))
+
+    def __setitem__(self, key: Hashable, structure: Structure) -> None:
+        self._cache[(self._scope, key)] = structure
+
+
+# Prepared submission structures over published versions, shared by every request. A structure
+# depends on the framework version and on what its rows' indicator and standard look-ups read:
+# the scope names the framework version's content and every readable namespace version (a new
+# namespace version, or one deprecated, starts a new scope), so a cached structure is exactly
+# the one the database would give. Drafts (mutable) are never cached.
+_PUBLISHED_STRUCTURES = StructureCache()
+
+
+def _published_structures(session: Session, code: str, version: str) -> ScopedStructures | None:
+    from indicator_service.catalogue.heads import heads
+
+    snapshot = heads(session)
+    fw = snapshot.framework(code, version)
+    if fw is None:  # a draft, or not in the snapshot: structures are not shared
+        return None
+    return ScopedStructures(_PUBLISHED_STRUCTURES, (fw.tag, snapshot.namespaces_tag))

@@ -645,10 +645,11 @@ def prepare(
 ) -> Prepared:
     """Resolve the framework, the rows' indicators, rules and targets; collect every problem.
     ``cache`` shares the value-independent part between submissions of one batch; a catalogue
-    with a ``structures`` cache (documents) shares it between calls."""
-    if cache is None:
-        cache = getattr(catalogue, "structures", None)
+    with a ``structures`` cache (documents; the database catalogue for published versions)
+    shares it between calls."""
     fw = catalogue.framework(req.framework, req.version)
+    if cache is None:  # after framework(): the database catalogue scopes its cache by it
+        cache = getattr(catalogue, "structures", None)
     key = _structure_key(req, fw) if cache is not None else None
     st = cache.get(key) if cache is not None else None
     if st is None:

@@ -11,9 +11,11 @@ from indicator_service import rules
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue.source import DEFAULT_REEVALUATION
 from indicator_service.core.errors import ErrorItem, NotFound
+from indicator_service.core.i18n import _
 from indicator_service.scoring.evaluations import evaluation_summary, get_evaluation
 from indicator_service.scoring.lookup import CatalogueLookup
 from indicator_service.scoring.models import Evaluation
+from indicator_service.scoring.owned import find_owned
 from indicator_service.scoring.ownership import readable_by
 from indicator_service.scoring.schemas import (
     EVALUATION_KINDS,
@@ -32,17 +34,19 @@ def _pair(session: Session, evaluation_id: int, reader: Principal) -> tuple[Eval
     re-evaluated (compared with its latest re-evaluation the reader may read)."""
     ev = get_evaluation(session, evaluation_id, reader)
     if ev.reevaluates_id is not None:
-        base = session.exec(
-            select(Evaluation).where(col(Evaluation.id) == ev.reevaluates_id, *readable_by(reader))
-        ).first()
+        base = find_owned(session, Evaluation, ev.reevaluates_id, readable_by(reader))
         if base is None:
             raise NotFound(
-                f"evaluation {evaluation_id} re-evaluates {ev.reevaluates_id}, which this key "
-                "may not read",
+                _(
+                    "evaluation {evaluation_id} re-evaluates {reevaluates}, which this key may "
+                    "not read",
+                    evaluation_id=evaluation_id,
+                    reevaluates=ev.reevaluates_id,
+                ),
                 errors=[
                     ErrorItem(
                         loc=["path", "evaluation_id"],
-                        msg="被再评价的评价不可读 / the evaluation it re-evaluates is not readable",
+                        msg=_("the evaluation it re-evaluates is not readable"),
                         type="not_found",
                     )
                 ],
@@ -55,12 +59,17 @@ def _pair(session: Session, evaluation_id: int, reader: Principal) -> tuple[Eval
     ).first()
     if latest is None:
         raise NotFound(
-            f"evaluation {evaluation_id} has no re-evaluation that this key may read",
+            _(
+                "evaluation {evaluation_id} has no re-evaluation that this key may read",
+                evaluation_id=evaluation_id,
+            ),
             errors=[
                 ErrorItem(
                     loc=["path", "evaluation_id"],
-                    msg=f"评价 {evaluation_id} 尚无再评价 / evaluation {evaluation_id} has not "
-                    "been re-evaluated",
+                    msg=_(
+                        "evaluation {evaluation_id} has not been re-evaluated",
+                        evaluation_id=evaluation_id,
+                    ),
                     type="no_reevaluation",
                 )
             ],

@@ -15,6 +15,7 @@ from indicator_service.auth.principal import Principal
 from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import Unprocessable, UnsupportedMediaType, excerpt
 from indicator_service.core.i18n import _
+from indicator_service.core.paging import Limit, Offset
 from indicator_service.targets import service
 from indicator_service.targets.schemas import (
     TargetReviewList,
@@ -68,8 +69,8 @@ def list_target_reviews(
     region: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     fiscal_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     verdict: Annotated[str | None, Query(pattern=r"^(pass|revise|reject)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> TargetReviewList:
     return service.list_reviews(
         session,

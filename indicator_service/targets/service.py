@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col
 
 from indicator_service.audit.service import record
 from indicator_service.auth.principal import Principal
@@ -32,6 +32,7 @@ from indicator_service.forms.cells import (
     split_scale,
 )
 from indicator_service.rules.review import TargetReviewRules, class_key
+from indicator_service.scoring.owned import equal_to, get_owned, owned_page
 from indicator_service.scoring.ownership import owned_readable_by
 from indicator_service.standards.resolve import DEFAULT_PRECEDENCE, ResolutionError
 from indicator_service.standards.service import StandardLookup, resolve_standard_with_precedence
@@ -525,15 +526,8 @@ def _readable(reader: Principal) -> list[Any]:
 
 def get_review(session: Session, review_id: int, reader: Principal) -> TargetReview:
     """The stored review ``reader`` may read; 404 for any other id, whether it exists or not."""
-    tr = session.exec(
-        select(TargetReview).where(col(TargetReview.id) == review_id, *_readable(reader))
-    ).first()
-    if tr is None:
-        raise NotFound(
-            _("No target review {review_id}", review_id=review_id),
-            errors=[ErrorItem(loc=["path", "review_id"], msg=_("not found"), type="not_found")],
-        )
-    return tr
+    detail = _("No target review {review_id}", review_id=review_id)
+    return get_owned(session, TargetReview, review_id, _readable(reader), detail, param="review_id")
 
 
 def list_reviews(
@@ -547,27 +541,16 @@ def list_reviews(
     limit: int,
     offset: int,
 ) -> TargetReviewList:
-    conditions: list[Any] = [
-        column == value
-        for column, value in (
-            (col(TargetReview.project), project),
-            (col(TargetReview.region), region),
-            (col(TargetReview.fiscal_year), fiscal_year),
-            (col(TargetReview.verdict), verdict),
-        )
-        if value is not None
-    ]
+    conditions: list[Any] = equal_to(
+        (col(TargetReview.project), project),
+        (col(TargetReview.region), region),
+        (col(TargetReview.fiscal_year), fiscal_year),
+        (col(TargetReview.verdict), verdict),
+    )
     conditions += _readable(reader)
-    total = session.exec(select(func.count()).select_from(TargetReview).where(*conditions)).one()
-    rows = session.exec(
-        select(TargetReview)
-        .where(*conditions)
-        .order_by(col(TargetReview.id))
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    total, rows = owned_page(session, TargetReview, conditions, limit=limit, offset=offset)
     return TargetReviewList(
-        total=int(total),
+        total=total,
         limit=limit,
         offset=offset,
         items=[TargetReviewSummary(**_summary(tr)) for tr in rows],

@@ -54,6 +54,9 @@ def demand(subject_id: int, **changes: Any) -> dict[str, Any]:
     return body
 
 
+ZH = {"Accept-Language": "zh-CN"}
+
+
 def patch(api: ApiClient, rid: int, body: dict[str, Any], tag: str | None) -> Any:
     headers = {"If-Match": tag} if tag is not None else {}
     return api.patch(f"/v1/rectifications/{rid}", json=body, headers=headers)
@@ -194,6 +197,73 @@ def test_bad_input_names_every_field_and_stores_nothing(
     assert province.get(f"/v1/rectifications/{rid}").json()["revision"] == 1
 
 
+def test_problems_in_the_language_asked(
+    unit: ApiClient, province: ApiClient, stranger: ApiClient
+) -> None:
+    """rectification/service.py's messages: Chinese for ``Accept-Language: zh-CN``, English
+    without it; the machine codes (``loc``, ``type``) the same in both."""
+    own = stored(unit, submission(project(), 100, 500, 95))
+    eid = own["id"]
+    bad = demand(eid, leaf="r9", report_due="2027-01-01")
+    zh = assert_problem(province.post("/v1/rectifications", json=bad, headers=ZH), 422)
+    en = assert_problem(province.post("/v1/rectifications", json=bad), 422)
+    assert zh["detail"] == "无法按所给内容保存整改要求"
+    assert en["detail"] == "the rectification cannot be stored as given"
+    assert [(e["loc"], e["type"], e["msg"]) for e in zh["errors"]] == [
+        (["body", "leaf"], "unknown_leaf", f"评价 {eid} 没有指标 'r9'"),
+        (["body", "report_due"], "deadline_order", "整改报告期限不能早于反馈期限 2027-01-05"),
+    ]
+    assert [(e["loc"], e["type"], e["msg"]) for e in en["errors"]] == [
+        (["body", "leaf"], "unknown_leaf", f"evaluation {eid} has no leaf 'r9'"),
+        (
+            ["body", "report_due"],
+            "deadline_order",
+            "the report deadline cannot be before the feedback deadline 2027-01-05",
+        ),
+    ]
+    hidden = stranger.post("/v1/rectifications", json=demand(eid), headers=ZH)
+    assert assert_problem(hidden, 422)["errors"][0]["msg"] == f"没有本密钥可读的评价 {eid}"
+    hidden = stranger.post("/v1/rectifications", json=demand(eid))
+    assert (
+        assert_problem(hidden, 422)["errors"][0]["msg"]
+        == f"no evaluation {eid} that this key may read"
+    )
+
+    rid = province.post("/v1/rectifications", json=demand(eid)).json()["id"]
+    assert (
+        assert_problem(stranger.get(f"/v1/rectifications/{rid}", headers=ZH), 404)["detail"]
+        == f"没有整改记录 {rid}"
+    )
+    assert (
+        assert_problem(stranger.get(f"/v1/rectifications/{rid}"), 404)["detail"]
+        == f"no rectification {rid}"
+    )
+    step = {"status": "feedback_given", "on": "2027-01-04"}
+    zh = assert_problem(province.patch(f"/v1/rectifications/{rid}", json=step, headers=ZH), 428)
+    assert zh["detail"] == f'更新整改记录须提供 If-Match 请求头（其 ETag 为 "{rid}.1"）'
+    forbidden = unit.patch(
+        f"/v1/rectifications/{rid}", json=step, headers={**ZH, "If-Match": f'"{rid}.1"'}
+    )
+    assert assert_problem(forbidden, 403)["detail"] == (
+        "只有提出整改要求的一方（其密钥、区域范围覆盖它的密钥、管理员）可以记录反馈或办结"
+    )
+    assert patch(province, rid, step, f'"{rid}.1"').status_code == 200
+    back = {"status": "open"}
+    zh = assert_problem(
+        province.patch(f"/v1/rectifications/{rid}", json=back, headers={**ZH, "If-Match": "*"}),
+        409,
+    )
+    en = assert_problem(patch(province, rid, back, "*"), 409)
+    assert zh["detail"] == "整改状态只能向前：当前为 feedback_given，不能改为 open"
+    assert en["detail"] == (
+        "a rectification only moves forward: it is feedback_given, not before open"
+    )
+    assert (zh["errors"][0]["msg"], en["errors"][0]["msg"]) == (
+        "当前为 feedback_given",
+        "is feedback_given",
+    )
+
+
 def test_dates_are_written_yyyy_mm_dd(unit: ApiClient, province: ApiClient) -> None:
     own = stored(unit, submission(project(), 100, 500, 95))
     for bad in (0, "0", 20270105, "2027/01/05", "2027-02-30", "2101-01-01"):
@@ -203,6 +273,12 @@ def test_dates_are_written_yyyy_mm_dd(unit: ApiClient, province: ApiClient) -> N
         assert [e["loc"] for e in problem["errors"]] == [["body", "feedback_due"]], bad
     for bad in ("0", "1700000000", "2027-13-01"):
         assert_problem(province.get("/v1/rectifications/overdue", params={"as_of": bad}), 422)
+    # the date check's message in the language asked (rectification/schemas.py)
+    slashed = demand(own["id"], feedback_due="2027/01/05")
+    zh = assert_problem(province.post("/v1/rectifications", json=slashed, headers=ZH), 422)
+    en = assert_problem(province.post("/v1/rectifications", json=slashed), 422)
+    assert zh["errors"][0]["msg"] == "日期应写作 YYYY-MM-DD"
+    assert en["errors"][0]["msg"] == "Value error, expected a date written YYYY-MM-DD"  # pydantic's
     assert province.get("/v1/rectifications", params={"subject_id": own["id"]}).json()["total"] == 0
 
 
@@ -228,7 +304,18 @@ def test_a_rectification_answers_a_monitoring_flag(mon_app: FastAPI) -> None:  #
     assert unit.get(f"/v1/rectifications/{rect['id']}").status_code == 200  # the monitored unit
 
     # a flag the record does not have, and a record the key may not read: 422 naming the field
+    mid = record["id"]
     p = assert_problem(province.post("/v1/rectifications", json=dict(body, leaf="R9.x")), 422)
-    assert [e["loc"] for e in p["errors"]] == [["body", "leaf"]]
+    assert [(e["loc"], e["msg"]) for e in p["errors"]] == [
+        (["body", "leaf"], f"monitoring record {mid} has no flag 'R9.x'")
+    ]
+    p = assert_problem(
+        province.post("/v1/rectifications", json=dict(body, leaf="R9.x"), headers=ZH), 422
+    )
+    assert p["errors"][0]["msg"] == f"监控记录 {mid} 没有预警 'R9.x'"
     p = assert_problem(stranger.post("/v1/rectifications", json=body), 422)
-    assert [e["loc"] for e in p["errors"]] == [["body", "subject", "id"]]
+    assert [(e["loc"], e["msg"]) for e in p["errors"]] == [
+        (["body", "subject", "id"], f"no monitoring record {mid} that this key may read")
+    ]
+    p = assert_problem(stranger.post("/v1/rectifications", json=body, headers=ZH), 422)
+    assert p["errors"][0]["msg"] == f"没有本密钥可读的监控记录 {mid}"

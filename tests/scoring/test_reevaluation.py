@@ -35,6 +35,8 @@ from tests.auth.fixtures import authenticate, issue_key
 from tests.helpers import ApiClient, assert_problem, make_settings, use_documents
 from tests.paths import CATALOG_DIR
 
+ZH = {"Accept-Language": "zh-CN"}
+
 
 def seed_frameworks() -> tuple[list[FrameworkDoc], list[Any]]:
     cat = load_catalogue(CATALOG_DIR)
@@ -213,6 +215,25 @@ def test_bad_reevaluation_names_every_field_and_stores_nothing(unit_a: ApiClient
     assert ["body", "project"] in locs
     assert ["body", "fiscal_year"] in locs
     assert any(e["type"] == "points_do_not_add_up" for e in problem["errors"])
+    # the re-evaluation's messages in the language asked (scoring/evaluations.py)
+    zh = assert_problem(unit_a.post("/v1/evaluations", json=bad, headers=ZH), 422)
+    assert [e["loc"] for e in zh["errors"]] == locs
+    msgs = {
+        e["loc"][-1]: (z["msg"], e["msg"])
+        for e, z in zip(problem["errors"], zh["errors"], strict=True)
+    }
+    assert msgs["kind"] == (
+        "再评价不能是单位自评：请给出 department、finance 或 third_party",
+        "a re-evaluation is not a self-evaluation: give department, finance or third_party",
+    )
+    assert msgs["project"] == (
+        f"再评价须与被评价的评价 {own['id']} 属同一项目（{p}）",
+        f"a re-evaluation must name the project of evaluation {own['id']} ({p})",
+    )
+    assert msgs["fiscal_year"] == (
+        f"再评价须与被评价的评价 {own['id']} 属同一年度（2024）",
+        f"a re-evaluation must be of the fiscal year of evaluation {own['id']} (2024)",
+    )
     assert unit_a.get("/v1/evaluations", params={"project": "P-OTHER"}).json()["total"] == 0
     assert unit_a.get("/v1/evaluations", params={"reevaluates": own["id"]}).json()["total"] == 0
     # an unknown id and a non-integer
@@ -223,10 +244,40 @@ def test_bad_reevaluation_names_every_field_and_stores_nothing(unit_a: ApiClient
     assert_problem(unit_a.post("/v1/evaluations", json=text), 422)
 
 
+def test_reevaluating_an_evaluation_without_project_names_none(unit_a: ApiClient) -> None:
+    """The project of an evaluation stored without one is "none given" (未填) in the message."""
+    own = stored(unit_a, {k: v for k, v in submission("", 100, 500, 95).items() if k != "project"})
+    body = submission(project(), 80, 300, 85, kind="finance", reevaluates=own["id"])
+    en = assert_problem(unit_a.post("/v1/evaluations", json=body), 422)
+    zh = assert_problem(unit_a.post("/v1/evaluations", json=body, headers=ZH), 422)
+    assert [(e["loc"], e["type"]) for e in en["errors"]] == [
+        (["body", "project"], "reevaluation_project")
+    ]
+    assert en["errors"][0]["msg"] == (
+        f"a re-evaluation must name the project of evaluation {own['id']} (none given)"
+    )
+    assert zh["errors"][0]["msg"] == f"再评价须与被评价的评价 {own['id']} 属同一项目（未填）"
+    assert (en["detail"], zh["detail"]) == (
+        "the re-evaluation cannot be stored as given",
+        "无法按所给内容保存再评价",
+    )
+
+
 def test_an_evaluation_never_re_evaluated_has_no_comparison(unit_a: ApiClient) -> None:
     own = stored(unit_a, submission(project(), 100, 500, 95))
-    problem = assert_problem(unit_a.get(f"/v1/evaluations/{own['id']}/comparison"), 404)
+    url = f"/v1/evaluations/{own['id']}/comparison"
+    problem = assert_problem(unit_a.get(url), 404)
     assert problem["errors"][0]["type"] == "no_reevaluation"
+    # scoring/reevaluation.py's messages in the language asked
+    zh = assert_problem(unit_a.get(url, headers=ZH), 404)
+    assert (zh["detail"], zh["errors"][0]["msg"]) == (
+        f"评价 {own['id']} 没有本密钥可读的再评价",
+        f"评价 {own['id']} 尚无再评价",
+    )
+    assert (problem["detail"], problem["errors"][0]["msg"]) == (
+        f"evaluation {own['id']} has no re-evaluation that this key may read",
+        f"evaluation {own['id']} has not been re-evaluated",
+    )
 
 
 def test_the_framework_threshold_applies(database_url: str) -> None:

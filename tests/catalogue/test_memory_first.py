@@ -1,0 +1,159 @@
+"""Reads of published data and common-size scores are answered in the event loop from memory
+(``core.database.memory_first``): no worker thread, no connection; work that needs the database
+runs again in the thread pool. Prepared submission structures over published versions are shared
+between requests and scoped by the versions they read (``scoring.lookup.ScopedStructures``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlmodel import select
+
+from indicator_service.catalogue.models import CatalogueNamespace
+from indicator_service.core import database
+from indicator_service.core.database import NeedsDatabase, memory_session
+from indicator_service.scoring import router as scoring_router
+from tests.auth.fixtures import admin_client
+from tests.catalogue.conftest import seeded_app
+from tests.catalogue.test_read_cache import READS, quiet, self_eval
+from tests.dbcount import database_use
+from tests.helpers import ApiClient
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[FastAPI]:
+    with seeded_app(tmp_path) as app:
+        quiet(app)
+        yield app
+
+
+@pytest.fixture
+def api(app: FastAPI) -> Iterator[ApiClient]:
+    client = admin_client(app)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions memory_first hands to the thread pool."""
+    calls: list[str] = []
+    real = database.run_in_threadpool
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(args[1], "__name__", "?") if len(args) > 1 else fn.__name__)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(database, "run_in_threadpool", counting)
+    return calls
+
+
+def test_a_memory_session_refuses_to_query_and_checks_out_nothing(app: FastAPI) -> None:
+    engine = app.state.engine
+    with database_use(engine) as use, memory_session(engine) as session:
+        with pytest.raises(NeedsDatabase):
+            session.exec(select(CatalogueNamespace)).all()
+        with pytest.raises(NeedsDatabase):
+            session.get(CatalogueNamespace, 1)
+    assert use.none, use.statements
+
+
+def test_published_reads_need_no_worker_thread_after_the_first(
+    app: FastAPI, api: ApiClient, worker_calls: list[str]
+) -> None:
+    first = {url: api.get(url) for url in READS}
+    assert all(r.status_code == 200 for r in first.values())
+    assert worker_calls  # the first reads filled the caches from the database
+    worker_calls.clear()
+    with database_use(app.state.engine) as use:
+        for url in READS:
+            again = api.get(url)
+            assert again.status_code == 200, (url, again.text)
+            assert again.json() == first[url].json(), url
+            assert again.headers["etag"] == first[url].headers["etag"], url
+    assert worker_calls == []
+    assert use.none, use.statements
+
+
+def test_reads_memory_cannot_answer_go_to_the_database(
+    api: ApiClient, worker_calls: list[str]
+) -> None:
+    draft = api.post("/v1/namespaces/health/drafts")
+    assert draft.status_code == 201, draft.text
+    number = draft.json()["version"]
+    worker_calls.clear()
+    got = api.get(f"/v1/namespaces/health/versions/{number}")
+    assert got.status_code == 200, got.text
+    assert got.json()["status"] == "draft"
+    assert worker_calls == ["_namespace_version"]  # tried in memory, then read in a worker
+    worker_calls.clear()
+    missing = api.get("/v1/frameworks/SELF-EVAL?version=9.9.9")
+    assert missing.status_code == 404
+    assert worker_calls == ["_framework"]  # not in memory: the database decides
+
+
+def test_scores_of_common_size_stay_in_the_loop_large_ones_go_to_a_worker(
+    api: ApiClient, worker_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert api.post("/v1/score", json=self_eval(1)).status_code == 200
+    worker_calls.clear()
+    small = api.post("/v1/score", json=self_eval(2))
+    assert small.status_code == 200, small.text
+    assert worker_calls == []
+    monkeypatch.setattr(scoring_router, "IN_LOOP_MAX_ROWS", 2)  # 3 rows: "large"
+    large = api.post("/v1/score", json=self_eval(2))
+    assert large.status_code == 200, large.text
+    assert worker_calls == ["_score_with_database"]
+    assert large.json() == small.json()
+
+
+def _with_standard_row(seed: int) -> dict[str, Any]:
+    """SELF-EVAL with the 受益 row's target taken from EDU-02-001's plan standard (2019: ≥ 85 %
+    in the seed catalogue)."""
+    body = self_eval(seed)
+    body["fiscal_year"] = 2019
+    ben = body["rows"][1]
+    ben.pop("target")
+    ben.pop("operator")
+    ben.update(indicator="EDU-02-001", standard_type="plan", name="学前三年毛入园率")
+    return body
+
+
+def _leaf(receipt: dict[str, Any], leaf_id: str) -> dict[str, Any]:
+    return next(lf for lf in receipt["leaves"] if lf["id"] == leaf_id)
+
+
+def test_a_shared_structure_follows_a_new_namespace_version(api: ApiClient) -> None:
+    before = api.post("/v1/score", json=_with_standard_row(1))
+    assert before.status_code == 200, before.text
+    assert _leaf(before.json(), "ben")["target"] == 85.0
+    again = api.post("/v1/score", json=_with_standard_row(2))  # the shared structure
+    assert _leaf(again.json(), "ben")["target"] == 85.0
+    # education publishes 2.0.0, whose 2017–2020 plan standard is 88 % (a major change)
+    draft = api.post("/v1/namespaces/education/drafts")
+    assert draft.status_code == 201, draft.text
+    doc = draft.json()["document"]
+    changed = 0
+    for std in doc["standards"]:
+        if std["indicator"] == "EDU-02-001" and std["type"] == "plan" and std.get("value") == 85:
+            std["value"] = 88
+            changed += 1
+    assert changed == 1
+    number = draft.json()["version"]
+    put = api.put(
+        f"/v1/namespaces/education/drafts/{number}",
+        json=doc,
+        headers={"If-Match": draft.headers["etag"]},
+    )
+    assert put.status_code == 200, put.text
+    published = api.post(
+        f"/v1/namespaces/education/versions/{number}/publish", json={"version": "2.0.0"}
+    )
+    assert published.status_code == 200, published.text
+    after = api.post("/v1/score", json=_with_standard_row(2))
+    assert after.status_code == 200, after.text
+    assert _leaf(after.json(), "ben")["target"] == 88.0
