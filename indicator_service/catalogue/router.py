@@ -65,12 +65,7 @@ from indicator_service.core.cache import LRU
 from indicator_service.core.database import SessionDep, memory_first
 from indicator_service.core.errors import Problem
 from indicator_service.core.i18n import current_language
-from indicator_service.core.idempotency import (
-    check_key,
-    find_replay,
-    remember,
-    request_fingerprint,
-)
+from indicator_service.core.idempotency import Answer, idempotent_create
 from indicator_service.core.openapi import typed_body
 
 # Reads of published data are public while INDICATOR_PUBLIC_READS is true (a key that is sent
@@ -201,11 +196,7 @@ def _answer(request: Request, tag: str | None, out: M, *, pinned: bool) -> M | R
 
 
 def request_text(request: Request) -> str:
-    """A read's path and query and the language of its answer (``…?q=x#zh-CN``): the key of a
-    kept body and part of the ETag of every read that combines versions, whose bodies carry
-    words in the language asked (labels, the standards' explanations), so that the two
-    languages never share a tag or a body. The language comes from the request's context
-    (Accept-Language): no database query."""
+    """Path, query and the answer's language (labels): a kept body's key, part of an ETag."""
     return f"{request.url.path}?{request.url.query}#{current_language()}"
 
 
@@ -312,43 +303,30 @@ def _created(
     session: SessionDep,
     scope: str,
     key: str | None,
-    create: Callable[[], tuple[dict[str, Any], str, str]],
+    create: Callable[[], tuple[dict[str, Any], str]],
     owner: Principal,
 ) -> JSONResponse:
-    """Run ``create`` (→ body, location, etag) once per Idempotency-Key of the caller ``owner``
-    (another key's identical Idempotency-Key is an unrelated request)."""
-    fingerprint = request_fingerprint({"scope": scope})
-    if key is not None:
-        replay = find_replay(
-            session, scope, check_key(key), fingerprint, owner_key_id=owner.owner_id
-        )
-        if replay is not None:
-            body = dict(replay.response_body)
-            location = str(body.pop("_location", ""))
-            return JSONResponse(
-                body,
-                status_code=replay.status_code,
-                headers={
-                    "Location": location,
-                    "ETag": f'"{body["content_hash"]}"',
-                    "Cache-Control": "no-store",
-                },
-            )
-    payload, location, etag = create()
-    if key is not None:
-        remember(
-            session,
-            scope,
-            key,
-            fingerprint,
-            201,
-            {**payload, "_location": location},
-            owner_key_id=owner.owner_id,
-        )
+    """Run ``create`` (→ body, location) once per Idempotency-Key of the caller ``owner``
+    (another key's identical Idempotency-Key is an unrelated request); the ETag is the body's
+    content hash."""
+
+    def first() -> Answer[None]:
+        payload, location = create()
+        return Answer({**payload, "_location": location})
+
+    answer: Answer[None] = idempotent_create(
+        session, scope, key, {"scope": scope}, first, owner_key_id=owner.owner_id
+    )
+    body = dict(answer.body)
+    location = str(body.pop("_location", ""))
     return JSONResponse(
-        payload,
-        status_code=201,
-        headers={"Location": location, "ETag": f'"{etag}"', "Cache-Control": "no-store"},
+        body,
+        status_code=answer.status_code,
+        headers={
+            "Location": location,
+            "ETag": f'"{body["content_hash"]}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -364,10 +342,10 @@ def create_draft(
 ) -> JSONResponse:
     ensure_scope(curator, ns)
 
-    def create() -> tuple[dict[str, Any], str, str]:
+    def create() -> tuple[dict[str, Any], str]:
         rel = service.create_draft(session, curator, "namespace", ns)
         out = NamespaceVersionOut.model_validate(asdict(rel)).model_dump(mode="json")
-        return out, f"/v1/namespaces/{ns}/versions/{rel.version}", rel.content_hash
+        return out, f"/v1/namespaces/{ns}/versions/{rel.version}"
 
     return _created(session, f"catalogue.namespace-draft:{ns}", idempotency_key, create, curator)
 
@@ -760,10 +738,10 @@ def create_framework_draft(
 ) -> JSONResponse:
     ensure_scope(curator, FRAMEWORK_OWNER, loc=("path", "code"))
 
-    def create() -> tuple[dict[str, Any], str, str]:
+    def create() -> tuple[dict[str, Any], str]:
         doc = service.create_draft(session, curator, "framework", code)
         out = FrameworkVersionOut.model_validate(asdict(doc)).model_dump(mode="json")
-        return out, f"/v1/frameworks/{code}/versions/{doc.version}/document", doc.content_hash
+        return out, f"/v1/frameworks/{code}/versions/{doc.version}/document"
 
     return _created(session, f"catalogue.framework-draft:{code}", idempotency_key, create, curator)
 

@@ -7,15 +7,22 @@ that sent the request: records are per caller, so another key sending the same
 ``Idempotency-Key`` makes an unrelated request (it neither replays nor conflicts with the first
 caller's). Records stored before migration ``0006_ownership`` have no owner and are never
 replayed.
+
+Every create that honours the key runs the same sequence through ``idempotent_create``: check
+the key, fingerprint the request, answer a replay with the stored response (writing nothing), or
+create (the object and its audit entry, in ``create``) and remember the response.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
@@ -24,6 +31,8 @@ from indicator_service.core.errors import Conflict, ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
 
 MAX_KEY_LENGTH = 200
+
+T = TypeVar("T")
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -128,3 +137,55 @@ def remember(
             ],
             slug="idempotency-key-in-flight",
         ) from exc
+
+
+@dataclass(frozen=True)
+class Answer(Generic[T]):
+    """The response of an idempotent create: its JSON ``body`` (the one stored for the key) and
+    ``status_code``; ``made``, whatever else ``create`` hands back to its caller (None when
+    ``replayed``: the stored first response is answered and nothing was created)."""
+
+    body: Any
+    status_code: int = 201
+    made: T | None = None
+    replayed: bool = False
+
+
+def idempotent_create(
+    session: Session,
+    scope: str,
+    key: str | None,
+    request: BaseModel | dict[str, Any],
+    create: Callable[[], Answer[T]],
+    *,
+    owner_key_id: int,
+) -> Answer[T]:
+    """Run ``create`` once per ``key`` of the caller ``owner_key_id`` within ``scope``.
+
+    Without a key, ``create`` runs and its answer is returned. With one: an invalid key is a
+    422; ``request`` (what was asked: the body model, or a JSON-able dict of body and path) is
+    fingerprinted in its JSON form; the same request again gets the stored answer
+    (``replayed``; ``create`` does not run and nothing is written), another request with the
+    same key is a 409; a first request runs ``create`` (which writes the object and its audit
+    entry) and its answer is stored in the same transaction (two at once: the second is a 409,
+    see ``remember``)."""
+    if key is None:
+        return create()
+    key = check_key(key)
+    if isinstance(request, BaseModel):
+        request = request.model_dump(mode="json")
+    fingerprint = request_fingerprint(request)
+    replay = find_replay(session, scope, key, fingerprint, owner_key_id=owner_key_id)
+    if replay is not None:
+        return Answer(replay.response_body, replay.status_code, replayed=True)
+    answer = create()
+    remember(
+        session,
+        scope,
+        key,
+        fingerprint,
+        answer.status_code,
+        answer.body,
+        owner_key_id=owner_key_id,
+    )
+    return answer

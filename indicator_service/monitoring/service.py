@@ -19,7 +19,7 @@ from indicator_service.auth.principal import Principal
 from indicator_service.catalogue.service import get_framework
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.i18n import _
-from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
+from indicator_service.core.idempotency import Answer, idempotent_create
 from indicator_service.monitoring import core
 from indicator_service.monitoring.models import MonitoringRecord
 from indicator_service.monitoring.schemas import (
@@ -143,16 +143,21 @@ def create_monitoring(
     session: Session, req: MonitoringRequest, owner: Principal, idempotency_key: str | None = None
 ) -> Created:
     """Compute and store a monitoring record owned by ``owner`` with its audit entry (the
-    caller's transaction commits); nothing is stored when the input is bad."""
-    fingerprint = key = None
-    if idempotency_key is not None:
-        key = check_key(idempotency_key)
-        fingerprint = request_fingerprint(req.model_dump(mode="json"))
-        replay = find_replay(
-            session, IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=owner.owner_id
-        )
-        if replay is not None:
-            return Created(replay.response_body, replay.status_code)
+    caller's transaction commits); nothing is stored when the input is bad. An
+    ``idempotency_key`` replays this caller's first response for it (another body: 409)."""
+    answer: Answer[None] = idempotent_create(
+        session,
+        IDEMPOTENCY_SCOPE,
+        idempotency_key,
+        req,
+        lambda: Answer(_store(session, req, owner)),
+        owner_key_id=owner.owner_id,
+    )
+    return Created(answer.body, answer.status_code)
+
+
+def _store(session: Session, req: MonitoringRequest, owner: Principal) -> dict[str, Any]:
+    """The monitoring record stored with its audit entry: its JSON body."""
     try:
         fw = get_framework(session, req.framework, req.version)
     except NotFound as exc:
@@ -202,12 +207,7 @@ def create_monitoring(
             "pending": pending,
         },
     )
-    payload = out.model_dump(mode="json")
-    if key is not None and fingerprint is not None:
-        remember(
-            session, IDEMPOTENCY_SCOPE, key, fingerprint, 201, payload, owner_key_id=owner.owner_id
-        )
-    return Created(payload, 201)
+    return out.model_dump(mode="json")
 
 
 def get_monitoring(session: Session, record_id: int, reader: Principal) -> MonitoringRecord:

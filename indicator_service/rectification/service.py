@@ -22,7 +22,7 @@ from indicator_service.core.errors import (
     Unprocessable,
 )
 from indicator_service.core.i18n import _
-from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
+from indicator_service.core.idempotency import Answer, idempotent_create
 from indicator_service.rectification import deadlines
 from indicator_service.rectification.models import Rectification
 from indicator_service.rectification.schemas import (
@@ -120,16 +120,21 @@ def create(
     idempotency_key: str | None = None,
 ) -> Created:
     """Store a rectification attached to a subject the caller may read; every problem of the
-    request in one 422, nothing stored."""
-    fingerprint = key = None
-    if idempotency_key is not None:
-        key = check_key(idempotency_key)
-        fingerprint = request_fingerprint(body.model_dump(mode="json"))
-        replay = find_replay(
-            session, IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=principal.owner_id
-        )
-        if replay is not None:
-            return Created(replay.response_body, replay.status_code)
+    request in one 422, nothing stored. An ``idempotency_key`` replays this caller's first
+    response for it (the same key with another body is 409)."""
+    answer: Answer[None] = idempotent_create(
+        session,
+        IDEMPOTENCY_SCOPE,
+        idempotency_key,
+        body,
+        lambda: Answer(_store(session, body, principal)),
+        owner_key_id=principal.owner_id,
+    )
+    return Created(answer.body, answer.status_code)
+
+
+def _store(session: Session, body: RectificationCreate, principal: Principal) -> dict[str, Any]:
+    """The rectification stored with its audit entry: its JSON body."""
     subject = RESOLVERS[body.subject.kind](session, body.subject.id, principal)
     problems: list[ErrorItem] = []
     if subject is None:
@@ -219,18 +224,7 @@ def create(
         object_id=str(row.id),
         after=created.model_dump(mode="json"),
     )
-    payload = created.model_dump(mode="json")
-    if key is not None and fingerprint is not None:
-        remember(
-            session,
-            IDEMPOTENCY_SCOPE,
-            key,
-            fingerprint,
-            201,
-            payload,
-            owner_key_id=principal.owner_id,
-        )
-    return Created(payload, 201)
+    return created.model_dump(mode="json")
 
 
 def get(

@@ -12,7 +12,7 @@ from indicator_service.audit.service import record
 from indicator_service.auth.principal import Principal
 from indicator_service.core.errors import ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
-from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
+from indicator_service.core.idempotency import Answer, idempotent_create
 from indicator_service.scoring.labels import evaluation_labels, labelled
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
@@ -106,18 +106,24 @@ def create_evaluation(
     """Score and store an evaluation owned by the key ``owner``, with its audit entry (the
     caller's transaction commits). With an ``idempotency_key`` the first response of this
     caller for this key is replayed; the same key with another body is 409."""
-    fingerprint = key = None
-    if idempotency_key is not None:
-        key = check_key(idempotency_key)
-        fingerprint = request_fingerprint(req.model_dump(mode="json"))
-        replay = find_replay(
-            session, IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=owner.owner_id
-        )
-        if replay is not None:
-            # replayed in the language of this request, not the first one's
-            body = replay.response_body
-            answer = evaluation_labels(body) if isinstance(body, dict) else body
-            return Created(answer, replay.status_code, replayed=True)
+    answer: Answer[None] = idempotent_create(
+        session,
+        IDEMPOTENCY_SCOPE,
+        idempotency_key,
+        req,
+        lambda: Answer(_store_recorded(session, req, catalogue, owner)),
+        owner_key_id=owner.owner_id,
+    )
+    # stored and replayed language-neutral; answered with the labels of this request's language
+    # (a replay too, whatever the first request's language was)
+    body = evaluation_labels(answer.body) if isinstance(answer.body, dict) else answer.body
+    return Created(body, answer.status_code, replayed=answer.replayed)
+
+
+def _store_recorded(
+    session: Session, req: EvaluationCreate, catalogue: CatalogueLookup, owner: Principal
+) -> dict[str, Any]:
+    """The evaluation stored with its audit entry: its JSON body."""
     out = _store(session, req, catalogue, owner)
     record(
         session,
@@ -140,12 +146,7 @@ def create_evaluation(
             "input_hash": out.input_hash,
         },
     )
-    payload = out.model_dump(mode="json")  # language-neutral: no labels
-    if key is not None and fingerprint is not None:
-        remember(
-            session, IDEMPOTENCY_SCOPE, key, fingerprint, 201, payload, owner_key_id=owner.owner_id
-        )
-    return Created(evaluation_labels(payload), 201)
+    return out.model_dump(mode="json")  # language-neutral: no labels
 
 
 def _reevaluation_problems(

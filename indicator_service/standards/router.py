@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from indicator_service.audit.service import record
 from indicator_service.auth.dependencies import (
@@ -16,6 +17,7 @@ from indicator_service.auth.dependencies import (
     ReaderDep,
     ensure_scope,
 )
+from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import etags
 from indicator_service.catalogue.router import (
     IfNoneMatch,
@@ -33,12 +35,7 @@ from indicator_service.core.errors import (
     Unprocessable,
 )
 from indicator_service.core.i18n import _
-from indicator_service.core.idempotency import (
-    check_key,
-    find_replay,
-    remember,
-    request_fingerprint,
-)
+from indicator_service.core.idempotency import Answer, idempotent_create
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.router import get_catalogue
 from indicator_service.standards import derive
@@ -349,21 +346,38 @@ def save_derived_standard(
     it did not compute) and writes the row with its derivation text: method, parameters,
     SHA-256 of the inputs and the arithmetic. Send the draft's ETag as If-Match."""
     ensure_scope(curator, ns)
-    scope = "standards.save"
-    fingerprint = request_fingerprint(
-        {"ns": ns, "version": version, "body": body.model_dump(mode="json")}
+    answer = idempotent_create(
+        session,
+        "standards.save",
+        idempotency_key,
+        {"ns": ns, "version": version, "body": body.model_dump(mode="json")},
+        lambda: _save(session, ns, version, body, curator, if_match),
+        owner_key_id=curator.owner_id,
     )
-    if idempotency_key is not None:
-        replay = find_replay(
-            session, scope, check_key(idempotency_key), fingerprint, owner_key_id=curator.owner_id
+    out = answer.made
+    if out is None:  # the stored first response, replayed
+        first = dict(answer.body)
+        return JSONResponse(
+            first,
+            status_code=answer.status_code,
+            headers={"ETag": f'"{first["etag"]}"', "Cache-Control": "no-store"},
         )
-        if replay is not None:
-            first = dict(replay.response_body)
-            return JSONResponse(
-                first,
-                status_code=replay.status_code,
-                headers={"ETag": f'"{first["etag"]}"', "Cache-Control": "no-store"},
-            )
+    response.status_code = answer.status_code
+    response.headers["ETag"] = f'"{out.etag}"'
+    response.headers["Cache-Control"] = "no-store"
+    return out
+
+
+def _save(
+    session: Session,
+    ns: str,
+    version: str,
+    body: SaveRequest,
+    curator: Principal,
+    if_match: str | None,
+) -> Answer[SaveOut]:
+    """The derived row saved in the draft with its audit entry: the response (201, or 200 when
+    it replaced a row with the same identity)."""
     ctx = body.standard
     prefix: tuple[str | int, ...] = ("body", "derive")
     row: dict[str, Any] = {
@@ -431,20 +445,7 @@ def save_derived_standard(
         after=out.standard,
         comment="replaced a row with the same identity" if replaced else None,
     )
-    if idempotency_key is not None:
-        remember(
-            session,
-            scope,
-            idempotency_key,
-            fingerprint,
-            status_code,
-            out.model_dump(mode="json"),
-            owner_key_id=curator.owner_id,
-        )
-    response.status_code = status_code
-    response.headers["ETag"] = f'"{release.content_hash}"'
-    response.headers["Cache-Control"] = "no-store"
-    return out
+    return Answer(out.model_dump(mode="json"), status_code, made=out)
 
 
 # --- from stored evaluations ----------------------------------------------------------------

@@ -23,7 +23,7 @@ from indicator_service.catalogue.indicators import IndicatorFilters, IndicatorRe
 from indicator_service.catalogue.matching import match_standard
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.i18n import _
-from indicator_service.core.idempotency import check_key, find_replay, remember, request_fingerprint
+from indicator_service.core.idempotency import Answer, idempotent_create
 from indicator_service.forms.cells import (
     CellProblem,
     Quantity,
@@ -467,15 +467,19 @@ def create_review(
 ) -> tuple[dict[str, Any], int]:
     """Review and store, owned by ``owner``, with its audit entry; an ``idempotency_key``
     replays this caller's first response for it. Returns (body, status)."""
-    fingerprint = key = None
-    if idempotency_key is not None:
-        key = check_key(idempotency_key)
-        fingerprint = request_fingerprint(req.model_dump(mode="json"))
-        replay = find_replay(
-            session, IDEMPOTENCY_SCOPE, key, fingerprint, owner_key_id=owner.owner_id
-        )
-        if replay is not None:
-            return replay.response_body, replay.status_code
+    answer: Answer[None] = idempotent_create(
+        session,
+        IDEMPOTENCY_SCOPE,
+        idempotency_key,
+        req,
+        lambda: Answer(_store(session, req, owner)),
+        owner_key_id=owner.owner_id,
+    )
+    return answer.body, answer.status_code
+
+
+def _store(session: Session, req: TargetReviewRequest, owner: Principal) -> dict[str, Any]:
+    """The review stored with its audit entry: its JSON body."""
     result = review_table(session, req)
     request = req.model_copy(update={"version": result.version}).model_dump(mode="json")
     tr = TargetReview(
@@ -512,12 +516,7 @@ def create_review(
             "input_hash": tr.input_hash,
         },
     )
-    payload = review_out(tr).model_dump(mode="json")
-    if key is not None and fingerprint is not None:
-        remember(
-            session, IDEMPOTENCY_SCOPE, key, fingerprint, 201, payload, owner_key_id=owner.owner_id
-        )
-    return payload, 201
+    return review_out(tr).model_dump(mode="json")
 
 
 def _readable(reader: Principal) -> list[Any]:
