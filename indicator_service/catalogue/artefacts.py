@@ -47,6 +47,7 @@ from indicator_service.core.errors import (
     Unprocessable,
 )
 from indicator_service.core.i18n import _
+from indicator_service.rules.labels import label
 
 PUBLISHED = "published"
 DRAFT = "draft"
@@ -68,11 +69,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def not_found(what: str, loc: Sequence[str | int]) -> NotFound:
-    return NotFound(
-        _("unknown {what}", what=what),
-        errors=[ErrorItem(loc=list(loc), msg=_("unknown {what}", what=what), type="not_found")],
-    )
+def not_found(message: str, loc: Sequence[str | int]) -> NotFound:
+    """A 404 with ``message`` (translated by the caller) as its detail and its item's message."""
+    return NotFound(message, errors=[ErrorItem(loc=list(loc), msg=message, type="not_found")])
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,7 +181,10 @@ def owner_row(session: Session, kind: ArtefactKind[Any], code: str) -> Any:
     model = kind.owner_model
     found = session.exec(select(model).where(model.code == code)).first()
     if found is None:
-        raise not_found(f"{kind.name} {code!r}", ["path", kind.code_loc])
+        raise not_found(
+            _("unknown {kind} {code!r}", kind=label("artefact_kind", kind.name), code=code),
+            ["path", kind.code_loc],
+        )
     return found
 
 
@@ -206,11 +208,26 @@ def version_row(
     if version is not None:
         row = session.exec(q.where(vm.version == version)).first()
         if row is None:
-            raise not_found(f"version {version!r} of {kind.name} {code!r}", ["query", loc])
+            raise not_found(
+                _(
+                    "unknown version {version!r} of {kind} {code!r}",
+                    version=version,
+                    kind=label("artefact_kind", kind.name),
+                    code=code,
+                ),
+                ["query", loc],
+            )
         return row
     row = session.exec(q.where(vm.status == PUBLISHED).order_by(*order_desc(vm))).first()
     if row is None:
-        raise not_found(f"published version of {kind.name} {code!r}", ["path", kind.code_loc])
+        raise not_found(
+            _(
+                "no published version of {kind} {code!r}",
+                kind=label("artefact_kind", kind.name),
+                code=code,
+            ),
+            ["path", kind.code_loc],
+        )
     return row
 
 
@@ -294,10 +311,10 @@ def store(
             _(
                 "{name} {code} {version} is {status} with different content (stored hash "
                 "{content_hash}…, new {h}…): publish the change as a new version",
-                name=kind.name,
+                name=label("artefact_kind", kind.name),
                 code=code,
                 version=doc.version,
-                status=existing.status,
+                status=label("version_status", existing.status),
                 content_hash=existing.content_hash[:12],
                 h=h[:12],
             ),
@@ -311,7 +328,12 @@ def store(
                 check_bump(prev, doc.version, kind.diff(old, doc))
             except BumpTooSmall as exc:
                 raise Conflict(
-                    _("{name} {code}: {exc}", name=kind.name, code=code, exc=exc),
+                    _(
+                        "{name} {code}: {exc}",
+                        name=label("artefact_kind", kind.name),
+                        code=code,
+                        exc=exc,
+                    ),
                     slug="bump-too-small",
                 ) from exc
     kind.before_store(session, doc)
@@ -347,15 +369,15 @@ def create_draft(session: Session, kind: ArtefactKind[Any], code: str) -> Versio
         raise Conflict(
             _(
                 "{name} {code} already has a draft ({version}); edit or publish it first",
-                name=kind.name,
+                name=label("artefact_kind", kind.name),
                 code=code,
                 version=drafts[0].version,
             ),
             slug="draft-exists",
         )
     latest = version_row(session, kind, code, None)
-    label = f"{Version.parse(latest.version).bump('patch')}-draft"
-    doc = kind.doc_model.model_validate({**latest.document, "version": label})
+    draft_version = f"{Version.parse(latest.version).bump('patch')}-draft"
+    doc = kind.doc_model.model_validate({**latest.document, "version": draft_version})
     row, _created = store(session, kind, doc, status=DRAFT)
     return version_doc(code, row)
 
@@ -536,7 +558,7 @@ def publish(
             _(
                 "version {new_version} of {name} {code} already exists",
                 new_version=new_version,
-                name=kind.name,
+                name=label("artefact_kind", kind.name),
                 code=code,
             )
         )

@@ -85,7 +85,7 @@ def _namespace_of_code(session: Session, code: str) -> CatalogueNamespace:
         select(CatalogueNamespace).where(CatalogueNamespace.code_prefix == code.split("-", 1)[0])
     ).first()
     if ns is None:
-        raise not_found(f"indicator {code!r}", ["path", "code"])
+        raise not_found(_("unknown indicator {code!r}", code=code), ["path", "code"])
     return ns
 
 
@@ -116,7 +116,13 @@ class IndicatorReader:
             found = published_indicators(self._session, head).get(code)
             if found is None:
                 raise not_found(
-                    f"indicator {code!r} in namespace {ns_code} {head.version}", ["path", "code"]
+                    _(
+                        "unknown indicator {code!r} in namespace {namespace} {version}",
+                        code=code,
+                        namespace=ns_code,
+                        version=head.version,
+                    ),
+                    ["path", "code"],
                 )
             return found
         prefix = code.split("-", 1)[0]
@@ -160,7 +166,15 @@ def _indicator_in(
         )
     ).first()
     if row is None:
-        raise not_found(f"indicator {code!r} in namespace {ns.code} {nv.version}", ["path", "code"])
+        raise not_found(
+            _(
+                "unknown indicator {code!r} in namespace {namespace} {version}",
+                code=code,
+                namespace=ns.code,
+                version=nv.version,
+            ),
+            ["path", "code"],
+        )
     return _indicator_release(row, ns.code, nv)
 
 

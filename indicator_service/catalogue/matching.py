@@ -17,6 +17,8 @@ from datetime import date
 from typing import Generic, Protocol, TypeVar
 
 from indicator_service.catalogue.source import NATIONAL
+from indicator_service.core.i18n import _
+from indicator_service.rules.labels import label
 
 #: Type order when no type is asked (most preferred first).
 TYPE_PREFERENCE = (
@@ -152,52 +154,97 @@ def match_standard(
     best = ordered[0]
     why: list[str] = []
     if region is None:
-        why.append(f"no region asked: region {best.region}")
+        why.append(_("no region asked: region {region}", region=best.region))
     elif best.region == region:
-        why.append(f"exact region {region}")
+        why.append(_("exact region {region}", region=region))
     elif best.region == NATIONAL:
-        why.append(f"no row for region {region} or its parents: national row ({NATIONAL})")
-    else:
-        why.append(f"no row for region {region}: parent region {best.region}")
-    if fiscal_year is None:
         why.append(
-            "no fiscal year asked: "
-            + (f"latest year {best.fiscal_year}" if best.fiscal_year else "row without a year")
+            _(
+                "no row for region {region} or its parents: national row ({national})",
+                region=region,
+                national=NATIONAL,
+            )
         )
+    else:
+        why.append(
+            _(
+                "no row for region {region}: parent region {parent}",
+                region=region,
+                parent=best.region,
+            )
+        )
+    if fiscal_year is None and best.fiscal_year:
+        why.append(_("no fiscal year asked: latest year {year}", year=best.fiscal_year))
+    elif fiscal_year is None:
+        why.append(_("no fiscal year asked: row without a year"))
     elif best.fiscal_year == fiscal_year:
-        why.append(f"exact fiscal year {fiscal_year}")
+        why.append(_("exact fiscal year {fiscal_year}", fiscal_year=fiscal_year))
     elif best.type == "historical" and best.fiscal_year is not None:
         why.append(
-            f"historical: actual value of {best.fiscal_year}, the latest year before "
-            f"{fiscal_year} (a year's own value is not its standard)"
+            _(
+                "historical: actual value of {year}, the latest year before {fiscal_year} "
+                "(a year's own value is not its standard)",
+                year=best.fiscal_year,
+                fiscal_year=fiscal_year,
+            )
         )
     elif best.fiscal_year is not None:
-        why.append(f"no row for {fiscal_year}: nearest earlier year {best.fiscal_year}")
-    else:
-        why.append(f"no row for {fiscal_year} or an earlier year: row without a year")
-    if best.valid_from or best.valid_to:
-        why.append(f"valid {best.valid_from or '…'} to {best.valid_to or '…'}")
-    why.append(
-        f"type {best.type}"
-        + ("" if type else " (no type asked; preference " + " > ".join(TYPE_PREFERENCE) + ")")
-    )
-    if sector is not None:
         why.append(
-            f"sector {sector}: " + ("exact" if best.sector == sector else "row open to all sectors")
+            _(
+                "no row for {fiscal_year}: nearest earlier year {year}",
+                fiscal_year=fiscal_year,
+                year=best.fiscal_year,
+            )
         )
-    if project_type is not None:
+    else:
         why.append(
-            f"project type {project_type}: "
-            + ("exact" if best.project_type == project_type else "row open to all project types")
+            _(
+                "no row for {fiscal_year} or an earlier year: row without a year",
+                fiscal_year=fiscal_year,
+            )
+        )
+    if best.valid_from or best.valid_to:
+        why.append(
+            _("valid {start} to {end}", start=best.valid_from or "…", end=best.valid_to or "…")
+        )
+    kind = label("standard_type", best.type)
+    if type:
+        why.append(_("type: {type}", type=kind))
+    else:
+        preference = " > ".join(label("standard_type", t) or t for t in TYPE_PREFERENCE)
+        why.append(
+            _(
+                "type: {type} (no type asked; preference {preference})",
+                type=kind,
+                preference=preference,
+            )
+        )
+    sector_words = label("sector", sector)
+    if sector is not None and best.sector == sector:
+        why.append(_("sector {sector}: exact", sector=sector_words))
+    elif sector is not None:
+        why.append(_("sector {sector}: row open to all sectors", sector=sector_words))
+    project_words = label("project_type", project_type)
+    if project_type is not None and best.project_type == project_type:
+        why.append(_("project type {project_type}: exact", project_type=project_words))
+    elif project_type is not None:
+        why.append(
+            _(
+                "project type {project_type}: row open to all project types",
+                project_type=project_words,
+            )
         )
     if _illustrative(best):
-        why.append("illustrative: no public document gives this value (included on request)")
+        why.append(_("illustrative: no public document gives this value (included on request)"))
     elif skipped:
         why.append(
-            f"{skipped} illustrative row(s) not used (no public document gives them; "
-            "include_illustrative=true to use them)"
+            _(
+                "{skipped} illustrative row(s) not used (no public document gives them; "
+                "include_illustrative=true to use them)",
+                skipped=skipped,
+            )
         )
-    why.append(f"{len(candidates)} candidate(s)")
+    why.append(_("{count} candidate(s)", count=len(candidates)))
     return StandardMatch(best, why, ordered)
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from indicator_service.catalogue import etags, service
 from indicator_service.core.cache import LRU
 from indicator_service.core.database import memory_first
+from indicator_service.core.i18n import current_language
 
 
 def no_store(response: Response) -> None:
@@ -80,7 +81,8 @@ def answer(request: Request, tag: str | None, out: M, *, pinned: bool) -> M | Re
 
 
 def request_text(request: Request) -> str:
-    return f"{request.url.path}?{request.url.query}"
+    """Path, query and the answer's language (labels): a kept body's key, part of an ETag."""
+    return f"{request.url.path}?{request.url.query}#{current_language()}"
 
 
 async def read_published(request: Request, work: Callable[..., R], *args: Any) -> R:

@@ -3,17 +3,43 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, computed_field
 
 from indicator_service.catalogue.source import Citation, IndicatorDef, NodeDef, StandardDef
+from indicator_service.catalogue.versioning import change_reason
 from indicator_service.core.openapi import merge_patch_model
 from indicator_service.core.types import NOT_BLANK_PATTERN
+from indicator_service.rules.labels import definition, label
 
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class TypeLabelled(BaseModel):
+    """The ``type_label`` and ``type_definition`` of a standard, in the language asked (computed
+    when the answer is serialised; the ``type`` code stays). Mixed into models with a ``type``
+    field."""
+
+    if TYPE_CHECKING:
+        type: str
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the standard type in words, in the language asked (计划标准, plan standard …)"
+    )
+    @property
+    def type_label(self) -> str | None:
+        return label("standard_type", self.type)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="what the standard type means, in the language asked (rules/labels.py "
+        "DEFINITIONS: from the public documents domain.md summarises)"
+    )
+    @property
+    def type_definition(self) -> str | None:
+        return definition("standard_type", self.type)
 
 
 class VersionOut(Out):
@@ -68,6 +94,30 @@ class IndicatorOut(Out):
     rule: dict[str, Any] | None
     definition: dict[str, Any]
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the rule's kind in words, in the language asked (null without a rule)"
+    )
+    @property
+    def rule_label(self) -> str | None:
+        kind = self.rule.get("kind") if self.rule else None
+        return label("rule_kind", kind) if isinstance(kind, str) else None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the value type in words, in the language asked (定量指标, quantitative …)"
+    )
+    @property
+    def value_type_label(self) -> str | None:
+        return label("value_type", self.value_type)
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the definition's collection method in words, in the language asked "
+        "(直接证明法 …; null without one)"
+    )
+    @property
+    def collection_method_label(self) -> str | None:
+        method = self.definition.get("collection_method")
+        return label("collection_method", method) if isinstance(method, str) else None
+
 
 class IndicatorPage(BaseModel):
     items: list[IndicatorOut]
@@ -77,7 +127,7 @@ class IndicatorPage(BaseModel):
     next: str | None = Field(description="URL of the next page, or null on the last page")
 
 
-class StandardOut(Out):
+class StandardOut(TypeLabelled, Out):
     indicator: str
     type: str
     namespace: str
@@ -181,8 +231,22 @@ class ChangeOut(BaseModel):
     key: str
     op: Literal["added", "removed", "changed"]
     bump: Literal["none", "patch", "minor", "major"]
-    reason: str
+    reason: str = Field(description="why the change needs its bump (English)")
     fields: list[FieldChangeOut]
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the reason in the language asked (新增指标, 调整分值 …)"
+    )
+    @property
+    def reason_label(self) -> str:
+        return change_reason(self.entity, self.op, [f.field for f in self.fields])
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="what changed (indicator, standard …) in words, in the language asked"
+    )
+    @property
+    def entity_label(self) -> str | None:
+        return label("catalogue_entity", self.entity)
 
 
 class DiffOut(BaseModel):

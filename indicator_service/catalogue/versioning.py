@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from indicator_service.catalogue.source import VERSION_RE, FrameworkDoc, NamespaceDoc
-from indicator_service.core.i18n import _
+from indicator_service.core.i18n import ENGLISH, N_, _, gettext, localized
+from indicator_service.rules.labels import label
 
 Bump = Literal["none", "patch", "minor", "major"]
 BUMP_ORDER: dict[str, int] = {"none": 0, "patch": 1, "minor": 2, "major": 3}
@@ -203,14 +204,14 @@ _MINOR_FIELDS: dict[str, frozenset[str]] = {
     "framework": frozenset({"level_synonyms", "monitoring", "target_review", "reevaluation"}),
 }
 _MAJOR_REASON: dict[str, str] = {
-    "points": "re-weighting",
-    "rule": "changed rule",
-    "bands": "changed grading bands",
-    "missing_policy": "changed missing-value policy",
-    "not_applicable_policy": "changed not-applicable policy",
-    "rule_variants": "changed rule variants",
-    "constraints": "changed points constraints",
-    "requires": "changed namespace requirements",
+    "points": N_("re-weighting"),
+    "rule": N_("changed rule"),
+    "bands": N_("changed grading bands"),
+    "missing_policy": N_("changed missing-value policy"),
+    "not_applicable_policy": N_("changed not-applicable policy"),
+    "rule_variants": N_("changed rule variants"),
+    "constraints": N_("changed points constraints"),
+    "requires": N_("changed namespace requirements"),
 }
 
 
@@ -222,19 +223,65 @@ def _field_changes(
 
 
 def _classify(entity: str, changes: Sequence[FieldChange]) -> tuple[Bump, str]:
+    """The bump a changed entity needs and why (the ``reason``: English, language-neutral; its
+    words in the language asked are :func:`change_reason`)."""
+    fields = [c.field for c in changes]
     text = _TEXT_FIELDS.get(entity, frozenset())
     minor = _MINOR_FIELDS.get(entity, frozenset())
-    major = [c.field for c in changes if c.field not in text and c.field not in minor]
-    if major:
-        reasons = sorted({_MAJOR_REASON.get(f, f"changed {f}") for f in major})
-        if entity == "standard":
-            reasons = [f"changed standard ({', '.join(major)})"]
-        return "major", "; ".join(reasons)
-    if any(c.field in minor for c in changes):
-        return "minor", "changed " + ", ".join(
-            sorted({"classification tags" if c.field == "tags" else c.field for c in changes})
+    if any(f not in text and f not in minor for f in fields):
+        bump: Bump = "major"
+    elif any(f in minor for f in fields):
+        bump = "minor"
+    else:
+        bump = "patch"
+    return bump, change_reason(entity, "changed", fields, ENGLISH, field_words=False)
+
+
+def change_reason(
+    entity: str,
+    op: str,
+    fields: Sequence[str],
+    lang: str | None = None,
+    *,
+    field_words: bool = True,
+) -> str:
+    """Why a change of ``entity`` needs its bump, in words in ``lang`` (default: the current
+    request's language), the fields named in words (``field_words``; without, by their names:
+    in English that is the change's language-neutral ``reason``)."""
+
+    def named(f: str) -> str:
+        return (label("field", f, lang) or f) if field_words else f
+
+    entity_words = label("catalogue_entity", entity, lang) or entity
+    if op == "added":
+        return gettext("{entity} added", lang).format(entity=entity_words)
+    if op == "removed":
+        return gettext("{entity} removed", lang).format(entity=entity_words)
+    text = _TEXT_FIELDS.get(entity, frozenset())
+    minor = _MINOR_FIELDS.get(entity, frozenset())
+    major = [f for f in fields if f not in text and f not in minor]
+    comma = localized(", ", "、", lang)
+    if major and entity == "standard":
+        return gettext("changed standard ({fields})", lang).format(
+            fields=comma.join(named(f) for f in major)
         )
-    return "patch", "text-only change (" + ", ".join(c.field for c in changes) + ")"
+    if major:
+        reasons = sorted(
+            {
+                gettext(_MAJOR_REASON[f], lang)
+                if f in _MAJOR_REASON
+                else gettext("changed {field}", lang).format(field=named(f))
+                for f in major
+            }
+        )
+        return localized("; ", "；", lang).join(reasons)
+    if any(f in minor for f in fields):
+        tags = gettext("classification tags", lang)
+        names = sorted({tags if f == "tags" else named(f) for f in fields})
+        return gettext("changed {fields}", lang).format(fields=comma.join(names))
+    return gettext("text-only change ({fields})", lang).format(
+        fields=comma.join(named(f) for f in fields)
+    )
 
 
 def _diff_rows(
@@ -245,9 +292,11 @@ def _diff_rows(
     out: list[Change] = []
     for key in sorted(set(old) | set(new)):
         if key not in old:
-            out.append(Change(entity, key, "added", "minor", f"{entity} added"))
+            reason = change_reason(entity, "added", (), ENGLISH)
+            out.append(Change(entity, key, "added", "minor", reason))
         elif key not in new:
-            out.append(Change(entity, key, "removed", "major", f"{entity} removed"))
+            reason = change_reason(entity, "removed", (), ENGLISH)
+            out.append(Change(entity, key, "removed", "major", reason))
         else:
             fc = _field_changes(old[key], new[key], ())
             if fc:
@@ -300,12 +349,27 @@ class BumpTooSmall(ValueError):
 
     def __init__(self, old: str, new: str, made: Bump, diff: Diff) -> None:
         required = diff.required_bump
-        reasons = [f"{c.entity} {c.key}: {c.reason}" for c in diff.changes if c.bump == required][
-            :10
-        ]
+        reasons = [
+            _(
+                "{entity} {key}: {reason}",
+                entity=label("catalogue_entity", c.entity),
+                key=c.key,
+                reason=change_reason(c.entity, c.op, [f.field for f in c.fields]),
+            )
+            for c in diff.changes
+            if c.bump == required
+        ][:10]
         super().__init__(
-            f"version {new} is a {made} bump over {old}, but the changes require a {required} "
-            f"bump ({'; '.join(reasons)}); publish as {Version.parse(old).bump(required)}"
+            _(
+                "version {new} is a {made} bump over {old}, but the changes require a "
+                "{required} bump ({reasons}); publish as {version}",
+                new=new,
+                made=label("bump", made),
+                old=old,
+                required=label("bump", required),
+                reasons=localized("; ", "；").join(reasons),
+                version=Version.parse(old).bump(required),
+            )
         )
         self.required = required
         self.made = made

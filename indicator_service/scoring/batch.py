@@ -20,6 +20,7 @@ from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.i18n import _, validation_message
 from indicator_service.scoring.csvform import read_batch_csv, validated
+from indicator_service.scoring.labels import batch_labels, columnar_labels
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
     ResolvedFramework,
@@ -172,7 +173,7 @@ def score_columnar(
     structure is prepared and compiled once; per submission only numbers are read. Returns the
     :class:`ColumnarBatchResponse` as JSON bytes. Totals equal those of the JSON batch for the
     same submissions."""
-    return orjson.dumps(columnar_scores(template, values, budgets, catalogue))
+    return orjson.dumps(columnar_labels(columnar_scores(template, values, budgets, catalogue)))
 
 
 def columnar_scores(
@@ -423,14 +424,14 @@ def score_batch_body(
             if not (validate_only or detail or summary):  # a form's lines: one structure
                 shared = score_shared_structure(subs, catalogue)
                 if shared is not None:
-                    return orjson.dumps(shared)
+                    return orjson.dumps(batch_labels(shared))
             items = validated(keys, subs)
             raw_items = subs
         else:
             if not (validate_only or detail or summary):
                 shared = _shared_json_batch(raw, catalogue)
                 if shared is not None:
-                    return orjson.dumps(shared)
+                    return orjson.dumps(batch_labels(shared))
             try:  # the common case, every item valid: one pass of parsing and validation
                 whole = BatchRequest.model_validate_json(raw)
                 items = list(whole.items)
@@ -463,7 +464,7 @@ def score_batch_body(
             summary=summary,
             projects=projects,
         )
-        return orjson.dumps(out.model_dump(mode="json"))
+        return orjson.dumps(batch_labels(out.model_dump(mode="json")))
 
 
 def _shared_json_batch(raw: bytes, catalogue: CatalogueLookup) -> dict[str, Any] | None:

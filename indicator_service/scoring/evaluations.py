@@ -13,6 +13,7 @@ from indicator_service.auth.principal import Principal
 from indicator_service.core.errors import ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import Answer, idempotent_create
+from indicator_service.scoring.labels import evaluation_labels, labelled
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
 )
@@ -67,11 +68,18 @@ def project_name(request: Any) -> str | None:
 
 
 def evaluation_summary(ev: Evaluation) -> EvaluationSummary:
-    return EvaluationSummary(**_summary(ev))
+    """A stored evaluation's summary with the labels of the current language."""
+    return EvaluationSummary.model_validate(evaluation_labels(_summary(ev)))
 
 
-def evaluation_out(ev: Evaluation) -> EvaluationOut:
-    return EvaluationOut(**_summary(ev), result=Receipt.model_validate(ev.result))
+def evaluation_out(ev: Evaluation, *, labels: bool = True) -> EvaluationOut:
+    """A stored evaluation as answered; ``labels``: with the labels of the current language
+    (the stored receipt is language-neutral; ``labels=False`` gives what is kept for an
+    Idempotency-Key replay, labelled again when replayed)."""
+    out = EvaluationOut(**_summary(ev), result=Receipt.model_validate(ev.result))
+    if not labels:
+        return out
+    return EvaluationOut.model_validate(evaluation_labels(out.model_dump(mode="json")))
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,10 @@ def create_evaluation(
         lambda: Answer(_store_recorded(session, req, catalogue, owner)),
         owner_key_id=owner.owner_id,
     )
-    return Created(answer.body, answer.status_code, replayed=answer.replayed)
+    # stored and replayed language-neutral; answered with the labels of this request's language
+    # (a replay too, whatever the first request's language was)
+    body = evaluation_labels(answer.body) if isinstance(answer.body, dict) else answer.body
+    return Created(body, answer.status_code, replayed=answer.replayed)
 
 
 def _store_recorded(
@@ -135,7 +146,7 @@ def _store_recorded(
             "input_hash": out.input_hash,
         },
     )
-    return out.model_dump(mode="json")
+    return out.model_dump(mode="json")  # language-neutral: no labels
 
 
 def _reevaluation_problems(
@@ -238,7 +249,7 @@ def _store(
     )
     session.add(ev)
     session.flush()
-    return evaluation_out(ev)
+    return evaluation_out(ev, labels=False)
 
 
 def get_evaluation(session: Session, evaluation_id: int, reader: Principal) -> Evaluation:
@@ -291,7 +302,7 @@ def list_evaluations(
         total=total,
         limit=limit,
         offset=offset,
-        items=[EvaluationSummary(**_summary(ev)) for ev in rows],
+        items=[evaluation_summary(ev) for ev in rows],
     )
 
 
@@ -323,7 +334,7 @@ def rescore(
         evaluation_id=evaluation_id,
         from_version=ev.framework_version,
         to_version=rescored.framework.version,
-        original=original,
-        rescored=rescored,
+        original=labelled(original),
+        rescored=labelled(rescored),
         **compare(original, rescored).model_dump(),
     )

@@ -24,7 +24,9 @@ from typing import Any
 
 from indicator_service import rules
 from indicator_service.catalogue.source import citation_label
+from indicator_service.core.i18n import CHINESE, ENGLISH
 from indicator_service.regions.names import region_name
+from indicator_service.rules.labels import LABELS, label
 from indicator_service.scoring.formulas import (
     Pending,
     Words,
@@ -38,14 +40,12 @@ from indicator_service.scoring.formulas import (
 
 # --- vocabulary ---------------------------------------------------------------------------------
 
+#: The standard types in both languages, from the one label vocabulary (rules/labels.py).
 STANDARD_TYPES: dict[str, Words] = {
-    "plan": words("计划标准", "plan standard"),
-    "industry": words("行业标准", "industry standard"),
-    "professional": words("专业标准", "professional standard"),
-    "historical": words("历史标准", "historical standard"),
-    "international": words("国际标准", "international standard"),
-    "budget_expenditure": words("预算支出标准", "budget-expenditure standard"),
-    "other": words("其他标准", "other standard"),
+    code: words(
+        label("standard_type", code, CHINESE) or code, label("standard_type", code, ENGLISH) or code
+    )
+    for code in LABELS["standard_type"]
 }
 
 KIND_OPERATOR = {

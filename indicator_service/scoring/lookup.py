@@ -147,9 +147,13 @@ class DocumentCatalogue:
         else:
             docs = [d for d in docs if "-" not in d.version] or docs
         if not docs:
-            what = f"framework {code!r}" + (f" version {version!r}" if version else "")
+            message = (
+                _("unknown framework {code!r} version {version!r}", code=code, version=version)
+                if version
+                else _("unknown framework {code!r}", code=code)
+            )
             raise NotFound(
-                _("unknown {what}", what=what),
+                message,
                 errors=[ErrorItem(loc=["body", "framework"], msg=_("not found"), type="not_found")],
             )
         doc = max(docs, key=lambda d: _version_key(d.version))

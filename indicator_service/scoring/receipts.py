@@ -17,6 +17,7 @@ from indicator_service import rules
 from indicator_service.core.errors import ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
 from indicator_service.scoring import explain
+from indicator_service.scoring.labels import receipt_labels, summary_labels
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
     ResolvedFramework,
@@ -404,10 +405,10 @@ def score(req: ScoreRequest, catalogue: CatalogueLookup) -> Receipt:
 
 def score_json(req: ScoreRequest, catalogue: CatalogueLookup, *, summary: bool = False) -> bytes:
     """``score`` serialised: the receipt (or with ``summary`` the summary receipt) as JSON
-    bytes, built without per-leaf models."""
+    bytes, built without per-leaf models, with the labels of the current language."""
     if summary:
-        return orjson.dumps(summary_dict(*_score(req, catalogue)))
-    return orjson.dumps(receipt_dict(*_score(req, catalogue)))
+        return orjson.dumps(summary_labels(summary_dict(*_score(req, catalogue))))
+    return orjson.dumps(receipt_labels(receipt_dict(*_score(req, catalogue))))
 
 
 def _score(

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from indicator_service.catalogue.source import RuleData
 from indicator_service.core.errors import ErrorItem
+from indicator_service.core.i18n import CHINESE
 from indicator_service.core.types import INTEGRAL
+from indicator_service.rules.labels import LABELS, label
 
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Points = Annotated[float, Field(strict=True, ge=0, le=100, allow_inf_nan=False)]
@@ -23,6 +25,12 @@ NonNegative = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 NO_NUL = r"^[^\x00]*$"
 Code = Annotated[StrictStr, Field(min_length=1, max_length=80, pattern=NO_NUL)]
 Text = Annotated[StrictStr, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
+
+
+def Label(description: str) -> Any:  # noqa: N802 — used like Field
+    """A label field of an answer: words beside a code in the request's language, added when
+    the answer is serialised (scoring/labels.py) and absent from stored receipts."""
+    return Field(default=None, description=description, exclude_if=lambda v: v is None)
 
 
 class RequestModel(BaseModel):
@@ -149,10 +157,8 @@ class ScoreRequest(RequestModel):
 
 #: Who carried out an evaluation (评价方式, docs/reevaluation.md): code → (Chinese, English).
 EVALUATION_KINDS: dict[str, tuple[str, str]] = {
-    "self": ("单位自评", "unit self-evaluation"),
-    "department": ("部门评价", "department evaluation"),
-    "finance": ("财政评价", "finance evaluation"),
-    "third_party": ("第三方评价", "third-party evaluation"),
+    code: (label("evaluation_kind", code, CHINESE) or code, text)
+    for code, text in LABELS["evaluation_kind"].items()
 }
 EvaluationKind = Literal["self", "department", "finance", "third_party"]
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns (PostgreSQL INTEGER)
@@ -340,6 +346,15 @@ class LeafOut(BaseModel):
     warnings: list[str]
     # absent from receipts stored before receipts explained themselves
     explain: LeafExplain | None = Field(default=None, exclude_if=lambda v: v is None)
+    rule_label: str | None = Label(
+        "the rule's kind in words, in the language asked (Accept-Language)"
+    )
+    level_label: str | None = Label(
+        "the qualitative level's name in the language asked (null without a level)"
+    )
+    warning_labels: list[str] | None = Label(
+        "the leaf's warnings in words, in the language asked, in the order of `warnings`"
+    )
 
 
 class ScoredNode(BaseModel):
@@ -444,6 +459,16 @@ class Receipt(BaseModel):
     form: FormHeader | None = Field(default=None, exclude_if=lambda v: v is None)
     # the receipt explained in words, both languages (absent from receipts stored before)
     explain: ReceiptExplain | None = Field(default=None, exclude_if=lambda v: v is None)
+    grade_label: str | None = Label(
+        "the grade's name in the language asked (优 / Excellent …; null without a grade)"
+    )
+    consequence: str | None = Label(
+        "what the grade means for the budget (the band's recommendation) in the language asked"
+    )
+    warning_labels: list[str] | None = Label(
+        "the receipt's warnings in words, in the language asked, in the order of `warnings`"
+    )
+    missing_policy_label: str | None = Label("the missing-value policy in words")
 
 
 class LeafSummary(BaseModel):
@@ -463,6 +488,7 @@ class ReceiptSummary(BaseModel):
     grade: str | None = Field(description="优 / 良 / 中 / 差 (null without a grade)")
     leaves: list[LeafSummary]
     input_hash: str
+    grade_label: str | None = Label("the grade's name in the language asked (the only label)")
 
 
 ReceiptKind = Literal["full", "summary"]
@@ -485,6 +511,7 @@ class BatchItemOut(BaseModel):
     total: float | None = None
     grade: str | None = None
     errors: list[ErrorItem] = Field(default_factory=list)
+    grade_label: str | None = Label("the grade's name in the language asked")
 
 
 class BatchResponse(BaseModel):
@@ -507,6 +534,9 @@ class ColumnarBatchResponse(BaseModel):
     totals: list[float | None] = Field(description="per submission (null when it failed)")
     grades: list[str | None]
     errors: list[ColumnarItemErrors] = Field(description="the failed submissions' problems")
+    grade_labels: list[str | None] | None = Label(
+        "the grades' names in the language asked, in the order of `grades`"
+    )
 
 
 class NodeDiff(BaseModel):
@@ -546,6 +576,8 @@ class EvaluationOut(BaseModel):
     input_hash: str
     created_at: datetime
     result: Receipt
+    grade_label: str | None = Label("the grade's name in the language asked")
+    kind_label: str | None = Label("the kind of evaluation in words (单位自评 …)")
 
 
 class EvaluationSummary(BaseModel):
@@ -564,6 +596,8 @@ class EvaluationSummary(BaseModel):
     grade: str | None
     input_hash: str
     created_at: datetime
+    grade_label: str | None = Label("the grade's name in the language asked")
+    kind_label: str | None = Label("the kind of evaluation in words (单位自评 …)")
 
 
 class EvaluationList(BaseModel):

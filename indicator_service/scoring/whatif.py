@@ -6,6 +6,7 @@ from __future__ import annotations
 from indicator_service import rules
 from indicator_service.core.errors import Unprocessable
 from indicator_service.core.i18n import _
+from indicator_service.scoring.labels import labelled
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
 )
@@ -69,7 +70,7 @@ def what_if(req: ScoreRequest, overrides: Overrides, catalogue: CatalogueLookup)
     if overrides.bands is not None and alt.grade is not None:
         alt.grade.consequences_source = None  # the caller's bands, not the framework's
     cmp = compare(official, alt)
-    return WhatIfResponse(official=official, what_if=alt, **cmp.model_dump())
+    return WhatIfResponse(official=labelled(official), what_if=labelled(alt), **cmp.model_dump())
 
 
 def compare(official: Receipt, other: Receipt) -> Comparison:

@@ -24,7 +24,8 @@ from enum import StrEnum
 from typing import Any
 
 from indicator_service.catalogue.matching import region_chain as catalogue_region_chain
-from indicator_service.core.i18n import _
+from indicator_service.core.i18n import _, localized
+from indicator_service.rules.labels import label
 
 NATIONAL = "000000"
 REGION_RE = re.compile(r"^\d{6}$")
@@ -176,7 +177,7 @@ def resolve(
     for rank, (t, r, row) in enumerate(found):
         actual = _row_region(row, r) if row is not None else r
         if row is None:
-            outcome, reason = "none", _("no {t} standard for region {r}", t=t, r=r)
+            outcome, reason = "none", _("no {t} for region {r}", t=_type(t), r=r)
         elif _row_id(row) in seen_rows:
             continue  # the same row, already reported at a more specific search position
         elif winner is None:
@@ -188,13 +189,22 @@ def resolve(
             seen_rows.add(_row_id(row))
         candidates.append(Candidate(rank, t, actual, region_level(actual), row, outcome, reason))
 
-    if winner is None:
-        explanation = f"no standard of type {', '.join(prec)} for region {region}" + (
-            f" or its broader regions ({', '.join(regions[1:])})" if len(regions) > 1 else ""
+    types = localized(", ", "、").join(_type(t) for t in prec)
+    if winner is None and len(regions) > 1:
+        explanation = _(
+            "no {types} for region {region} or its broader regions ({regions})",
+            types=types,
+            region=region,
+            regions=", ".join(regions[1:]),
         )
+    elif winner is None:
+        explanation = _("no {types} for region {region}", types=types, region=region)
     else:
-        explanation = f"{winner[0]} standard of region {winner[1]} used: " + next(
-            c.reason for c in candidates if c.outcome == "won"
+        explanation = _(
+            "{t} of region {r} used: {reason}",
+            t=_type(winner[0]),
+            r=winner[1],
+            reason=next(c.reason for c in candidates if c.outcome == "won"),
         )
         explanation += _year_note(winner[2], fiscal_year)
     return Resolution(
@@ -217,9 +227,18 @@ def _year_note(row: Any, fiscal_year: int | None) -> str:
     if year == fiscal_year:
         return ""
     if year is None:
-        return f"; a row without a year (no row for {fiscal_year})"
-    kind = "actual value" if _row_type(row) == "historical" else "value"
-    return f"; {kind} of {year}, not {fiscal_year} (the latest year available)"
+        return _("; a row without a year (no row for {fiscal_year})", fiscal_year=fiscal_year)
+    if _row_type(row) == "historical":
+        return _(
+            "; actual value of {year}, not {fiscal_year} (the latest year available)",
+            year=year,
+            fiscal_year=fiscal_year,
+        )
+    return _(
+        "; value of {year}, not {fiscal_year} (the latest year available)",
+        year=year,
+        fiscal_year=fiscal_year,
+    )
 
 
 def _row_type(row: Any) -> Any:
@@ -231,15 +250,27 @@ def _why_won(t: str, r: str, prec: tuple[str, ...], regions: list[str], order: O
     narrower = regions[: regions.index(r)] if r in regions else []
     parts = []
     if higher_types:
-        parts.append(f"no {'/'.join(higher_types)} standard ranks above it")
+        higher = "/".join(_type(h) for h in higher_types)
+        parts.append(_("no {types} ranks above it", types=higher))
     if narrower:
-        parts.append(f"no {t} standard for the narrower region(s) {', '.join(narrower)}")
+        parts.append(
+            _(
+                "no {t} for the narrower region(s) {regions}",
+                t=_type(t),
+                regions=", ".join(narrower),
+            )
+        )
+    chain = _chain(prec)
     basis = (
-        "type precedence " + " → ".join(prec) + ", then regional fallback"
+        _("type precedence {chain}, then regional fallback", chain=chain)
         if order is Order.type_first
-        else "most specific region first, then type precedence " + " → ".join(prec)
+        else _("most specific region first, then type precedence {chain}", chain=chain)
     )
-    return f"first match under {basis}" + (f" ({'; '.join(parts)})" if parts else "")
+    if not parts:
+        return _("first match under {basis}", basis=basis)
+    return _(
+        "first match under {basis} ({parts})", basis=basis, parts=localized("; ", "；").join(parts)
+    )
 
 
 def _why_lost(
@@ -252,7 +283,26 @@ def _why_lost(
 ) -> str:
     wt, wr, _rest = winner
     if t != wt and (order is Order.type_first or r == wr):
-        return f"{wt} ranks above {t} in the precedence {' → '.join(prec)}"
+        return _(
+            "{winner} ranks above {t} in the precedence {chain}",
+            winner=_type(wt),
+            t=_type(t),
+            chain=_chain(prec),
+        )
     if r != wr:
-        return f"region {wr} is more specific than {r} ({region_level(r)})"
-    return f"the {wt} standard of region {wr} was found first"
+        return _(
+            "region {winner} is more specific than {r} ({level})",
+            winner=wr,
+            r=r,
+            level=label("region_level", region_level(r)),
+        )
+    return _("the {t} of region {r} was found first", t=_type(wt), r=wr)
+
+
+def _type(t: str) -> str:
+    """A standard type in words, in the language asked (``plan`` → plan standard, 计划标准)."""
+    return label("standard_type", t) or t
+
+
+def _chain(prec: Sequence[str]) -> str:
+    return " → ".join(_type(t) for t in prec)

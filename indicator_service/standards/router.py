@@ -294,7 +294,7 @@ def resolve_standard(
         ) from None
     out = resolution_to_dict(res, indicator, fiscal_year)
     if not isinstance(catalogue, DatabaseCatalogue) and (sector or project_type):
-        out["explanation"] += " (sector/project type not applied: document catalogue)"
+        out["explanation"] += _(" (sector/project type not applied: document catalogue)")
     return ResolutionOut.model_validate(out)
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from indicator_service.catalogue.schemas import TypeLabelled
 from indicator_service.catalogue.source import Citation
 from indicator_service.core.types import INTEGRAL
+from indicator_service.rules.labels import label
 from indicator_service.standards.derive import (
     DEFAULT_MIN_SAMPLE,
     DEFAULT_PERCENTILES,
@@ -221,7 +223,7 @@ class ProgressOut(BaseModel):
     derivation: str
 
 
-class StandardRowOut(BaseModel):
+class StandardRowOut(TypeLabelled):
     """A stored standard row as the catalogue holds it (fields it does not carry are absent)."""
 
     id: int | None = None
@@ -248,14 +250,21 @@ class StandardRowOut(BaseModel):
     )
 
 
-class CandidateOut(BaseModel):
+class CandidateOut(TypeLabelled):
     rank: int = Field(description="position in the search order, 0 first")
     type: str
     region: str
     region_level: str = Field(description="county | prefecture | province | national")
     outcome: str = Field(description="won | lost | none (no row for this type and region)")
-    reason: str
+    reason: str = Field(description="why, in the language asked")
     standard: StandardRowOut | None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the region level in words, in the language asked (县级, county level …)"
+    )
+    @property
+    def region_level_label(self) -> str | None:
+        return label("region_level", self.region_level)
 
 
 class ResolutionOut(BaseModel):
@@ -267,8 +276,15 @@ class ResolutionOut(BaseModel):
     precedence: list[str]
     order: str
     regions: list[str] = Field(description="the regional fallback chain searched")
-    explanation: str
+    explanation: str = Field(description="the resolution in one sentence, in the language asked")
     candidates: list[CandidateOut]
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="the winning standard type in words, in the language asked (null when none)"
+    )
+    @property
+    def winner_type_label(self) -> str | None:
+        return label("standard_type", self.winner_type)
 
 
 # --- saving a derived standard into a draft ------------------------------------------------------

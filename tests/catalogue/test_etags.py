@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 
+from indicator_service.rules.labels import label
 from tests.auth.fixtures import admin_client
 from tests.catalogue.conftest import seeded_app
 from tests.catalogue.test_read_cache import READS, quiet
@@ -118,3 +119,69 @@ def test_publication_and_deprecation_change_the_tags(tapi: ApiClient) -> None:
     assert after.status_code == 200
     assert after.json()["status"] == "deprecated"
     assert after.headers["etag"] == f'"{after.json()["content_hash"]}-deprecated"'
+
+
+LANGUAGE_READS = [
+    "/v1/indicators?limit=20",
+    "/v1/indicators/EDU-02-001?version=1.0.0",
+    "/v1/indicators/EDU-02-001/standard?type=plan&fiscal_year=2019",
+    RESOLVE,
+]
+
+
+def test_each_language_has_its_own_tag_and_body(tag_app: FastAPI, tapi: ApiClient) -> None:
+    """Bodies carry labels in the language asked: the two languages never share a tag or a
+    kept body, and each language's current tag is a 304 without the database."""
+    zh = {url: tapi.get(url, headers={"accept-language": "zh-CN"}) for url in LANGUAGE_READS}
+    en = {url: tapi.get(url, headers={"accept-language": "en"}) for url in LANGUAGE_READS}
+    for url in LANGUAGE_READS:
+        assert zh[url].status_code == en[url].status_code == 200, url
+        assert zh[url].headers["etag"] != en[url].headers["etag"], url
+        assert zh[url].headers["content-language"] == "zh-CN"
+        assert zh[url].content != en[url].content, url
+    # the kept body of one language is not answered to the other
+    again = tapi.get(LANGUAGE_READS[2], headers={"accept-language": "en"})
+    assert again.json()["match"]["type_label"] == "plan standard"
+    with database_use(tag_app.state.engine) as use:
+        for url in LANGUAGE_READS:
+            for answers, lang in ((zh, "zh-CN"), (en, "en")):
+                tag = answers[url].headers["etag"]
+                r = tapi.get(url, headers={"If-None-Match": tag, "accept-language": lang})
+                assert r.status_code == 304, (url, lang)
+                assert r.headers["etag"] == tag
+    assert use.none, use.statements
+    # the other language's tag is not current for this language: a full answer
+    other = tapi.get(
+        LANGUAGE_READS[2],
+        headers={"If-None-Match": zh[LANGUAGE_READS[2]].headers["etag"], "accept-language": "en"},
+    )
+    assert other.status_code == 200
+
+
+@pytest.mark.parametrize(("lang", "plan"), [("zh-CN", "计划标准"), ("en", "plan standard")])
+def test_standard_reads_carry_type_labels(tapi: ApiClient, lang: str, plan: str) -> None:
+    headers = {"accept-language": lang}
+    found = tapi.get(LANGUAGE_READS[2], headers=headers).json()
+    assert (found["match"]["type"], found["match"]["type_label"]) == ("plan", plan)
+    assert found["match"]["type_definition"]
+    assert ("计划" in found["match"]["type_definition"]) == (lang == "zh-CN")
+    assert all(c["type_label"] for c in found["candidates"])
+    assert ("年度" in " ".join(found["why"])) == (lang == "zh-CN")
+    detail = tapi.get(LANGUAGE_READS[1], headers=headers).json()
+    assert all(s["type_label"] and s["type_definition"] for s in detail["standards"])
+    indicator = detail["indicator"]
+    assert indicator["value_type_label"] == label("value_type", indicator["value_type"], lang)
+    method = indicator["definition"]["collection_method"]  # statistics: 情况统计法
+    assert indicator["collection_method_label"] == (
+        method and label("collection_method", method, lang)
+    )
+    kind = (indicator["rule"] or {}).get("kind")
+    assert indicator["rule_label"] == (kind and label("rule_kind", kind, lang))
+    resolved = tapi.get(RESOLVE, headers=headers).json()
+    assert resolved["winner_type_label"] == {"plan": plan}.get(
+        resolved["winner_type"], resolved["winner_type_label"]
+    )
+    assert all(c["type_label"] and c["region_level_label"] for c in resolved["candidates"])
+    explanation = resolved["explanation"]
+    assert ("采用" in explanation) == (lang == "zh-CN"), explanation
+    assert ("used" in explanation) == (lang == "en"), explanation

@@ -203,8 +203,8 @@ def test_auto_resolution_reaches_professional_and_names_the_year(
         assert [(c["type"], c["reason"]) for c in lost] == [
             (
                 "historical",
-                "professional ranks above historical in the precedence "
-                "plan → industry → professional → historical",
+                "professional standard ranks above historical standard in the precedence "
+                "plan standard → industry standard → professional standard → historical standard",
             )
         ]
         assert not [c for c in out["candidates"] if c["type"] == "industry" and c["standard"]]

@@ -26,12 +26,18 @@ GOLDEN: dict[str, Any] = json.loads(
 CASES = cases()
 #: Fields added to receipts after the golden receipts were recorded (add, never rename).
 ADDED = "explain"
+#: The labels added when a receipt is answered (scoring/labels.py), in the request's language.
+LABELS = frozenset({"grade_label", "consequence", "warning_labels", "missing_policy_label"})
+LEAF_LABELS = frozenset({"rule_label", "level_label", "warning_labels"})
 
 
 def recorded(receipt: dict[str, Any]) -> dict[str, Any]:
     """The receipt without the fields added since the recording."""
-    out = {k: v for k, v in receipt.items() if k != ADDED}
-    out["leaves"] = [{k: v for k, v in lf.items() if k != ADDED} for lf in receipt["leaves"]]
+    out = {k: v for k, v in receipt.items() if k != ADDED and k not in LABELS}
+    out["leaves"] = [
+        {k: v for k, v in lf.items() if k != ADDED and k not in LEAF_LABELS}
+        for lf in receipt["leaves"]
+    ]
     return out
 
 
@@ -44,6 +50,13 @@ def test_receipts_equal_the_recorded_ones(name: str) -> None:
         assert recorded(fast) == GOLDEN[name]
         assert ADDED in fast
         assert all(ADDED in lf for lf in fast["leaves"])
+        # answered with labels (a grade's and a level's only where there is one) …
+        assert {"warning_labels", "missing_policy_label"} <= fast.keys()
+        assert ("grade_label" in fast) == (fast["grade"] is not None)
+        assert all({"rule_label", "warning_labels"} <= lf.keys() for lf in fast["leaves"])
+        assert (
+            not LABELS & receipts.score(req, cat).model_dump(mode="json").keys()
+        )  # … kept without
         assert recorded(receipts.score(req, cat).model_dump(mode="json")) == GOLDEN[name]
     # The plain dict is already what the model would dump (field order included).
     p, compiled, result = receipts._score(req, cat)

@@ -21,6 +21,7 @@ def projection(full: dict[str, Any]) -> dict[str, Any]:
             for lf in full["leaves"]
         ],
         "input_hash": full["input_hash"],
+        "grade_label": full["grade_label"],  # the only label of a summary
     }
 
 
@@ -39,8 +40,18 @@ def test_summary_is_the_full_receipt_in_brief(sapi: ApiClient) -> None:
     assert leaves["EXEC"]["score"] == 9.8
     assert leaves["cost"]["score"] == 9.2
     assert leaves["cost"]["lost"] == 0.8
-    assert set(summary) == {"framework", "namespaces", "total", "grade", "leaves", "input_hash"}
+    fields = {"framework", "namespaces", "total", "grade", "leaves", "input_hash", "grade_label"}
+    assert set(summary) == fields
+    assert summary["grade_label"] == "Excellent"  # no Accept-Language: English
     assert len(r.content) * 3 < len(full.content)
+
+
+def test_summary_grade_label_in_the_language_asked(sapi: ApiClient) -> None:
+    for header, name in (("zh-CN", "优"), ("en", "Excellent")):
+        r = sapi.post(
+            "/v1/score?receipt=summary", json=WORKED_EXAMPLE, headers={"accept-language": header}
+        )
+        assert r.json()["grade_label"] == name
 
 
 def test_unknown_receipt_kind_is_422(sapi: ApiClient) -> None:

@@ -163,6 +163,17 @@ def test_self_evaluation_re_evaluated_lower_is_flagged_distorted(
         assert "自评失真" in cmp["explanation_zh"]
         assert "受益人数" in cmp["explanation_zh"]
         assert "distorted (overstated)" in cmp["explanation_en"]
+    # both evaluations with their labels, in the language asked
+    for header, names in (
+        ("zh-CN", ("优", "中", "单位自评", "财政评价")),
+        ("en", ("Excellent", "Fair", "unit self-evaluation", "finance evaluation")),
+    ):
+        cmp = province.get(
+            f"/v1/evaluations/{re['id']}/comparison", headers={"accept-language": header}
+        ).json()
+        own_out, re_out = cmp["self_evaluation"], cmp["reevaluation"]
+        assert (own_out["grade_label"], re_out["grade_label"]) == names[:2]
+        assert (own_out["kind_label"], re_out["kind_label"]) == names[2:]
 
 
 def test_a_small_difference_is_not_distorted_and_kinds_filter_the_list(

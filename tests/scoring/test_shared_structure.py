@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from bench.bench_http import as_csv, submission
+from indicator_service.core.i18n import language
 from indicator_service.scoring import batch
 from indicator_service.scoring.csvform import read_batch_csv, validated
+from indicator_service.scoring.labels import batch_labels
 from tests.helpers import ApiClient
 from tests.scoring.frameworks import catalogue
 
@@ -23,7 +25,7 @@ CATALOGUE = catalogue()
 def _general(raw: bytes) -> dict[str, Any]:
     keys, subs = read_batch_csv(raw)
     out = batch.score_batch(validated(keys, subs), CATALOGUE)
-    return out.model_dump(mode="json")
+    return batch_labels(out.model_dump(mode="json"))  # as answered: with the labels
 
 
 def _csv(items: list[dict[str, Any]], edit: Any = None) -> bytes:
@@ -46,7 +48,7 @@ def test_shared_structure_gives_the_general_response() -> None:
     _keys, subs = read_batch_csv(raw)
     fast = batch.score_shared_structure(subs, CATALOGUE)
     assert fast is not None
-    assert fast == _general(raw)
+    assert batch_labels(fast) == _general(raw)
     assert len({i["total"] for i in fast["items"]}) > 5  # the values differ per submission
 
 
@@ -120,12 +122,28 @@ def test_http_csv_batch_equals_the_general_path(sapi: ApiClient) -> None:
     assert r.json()["items"][0]["result"]["total"] == r.json()["items"][0]["total"]
 
 
+@pytest.mark.parametrize(("header", "lang"), [("zh-CN", "zh-CN"), ("en", "en")])
+def test_both_batch_paths_answer_the_same_labels(sapi: ApiClient, header: str, lang: str) -> None:
+    """The shared-structure path and the item path (forced with ?receipt=summary) give each
+    item the grade's name in the language asked."""
+    raw = _csv([submission(k) for k in range(6)])
+    headers = {"content-type": "text/csv", "accept-language": header}
+    fast = sapi.post("/v1/score/batch", content=raw, headers=headers).json()
+    with language(lang):
+        assert fast == _general(raw)
+    slow = sapi.post("/v1/score/batch?receipt=summary", content=raw, headers=headers).json()
+    names = {"zh-CN": {"优", "良", "中", "差"}, "en": {"Excellent", "Good", "Fair", "Poor"}}[lang]
+    for a, b in zip(fast["items"], slow["items"], strict=True):
+        assert a["grade_label"] == b["grade_label"] == b["summary"]["grade_label"]
+        assert a["grade_label"] in names
+
+
 def _general_json(body: dict[str, Any]) -> dict[str, Any]:
     from indicator_service.scoring.schemas import BatchRequest
 
     whole = BatchRequest.model_validate(body)
     out = batch.score_batch(list(whole.items), CATALOGUE, validate_only=whole.validate_only)
-    return out.model_dump(mode="json")
+    return batch_labels(out.model_dump(mode="json"))
 
 
 def _post_json(sapi: ApiClient, body: dict[str, Any]) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def test_type_first_national_plan_beats_county_industry() -> None:
     assert len(won) == 1
     assert "no plan standard for the narrower region(s) 110105, 110100, 110000" in won[0].reason
     assert {(c.row or {})["id"] for c in lost} == {1, 3}
-    assert all("plan ranks above" in c.reason for c in lost)
+    assert all("plan standard ranks above" in c.reason for c in lost)
     assert "plan standard of region 000000 used" in res.explanation
 
 
@@ -90,7 +90,7 @@ def test_precedence_is_configurable_and_fallback_can_be_off() -> None:
     res2 = resolve(lookup, region="110105", precedence=["plan"], fallback=False)
     assert res2.winner is None
     assert lookup.calls == [("plan", "110105")]
-    assert "no standard of type plan for region 110105" in res2.explanation
+    assert res2.explanation == "no plan standard for region 110105"
 
 
 def test_a_lookup_that_falls_back_by_itself_counts_at_the_rows_own_region() -> None:
@@ -169,7 +169,7 @@ def test_service_binds_indicator_and_year_and_reports_rows() -> None:
     assert ("industry", "000000", "lost") in outcomes
     assert ("plan", "110105", "none") in outcomes
     lost = next(c for c in out["candidates"] if c["outcome"] == "lost")
-    assert lost["reason"] == "region 110000 is more specific than 000000 (national)"
+    assert lost["reason"] == "region 110000 is more specific than 000000 (national level)"
 
 
 def test_row_to_dict_reads_catalogue_table_rows() -> None:
@@ -231,8 +231,8 @@ def test_default_precedence_reaches_professional_before_historical() -> None:
     assert res.winner == rows[("professional", "000000")]
     lost = next(c for c in res.candidates if c.outcome == "lost")
     assert lost.reason == (
-        "professional ranks above historical in the precedence "
-        "plan → industry → professional → historical"
+        "professional standard ranks above historical standard in the precedence plan standard"
+        " → industry standard → professional standard → historical standard"
     )
 
 

@@ -71,7 +71,7 @@ def test_plan_wins_by_default_with_national_fallback(rapi: ApiClient) -> None:
     lost = {(c["type"], c["region"]): c["reason"] for c in body["candidates"]
             if c["outcome"] == "lost"}  # fmt: skip
     assert set(lost) == {("industry", "110000"), ("historical", "110101")}
-    assert lost[("industry", "110000")].startswith("plan ranks above industry")
+    assert lost[("industry", "110000")].startswith("plan standard ranks above industry standard")
     assert "plan standard of region 000000 used" in body["explanation"]
 
 

@@ -248,6 +248,18 @@ def test_standard_lookup(tab: Tab) -> None:
     for code in ("won", "lost", "plan", "national", "province"):
         assert f"\t{code}\t" not in candidates, code
     tab.shot("standards")
+    # the language toggle asks the API again: its reasons follow the page's language
+    page.click("#lang")
+    page.wait_for_function(
+        "document.querySelector('#candidates-table') &&"
+        " document.querySelector('#candidates-table tbody').innerText.includes('no plan standard')"
+    )
+    assert "used" in page.locator("#lookup-explanation").inner_text()
+    page.click("#lang")
+    page.wait_for_function(
+        "document.querySelector('#candidates-table') &&"
+        " document.querySelector('#candidates-table tbody').innerText.includes('地区 110105 没有')"
+    )
     # an unknown indicator is the API's problem, shown as an alert
     page.fill("#indicator", "HLT-99-999")
     page.click("#lookup-form button")
@@ -577,8 +589,18 @@ def test_version_diff(tab: Tab) -> None:
     # the change in words, the indicator's code and (Chinese) name, the field and both values
     assert row[:3] == ["指标 · 修改", "HLT-01-001", "高血压患者管理人数"], row
     assert "英文名称：Hypertension patients under management → " + HEALTH_NEW_NAME in row[5]
-    assert row[4] == "仅文字修改（英文名称）"  # the reason in words (the API's is English)
+    assert row[4] == "仅文字修改（英文名称）"  # the API's reason, in the page's language
     tab.shot("diff")
+    page.click("#lang")  # asked again in English
+    page.wait_for_function(
+        "document.querySelector('#diff-table tbody tr') && document.querySelector('#diff-table"
+        " tbody tr').innerText.includes('text-only change (English name)')"
+    )
+    page.click("#lang")
+    page.wait_for_function(
+        "document.querySelector('#diff-table tbody tr') && document.querySelector('#diff-table"
+        " tbody tr').innerText.includes('仅文字修改（英文名称）')"
+    )
     # a framework's versions: SELF-EVAL has one, so both lists offer it
     page.select_option("#kind", "framework")
     page.select_option("#code", "SELF-EVAL")

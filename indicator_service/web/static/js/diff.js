@@ -34,8 +34,9 @@ function value(field, v) {
 
 const HAN = /[\u4e00-\u9fff]/;
 
-/** The API's reason in the page's language; in Chinese, when the API sent English only, what the
- * bump means and the fields it comes from. */
+/** The API's reason in the page's language (`reason_label`, asked in the page's language); in
+ * Chinese, when the API sent English only (an older server), what the bump means and the fields
+ * it comes from. */
 function reasonOf(c) {
   const text = said(c, "reason");
   if (lang() !== "zh" || HAN.test(text)) return text;
@@ -193,6 +194,8 @@ start(() => {
     for (const option of document.querySelectorAll("#kind option")) option.textContent = t(`diff.kind.${option.value}`);
     const form = document.getElementById("diff-form");
     if (form && lists.namespace.length) fillCodes(form, form.querySelector("#code").value);
-    draw();
+    // the API's words (reason_label) are in the language asked: ask again in the new language
+    if (result && form) form.requestSubmit();
+    else draw();
   }
 });

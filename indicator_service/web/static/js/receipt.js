@@ -1,7 +1,7 @@
 // A scoring receipt drawn as: grade summary, a chart of score against points per level-1 class,
 // and the tree of nodes and leaves with the points earned and lost. The receipt's explanation
 // (`explain`, docs/scoring.md) is shown Chinese first: its words come in both languages.
-import { el, fmt, lang, t } from "./common.js";
+import { el, fmt, lang, t, word } from "./common.js";
 import { barChart } from "./chart.js";
 
 /** The receipt's own words ({zh, en}) in the page's language, Chinese when English is absent. */
@@ -76,11 +76,17 @@ export function levelOne(receipt) {
   return items;
 }
 
+/** Warning codes in words, in the page's language (receipts stored without an explanation; the
+ * page's own words, so that the language toggle needs no new request). */
+function warningWords(codes) {
+  return codes.map((code) => word("warning", code)).join(lang() === "zh" ? "；" : "; ");
+}
+
 function leafItem(leaf) {
   const value = leaf.status === "not_applicable" ? "n/a" : leaf.level ?? fmt(leaf.raw_value);
   const described = leaf.explain
     ? `${say(leaf.explain.actual)}${leaf.explain.target.text ? " / " + leaf.explain.target.text : ""}`
-    : `${value}${leaf.unit ? " " + leaf.unit : ""} / ${fmt(leaf.target)} · ${leaf.rule.kind}`;
+    : `${value}${leaf.unit ? " " + leaf.unit : ""} / ${fmt(leaf.target)} · ${word("rule", leaf.rule.kind)}`;
   return el(
     "li",
     { class: "leaf", "data-leaf": leaf.id },
@@ -92,7 +98,7 @@ function leafItem(leaf) {
     " / ",
     el("span", {}, `${t("receipt.points")} ${fmt(leaf.points)}`),
     leaf.lost ? el("span", { class: "lost" }, ` ${t("receipt.lost")} ${fmt(leaf.lost)}`) : null,
-    leaf.warnings.length && !leaf.explain ? el("span", { class: "warn" }, ` ⚠ ${leaf.warnings.join(", ")}`) : null,
+    leaf.warnings.length && !leaf.explain ? el("span", { class: "warn" }, ` ⚠ ${warningWords(leaf.warnings)}`) : null,
     leaf.explanation ? el("span", { class: "muted" }, ` (${leaf.explanation})`) : null,
     needsExplanation(leaf) ? el("span", { class: "warn explanation-missing" }, ` ${t("receipt.explanation_missing")}`) : null,
     leafExplain(leaf),
@@ -189,7 +195,7 @@ export function renderReceipt(receipt, title = "") {
           "p",
           { class: "warn receipt-warnings" },
           `${t("receipt.warnings")}: `,
-          receipt.explain ? receipt.explain.warnings.map(say).join("；") : receipt.warnings.join(", "),
+          receipt.explain ? receipt.explain.warnings.map(say).join("；") : warningWords(receipt.warnings),
         )
       : null,
     explanationsNeeded(receipt),

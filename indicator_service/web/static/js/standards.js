@@ -125,5 +125,8 @@ start(() => {
   if (!built) {
     built = true;
     build();
+  } else if (result) {
+    // the API's reason and explanation are in the language asked: ask again in the new one
+    document.getElementById("lookup-form").requestSubmit();
   } else draw();
 });

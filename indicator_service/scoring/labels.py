@@ -1,0 +1,104 @@
+"""The labels of a scoring answer, in the request's language, added when the answer is
+serialised (docs/scoring.md, "Labels").
+
+Receipts are computed and stored language-neutral: codes, numbers and the explanation in both
+languages (``explain``). Every answer that shows a receipt (``POST /v1/score``, the batches,
+what-if, the stored evaluations, their replay, re-scoring) passes it through one of these
+functions on its way out, so that the shared-structure batch and the item path, a fresh answer
+and a replayed one all carry the labels of the current request's language. Each function
+returns new containers and never mutates its argument (receipt parts are shared between
+receipts through the structure cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from indicator_service.core.i18n import localized
+from indicator_service.rules.labels import grade_label, label, level_label
+from indicator_service.scoring.schemas import Receipt
+
+
+def _with(data: Mapping[str, Any], **labels: Any) -> dict[str, Any]:
+    """``data`` and the labels that have a value: a label without one (no grade, no level) is
+    left out, as the models leave it out (``exclude_if``), so that a dict answer and a model
+    answer are the same JSON."""
+    return {**data, **{k: v for k, v in labels.items() if v is not None}}
+
+
+def leaf_labels(leaf: Mapping[str, Any]) -> dict[str, Any]:
+    """A receipt leaf with ``rule_label``, ``level_label`` and ``warning_labels``."""
+    rule = leaf.get("rule")
+    kind = rule.get("kind") if isinstance(rule, Mapping) else None
+    levels = rule.get("levels") if isinstance(rule, Mapping) else None
+    return _with(
+        leaf,
+        rule_label=label("rule_kind", kind) if isinstance(kind, str) else None,
+        level_label=level_label(leaf.get("level"), levels),
+        warning_labels=[label("warning", w) for w in leaf.get("warnings") or ()],
+    )
+
+
+def receipt_labels(receipt: Mapping[str, Any]) -> dict[str, Any]:
+    """A full receipt (``Receipt`` as JSON data) with its labels: ``grade_label``,
+    ``consequence`` (the grade band's recommendation in the language asked),
+    ``warning_labels`` (in the order of ``warnings``), ``missing_policy_label`` and each leaf's
+    labels (:func:`leaf_labels`)."""
+    grade = receipt.get("grade")
+    if isinstance(grade, Mapping):
+        name = grade_label(grade.get("grade"), grade.get("name_en"))
+        zh, en = grade.get("recommendation_zh"), grade.get("recommendation_en")
+        consequence = localized(en, zh) if zh and en else (zh or en or None)
+    else:
+        name = consequence = None
+    return _with(
+        {**receipt, "leaves": [leaf_labels(lf) for lf in receipt.get("leaves", ())]},
+        grade_label=name,
+        consequence=consequence,
+        warning_labels=[label("warning", w) for w in receipt.get("warnings") or ()],
+        missing_policy_label=label("missing_policy", receipt.get("missing_policy")),
+    )
+
+
+def summary_labels(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary receipt with ``grade_label`` only (the summary stays small)."""
+    return _with(summary, grade_label=grade_label(summary.get("grade")))
+
+
+def batch_labels(batch: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``BatchResponse`` (as data) with each item's ``grade_label`` and its receipt's or
+    summary's labels: the one place both batch paths (shared structure and item by item) go
+    through."""
+    items = []
+    for item in batch.get("items", ()):
+        out = _with(item, grade_label=grade_label(item.get("grade")))
+        if item.get("result") is not None:
+            out["result"] = receipt_labels(item["result"])
+        if item.get("summary") is not None:
+            out["summary"] = summary_labels(item["summary"])
+        items.append(out)
+    return {**batch, "items": items}
+
+
+def columnar_labels(scored: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``ColumnarBatchResponse`` (as data) with ``grade_labels`` beside ``grades``."""
+    return {**scored, "grade_labels": [grade_label(g) for g in scored.get("grades", ())]}
+
+
+def evaluation_labels(evaluation: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored evaluation (``EvaluationOut`` or ``EvaluationSummary`` as data) with
+    ``grade_label``, ``kind_label`` and, when it has one, its receipt's labels."""
+    out = _with(
+        evaluation,
+        grade_label=grade_label(evaluation.get("grade")),
+        kind_label=label("evaluation_kind", evaluation.get("kind", "self")),
+    )
+    if isinstance(evaluation.get("result"), Mapping):
+        out["result"] = receipt_labels(evaluation["result"])
+    return out
+
+
+def labelled(receipt: Receipt) -> Receipt:
+    """A receipt model with its labels in the current language (:func:`receipt_labels`)."""
+    return Receipt.model_validate(receipt_labels(receipt.model_dump(mode="json")))

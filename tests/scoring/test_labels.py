@@ -1,0 +1,187 @@
+"""Labels beside the codes of a scoring answer, in the language of Accept-Language (#16): the
+codes stay, the labels follow the request; stored receipts stay language-neutral and a stored
+evaluation or an Idempotency-Key replay answers in the language of the current request."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bench.bench_http import as_columnar
+from bench.bench_http import submission as bench_submission
+from indicator_service.core.database import session_scope
+from indicator_service.scoring.models import Evaluation
+from tests.helpers import ApiClient
+from tests.scoring.frameworks import WORKED_EXAMPLE
+from tests.scoring.test_evaluations import published, submission, v1_rows
+
+__all__ = ["published"]  # the fixture, shared with test_evaluations
+
+ZH = {"accept-language": "zh-CN"}
+EN = {"accept-language": "en"}
+LABEL_FIELDS = {"grade_label", "consequence", "warning_labels", "missing_policy_label"}
+LEAF_LABEL_FIELDS = {"rule_label", "level_label", "warning_labels"}
+
+#: What the worked example's receipt says, by language.
+WORDS = {
+    "zh-CN": {
+        "grade": "优",
+        "consequence": "根据情况予以支持",
+        "missing": "缺失值计 0 分",
+        "explanation_missing": "未填写偏差原因分析及改进措施",
+        "higher_better": "越高越好",
+        "budget_execution": "预算执行率",
+        "achieved": "达成年度指标",
+        "kind": "单位自评",
+    },
+    "en": {
+        "grade": "Excellent",
+        "consequence": None,  # read off the band's recommendation_en below
+        "missing": "Missing values score 0",
+        "explanation_missing": "Explanation of the deviation missing",
+        "higher_better": "Higher is better",
+        "budget_execution": "Budget execution rate",
+        "achieved": "annual target achieved",
+        "kind": "unit self-evaluation",
+    },
+}
+
+
+def assert_receipt_in(receipt: dict[str, Any], lang: str) -> None:
+    """The worked example's receipt, labelled in ``lang``; its codes unchanged."""
+    words = WORDS[lang]
+    assert receipt["grade"]["grade"] == "优"
+    assert receipt["warnings"] == ["explanation_missing"]
+    assert receipt["grade_label"] == words["grade"]
+    want = receipt["grade"]["recommendation_zh" if lang == "zh-CN" else "recommendation_en"]
+    assert want
+    assert receipt["consequence"] == want
+    assert receipt["warning_labels"] == [words["explanation_missing"]]
+    assert receipt["missing_policy_label"] == words["missing"]
+    leaves = {lf["id"]: lf for lf in receipt["leaves"]}
+    assert leaves["qty"]["rule"]["kind"] == "higher_better"
+    assert leaves["qty"]["rule_label"] == words["higher_better"]
+    assert leaves["qty"]["warning_labels"] == [words["explanation_missing"]]
+    assert leaves["quality"]["warning_labels"] == []
+    assert leaves["EXEC"]["rule_label"] == words["budget_execution"]
+    assert leaves["social"]["level"] == "achieved"
+    assert leaves["social"]["level_label"] == words["achieved"]
+    assert "level_label" not in leaves["qty"]  # no level, no label
+    for lf in receipt["leaves"]:
+        assert len(lf["warning_labels"]) == len(lf["warnings"])
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_receipt_labels_in_the_language_asked(sapi: ApiClient, lang: str) -> None:
+    r = sapi.post("/v1/score", json=WORKED_EXAMPLE, headers={"accept-language": lang})
+    assert r.status_code == 200, r.text
+    assert_receipt_in(r.json(), lang)
+
+
+def test_machine_clients_get_english_labels(sapi: ApiClient) -> None:
+    assert_receipt_in(sapi.post("/v1/score", json=WORKED_EXAMPLE).json(), "en")
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_batch_and_what_if_receipts_are_labelled(sapi: ApiClient, lang: str) -> None:
+    headers = {"accept-language": lang}
+    other = {**WORKED_EXAMPLE, "rows": [*WORKED_EXAMPLE["rows"]], "project": "other"}
+    body = {"items": [WORKED_EXAMPLE, other]}
+    detail = sapi.post("/v1/score/batch?detail=true", json=body, headers=headers).json()
+    for item in detail["items"]:
+        assert item["grade_label"] == WORDS[lang]["grade"]
+        assert_receipt_in(item["result"], lang)
+    what_if = sapi.post(
+        "/v1/score/what-if",
+        json={"submission": WORKED_EXAMPLE, "overrides": {"targets": {"econ": 80}}},
+        headers=headers,
+    ).json()
+    assert_receipt_in(what_if["official"], lang)
+    assert what_if["what_if"]["grade_label"] == WORDS[lang]["grade"]
+
+
+def test_a_frameworks_own_band_names_win(sapi: ApiClient) -> None:
+    bands = [
+        {"grade": "A", "name_en": "top", "min": 95, "max": 100},
+        {"grade": "B", "name_en": "rest", "min": 0, "max": 95},
+    ]
+    body = {"submission": WORKED_EXAMPLE, "overrides": {"bands": bands}}
+    en = sapi.post("/v1/score/what-if", json=body, headers=EN).json()["what_if"]
+    zh = sapi.post("/v1/score/what-if", json=body, headers=ZH).json()["what_if"]
+    assert (en["grade"]["grade"], en["grade_label"], zh["grade_label"]) == ("B", "rest", "B")
+    assert "consequence" not in en  # the caller's bands say nothing of the budget
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_columnar_grades_are_labelled(sapi: ApiClient, lang: str) -> None:
+    body = as_columnar([bench_submission(k) for k in range(8)])
+    r = sapi.post("/v1/score/columnar", json=body, headers={"accept-language": lang})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    names = dict(zip("优良中差", ("Excellent", "Good", "Fair", "Poor"), strict=True))
+    assert out["grades"]
+    want = [g if lang == "zh-CN" else names[g] for g in out["grades"]]
+    assert out["grade_labels"] == want
+
+
+def _stored_result(engine: Engine, evaluation_id: int) -> Any:
+    with session_scope(engine) as s:
+        ev = s.exec(select(Evaluation).where(Evaluation.id == evaluation_id)).one()
+        return copy.deepcopy(ev.result)
+
+
+def _labels_in(receipt: dict[str, Any]) -> set[str]:
+    """The label fields of a receipt and of its leaves."""
+    found = set(receipt) & LABEL_FIELDS
+    return found.union(*(set(lf) & LEAF_LABEL_FIELDS for lf in receipt["leaves"]))
+
+
+@pytest.mark.parametrize(("first", "then"), [("zh-CN", "en"), ("en", "zh-CN")])
+def test_stored_evaluations_and_replays_answer_in_the_current_language(
+    eapi: ApiClient, engine: Engine, published: None, first: str, then: str
+) -> None:
+    project = f"P-{uuid.uuid4().hex[:8]}"
+    body = v1_rows(submission(project))
+    key = {"Idempotency-Key": f"labels-{project}"}
+    names = {
+        "zh-CN": ("优", "单位自评", "预算执行率"),
+        "en": ("Excellent", "unit self-evaluation", "Budget execution rate"),
+    }
+
+    def check(answer: dict[str, Any], lang: str) -> None:
+        grade, kind, rule = names[lang]
+        assert (answer["grade"], answer["grade_label"]) == ("优", grade)
+        assert (answer["kind"], answer["kind_label"]) == ("self", kind)
+        assert answer["result"]["grade_label"] == grade
+        assert answer["result"]["leaves"][0]["rule_label"] == rule
+
+    created = eapi.post("/v1/evaluations", json=body, headers={**key, "accept-language": first})
+    assert created.status_code == 201, created.text
+    check(created.json(), first)
+    replay = eapi.post("/v1/evaluations", json=body, headers={**key, "accept-language": then})
+    assert replay.status_code == 201
+    check(replay.json(), then)
+    assert replay.json()["id"] == created.json()["id"]
+    ev_id = created.json()["id"]
+    check(eapi.get(f"/v1/evaluations/{ev_id}", headers={"accept-language": then}).json(), then)
+    check(eapi.get(f"/v1/evaluations/{ev_id}", headers={"accept-language": first}).json(), first)
+    listed = eapi.get(
+        "/v1/evaluations", params={"project": project}, headers={"accept-language": then}
+    ).json()
+    assert listed["items"][0]["grade_label"] == names[then][0]
+    assert listed["items"][0]["kind_label"] == names[then][1]
+    # what is stored carries no words of either language
+    assert _labels_in(_stored_result(engine, ev_id)) == set()
+    rescored = eapi.post(
+        f"/v1/evaluations/{ev_id}/rescore",
+        json={"version": "1.0.0"},
+        headers={"accept-language": then},
+    ).json()
+    assert (
+        rescored["original"]["grade_label"] == rescored["rescored"]["grade_label"] == names[then][0]
+    )
