@@ -25,6 +25,7 @@ from typing import Any
 
 from indicator_service.catalogue.matching import region_chain as catalogue_region_chain
 from indicator_service.core.i18n import _, localized
+from indicator_service.regions.names import region_name
 from indicator_service.rules.labels import label
 
 NATIONAL = "000000"
@@ -203,7 +204,7 @@ def resolve(
         explanation = _(
             "{t} of region {r} used: {reason}",
             t=_type(winner[0]),
-            r=winner[1],
+            r=_region_words(winner[1]),
             reason=next(c.reason for c in candidates if c.outcome == "won"),
         )
         explanation += _year_note(winner[2], fiscal_year)
@@ -217,6 +218,15 @@ def resolve(
         candidates=tuple(candidates),
         explanation=explanation,
     )
+
+
+def _region_words(code: str) -> str:
+    """A region code with its name in the current language: ``000000（全国）``,
+    ``000000 (National)``."""
+    name = region_name(code)
+    if name["zh"] == code:  # not in the code list
+        return localized(f"{code} (not in the code list)", f"{code}（不在区划代码表中）")
+    return localized(f"{code} ({name['en']})", f"{code}（{name['zh']}）")
 
 
 def _year_note(row: Any, fiscal_year: int | None) -> str:

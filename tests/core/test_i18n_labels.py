@@ -130,7 +130,7 @@ def test_resolution_explanations_in_chinese_name_no_codes() -> None:
         assert not code_words(text), text
     with language(ENGLISH):
         english = _resolutions()
-    assert "plan standard of region 000000 used" in english[0].explanation
+    assert "plan standard of region 000000 (National) used" in english[0].explanation
 
 
 def test_standard_matching_reasons_in_chinese_name_no_codes() -> None:

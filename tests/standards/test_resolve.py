@@ -60,7 +60,7 @@ def test_type_first_national_plan_beats_county_industry() -> None:
     assert "no plan standard for the narrower region(s) 110105, 110100, 110000" in won[0].reason
     assert {(c.row or {})["id"] for c in lost} == {1, 3}
     assert all("plan standard ranks above" in c.reason for c in lost)
-    assert "plan standard of region 000000 used" in res.explanation
+    assert "plan standard of region 000000 (National) used" in res.explanation
 
 
 def test_region_first_most_specific_region_wins() -> None:

@@ -72,7 +72,7 @@ def test_plan_wins_by_default_with_national_fallback(rapi: ApiClient) -> None:
             if c["outcome"] == "lost"}  # fmt: skip
     assert set(lost) == {("industry", "110000"), ("historical", "110101")}
     assert lost[("industry", "110000")].startswith("plan standard ranks above industry standard")
-    assert "plan standard of region 000000 used" in body["explanation"]
+    assert "plan standard of region 000000 (National) used" in body["explanation"]
 
 
 def test_precedence_and_order_change_the_winner(rapi: ApiClient) -> None:

@@ -234,7 +234,7 @@ def test_standard_lookup(tab: Tab) -> None:
     assert "object" not in source
     explanation = page.locator("#lookup-explanation").inner_text()
     assert "110105" in explanation
-    assert "采用 000000（全国）的计划标准" in explanation, explanation
+    assert "采用 000000（全国）的计划标准" in explanation, explanation  # the API's words
     assert page.locator("#candidates-table tbody tr").count() >= 4
     # codes in words, Chinese by default: the standard type, the region level and the outcome
     assert page.locator("#lookup-standard dd[data-field=type]").inner_text() == "计划标准"
@@ -250,16 +250,11 @@ def test_standard_lookup(tab: Tab) -> None:
     tab.shot("standards")
     # the language toggle asks the API again: its reasons follow the page's language
     page.click("#lang")
-    page.wait_for_function(
-        "document.querySelector('#candidates-table') &&"
-        " document.querySelector('#candidates-table tbody').innerText.includes('no plan standard')"
-    )
+    # (selectors, not page.wait_for_function: evaluating a string breaks the pages' CSP)
+    page.wait_for_selector("#candidates-table tbody:has-text('no plan standard')")
     assert "used" in page.locator("#lookup-explanation").inner_text()
     page.click("#lang")
-    page.wait_for_function(
-        "document.querySelector('#candidates-table') &&"
-        " document.querySelector('#candidates-table tbody').innerText.includes('地区 110105 没有')"
-    )
+    page.wait_for_selector("#candidates-table tbody:has-text('地区 110105 没有')")
     # an unknown indicator is the API's problem, shown as an alert
     page.fill("#indicator", "HLT-99-999")
     page.click("#lookup-form button")
@@ -592,15 +587,9 @@ def test_version_diff(tab: Tab) -> None:
     assert row[4] == "仅文字修改（英文名称）"  # the API's reason, in the page's language
     tab.shot("diff")
     page.click("#lang")  # asked again in English
-    page.wait_for_function(
-        "document.querySelector('#diff-table tbody tr') && document.querySelector('#diff-table"
-        " tbody tr').innerText.includes('text-only change (English name)')"
-    )
+    page.wait_for_selector("#diff-table tbody tr:has-text('text-only change (English name)')")
     page.click("#lang")
-    page.wait_for_function(
-        "document.querySelector('#diff-table tbody tr') && document.querySelector('#diff-table"
-        " tbody tr').innerText.includes('仅文字修改（英文名称）')"
-    )
+    page.wait_for_selector("#diff-table tbody tr:has-text('仅文字修改（英文名称）')")
     # a framework's versions: SELF-EVAL has one, so both lists offer it
     page.select_option("#kind", "framework")
     page.select_option("#code", "SELF-EVAL")
