@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlmodel import select
 
+from indicator_service.core.database import session_scope
+from indicator_service.core.idempotency import IdempotencyRecord
 from indicator_service.core.settings import Environment, Settings
 from indicator_service.scoring.lookup import CatalogueLookup
 from indicator_service.scoring.router import get_catalogue_lookup
@@ -79,3 +84,15 @@ def use_documents(app: FastAPI, catalogue: CatalogueLookup) -> CatalogueLookup:
 
     app.dependency_overrides[get_catalogue_lookup] = documents
     return catalogue
+
+
+def kept_answers(engine: Engine, scope: str, key: str) -> list[Any]:
+    """The answers kept for Idempotency-Key ``key`` in ``scope`` (one per caller that used it):
+    what a replay is built from."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+            )
+        ).all()
+        return [copy.deepcopy(r.response_body) for r in rows]

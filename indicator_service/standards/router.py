@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from indicator_service.audit.service import record
@@ -336,7 +335,7 @@ def save_derived_standard(
             description="replays the first response for the same key and body",
         ),
     ] = None,
-) -> SaveOut | JSONResponse:
+) -> SaveOut:
     """The server recomputes the derivation from the submitted data (it never stores a number
     it did not compute) and writes the row with its derivation text: method, parameters,
     SHA-256 of the inputs and the arithmetic. Send the draft's ETag as If-Match."""
@@ -349,18 +348,18 @@ def save_derived_standard(
         lambda: _save(session, ns, version, body, curator, if_match),
         owner_key_id=curator.owner_id,
     )
-    out = answer.made
-    if out is None:  # the stored first response, replayed
-        first = dict(answer.body)
-        return JSONResponse(
-            first,
-            status_code=answer.status_code,
-            headers={"ETag": f'"{first["etag"]}"', "Cache-Control": "no-store"},
-        )
+    # the first answer is stored without its labels and a replay is read back into the model:
+    # both are labelled when serialised, in the language of the request being answered
+    out = answer.made if answer.made is not None else SaveOut.model_validate(answer.body)
     response.status_code = answer.status_code
     response.headers["ETag"] = f'"{out.etag}"'
     response.headers["Cache-Control"] = "no-store"
     return out
+
+
+#: the labels of a saved row (``type_label``, ``type_definition``): left out of the answer kept
+#: for an Idempotency-Key replay, which is labelled again in the replaying request's language
+_LABELS: dict[str, Any] = {"standard": set(StandardRowOut.model_computed_fields)}
 
 
 def _save(
@@ -440,7 +439,7 @@ def _save(
         after=out.standard,
         comment="replaced a row with the same identity" if replaced else None,
     )
-    return Answer(out.model_dump(mode="json"), status_code, made=out)
+    return Answer(out.model_dump(mode="json", exclude=_LABELS), status_code, made=out)
 
 
 # --- from stored evaluations ----------------------------------------------------------------

@@ -15,7 +15,7 @@ from indicator_service.core import database
 from indicator_service.standards.service import inputs_hash
 from tests.auth.fixtures import admin_client
 from tests.conftest import TEST_DATABASE_URL, _create_database
-from tests.helpers import ApiClient, assert_problem, make_settings
+from tests.helpers import ApiClient, assert_problem, kept_answers, make_settings
 from tests.paths import CATALOG_DIR
 
 SERIES = [
@@ -34,18 +34,23 @@ CONTEXT = {
 
 
 @pytest.fixture(scope="module")
-def save_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiClient]:
+def save_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     url, drop = _create_database(TEST_DATABASE_URL, tmp_path_factory.mktemp("standards-save"))
     database.upgrade(url)
     app: FastAPI = create_app(make_settings(url))
     with database.session_scope(app.state.engine) as session:
         import_catalogue(session, load_catalogue(CATALOG_DIR))
-    client = admin_client(app)  # drafts and publishing need a key (auth is tested in tests/auth)
-    yield client
-    client.close()
+    yield app
     app.state.engine.dispose()
     if drop is not None:
         drop()
+
+
+@pytest.fixture(scope="module")
+def save_api(save_app: FastAPI) -> Iterator[ApiClient]:
+    client = admin_client(save_app)  # drafts and publishing need a key (tests/auth tests auth)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +220,50 @@ def test_idempotency_key_replays_the_first_response(
     )
     assert problem["errors"][0]["loc"] == ["header", "Idempotency-Key"]
     draft["etag"] = first.headers["etag"]
+
+
+@pytest.mark.parametrize(("first", "then"), [("zh-CN", "en"), ("en", "zh-CN")])
+def test_a_replay_answers_in_the_language_of_the_replaying_request(
+    save_app: FastAPI, save_api: ApiClient, draft: dict[str, Any], first: str, then: str
+) -> None:
+    words = {"zh-CN": ("历史标准", "历史数据"), "en": ("historical standard", "past values")}
+    body = _historical(method="mean_last_n", n=2)  # (87 + 93) / 2 = 90
+    body["standard"] = {**CONTEXT, "fiscal_year": 2027 if first == "en" else 2028}
+    key = f"save-replay-{first}"
+    headers = {"If-Match": draft["etag"], "Idempotency-Key": key}
+    made = save_api.post(
+        _url(draft["version"]), json=body, headers={**headers, "accept-language": first}
+    )
+    assert made.status_code == 201, made.text
+    draft["etag"] = made.headers["etag"]
+    replay = save_api.post(
+        _url(draft["version"]), json=body, headers={**headers, "accept-language": then}
+    )
+    assert replay.status_code == 201, replay.text
+    assert replay.headers["content-language"] == then
+    for answer, lang in ((made.json(), first), (replay.json(), then)):
+        label, definition = words[lang]
+        assert answer["standard"]["type"] == "historical"
+        assert answer["standard"]["type_label"].lower() == label
+        assert definition in answer["standard"]["type_definition"].lower()
+    # the machine fields are the first answer's; only the words follow the replaying request
+    labels = {"type_label", "type_definition"}
+
+    def machine(answer: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **answer,
+            "standard": {k: v for k, v in answer["standard"].items() if k not in labels},
+        }
+
+    assert machine(replay.json()) == machine(made.json())
+    assert replay.headers["etag"] == made.headers["etag"]
+    # nothing new stored: the draft is unchanged, one answer is kept, and it holds no words
+    assert (
+        save_api.get(f"/v1/namespaces/education/versions/{draft['version']}").headers["etag"]
+        == made.headers["etag"]
+    )
+    kept = kept_answers(save_app.state.engine, "standards.save", key)
+    assert kept == [machine(made.json())]
 
 
 def test_published_row_is_what_resolution_returns(
