@@ -21,7 +21,7 @@ from indicator_service.core.errors import (
     PreconditionRequired,
     Unprocessable,
 )
-from indicator_service.core.i18n import _
+from indicator_service.core.i18n import _, localized
 from indicator_service.core.idempotency import Answer, idempotent_create
 from indicator_service.rectification import deadlines
 from indicator_service.rectification.models import Rectification
@@ -58,6 +58,26 @@ def demanding_side(principal: Principal, row: Rectification) -> bool:
         principal.role is Role.admin
         or row.owner_key_id == principal.key_id
         or principal.covers_region(row.region)
+    )
+
+
+def status_label(status: str) -> str:
+    """A status in words, in the current language (the ``status_zh``/``status_en`` of the
+    answers)."""
+    zh, en = deadlines.STATUSES[status]
+    return localized(en, zh)
+
+
+def not_forward(current: str, requested: str) -> Conflict:
+    """The 409 of a step that does not move forward, naming both statuses in words."""
+    label = status_label(current)
+    return Conflict(
+        _(
+            "a rectification only moves forward: from “{current}” it cannot go to “{requested}”",
+            current=label,
+            requested=status_label(requested),
+        ),
+        errors=[_err(["body", "status"], _("is “{status}”", status=label), "invalid_transition")],
     )
 
 
@@ -269,16 +289,7 @@ def update(
     row = get(session, rectification_id, principal, lock=True)
     _check_if_match(row, if_match)
     if deadlines.ORDER[body.status] <= deadlines.ORDER[row.status]:
-        raise Conflict(
-            _(
-                "a rectification only moves forward: it is {current}, not before {requested}",
-                current=row.status,
-                requested=body.status,
-            ),
-            errors=[
-                _err(["body", "status"], _("is {status}", status=row.status), "invalid_transition")
-            ],
-        )
+        raise not_forward(row.status, body.status)
     if body.status != "reported" and not demanding_side(principal, row):
         detail = _(
             "only the side that made the demand (its key, a region scope covering it, an admin) "

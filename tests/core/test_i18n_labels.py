@@ -237,3 +237,27 @@ def test_a_too_small_bump_is_refused_in_the_language_asked() -> None:
     )
     assert "node DEC: re-weighting" in en
     assert en.endswith("publish as 2.0.0")
+
+
+# --- rectification statuses ---------------------------------------------------------------------
+
+
+def test_a_step_backwards_names_the_statuses_in_words() -> None:
+    from indicator_service.rectification.deadlines import ORDER, STATUSES
+    from indicator_service.rectification.service import not_forward
+
+    backwards = [(c, r) for c in ORDER for r in ORDER if ORDER[r] <= ORDER[c]]
+    assert len(backwards) == 10  # every status to itself or to an earlier one
+    for current, requested in backwards:
+        with language(CHINESE):
+            zh = not_forward(current, requested)
+        texts = [zh.detail, *(e.msg for e in zh.errors)]
+        assert STATUSES[current][0] in zh.detail
+        assert STATUSES[requested][0] in zh.detail
+        for text in texts:
+            assert not code_words(text), text
+        with language(ENGLISH):
+            en = not_forward(current, requested)
+        assert STATUSES[current][1] in en.detail
+        assert STATUSES[requested][1] in en.detail
+        assert [e.type for e in en.errors] == [e.type for e in zh.errors] == ["invalid_transition"]

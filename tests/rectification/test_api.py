@@ -254,14 +254,17 @@ def test_problems_in_the_language_asked(
         409,
     )
     en = assert_problem(patch(province, rid, back, "*"), 409)
-    assert zh["detail"] == "整改状态只能向前：当前为 feedback_given，不能改为 open"
+    # the statuses in words (the status_zh / status_en of the answers), the code in the item
+    assert zh["detail"] == "整改状态只能向前：当前为“已反馈待整改”，不能改为“待反馈”"
     assert en["detail"] == (
-        "a rectification only moves forward: it is feedback_given, not before open"
+        "a rectification only moves forward: from “feedback given: rectification under way” "
+        "it cannot go to “open: results and demands not yet sent”"
     )
     assert (zh["errors"][0]["msg"], en["errors"][0]["msg"]) == (
-        "当前为 feedback_given",
-        "is feedback_given",
+        "当前为“已反馈待整改”",
+        "is “feedback given: rectification under way”",
     )
+    assert zh["errors"][0]["type"] == en["errors"][0]["type"] == "invalid_transition"
 
 
 def test_dates_are_written_yyyy_mm_dd(unit: ApiClient, province: ApiClient) -> None:
