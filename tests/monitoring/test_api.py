@@ -12,7 +12,7 @@ from sqlmodel import func, select
 from indicator_service.auth.models import Role
 from indicator_service.core.database import session_scope
 from indicator_service.monitoring.models import MonitoringRecord
-from tests.helpers import ApiClient, assert_problem
+from tests.helpers import ApiClient, assert_problem, kept_answers
 from tests.monitoring.conftest import client_for, farmland_request
 
 
@@ -175,6 +175,35 @@ def test_idempotency_key_replays_the_first_answer(mapi: ApiClient, mon_app: Fast
     assert again.json()["id"] != first.json()["id"]
     assert stored(mon_app) == count + 1
     second.close()
+
+
+@pytest.mark.parametrize(("first", "then"), [("zh-CN", "en"), ("en", "zh-CN")])
+def test_a_replay_answers_as_the_record_reads_in_the_replaying_language(
+    mapi: ApiClient, mon_app: FastAPI, first: str, then: str
+) -> None:
+    """A record's words are {zh, en} pairs (status_zh/status_en, text_zh/text_en …): the kept
+    answer is language-neutral, so a replay in another language is the record as read in that
+    language, byte for byte; nothing new is stored."""
+    key = f"monitor-replay-{first}"
+    body = farmland_request(project=f"REPLAY-{first}")
+    made = mapi.post(
+        "/v1/monitoring", json=body, headers={"Idempotency-Key": key, "accept-language": first}
+    )
+    assert made.status_code == 201, made.text
+    count = stored(mon_app)
+    replay = mapi.post(
+        "/v1/monitoring", json=body, headers={"Idempotency-Key": key, "accept-language": then}
+    )
+    assert (replay.status_code, replay.headers["content-language"]) == (201, then)
+    read = mapi.get(f"/v1/monitoring/{made.json()['id']}", headers={"accept-language": then})
+    assert replay.json() == read.json() == made.json()
+    result = replay.json()["result"]
+    assert result["summary_zh"]
+    assert result["summary_en"]
+    assert result["flags"]
+    assert all(f["label_zh"] and f["label_en"] for f in result["flags"])
+    assert stored(mon_app) == count
+    assert kept_answers(mon_app.state.engine, "monitoring.records", key) == [made.json()]
 
 
 def test_a_flag_is_found_by_its_stable_id_by_those_who_may_read_it(

@@ -16,8 +16,11 @@ import copy
 from typing import Any
 
 import pytest
+from sqlmodel import func, select
 
-from tests.helpers import assert_problem
+from indicator_service.core.database import session_scope
+from indicator_service.targets.models import TargetReview
+from tests.helpers import assert_problem, kept_answers
 from tests.targets.conftest import Callers
 
 URL = "/v1/targets/review"
@@ -261,6 +264,43 @@ def test_idempotency_key_replays_the_first_review(callers: Callers) -> None:
     other = copy.deepcopy(table(project="重放"))
     other["budget"] = 900
     assert_problem(callers.client.post(URL, json=other, headers=h), 409)
+
+
+@pytest.mark.parametrize(("first", "then"), [("zh-CN", "en"), ("en", "zh-CN")])
+def test_a_replay_answers_as_the_review_reads_in_the_replaying_language(
+    callers: Callers, first: str, then: str
+) -> None:
+    """A review's words are {zh, en} pairs (verdict_zh/verdict_en, each finding's zh and en …):
+    the kept answer is language-neutral, so a replay in another language is the review as read
+    in that language; nothing new is stored."""
+    key = f"targets-replay-{first}"
+    body = table(project=f"重放-{first}")
+
+    def post(lang: str) -> Any:
+        return callers.client.post(
+            URL, json=body, headers={**callers.a, "Idempotency-Key": key, "accept-language": lang}
+        )
+
+    def reviews() -> int:
+        with session_scope(callers.app.state.engine) as s:
+            return int(s.exec(select(func.count()).select_from(TargetReview)).one())
+
+    made = post(first)
+    assert made.status_code == 201, made.text
+    count = reviews()
+    replay = post(then)
+    assert (replay.status_code, replay.headers["content-language"]) == (201, then)
+    read = callers.client.get(
+        f"/v1/targets/reviews/{made.json()['id']}", headers={**callers.a, "accept-language": then}
+    )
+    assert replay.json() == read.json() == made.json()
+    result = replay.json()["result"]
+    assert result["verdict_zh"]
+    assert result["verdict_en"]
+    assert result["explanation_zh"]
+    assert result["explanation_en"]
+    assert reviews() == count
+    assert kept_answers(callers.app.state.engine, "targets.reviews", key) == [made.json()]
 
 
 def test_row_problems_answer_in_the_language_asked(callers: Callers) -> None:
