@@ -8,10 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlmodel import func, select
 
 from indicator_service.auth.models import Role
+from indicator_service.core.database import session_scope
 from indicator_service.rectification import deadlines
-from tests.helpers import ApiClient, assert_problem
+from indicator_service.rectification.models import Rectification
+from tests.helpers import ApiClient, assert_problem, kept_answers
 from tests.monitoring.conftest import client_for, farmland_request, mon_app  # noqa: F401
 from tests.scoring.test_reevaluation import (  # the seed app and its clients
     client,
@@ -265,6 +268,42 @@ def test_problems_in_the_language_asked(
         "is “feedback given: rectification under way”",
     )
     assert zh["errors"][0]["type"] == en["errors"][0]["type"] == "invalid_transition"
+
+
+@pytest.mark.parametrize(("first", "then"), [("zh-CN", "en"), ("en", "zh-CN")])
+def test_a_replay_answers_as_the_record_reads_in_the_replaying_language(
+    seed_app: FastAPI,  # noqa: F811
+    unit: ApiClient,
+    province: ApiClient,
+    first: str,
+    then: str,
+) -> None:
+    """A rectification's words are the status_zh/status_en pair: the kept answer is
+    language-neutral, so a replay in another language is the record as read in that language;
+    nothing new is stored."""
+    own = stored(unit, submission(project(), 100, 500, 95))
+    key = f"rectification-replay-{own['id']}"
+
+    def post(lang: str) -> Any:
+        headers = {"Idempotency-Key": key, "Accept-Language": lang}
+        return province.post("/v1/rectifications", json=demand(own["id"]), headers=headers)
+
+    def records() -> int:
+        with session_scope(seed_app.state.engine) as s:
+            return int(s.exec(select(func.count()).select_from(Rectification)).one())
+
+    made = post(first)
+    assert made.status_code == 201, made.text
+    count = records()
+    replay = post(then)
+    assert (replay.status_code, replay.headers["content-language"]) == (201, then)
+    read = province.get(
+        f"/v1/rectifications/{made.json()['id']}", headers={"Accept-Language": then}
+    )
+    assert replay.json() == read.json() == made.json()
+    assert (replay.json()["status_zh"], replay.json()["status_en"]) == deadlines.STATUSES["open"]
+    assert records() == count
+    assert kept_answers(seed_app.state.engine, "rectification.create", key) == [made.json()]
 
 
 def test_dates_are_written_yyyy_mm_dd(unit: ApiClient, province: ApiClient) -> None:
