@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from indicator_service.catalogue import service
+from indicator_service.catalogue.models import CatalogueFrameworkVersion, CatalogueNamespaceVersion
 from indicator_service.core import database
-from tests.helpers import ApiClient, assert_problem
+from tests.helpers import ApiClient, assert_problem, kept_answers
 
 
 def test_namespaces_listed_with_versions(cat_api: ApiClient) -> None:
@@ -316,3 +318,48 @@ def test_framework_draft_reweighting_needs_major(cat_api: ApiClient) -> None:
         "PRC.ORG.2",
     }
     assert all(c["reason"] == "re-weighting" for c in diff["changes"])
+
+
+@pytest.mark.parametrize(
+    ("path", "read", "first", "then"),
+    [
+        ("/v1/namespaces/housing_security", "{path}/versions/{version}", "zh-CN", "en"),
+        ("/v1/frameworks/SELF-EVAL-2021", "{path}/versions/{version}/document", "en", "zh-CN"),
+    ],
+)
+def test_a_draft_replayed_in_another_language_is_the_draft_as_read(
+    cat_api: ApiClient, cat_engine: Engine, path: str, read: str, first: str, then: str
+) -> None:
+    """A draft's answer carries codes and the source document only (no words of a language):
+    the kept answer replays as the draft reads in the replaying request's language; no second
+    version is stored."""
+    key = f"draft-replay-{first}"
+
+    def versions() -> int:
+        with database.session_scope(cat_engine) as s:
+            return len(s.exec(select(CatalogueNamespaceVersion)).all()) + len(
+                s.exec(select(CatalogueFrameworkVersion)).all()
+            )
+
+    made = cat_api.post(
+        f"{path}/drafts", headers={"Idempotency-Key": key, "accept-language": first}
+    )
+    assert made.status_code == 201, made.text
+    count = versions()
+    replay = cat_api.post(
+        f"{path}/drafts", headers={"Idempotency-Key": key, "accept-language": then}
+    )
+    assert (replay.status_code, replay.headers["content-language"]) == (201, then)
+    assert (replay.headers["location"], replay.headers["etag"]) == (
+        made.headers["location"],
+        made.headers["etag"],
+    )
+    url = read.format(path=path, version=made.json()["version"])
+    assert (
+        replay.json() == cat_api.get(url, headers={"accept-language": then}).json() == made.json()
+    )
+    assert versions() == count
+    kind, code = path.split("/")[2:]
+    scope = f"catalogue.{kind[:-1]}-draft:{code}"
+    kept = kept_answers(cat_engine, scope, key)
+    assert kept == [{**made.json(), "_location": made.headers["location"]}]
