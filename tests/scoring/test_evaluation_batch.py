@@ -16,7 +16,7 @@ from indicator_service.core.database import session_scope
 from indicator_service.core.settings import Settings
 from indicator_service.scoring.models import Evaluation
 from tests.auth.fixtures import bearer, issue_key
-from tests.helpers import ApiClient, assert_problem, make_settings
+from tests.helpers import ApiClient, assert_problem, kept_answers, make_settings
 from tests.scoring.test_evaluations import published, submission, v1_rows  # noqa: F401
 
 URL = "/v1/evaluations/batch"
@@ -168,3 +168,33 @@ def test_a_batch_is_one_request_for_the_rate_limit(database_url: str, engine: En
         client.close()
     finally:
         app.state.engine.dispose()
+
+
+@pytest.mark.parametrize(("first", "then"), [("zh-CN", "en"), ("en", "zh-CN")])
+def test_a_replayed_item_answers_in_the_language_of_the_replaying_batch(
+    eapi: ApiClient, engine: Engine, first: str, then: str
+) -> None:
+    """An item's evaluation is kept language-neutral (as POST /v1/evaluations keeps it): a batch
+    replayed in another language labels it in that language; nothing new is stored."""
+    words = {"zh-CN": ("优", "单位自评"), "en": ("Excellent", "unit self-evaluation")}
+    project = f"L-{uuid.uuid4().hex[:8]}"
+    batch = {
+        "items": [{"idempotency_key": f"l-{project}", "submission": v1_rows(submission(project))}]
+    }
+    made = eapi.post(URL, json=batch, headers={"accept-language": first}).json()
+    replay = eapi.post(URL, json=batch, headers={"accept-language": then}).json()
+    assert (made["stored"], replay["stored"], replay["replayed"]) == (1, 0, 1)
+    for answer, lang in ((made, first), (replay, then)):
+        evaluation = answer["items"][0]["evaluation"]
+        assert (evaluation["grade"], evaluation["kind"]) == ("优", "self")
+        assert (evaluation["grade_label"], evaluation["kind_label"]) == words[lang]
+    labels = {"grade_label", "kind_label"}
+    machine = [
+        {k: v for k, v in a["items"][0]["evaluation"].items() if k not in labels}
+        for a in (made, replay)
+    ]
+    assert machine[0] == machine[1]
+    assert len(_stored(engine, project)) == 1
+    kept = kept_answers(engine, "scoring.evaluations", f"l-{project}")
+    assert len(kept) == 1
+    assert not labels & set(kept[0])

@@ -16,7 +16,7 @@ from bench.bench_http import as_columnar
 from bench.bench_http import submission as bench_submission
 from indicator_service.core.database import session_scope
 from indicator_service.scoring.models import Evaluation
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, kept_answers
 from tests.scoring.frameworks import WORKED_EXAMPLE
 from tests.scoring.test_evaluations import published, submission, v1_rows
 
@@ -175,8 +175,12 @@ def test_stored_evaluations_and_replays_answer_in_the_current_language(
     ).json()
     assert listed["items"][0]["grade_label"] == names[then][0]
     assert listed["items"][0]["kind_label"] == names[then][1]
-    # what is stored carries no words of either language
+    # what is stored carries no words of either language: the evaluation's receipt, and the
+    # one answer kept for the key
     assert _labels_in(_stored_result(engine, ev_id)) == set()
+    (kept,) = kept_answers(engine, "scoring.evaluations", key["Idempotency-Key"])
+    assert not {"grade_label", "kind_label"} & set(kept)
+    assert _labels_in(kept["result"]) == set()
     rescored = eapi.post(
         f"/v1/evaluations/{ev_id}/rescore",
         json={"version": "1.0.0"},
