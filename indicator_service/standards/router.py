@@ -350,12 +350,12 @@ def save_derived_standard(
         owner_key_id=curator.owner_id,
     )
     out = answer.made
-    if out is None:  # the stored first response, replayed
-        first = dict(answer.body)
+    if out is None:  # the stored first response, replayed with the labels of this request
+        first = SaveOut.model_validate(answer.body)
         return JSONResponse(
-            first,
+            first.model_dump(mode="json"),
             status_code=answer.status_code,
-            headers={"ETag": f'"{first["etag"]}"', "Cache-Control": "no-store"},
+            headers={"ETag": f'"{first.etag}"', "Cache-Control": "no-store"},
         )
     response.status_code = answer.status_code
     response.headers["ETag"] = f'"{out.etag}"'
@@ -440,7 +440,8 @@ def _save(
         after=out.standard,
         comment="replaced a row with the same identity" if replaced else None,
     )
-    return Answer(out.model_dump(mode="json"), status_code, made=out)
+    # kept for a replay language-neutral: the labels are computed when it is answered
+    return Answer(out.model_dump(mode="json", exclude_computed_fields=True), status_code, made=out)
 
 
 # --- from stored evaluations ----------------------------------------------------------------

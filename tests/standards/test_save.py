@@ -217,6 +217,32 @@ def test_idempotency_key_replays_the_first_response(
     draft["etag"] = first.headers["etag"]
 
 
+def test_idempotency_key_replay_labels_in_the_language_asked(
+    save_api: ApiClient, draft: dict[str, Any]
+) -> None:
+    # the stored first response is language-neutral: a replay names the standard type in the
+    # language of the replaying request, not of the first one
+    url = _url(draft["version"])
+    current = save_api.get(f"/v1/namespaces/education/versions/{draft['version']}")
+    body = _historical(method="last_year")
+    body["standard"] = {**CONTEXT, "fiscal_year": 2027}
+    key = {"Idempotency-Key": "save-2027-historical-labels"}
+    zh = {**key, "If-Match": current.headers["etag"], "Accept-Language": "zh-CN"}
+    first = save_api.post(url, json=body, headers=zh)
+    assert first.status_code == 201, first.text
+    assert first.json()["standard"]["type_label"] == "历史标准"
+    en = {**key, "If-Match": first.headers["etag"], "Accept-Language": "en"}
+    again = save_api.post(url, json=body, headers=en)
+    assert again.status_code == 201, again.text
+    assert again.json()["standard"]["type_label"] == "historical standard"
+    assert (
+        again.json()["standard"]["type_definition"] != first.json()["standard"]["type_definition"]
+    )
+    assert again.json()["standard"]["value"] == first.json()["standard"]["value"]
+    assert again.headers["etag"] == first.headers["etag"]
+    draft["etag"] = first.headers["etag"]
+
+
 def test_published_row_is_what_resolution_returns(
     save_api: ApiClient, draft: dict[str, Any]
 ) -> None:
