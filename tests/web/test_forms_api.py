@@ -201,7 +201,8 @@ def test_form_receipts_carry_labels_in_the_language_asked(
         r = post(web_api, GOOD_CSV, "text/csv", {**scorer, "Accept-Language": lang})
         assert r.status_code == 200, r.text
         receipt = r.json()["items"][0]["receipt"]
-        assert receipt["grade_label"] and receipt["missing_policy_label"]
+        assert receipt["grade_label"]
+        assert receipt["missing_policy_label"]
         assert all(leaf["rule_label"] for leaf in receipt["leaves"])
         labels[lang] = (receipt["grade_label"], receipt["leaves"][0]["rule_label"])
     assert labels["zh-CN"] != labels["en"]
