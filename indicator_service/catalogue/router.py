@@ -563,11 +563,12 @@ async def get_framework(
     code: FwPath,
     request: Request,
     response: Response,
+    reader: ReaderDep,
     version: VersionQuery = None,
     if_none_match: IfNoneMatch = None,
 ) -> FrameworkOut | Response:
     return await read_published(
-        request, _framework, code, version, request, response, if_none_match
+        request, _framework, code, version, request, response, reader, if_none_match
     )
 
 
@@ -582,10 +583,11 @@ async def get_framework_version(
     version: VersionPath,
     request: Request,
     response: Response,
+    reader: ReaderDep,
     if_none_match: IfNoneMatch = None,
 ) -> FrameworkOut | Response:
     return await read_published(
-        request, _framework, code, version, request, response, if_none_match
+        request, _framework, code, version, request, response, reader, if_none_match
     )
 
 
@@ -595,6 +597,7 @@ def _framework(
     version: str | None,
     request: Request,
     response: Response,
+    reader: Principal | None,
     if_none_match: str | None,
 ) -> FrameworkOut | Response:
     pinned = version is not None
@@ -602,6 +605,8 @@ def _framework(
     if (unchanged := not_modified(request, if_none_match, tag, pinned=pinned)) is not None:
         return unchanged
     rel = service.get_framework(session, code, version)
+    if rel.status in service.UNPUBLISHED:  # a draft's tree: as its document (…/document)
+        _ensure_draft_reader(reader, FRAMEWORK_OWNER)
     set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
     return answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=pinned)
 
