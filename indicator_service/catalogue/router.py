@@ -421,11 +421,12 @@ async def get_indicator(
     code: IndPath,
     request: Request,
     response: Response,
+    reader: ReaderDep,
     version: VersionQuery = None,
     if_none_match: IfNoneMatch = None,
 ) -> IndicatorDetail | Response:
     return await read_published(
-        request, _indicator, code, request, response, version, if_none_match
+        request, _indicator, code, request, response, version, reader, if_none_match
     )
 
 
@@ -435,12 +436,15 @@ def _indicator(
     request: Request,
     response: Response,
     version: str | None,
+    reader: Principal | None,
     if_none_match: str | None,
 ) -> IndicatorDetail | Response:
     tag = etags.indicator_tag(session, code, version, request_text(request))
     if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
         return unchanged
     ind = service.get_indicator(session, code, version)
+    if ind.namespace_status in service.UNPUBLISHED:  # read in a draft (?version=…-draft)
+        _ensure_draft_reader(reader, ind.namespace)
     standards = service.standards_for(session, code, version)
     # standards may come from other namespaces' latest versions: never immutable
     no_store(response)
@@ -462,6 +466,7 @@ async def lookup_standard(
     code: IndPath,
     request: Request,
     response: Response,
+    reader: ReaderDep,
     type: Annotated[
         Literal[
             "plan",
@@ -492,7 +497,7 @@ async def lookup_standard(
         type, region, fiscal_year, sector, project_type, version, include_illustrative
     )
     return await read_published(
-        request, _standard_match, code, context, request, response, if_none_match
+        request, _standard_match, code, context, request, response, reader, if_none_match
     )
 
 
@@ -515,6 +520,7 @@ def _standard_match(
     context: StandardContext,
     request: Request,
     response: Response,
+    reader: Principal | None,
     if_none_match: str | None,
 ) -> StandardMatchOut | Response:
     version = context.version
@@ -523,7 +529,9 @@ def _standard_match(
         return unchanged
     no_store(response)
     tag_response(response, tag)
-    service.get_indicator(session, code, version)  # 404 for an unknown indicator
+    ind = service.get_indicator(session, code, version)  # 404 for an unknown indicator
+    if ind.namespace_status in service.UNPUBLISHED:  # read in a draft (?version=…-draft)
+        _ensure_draft_reader(reader, ind.namespace)
     m = service.resolve_standard(
         session,
         code,
