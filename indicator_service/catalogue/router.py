@@ -352,6 +352,7 @@ def deprecate(
 async def list_indicators(
     request: Request,
     response: Response,
+    reader: ReaderDep,
     namespace: Annotated[str | None, Query(pattern=NAMESPACE_RE.pattern)] = None,
     version: VersionQuery = None,
     sector: ShortQuery = None,
@@ -378,7 +379,7 @@ async def list_indicators(
         q=q,
     )
     return await read_published(
-        request, _indicator_page, filters, limit, offset, request, response, if_none_match
+        request, _indicator_page, filters, limit, offset, request, response, reader, if_none_match
     )
 
 
@@ -389,6 +390,7 @@ def _indicator_page(
     offset: int,
     request: Request,
     response: Response,
+    reader: Principal | None,
     if_none_match: str | None,
 ) -> IndicatorPage | Response:
     tag = etags.search_tag(session, filters, request_text(request))
@@ -396,6 +398,9 @@ def _indicator_page(
         return unchanged
     tag_response(response, tag)
     items, total = service.list_indicators(session, filters, limit, offset)
+    # a search in a draft (?version=…-draft): its indicators are draft content
+    for ns in sorted({i.namespace for i in items if i.namespace_status in service.UNPUBLISHED}):
+        _ensure_draft_reader(reader, ns)
     nxt = None
     if offset + len(items) < total:
         params = dict(request.query_params)

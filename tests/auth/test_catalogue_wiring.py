@@ -281,6 +281,12 @@ def test_an_indicator_read_in_a_draft_is_not_public(
         assert_problem(_call(api, "GET", path, keys["health_curator"]), 403)
     assert _call(api, "GET", detail, keys["edu_reviewer"]).status_code == 200
     assert _call(api, "GET", f"/v1/indicators/{code}", None).status_code == 200  # published
+    # a search in the draft: its indicators are draft content too
+    search = f"/v1/indicators?namespace=education&version={version}"
+    assert_problem(_call(api, "GET", search, None), 401)
+    assert_problem(_call(api, "GET", search, keys["health_curator"]), 403)
+    assert_problem(_call(api, "GET", f"/v1/indicators?version={version}", None), 401)
+    assert _call(api, "GET", search, keys["edu_reviewer"]).json()["total"] > 0
 
 
 def test_published_reads_stay_public(wired: tuple[FastAPI, ApiClient]) -> None:
