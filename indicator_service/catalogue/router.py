@@ -352,6 +352,7 @@ def deprecate(
 async def list_indicators(
     request: Request,
     response: Response,
+    reader: ReaderDep,
     namespace: Annotated[str | None, Query(pattern=NAMESPACE_RE.pattern)] = None,
     version: VersionQuery = None,
     sector: ShortQuery = None,
@@ -378,7 +379,7 @@ async def list_indicators(
         q=q,
     )
     return await read_published(
-        request, _indicator_page, filters, limit, offset, request, response, if_none_match
+        request, _indicator_page, filters, limit, offset, request, response, reader, if_none_match
     )
 
 
@@ -389,6 +390,7 @@ def _indicator_page(
     offset: int,
     request: Request,
     response: Response,
+    reader: Principal | None,
     if_none_match: str | None,
 ) -> IndicatorPage | Response:
     tag = etags.search_tag(session, filters, request_text(request))
@@ -396,6 +398,9 @@ def _indicator_page(
         return unchanged
     tag_response(response, tag)
     items, total = service.list_indicators(session, filters, limit, offset)
+    # a search in a draft (?version=…-draft): its indicators are draft content
+    for ns in sorted({i.namespace for i in items if i.namespace_status in service.UNPUBLISHED}):
+        _ensure_draft_reader(reader, ns)
     nxt = None
     if offset + len(items) < total:
         params = dict(request.query_params)
@@ -421,11 +426,12 @@ async def get_indicator(
     code: IndPath,
     request: Request,
     response: Response,
+    reader: ReaderDep,
     version: VersionQuery = None,
     if_none_match: IfNoneMatch = None,
 ) -> IndicatorDetail | Response:
     return await read_published(
-        request, _indicator, code, request, response, version, if_none_match
+        request, _indicator, code, request, response, version, reader, if_none_match
     )
 
 
@@ -435,12 +441,15 @@ def _indicator(
     request: Request,
     response: Response,
     version: str | None,
+    reader: Principal | None,
     if_none_match: str | None,
 ) -> IndicatorDetail | Response:
     tag = etags.indicator_tag(session, code, version, request_text(request))
     if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
         return unchanged
     ind = service.get_indicator(session, code, version)
+    if ind.namespace_status in service.UNPUBLISHED:  # read in a draft (?version=…-draft)
+        _ensure_draft_reader(reader, ind.namespace)
     standards = service.standards_for(session, code, version)
     # standards may come from other namespaces' latest versions: never immutable
     no_store(response)
@@ -462,6 +471,7 @@ async def lookup_standard(
     code: IndPath,
     request: Request,
     response: Response,
+    reader: ReaderDep,
     type: Annotated[
         Literal[
             "plan",
@@ -492,7 +502,7 @@ async def lookup_standard(
         type, region, fiscal_year, sector, project_type, version, include_illustrative
     )
     return await read_published(
-        request, _standard_match, code, context, request, response, if_none_match
+        request, _standard_match, code, context, request, response, reader, if_none_match
     )
 
 
@@ -515,6 +525,7 @@ def _standard_match(
     context: StandardContext,
     request: Request,
     response: Response,
+    reader: Principal | None,
     if_none_match: str | None,
 ) -> StandardMatchOut | Response:
     version = context.version
@@ -523,7 +534,9 @@ def _standard_match(
         return unchanged
     no_store(response)
     tag_response(response, tag)
-    service.get_indicator(session, code, version)  # 404 for an unknown indicator
+    ind = service.get_indicator(session, code, version)  # 404 for an unknown indicator
+    if ind.namespace_status in service.UNPUBLISHED:  # read in a draft (?version=…-draft)
+        _ensure_draft_reader(reader, ind.namespace)
     m = service.resolve_standard(
         session,
         code,
@@ -563,11 +576,12 @@ async def get_framework(
     code: FwPath,
     request: Request,
     response: Response,
+    reader: ReaderDep,
     version: VersionQuery = None,
     if_none_match: IfNoneMatch = None,
 ) -> FrameworkOut | Response:
     return await read_published(
-        request, _framework, code, version, request, response, if_none_match
+        request, _framework, code, version, request, response, reader, if_none_match
     )
 
 
@@ -582,10 +596,11 @@ async def get_framework_version(
     version: VersionPath,
     request: Request,
     response: Response,
+    reader: ReaderDep,
     if_none_match: IfNoneMatch = None,
 ) -> FrameworkOut | Response:
     return await read_published(
-        request, _framework, code, version, request, response, if_none_match
+        request, _framework, code, version, request, response, reader, if_none_match
     )
 
 
@@ -595,6 +610,7 @@ def _framework(
     version: str | None,
     request: Request,
     response: Response,
+    reader: Principal | None,
     if_none_match: str | None,
 ) -> FrameworkOut | Response:
     pinned = version is not None
@@ -602,6 +618,8 @@ def _framework(
     if (unchanged := not_modified(request, if_none_match, tag, pinned=pinned)) is not None:
         return unchanged
     rel = service.get_framework(session, code, version)
+    if rel.status in service.UNPUBLISHED:  # a draft's tree: as its document (…/document)
+        _ensure_draft_reader(reader, FRAMEWORK_OWNER)
     set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
     return answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=pinned)
 

@@ -22,7 +22,8 @@ from indicator_service.catalogue.source import (
 )
 from indicator_service.core.cache import LRU
 from indicator_service.core.errors import ErrorItem, NotFound
-from indicator_service.core.i18n import _
+from indicator_service.core.i18n import _, localized
+from indicator_service.rules.labels import label
 
 if TYPE_CHECKING:  # prepare imports this module: the name is for the type checker only
     from indicator_service.catalogue.frameworks import FrameworkRelease
@@ -96,12 +97,16 @@ def find_standard(
 
 
 def standard_words(type_: str, precedence: Sequence[str] | None = None) -> str:
+    """The standard type a row asks for in words of the current language (计划标准, plan
+    standard); for ``auto`` every type of the precedence (计划标准、行业标准或专业标准)."""
     if type_ != AUTO_STANDARD:
-        return type_
+        return label("standard_type", type_) or type_
     from indicator_service.standards.resolve import DEFAULT_PRECEDENCE
 
-    *head, last = precedence or DEFAULT_PRECEDENCE
-    return f"{', '.join(head)} or {last}" if head else last
+    *head, last = (label("standard_type", t) or t for t in precedence or DEFAULT_PRECEDENCE)
+    if not head:
+        return last
+    return _("{types} or {last}", types=localized(", ", "、").join(head), last=last)
 
 
 class CatalogueLookup(Protocol):

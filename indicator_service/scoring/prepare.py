@@ -294,7 +294,7 @@ def _row_leaf(
                 error_item(
                     (*rloc, "standard_type"),
                     _(
-                        "no {standard_words} standard for {value} in region {region}{value2}",
+                        "no {standard_words} for {value} in region {region}{value2}",
                         standard_words=standard_words(row.standard_type, precedence),
                         value=code or _("a row without indicator"),
                         region=req.region,

@@ -52,6 +52,7 @@ from indicator_service.scoring.csvform import (
     table_records,
     validate_submissions,
 )
+from indicator_service.scoring.labels import labelled
 from indicator_service.scoring.lookup import CatalogueLookup
 from indicator_service.scoring.router import CatalogueDep
 from indicator_service.scoring.schemas import Receipt, ScoreRequest
@@ -147,7 +148,7 @@ def _national_response(outcomes: list[national.FormOutcome]) -> FormScoreRespons
             lines=[x.row + 1 for x in o.form.indicators],
             total=o.receipt.total if o.receipt else None,
             grade=o.receipt.grade.grade if o.receipt and o.receipt.grade else None,
-            receipt=o.receipt,
+            receipt=labelled(o.receipt) if o.receipt else None,
             ok=o.ok,
             problems=[FormProblemOut(cell=p.where, msg=p.msg, type=p.type) for p in o.problems],
             request=o.request,
@@ -430,7 +431,7 @@ async def score_uploaded_form(
             lines=lines[key],
             total=res.result.total,
             grade=res.result.grade.grade if res.result.grade else None,
-            receipt=res.result,
+            receipt=labelled(res.result),
             request=req,
         )
         for key, req, res in zip(keys, requests, results, strict=True)

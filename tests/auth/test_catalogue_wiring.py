@@ -240,6 +240,55 @@ def test_framework_drafts_belong_to_the_common_namespace(
     assert entries[0]["actor_role"] == "curator"
 
 
+def test_a_framework_drafts_tree_is_not_public(
+    wired: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    # the tree of a framework draft is its document resolved: read like …/document (a curator
+    # or reviewer scoped to common), never public
+    _, api = wired
+    code = _call(api, "GET", "/v1/frameworks", None).json()["items"][0]["code"]
+    r = _call(api, "POST", f"/v1/frameworks/{code}/drafts", keys["common_curator"])
+    assert r.status_code in (201, 409), r.text  # 409: another test opened it already
+    listed = _call(api, "GET", "/v1/frameworks", None).json()["items"]
+    versions = next(f["versions"] for f in listed if f["code"] == code)
+    version = next(v["version"] for v in versions if v["version"].endswith("-draft"))
+    tree = f"/v1/frameworks/{code}/versions/{version}"
+    for path in (tree, f"{tree}/document"):
+        assert_problem(_call(api, "GET", path, None), 401)
+        assert_problem(_call(api, "GET", path, keys["evaluator"]), 403)
+        assert_problem(_call(api, "GET", path, keys["health_curator"]), 403)
+        assert _call(api, "GET", path, keys["common_reviewer"]).status_code == 200
+
+
+def test_an_indicator_read_in_a_draft_is_not_public(
+    wired: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    # an indicator, or its standard, read in a draft namespace version (?version=…-draft) is
+    # draft content: a curator or reviewer of the namespace reads it, as the draft itself
+    _, api = wired
+    r = _call(api, "POST", "/v1/namespaces/education/drafts", keys["edu_curator"])
+    assert r.status_code in (201, 409), r.text  # 409: another test opened it already
+    listed = _call(api, "GET", "/v1/namespaces", None).json()["items"]
+    versions = next(n["versions"] for n in listed if n["code"] == "education")
+    version = next(v["version"] for v in versions if v["version"].endswith("-draft"))
+    page = _call(api, "GET", "/v1/indicators?namespace=education&limit=1", None).json()
+    code = page["items"][0]["code"]
+    detail = f"/v1/indicators/{code}?version={version}"
+    standard = f"/v1/indicators/{code}/standard?version={version}"
+    for path in (detail, standard):
+        assert_problem(_call(api, "GET", path, None), 401)
+        assert_problem(_call(api, "GET", path, keys["evaluator"]), 403)
+        assert_problem(_call(api, "GET", path, keys["health_curator"]), 403)
+    assert _call(api, "GET", detail, keys["edu_reviewer"]).status_code == 200
+    assert _call(api, "GET", f"/v1/indicators/{code}", None).status_code == 200  # published
+    # a search in the draft: its indicators are draft content too
+    search = f"/v1/indicators?namespace=education&version={version}"
+    assert_problem(_call(api, "GET", search, None), 401)
+    assert_problem(_call(api, "GET", search, keys["health_curator"]), 403)
+    assert_problem(_call(api, "GET", f"/v1/indicators?version={version}", None), 401)
+    assert _call(api, "GET", search, keys["edu_reviewer"]).json()["total"] > 0
+
+
 def test_published_reads_stay_public(wired: tuple[FastAPI, ApiClient]) -> None:
     _, api = wired
     assert _call(api, "GET", "/v1/namespaces/education/versions/1.0.0", None).status_code == 200

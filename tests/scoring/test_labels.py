@@ -189,3 +189,32 @@ def test_stored_evaluations_and_replays_answer_in_the_current_language(
     assert (
         rescored["original"]["grade_label"] == rescored["rescored"]["grade_label"] == names[then][0]
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "precedence_words", "single_words"),
+    [
+        ("zh-CN", "计划标准、行业标准、专业标准或历史标准", "计划标准"),
+        ("en", "plan standard, industry standard, professional standard or historical standard",
+         "plan standard"),
+    ],
+)  # fmt: skip
+def test_a_missing_standard_is_named_in_the_language_asked(
+    eapi: ApiClient, published: None, lang: str, precedence_words: str, single_words: str
+) -> None:
+    # a row that asks for a standard none gives: the problem names the standard type(s) in
+    # words of the request's language (it said "没有plan" in Chinese)
+    body = submission("P-NO-STANDARD", version=None)
+    body["rows"][0].update(target=None, standard_type="plan")
+    body["rows"][1].update(target=None, standard_type="auto")
+    r = eapi.post("/v1/score", json=body, headers={"accept-language": lang})
+    assert r.status_code == 422, r.text
+    msgs = {tuple(e["loc"][-3:]): e["msg"] for e in r.json()["errors"]}
+    single = msgs[("rows", 0, "standard_type")]
+    several = msgs[("rows", 1, "standard_type")]
+    assert single_words in single
+    assert "plan," not in single
+    assert precedence_words in several
+    if lang == "zh-CN":
+        assert "plan" not in single
+        assert "plan" not in several

@@ -189,3 +189,20 @@ def test_class_totals_are_enforced_on_the_uploaded_form(
         assert [e["msg"] for e in zh["errors"]] == [
             f"第 {line} 行第 points 列：{CLASS_TOTAL_MSG_ZH}" for line in (2, 3)
         ]
+
+
+def test_form_receipts_carry_labels_in_the_language_asked(
+    web_api: ApiClient, scorer: dict[str, str]
+) -> None:
+    # a receipt answered for an uploaded form is labelled like every other receipt
+    # (docs/scoring.md, "Labels"), in the request's language
+    labels = {}
+    for lang in ("zh-CN", "en"):
+        r = post(web_api, GOOD_CSV, "text/csv", {**scorer, "Accept-Language": lang})
+        assert r.status_code == 200, r.text
+        receipt = r.json()["items"][0]["receipt"]
+        assert receipt["grade_label"]
+        assert receipt["missing_policy_label"]
+        assert all(leaf["rule_label"] for leaf in receipt["leaves"])
+        labels[lang] = (receipt["grade_label"], receipt["leaves"][0]["rule_label"])
+    assert labels["zh-CN"] != labels["en"]
