@@ -34,6 +34,7 @@ from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import etags, service
 from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER
+from indicator_service.catalogue.heads import heads
 from indicator_service.catalogue.reads import (
     answer,
     no_store,
@@ -208,11 +209,15 @@ def diff_namespace(
     ns: NsPath,
     session: SessionDep,
     response: Response,
+    reader: ReaderDep,
     from_: Annotated[str, Query(alias="from", pattern=_VERSION_PATTERN, max_length=40)],
     to: Annotated[str, Query(pattern=_VERSION_PATTERN, max_length=40)],
 ) -> DiffOut:
     no_store(response)
-    return _diff_out(service.diff_versions(session, "namespace", ns, from_, to))
+    diff = service.diff_versions(session, "namespace", ns, from_, to)  # 404 first
+    if any(heads(session).namespace(ns, v) is None for v in (from_, to)):
+        _ensure_draft_reader(reader, ns)  # a draft's content is not public
+    return _diff_out(diff)
 
 
 IdempotencyKey = Annotated[
@@ -398,8 +403,17 @@ def _indicator_page(
         return unchanged
     tag_response(response, tag)
     items, total = service.list_indicators(session, filters, limit, offset)
-    # a search in a draft (?version=…-draft): its indicators are draft content
-    for ns in sorted({i.namespace for i in items if i.namespace_status in service.UNPUBLISHED}):
+    # a search in a draft (?version=…-draft): its indicators, and even its total, are draft
+    # content (the version's namespaces are checked too, so that a page past the end says nothing)
+    drafts = {i.namespace for i in items if i.namespace_status in service.UNPUBLISHED}
+    if filters.version is not None:
+        snapshot = heads(session)
+        for code, versions in snapshot.namespaces.items():
+            head = versions.get(filters.version)
+            in_search = filters.namespace in (None, code)
+            if in_search and head is not None and not head.readable:
+                drafts.add(code)
+    for ns in sorted(drafts):
         _ensure_draft_reader(reader, ns)
     nxt = None
     if offset + len(items) < total:
@@ -634,11 +648,15 @@ def diff_framework(
     code: FwPath,
     session: SessionDep,
     response: Response,
+    reader: ReaderDep,
     from_: Annotated[str, Query(alias="from", pattern=_VERSION_PATTERN, max_length=40)],
     to: Annotated[str, Query(pattern=_VERSION_PATTERN, max_length=40)],
 ) -> DiffOut:
     no_store(response)
-    return _diff_out(service.diff_versions(session, "framework", code, from_, to))
+    diff = service.diff_versions(session, "framework", code, from_, to)  # 404 first
+    if any(heads(session).framework(code, v) is None for v in (from_, to)):
+        _ensure_draft_reader(reader, FRAMEWORK_OWNER)  # a draft's content is not public
+    return _diff_out(diff)
 
 
 @router.get(

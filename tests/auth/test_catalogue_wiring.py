@@ -287,6 +287,47 @@ def test_an_indicator_read_in_a_draft_is_not_public(
     assert_problem(_call(api, "GET", search, keys["health_curator"]), 403)
     assert_problem(_call(api, "GET", f"/v1/indicators?version={version}", None), 401)
     assert _call(api, "GET", search, keys["edu_reviewer"]).json()["total"] > 0
+    # a page past the end has no items, but its total is the draft's
+    past = f"{search}&offset=100000"
+    assert_problem(_call(api, "GET", past, None), 401)
+    assert_problem(_call(api, "GET", f"/v1/indicators?version={version}&offset=100000", None), 401)
+    assert _call(api, "GET", past, keys["edu_reviewer"]).json()["items"] == []
+
+
+def test_a_diff_with_a_draft_is_not_public(
+    wired: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    # a diff names a draft's changes, values included: read like the draft itself; a diff of
+    # published versions stays public
+    _, api = wired
+    r = _call(api, "POST", "/v1/namespaces/education/drafts", keys["edu_curator"])
+    assert r.status_code in (201, 409), r.text  # 409: another test opened it already
+    listed = _call(api, "GET", "/v1/namespaces", None).json()["items"]
+    versions = next(n["versions"] for n in listed if n["code"] == "education")
+    draft = next(v["version"] for v in versions if v["version"].endswith("-draft"))
+    diff = f"/v1/namespaces/education/diff?from=1.0.0&to={draft}"
+    assert_problem(_call(api, "GET", diff, None), 401)
+    assert_problem(_call(api, "GET", diff, keys["evaluator"]), 403)
+    assert_problem(_call(api, "GET", diff, keys["health_curator"]), 403)
+    assert _call(api, "GET", diff, keys["edu_reviewer"]).status_code == 200
+    reverse = f"/v1/namespaces/education/diff?from={draft}&to=1.0.0"
+    assert_problem(_call(api, "GET", reverse, None), 401)
+    same = _call(api, "GET", "/v1/namespaces/education/diff?from=1.0.0&to=1.0.0", None)
+    assert same.status_code == 200, same.text
+    unknown = _call(api, "GET", "/v1/namespaces/education/diff?from=1.0.0&to=9.9.9", None)
+    assert_problem(unknown, 404)
+    code = _call(api, "GET", "/v1/frameworks", None).json()["items"][0]["code"]
+    r = _call(api, "POST", f"/v1/frameworks/{code}/drafts", keys["common_curator"])
+    assert r.status_code in (201, 409), r.text
+    fw = next(
+        f for f in _call(api, "GET", "/v1/frameworks", None).json()["items"] if f["code"] == code
+    )
+    published = next(v["version"] for v in fw["versions"] if not v["version"].endswith("-draft"))
+    fw_draft = next(v["version"] for v in fw["versions"] if v["version"].endswith("-draft"))
+    fw_diff = f"/v1/frameworks/{code}/diff?from={published}&to={fw_draft}"
+    assert_problem(_call(api, "GET", fw_diff, None), 401)
+    assert_problem(_call(api, "GET", fw_diff, keys["health_curator"]), 403)
+    assert _call(api, "GET", fw_diff, keys["common_reviewer"]).status_code == 200
 
 
 def test_published_reads_stay_public(wired: tuple[FastAPI, ApiClient]) -> None:
