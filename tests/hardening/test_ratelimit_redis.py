@@ -168,4 +168,7 @@ def test_two_replicas_hold_the_combined_rate_over_time(
     assert sent > 2 * allowed, (sent, elapsed)  # the replicas were offered more than the limit
     assert total <= allowed + 1, (accepted, elapsed)  # the combined rate held
     assert total >= 3 + 2 * (elapsed - 0.6), (accepted, elapsed)  # and the limit was reached
-    assert min(accepted.values()) >= 2, accepted  # both replicas served their share
+    # Both replicas served. Which one finds a refilled token is timing (a CI run saw {0: 6, 1: 1}
+    # on a loaded machine): beyond the burst no share is owed to either; that the bound above
+    # holds for the two together is what shows the limit is shared (alone, each would allow it).
+    assert min(accepted.values()) >= 1, accepted
