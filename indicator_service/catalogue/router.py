@@ -73,7 +73,7 @@ from indicator_service.catalogue.source import (
 from indicator_service.catalogue.versioning import Diff
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
-from indicator_service.core.idempotency import Answer, idempotent_create
+from indicator_service.core.idempotency import Answer, IdempotencyKeyHeader, idempotent_create
 from indicator_service.core.openapi import typed_body
 
 # Reads of published data are public while INDICATOR_PUBLIC_READS is true (a key that is sent
@@ -220,17 +220,6 @@ def diff_namespace(
     return _diff_out(diff)
 
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        pattern=r"^[\x21-\x7e]+$",
-        description="replays the first response for the same key",
-    ),
-]
-
-
 def _created(
     session: SessionDep,
     scope: str,
@@ -270,7 +259,10 @@ def _created(
     summary="Create a draft from the latest published version (Idempotency-Key replays)",
 )
 def create_draft(
-    ns: NsPath, session: SessionDep, curator: CuratorDep, idempotency_key: IdempotencyKey = None
+    ns: NsPath,
+    session: SessionDep,
+    curator: CuratorDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     ensure_scope(curator, ns)
 
@@ -705,7 +697,10 @@ def _framework_document(
     summary="Create a framework draft from the latest published version (Idempotency-Key)",
 )
 def create_framework_draft(
-    code: FwPath, session: SessionDep, curator: CuratorDep, idempotency_key: IdempotencyKey = None
+    code: FwPath,
+    session: SessionDep,
+    curator: CuratorDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     ensure_scope(curator, FRAMEWORK_OWNER, loc=("path", "code"))
 

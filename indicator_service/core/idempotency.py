@@ -20,8 +20,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Header
 from pydantic import BaseModel
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,17 @@ from indicator_service.core.errors import Conflict, ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
 
 MAX_KEY_LENGTH = 200
+
+#: The ``Idempotency-Key`` request header of every create that honours it.
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=MAX_KEY_LENGTH,
+        pattern=r"^[\x21-\x7e]+$",
+        description="replays the first response for the same key and body",
+    ),
+]
 
 T = TypeVar("T")
 

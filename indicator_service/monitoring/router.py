@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, ensure_region
 from indicator_service.core.database import SessionDep
+from indicator_service.core.idempotency import IdempotencyKeyHeader
 from indicator_service.core.paging import Limit, Offset
 from indicator_service.monitoring import service, workbook
 from indicator_service.monitoring.schemas import MonitoringList, MonitoringOut, MonitoringRequest
@@ -36,10 +37,7 @@ def create_monitoring(
     body: MonitoringRequest,
     session: SessionDep,
     evaluator: EvaluatorDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$"),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     ensure_region(evaluator, body.region)
     created = service.create_monitoring(session, body, evaluator, idempotency_key)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep
 from indicator_service.core.database import SessionDep
+from indicator_service.core.idempotency import IdempotencyKeyHeader
 from indicator_service.core.paging import Limit, Offset
 from indicator_service.rectification import service
 from indicator_service.rectification.schemas import (
@@ -49,10 +50,7 @@ def create_rectification(
     body: RectificationCreate,
     session: SessionDep,
     evaluator: EvaluatorDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$"),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     created = service.create(session, body, evaluator, idempotency_key)
     return JSONResponse(

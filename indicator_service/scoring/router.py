@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -22,6 +22,7 @@ from indicator_service.core.database import SessionDep, memory_first, session_sc
 from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.i18n import _
+from indicator_service.core.idempotency import IdempotencyKeyHeader
 from indicator_service.core.jsonbody import json_body, openapi_body
 from indicator_service.core.openapi import typed_body
 from indicator_service.core.paging import Limit, Offset
@@ -242,10 +243,7 @@ def create_evaluation(
     session: SessionDep,
     catalogue: CatalogueDep,
     evaluator: EvaluatorDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$"),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     ensure_region(evaluator, body.region)
     created = evaluations.create_evaluation(session, body, catalogue, evaluator, idempotency_key)

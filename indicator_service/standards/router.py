@@ -29,7 +29,7 @@ from indicator_service.core.errors import (
     Unprocessable,
 )
 from indicator_service.core.i18n import _
-from indicator_service.core.idempotency import Answer, idempotent_create
+from indicator_service.core.idempotency import Answer, IdempotencyKeyHeader, idempotent_create
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.router import get_catalogue
 from indicator_service.standards import derive
@@ -326,15 +326,7 @@ def save_derived_standard(
     response: Response,
     curator: CuratorDep,
     if_match: Annotated[str | None, Header(max_length=100)] = None,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=200,
-            pattern=r"^[\x21-\x7e]+$",
-            description="replays the first response for the same key and body",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> SaveOut:
     """The server recomputes the derivation from the submitted data (it never stores a number
     it did not compute) and writes the row with its derivation text: method, parameters,

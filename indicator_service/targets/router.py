@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +15,7 @@ from indicator_service.auth.principal import Principal
 from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import Unprocessable, UnsupportedMediaType, excerpt
 from indicator_service.core.i18n import _
+from indicator_service.core.idempotency import IdempotencyKeyHeader
 from indicator_service.core.paging import Limit, Offset
 from indicator_service.targets import service
 from indicator_service.targets.schemas import (
@@ -28,9 +29,6 @@ router = APIRouter(prefix="/v1/targets", tags=["targets"], responses=AUTH_RESPON
 
 MAX_ID = 2**31 - 1
 ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="target review id")]
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")
-]
 REVIEW_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown framework or version"},
     409: {"description": "Idempotency-Key reused with a different body"},
@@ -48,7 +46,7 @@ def review_targets(
     body: TargetReviewRequest,
     session: SessionDep,
     evaluator: EvaluatorDep,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     ensure_region(evaluator, body.region)
     payload, status = service.create_review(session, body, evaluator, idempotency_key)
@@ -142,7 +140,7 @@ async def review_target_form(
         float | None, Query(ge=0, le=1e12, description="万元; default: the form's 年度资金总额")
     ] = None,
     include_illustrative: bool = False,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media not in (CSV, XLSX, XLS):
