@@ -240,6 +240,15 @@ def test_framework_drafts_belong_to_the_common_namespace(
     assert entries[0]["actor_role"] == "curator"
 
 
+def _open_draft(api: ApiClient, kind: str, code: str, curator: str) -> str:
+    """The version of ``code``'s draft (``kind``: namespaces or frameworks), opened if none is."""
+    r = _call(api, "POST", f"/v1/{kind}/{code}/drafts", curator)
+    assert r.status_code in (201, 409), r.text  # 409: another test opened it already
+    listed = _call(api, "GET", f"/v1/{kind}", None).json()["items"]
+    versions = next(item["versions"] for item in listed if item["code"] == code)
+    return str(next(v["version"] for v in versions if v["version"].endswith("-draft")))
+
+
 def test_a_framework_drafts_tree_is_not_public(
     wired: tuple[FastAPI, ApiClient], keys: dict[str, str]
 ) -> None:
@@ -247,11 +256,7 @@ def test_a_framework_drafts_tree_is_not_public(
     # or reviewer scoped to common), never public
     _, api = wired
     code = _call(api, "GET", "/v1/frameworks", None).json()["items"][0]["code"]
-    r = _call(api, "POST", f"/v1/frameworks/{code}/drafts", keys["common_curator"])
-    assert r.status_code in (201, 409), r.text  # 409: another test opened it already
-    listed = _call(api, "GET", "/v1/frameworks", None).json()["items"]
-    versions = next(f["versions"] for f in listed if f["code"] == code)
-    version = next(v["version"] for v in versions if v["version"].endswith("-draft"))
+    version = _open_draft(api, "frameworks", code, keys["common_curator"])
     tree = f"/v1/frameworks/{code}/versions/{version}"
     for path in (tree, f"{tree}/document"):
         assert_problem(_call(api, "GET", path, None), 401)
@@ -266,11 +271,7 @@ def test_an_indicator_read_in_a_draft_is_not_public(
     # an indicator, or its standard, read in a draft namespace version (?version=…-draft) is
     # draft content: a curator or reviewer of the namespace reads it, as the draft itself
     _, api = wired
-    r = _call(api, "POST", "/v1/namespaces/education/drafts", keys["edu_curator"])
-    assert r.status_code in (201, 409), r.text  # 409: another test opened it already
-    listed = _call(api, "GET", "/v1/namespaces", None).json()["items"]
-    versions = next(n["versions"] for n in listed if n["code"] == "education")
-    version = next(v["version"] for v in versions if v["version"].endswith("-draft"))
+    version = _open_draft(api, "namespaces", "education", keys["edu_curator"])
     page = _call(api, "GET", "/v1/indicators?namespace=education&limit=1", None).json()
     code = page["items"][0]["code"]
     detail = f"/v1/indicators/{code}?version={version}"
@@ -300,11 +301,7 @@ def test_a_diff_with_a_draft_is_not_public(
     # a diff names a draft's changes, values included: read like the draft itself; a diff of
     # published versions stays public
     _, api = wired
-    r = _call(api, "POST", "/v1/namespaces/education/drafts", keys["edu_curator"])
-    assert r.status_code in (201, 409), r.text  # 409: another test opened it already
-    listed = _call(api, "GET", "/v1/namespaces", None).json()["items"]
-    versions = next(n["versions"] for n in listed if n["code"] == "education")
-    draft = next(v["version"] for v in versions if v["version"].endswith("-draft"))
+    draft = _open_draft(api, "namespaces", "education", keys["edu_curator"])
     diff = f"/v1/namespaces/education/diff?from=1.0.0&to={draft}"
     assert_problem(_call(api, "GET", diff, None), 401)
     assert_problem(_call(api, "GET", diff, keys["evaluator"]), 403)
@@ -316,14 +313,10 @@ def test_a_diff_with_a_draft_is_not_public(
     assert same.status_code == 200, same.text
     unknown = _call(api, "GET", "/v1/namespaces/education/diff?from=1.0.0&to=9.9.9", None)
     assert_problem(unknown, 404)
-    code = _call(api, "GET", "/v1/frameworks", None).json()["items"][0]["code"]
-    r = _call(api, "POST", f"/v1/frameworks/{code}/drafts", keys["common_curator"])
-    assert r.status_code in (201, 409), r.text
-    fw = next(
-        f for f in _call(api, "GET", "/v1/frameworks", None).json()["items"] if f["code"] == code
-    )
-    published = next(v["version"] for v in fw["versions"] if not v["version"].endswith("-draft"))
-    fw_draft = next(v["version"] for v in fw["versions"] if v["version"].endswith("-draft"))
+    first = _call(api, "GET", "/v1/frameworks", None).json()["items"][0]
+    code = first["code"]
+    published = next(v["version"] for v in first["versions"] if not v["version"].endswith("-draft"))
+    fw_draft = _open_draft(api, "frameworks", code, keys["common_curator"])
     fw_diff = f"/v1/frameworks/{code}/diff?from={published}&to={fw_draft}"
     assert_problem(_call(api, "GET", fw_diff, None), 401)
     assert_problem(_call(api, "GET", fw_diff, keys["health_curator"]), 403)
