@@ -353,16 +353,32 @@ def actual_words(leaf: Mapping[str, Any], rule: Mapping[str, Any], budget: bool 
         return words("不适用", "not applicable")
     if status == "missing":
         return words("未填写", "not given")
-    if rule.get("kind") == "qualitative":
+    kind = rule.get("kind")
+    if kind == "qualitative":
         lv = level_of(rule, leaf.get("level"))
         if lv is not None:
             return words(str(lv["name_zh"]), str(lv["name_en"]))
         return words(str(leaf.get("level")), str(leaf.get("level")))
-    if rule.get("kind") == "budget_execution" and budget:
+    if kind == "budget_execution" and budget:
         amount = num(leaf.get("raw_value"))
         return words(f"全年执行数 {amount}", f"executed {amount}")
-    text = unit_text(leaf.get("raw_value"), leaf.get("unit"))
-    return words(text, text)
+    text = f"{num(leaf.get('raw_value'))}{leaf.get('unit') or ''}"  # unit_text
+    return {"zh": text, "en": text}
+
+
+#: The explanation of a leaf without a value to score (not applicable; missing and scored 0;
+#: missing and left out): copied into each receipt.
+_NOT_APPLICABLE = {
+    "zh": "不适用：不计入总分，总分按适用分值折算",
+    "en": "not applicable: left out, the total is rebased",
+    "result": None,
+}
+_MISSING_ZERO = {"zh": "未填写：计 0 分", "en": "not given: scored 0", "result": 0.0}
+_MISSING_LEFT_OUT = {
+    "zh": "未填写：不计入总分",
+    "en": "not given: left out of the total",
+    "result": None,
+}
 
 
 def leaf_explain(
@@ -381,65 +397,53 @@ def leaf_explain(
     out: dict[str, Any] = {
         "target": static["target"],
         "actual": actual_words(leaf, rule, budget is not None),
+        "rule": static["rule"],
+        "formula": None,  # written by close_formulas when there is a formula
     }
-    out["rule"] = static["rule"]
     result: Pending | None = None
     if status == "value":
-        value = leaf.get("raw_value")
-        if rule.get("kind") == "budget_execution" and budget is None and value is not None:
-            value = float(value)
+        value = leaf["raw_value"]
         result = formula(
             rule,
             w,
-            leaf.get("target"),
+            leaf["target"],
             None if value is None else float(value),
-            level=leaf.get("level"),
+            level=leaf["level"],
             level_score=level_score,
-            deduction=leaf.get("deduction"),
+            deduction=leaf["deduction"],
             budget=budget,
         )
-    score = leaf.get("score")
-    if result is not None:
-        out["formula"] = None  # written by close_formulas
-    elif status == "not_applicable":
-        out["formula"] = {
-            "zh": "不适用：不计入总分，总分按适用分值折算",
-            "en": "not applicable: left out, the total is rebased",
-            "result": None,
-        }
-    elif status == "missing" and score is not None:
-        out["formula"] = {"zh": "未填写：计 0 分", "en": "not given: scored 0", "result": 0.0}
-    elif status == "missing":
-        out["formula"] = {
-            "zh": "未填写：不计入总分",
-            "en": "not given: left out of the total",
-            "result": None,
-        }
-    else:
-        out["formula"] = None
-    lost = leaf.get("lost")
+    score = leaf["score"]
+    if result is None:
+        if status == "not_applicable":
+            out["formula"] = dict(_NOT_APPLICABLE)
+        elif status == "missing":
+            out["formula"] = dict(_MISSING_LEFT_OUT if score is None else _MISSING_ZERO)
+    lost = leaf["lost"]
     if lost is None or score is None:
         out["lost"] = None
     elif lost > 0:
+        lost_t, w_t, score_t = pts(lost), pts(w), pts(score)
         out["lost"] = {
             "points": lost,
-            "zh": f"失分 {pts(lost)}（分值 {pts(w)}，得分 {pts(score)}）",
-            "en": f"{pts(lost)} points lost (points {pts(w)}, score {pts(score)})",
+            "zh": f"失分 {lost_t}（分值 {w_t}，得分 {score_t}）",
+            "en": f"{lost_t} points lost (points {w_t}, score {score_t})",
         }
     else:
         out["lost"] = {"points": 0.0, "zh": "未失分", "en": "no points lost"}
     out["target_origin"] = static["target_origin"]
-    out["warnings"] = [
-        warning_words(code, _warning_params(code, rule, leaf)) for code in leaf["warnings"]
-    ]
+    codes = leaf["warnings"]
+    out["warnings"] = (
+        [warning_words(code, _warning_params(code, rule, leaf)) for code in codes] if codes else []
+    )
     return out, result
 
 
 def close_formulas(pending: list[tuple[dict[str, Any], Pending]]) -> None:
     """Write the formulas of a receipt's leaves (``(explanation, pending formula)`` pairs),
     rounded in one call of the engine's rounding function."""
-    for (out, _), (text, result) in zip(pending, close([p for _, p in pending]), strict=True):
-        out["formula"] = {**text, "result": result}
+    for (out, _), closed in zip(pending, close([p for _, p in pending]), strict=True):
+        out["formula"] = closed
 
 
 def _warning_params(code: str, rule: Mapping[str, Any], leaf: Mapping[str, Any]) -> dict[str, Any]:

@@ -287,6 +287,8 @@ def _finish(
 ) -> Pending:
     """The modifiers in the engine's order (clamp to [0, w], over-achievement penalty, manual
     deduction floored at 0); rounded by :func:`close`."""
+    if not over and not deduction and 0.0 <= s <= w:
+        return zh, en, s  # no modifier applies (the common case; NaN takes the long way)
     raw = s
     s = min(max(s, 0.0), w)
     steps_zh: list[str] = []
@@ -312,19 +314,24 @@ def _finish(
     return zh, en, s
 
 
-def close(pending: Sequence[Pending]) -> list[tuple[Words, float]]:
+def close(pending: Sequence[Pending]) -> list[dict[str, Any]]:
     """Formulas finished: their values rounded by the engine's one rounding function (one
-    vectorised call for a receipt's leaves) and ``= result`` written."""
+    vectorised call for a receipt's leaves) and ``= result`` written; each as the receipt's
+    ``formula`` (``zh``, ``en``, ``result``)."""
     if not pending:
         return []
     rounded: list[float] = rules.round_half_up(np.array([p[2] for p in pending])).tolist()
-    return [
-        (words(f"{zh} = {pts(r)}", f"{en} = {pts(r)}"), r)
-        for (zh, en, _), r in zip(pending, rounded, strict=True)
-    ]
+    out = []
+    for (zh, en, _), r in zip(pending, rounded, strict=True):
+        shown = pts(r)
+        out.append({"zh": f"{zh} = {shown}", "en": f"{en} = {shown}", "result": r})
+    return out
 
 
 def rounded_formula(*args: Any, **kwargs: Any) -> tuple[Words, float] | None:
     """:func:`formula` closed on its own (one leaf)."""
     made = formula(*args, **kwargs)
-    return None if made is None else close([made])[0]
+    if made is None:
+        return None
+    (closed,) = close([made])
+    return words(closed["zh"], closed["en"]), closed["result"]

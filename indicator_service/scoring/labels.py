@@ -28,16 +28,21 @@ def _with(data: Mapping[str, Any], **labels: Any) -> dict[str, Any]:
 
 
 def leaf_labels(leaf: Mapping[str, Any]) -> dict[str, Any]:
-    """A receipt leaf with ``rule_label``, ``level_label`` and ``warning_labels``."""
+    """A receipt leaf with ``rule_label``, ``level_label`` and ``warning_labels`` (a receipt has
+    one per leaf: written out rather than through :func:`_with`, as the same dict)."""
+    out = dict(leaf)
     rule = leaf.get("rule")
-    kind = rule.get("kind") if isinstance(rule, Mapping) else None
-    levels = rule.get("levels") if isinstance(rule, Mapping) else None
-    return _with(
-        leaf,
-        rule_label=label("rule_kind", kind) if isinstance(kind, str) else None,
-        level_label=level_label(leaf.get("level"), levels),
-        warning_labels=[label("warning", w) for w in leaf.get("warnings") or ()],
-    )
+    levels = None
+    if isinstance(rule, Mapping):
+        kind = rule.get("kind")
+        if isinstance(kind, str):
+            out["rule_label"] = label("rule_kind", kind)
+        levels = rule.get("levels")
+    level = leaf.get("level")
+    if level is not None:
+        out["level_label"] = level_label(level, levels)
+    out["warning_labels"] = [label("warning", w) for w in leaf.get("warnings") or ()]
+    return out
 
 
 def receipt_labels(receipt: Mapping[str, Any]) -> dict[str, Any]:
