@@ -77,7 +77,7 @@ def round_half_up(x: npt.ArrayLike) -> Any:
     from zero.
     """
     arr = np.asarray(x, dtype=np.float64)
-    scaled = np.round(arr * 100.0, 6)
+    scaled = (arr * 100.0).round(6)  # np.round's own method, without its dispatch
     if arr.ndim == 0:
         v = float(scaled)
         return math.copysign(math.floor(abs(v) + 0.5), v) / 100.0 + 0.0
@@ -85,7 +85,7 @@ def round_half_up(x: npt.ArrayLike) -> Any:
     np.abs(scaled, out=scaled)
     scaled += 0.5
     np.floor(scaled, out=scaled)
-    if neg.any():
+    if np.count_nonzero(neg):
         scaled[neg] *= -1.0
     scaled /= 100.0
     return scaled
@@ -251,10 +251,11 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
     quantitative = has_value & ~is_qual
     # Validation of values against their rows.
     not_finite = quantitative & ~np.isfinite(a_raw)
-    if not_finite.any():
+    if np.count_nonzero(not_finite):
         error[not_finite] = np.where(np.isinf(a_raw[not_finite]), 7, 4)
     error[is_qual & (cols.level < 0)] = 2
-    any_deduction = bool(cols.deduction.any())  # NaN counts: it is an invalid deduction
+    # NaN counts (it is not zero): it is an invalid deduction
+    any_deduction = bool(np.count_nonzero(cols.deduction))
     if any_deduction:
         bad_ded = ~(cols.deduction >= 0) | np.isinf(cols.deduction)
         error[bad_ded] = 6
@@ -275,7 +276,7 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
         """Actuals with negatives clamped to 0 (warning on the clamped leaves)."""
         ai = a_raw[idx]
         neg = ai < 0
-        if neg.any():
+        if np.count_nonzero(neg):
             warnings[idx[neg]] |= WARNING_FLAGS["negative_actual_clamped"]
             ai = np.where(neg, 0.0, ai)
         return ai
@@ -391,10 +392,10 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
         score[idx] = np.where(in_table, pts, p["beyond"][r])
 
     # Modifiers: clamp to [0, w], over-achievement, manual deduction.
-    np.clip(score, 0.0, w, out=score)
+    score.clip(0.0, w, out=score)
     positive_w = w > 0
     fraction = np.divide(score, w, out=np.ones(m), where=positive_w)
-    if over.any():
+    if np.count_nonzero(over):
         warnings[over] |= WARNING_FLAGS["over_achievement"]
         penalty = p["over_penalty"][row]
         pen = over & ~np.isnan(penalty)
@@ -420,7 +421,8 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
         applicable[zero] = True
 
     score = round_half_up(score)  # THE rounding of leaf scores
-    if error.any():
+    any_error = bool(np.count_nonzero(error))
+    if any_error:
         scored = applicable & (error == 0)
         score[~scored] = np.nan
         fraction[~scored] = np.nan
@@ -436,9 +438,7 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
     node_subtotal = round_half_up(_bsum(batch.pair_node, s0[batch.pair_leaf], nn))
     item_sum = round_half_up(_bsum(batch.leaf_item, s0, n))
     item_points = _bsum(batch.leaf_item, w_app, n)
-    item_error = (
-        _bsum(batch.leaf_item, error > 0, n) > 0 if error.any() else np.zeros(n, dtype=bool)
-    )
+    item_error = _bsum(batch.leaf_item, error > 0, n) > 0 if any_error else np.zeros(n, dtype=bool)
     safe_pts = np.where(item_points > 0, item_points, 1.0)
     total = round_half_up(item_sum * 100.0 / safe_pts)  # THE rounding of the total
     total[(item_points <= 0) | item_error] = np.nan
@@ -447,7 +447,7 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
     for bs_index, edges in enumerate(batch.band_edges):
         sel = np.flatnonzero((batch.band_set == bs_index) & ~np.isnan(total))
         if sel.size:
-            grade[sel] = np.clip(np.searchsorted(edges, total[sel], side="right") - 1, 0, None)
+            grade[sel] = np.maximum(np.searchsorted(edges, total[sel], side="right") - 1, 0)
 
     return BatchResult(
         batch=batch,
