@@ -227,7 +227,8 @@ def _counting_receive(receive: Receive, limit: int, timeout: float | None = None
             message: dict[str, Any] = dict(await receive())
         else:
             try:
-                message = dict(await asyncio.wait_for(receive(), timeout))
+                async with asyncio.timeout(timeout):  # no task per read, as wait_for makes
+                    message = dict(await receive())
             except TimeoutError:
                 raise BodyReadTimeout(timeout) from None
         if message["type"] == "http.request":
