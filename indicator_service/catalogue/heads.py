@@ -13,7 +13,9 @@ read with two small queries and kept per database engine.
 in this process that writes a namespace or framework version row (publish, approve, deprecate,
 draft writes, ``catalog import``) drops the snapshot of its engine at once (an ORM flush marks
 the session, the commit clears it). Another replica learns of the change at the next reload:
-**within the refresh interval**. Until then it serves the previous latest version (a
+**within the refresh interval** (while requests are being answered from memory, the first to
+find the snapshot stale reloads it and the others keep it until that reload is done: at most one
+more interval, a few milliseconds in practice). Until then it serves the previous latest version (a
 consistent, published one) and shows a version deprecated elsewhere as still published; pinned
 reads of a version it does not know yet, and every read of a draft, go to the database.
 
@@ -50,6 +52,7 @@ from indicator_service.catalogue.models import (
     CatalogueNamespace,
     CatalogueNamespaceVersion,
 )
+from indicator_service.core.database import MEMORY_ONLY
 
 DEFAULT_REFRESH_SECONDS = 2.0
 
@@ -205,14 +208,28 @@ class HeadsCache:
         self.loads = 0  # how many times the snapshot was read (tests, metrics)
         self._heads: Heads | None = None
         self._lock = threading.Lock()
+        self._claimed_at: float | None = None  # when a request in the loop went to reload
 
     def get(self, session: Session) -> Heads:
         current = self._heads
-        if current is not None and self.clock() - current.loaded_at < self.refresh_seconds:
+        now = self.clock()
+        if current is not None and now - current.loaded_at < self.refresh_seconds:
             return current
+        if current is not None and session.info.get(MEMORY_ONLY):
+            # One reload at a time for the requests in the event loop: the first to find the
+            # snapshot stale goes to the database (load_heads raises NeedsDatabase in a memory
+            # session) and reloads it there; the ones behind it keep the snapshot while that
+            # reload runs — at most one more refresh interval — instead of all going to the
+            # thread pool at once (which made the tail latency under load).
+            with self._lock:
+                claimed = self._claimed_at
+                if claimed is not None and now - claimed < self.refresh_seconds:
+                    return current
+                self._claimed_at = now
         fresh = load_heads(session, self.clock)
         with self._lock:
             self.loads += 1
+            self._claimed_at = None
             # a snapshot dropped by a commit while this one was read is not restored
             if self._heads is current:
                 self._heads = fresh

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
+from indicator_service.catalogue import heads
 from indicator_service.catalogue.models import CatalogueNamespace
 from indicator_service.core import database
 from indicator_service.core.database import NeedsDatabase, memory_session
@@ -157,3 +158,41 @@ def test_a_shared_structure_follows_a_new_namespace_version(api: ApiClient) -> N
     after = api.post("/v1/score", json=_with_standard_row(2))
     assert after.status_code == 200, after.text
     assert _leaf(after.json(), "ben")["target"] == 88.0
+
+
+def test_one_reload_at_a_time_for_the_requests_in_the_loop(app: FastAPI) -> None:
+    """When the map of versions goes stale, the first request in the loop goes to the database
+    to reload it; the ones behind it keep the snapshot while that reload runs (at most one more
+    refresh interval), instead of all going to the thread pool at once."""
+    engine = app.state.engine
+    cache = heads.HeadsCache(refresh_seconds=2.0, clock=lambda: now[0])
+    now = [0.0]
+    with database.session_scope(engine) as session:
+        first = cache.get(session)
+    now[0] = 2.5  # stale
+    with memory_session(engine) as session:
+        with pytest.raises(NeedsDatabase):  # the first goes to reload it
+            cache.get(session)
+        assert cache.get(session) is first  # the next keeps the snapshot meanwhile
+        now[0] = 4.4
+        assert cache.get(session) is first  # still within one interval of the claim
+        now[0] = 4.6  # the claimant never came back: the next one claims again
+        with pytest.raises(NeedsDatabase):
+            cache.get(session)
+    with database.session_scope(engine) as session:  # the reload in the thread pool
+        fresh = cache.get(session)
+    assert fresh is not first
+    assert fresh.loaded_at == 4.6
+    now[0] = 6.7  # stale again: a new claim, not the old one
+    with memory_session(engine) as session, pytest.raises(NeedsDatabase):
+        cache.get(session)
+    cache.invalidate()  # a commit in this process: no grace, the database at once
+    with memory_session(engine) as session, pytest.raises(NeedsDatabase):
+        cache.get(session)
+    zero = heads.HeadsCache(refresh_seconds=0.0, clock=lambda: now[0])
+    with database.session_scope(engine) as session:
+        zero.get(session)
+    with memory_session(engine) as session:  # 0 s: every read reloads, none waits
+        for _ in range(2):
+            with pytest.raises(NeedsDatabase):
+                zero.get(session)
