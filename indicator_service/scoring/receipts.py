@@ -106,7 +106,12 @@ def canonical_json(payload: Any) -> bytes:
         out = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # e.g. integers beyond 64 bits
         out = None
-    if out is None or b"\\u" in out or b"0.0000" in out or _EXPONENT.search(out):
+    if (
+        out is None
+        or (b"\\" in out and b"\\u" in out)  # one byte first (memchr): a backslash is rare
+        or b"0.0000" in out
+        or _EXPONENT.search(out)
+    ):
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return text.encode("utf-8")
     return out
