@@ -8,6 +8,8 @@
   ``EvaluatorDep``, ``ScorerDep`` and ``AuditReaderDep``.
 - ``ensure_scope(principal, namespace)``: 403 unless the key may act on the namespace; call it in
   the handler once the namespace is known.
+- ``ensure_draft_reader(principal, namespace)``: 401/403 unless the caller may read (and score
+  against) the namespace's drafts.
 - ``ensure_region(principal, region)``: 403 unless a region-scoped key's scope covers the region
   (keys without a region scope pass).
 
@@ -314,6 +316,15 @@ def path_scope_check(value: Any, route: APIRoute, request: Request) -> None:
         ensure_scope(value, FRAMEWORK_OWNER, loc=("path", "code"))
     elif "{ns}" in route.path and isinstance(request.path_params.get("ns"), str):
         ensure_scope(value, request.path_params["ns"])
+
+
+def ensure_draft_reader(reader: Principal | None, namespace: str) -> None:
+    """Drafts are never public: a curator or reviewer of the namespace (or admin) reads them,
+    and scores against them (a draft framework: ``namespace`` is :data:`FRAMEWORK_OWNER`)."""
+    if reader is None:
+        raise _missing()
+    ensure_role(reader, Role.curator, Role.reviewer)
+    ensure_scope(reader, namespace)
 
 
 def ensure_region(

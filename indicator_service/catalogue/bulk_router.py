@@ -12,6 +12,7 @@ from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
     CuratorDep,
     ReaderDep,
+    ensure_draft_reader,
     ensure_scope,
     get_reader,
 )
@@ -23,7 +24,6 @@ from indicator_service.catalogue.router import (
     FwPath,
     NsPath,
     VersionPath,
-    _ensure_draft_reader,
     _problem,
 )
 from indicator_service.catalogue.schemas import ImportReportOut
@@ -227,7 +227,7 @@ def export_namespace(
 ) -> Response:
     row = service.version_row(session, "namespace", ns, version)
     if row.status in UNPUBLISHED:
-        _ensure_draft_reader(reader, ns)
+        ensure_draft_reader(reader, ns)
     fmt = _negotiate(format, accept)
     data = bulk.export({"namespace": ns, **curation.document_of(row)}, fmt)
     return _file(data, fmt, row.content_hash, f"{ns}-{row.version}")
@@ -249,7 +249,7 @@ def export_framework(
 ) -> Response:
     row = service.version_row(session, "framework", code, version)
     if row.status in UNPUBLISHED:
-        _ensure_draft_reader(reader, FRAMEWORK_OWNER)
+        ensure_draft_reader(reader, FRAMEWORK_OWNER)
     fmt = _negotiate(format, accept)
     data = bulk.export_framework({"framework": code, **curation.document_of(row)}, fmt)
     return _file(data, fmt, row.content_hash, f"{code}-{row.version}")

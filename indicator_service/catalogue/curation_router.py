@@ -21,6 +21,7 @@ from indicator_service.auth.dependencies import (
     CuratorOrReviewerDep,
     ReaderDep,
     ReviewerDep,
+    ensure_draft_reader,
     ensure_scope,
     get_reader,
 )
@@ -32,7 +33,6 @@ from indicator_service.catalogue.router import (
     NsPath,
     VersionPath,
     _diff_out,
-    _ensure_draft_reader,
     _problem,
 )
 from indicator_service.catalogue.schemas import (
@@ -243,7 +243,7 @@ def list_standards(
 ) -> StandardItemsOut:
     row = service.version_row(session, "namespace", ns, version)
     if row.status in UNPUBLISHED:
-        _ensure_draft_reader(reader, ns)
+        ensure_draft_reader(reader, ns)
     response.headers["ETag"] = f'"{row.content_hash}"'
     response.headers["Cache-Control"] = "no-store"
     items = [

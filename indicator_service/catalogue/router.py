@@ -25,12 +25,10 @@ from indicator_service.auth.dependencies import (
     CuratorDep,
     ReaderDep,
     ReviewerDep,
-    ensure_role,
+    ensure_draft_reader,
     ensure_scope,
     get_reader,
-    missing_key,
 )
-from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import etags, service
 from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER
@@ -85,14 +83,6 @@ router = APIRouter(
     dependencies=[Depends(get_reader)],
     responses=AUTH_RESPONSES,
 )
-
-
-def _ensure_draft_reader(reader: Principal | None, namespace: str) -> None:
-    """Drafts are never public: a curator or reviewer of the namespace (or admin) reads them."""
-    if reader is None:
-        raise missing_key()
-    ensure_role(reader, Role.curator, Role.reviewer)
-    ensure_scope(reader, namespace)
 
 
 # A draft document: taken as a JSON object and validated by the service (every problem at once,
@@ -194,7 +184,7 @@ def _namespace_version(
         return unchanged
     rel = service.get_namespace_version(session, ns, version)
     if rel.status in service.UNPUBLISHED:
-        _ensure_draft_reader(reader, ns)
+        ensure_draft_reader(reader, ns)
     set_cache(request, response, pinned=True, status_=rel.status, content_hash=rel.content_hash)
     return answer(request, tag, NamespaceVersionOut.model_validate(asdict(rel)), pinned=True)
 
@@ -216,7 +206,7 @@ def diff_namespace(
     no_store(response)
     diff = service.diff_versions(session, "namespace", ns, from_, to)  # 404 first
     if any(heads(session).namespace(ns, v) is None for v in (from_, to)):
-        _ensure_draft_reader(reader, ns)  # a draft's content is not public
+        ensure_draft_reader(reader, ns)  # a draft's content is not public
     return _diff_out(diff)
 
 
@@ -406,7 +396,7 @@ def _indicator_page(
             if in_search and head is not None and not head.readable:
                 drafts.add(code)
     for ns in sorted(drafts):
-        _ensure_draft_reader(reader, ns)
+        ensure_draft_reader(reader, ns)
     nxt = None
     if offset + len(items) < total:
         params = dict(request.query_params)
@@ -455,7 +445,7 @@ def _indicator(
         return unchanged
     ind = service.get_indicator(session, code, version)
     if ind.namespace_status in service.UNPUBLISHED:  # read in a draft (?version=…-draft)
-        _ensure_draft_reader(reader, ind.namespace)
+        ensure_draft_reader(reader, ind.namespace)
     standards = service.standards_for(session, code, version)
     # standards may come from other namespaces' latest versions: never immutable
     no_store(response)
@@ -542,7 +532,7 @@ def _standard_match(
     tag_response(response, tag)
     ind = service.get_indicator(session, code, version)  # 404 for an unknown indicator
     if ind.namespace_status in service.UNPUBLISHED:  # read in a draft (?version=…-draft)
-        _ensure_draft_reader(reader, ind.namespace)
+        ensure_draft_reader(reader, ind.namespace)
     m = service.resolve_standard(
         session,
         code,
@@ -625,7 +615,7 @@ def _framework(
         return unchanged
     rel = service.get_framework(session, code, version)
     if rel.status in service.UNPUBLISHED:  # a draft's tree: as its document (…/document)
-        _ensure_draft_reader(reader, FRAMEWORK_OWNER)
+        ensure_draft_reader(reader, FRAMEWORK_OWNER)
     set_cache(request, response, pinned=pinned, status_=rel.status, content_hash=rel.content_hash)
     return answer(request, tag, FrameworkOut.model_validate(asdict(rel)), pinned=pinned)
 
@@ -647,7 +637,7 @@ def diff_framework(
     no_store(response)
     diff = service.diff_versions(session, "framework", code, from_, to)  # 404 first
     if any(heads(session).framework(code, v) is None for v in (from_, to)):
-        _ensure_draft_reader(reader, FRAMEWORK_OWNER)  # a draft's content is not public
+        ensure_draft_reader(reader, FRAMEWORK_OWNER)  # a draft's content is not public
     return _diff_out(diff)
 
 
@@ -684,7 +674,7 @@ def _framework_document(
         return unchanged
     doc = service.get_framework_document(session, code, version)
     if doc.status in service.UNPUBLISHED:
-        _ensure_draft_reader(reader, FRAMEWORK_OWNER)
+        ensure_draft_reader(reader, FRAMEWORK_OWNER)
     set_cache(request, response, pinned=True, status_=doc.status, content_hash=doc.content_hash)
     return answer(request, tag, FrameworkVersionOut.model_validate(asdict(doc)), pinned=True)
 

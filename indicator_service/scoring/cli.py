@@ -97,7 +97,7 @@ def read_submissions(path: Path, framework: str | None) -> tuple[list[str], list
 
 @contextmanager
 def _catalogue(catalog: Path | None) -> Iterator[Any]:
-    from indicator_service.scoring.lookup import DatabaseCatalogue, DocumentCatalogue
+    from indicator_service.scoring.lookup import DatabaseCatalogue, DocumentCatalogue, allow_drafts
 
     if catalog is not None:
         from indicator_service.catalogue.validation import load_catalogue
@@ -112,7 +112,7 @@ def _catalogue(catalog: Path | None) -> Iterator[Any]:
 
     engine = make_engine(get_settings())
     with session_scope(engine) as session:
-        yield DatabaseCatalogue(session)
+        yield DatabaseCatalogue(session, drafts=allow_drafts)  # the operator
 
 
 def score_national_file(

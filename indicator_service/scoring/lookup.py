@@ -7,7 +7,7 @@ cached per immutable version).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -199,15 +199,29 @@ def release_document(rel: FrameworkRelease) -> FrameworkDoc:
     return rel.document.model_copy(update={"nodes": nodes})
 
 
+#: What a database catalogue does when a submission names a draft framework version (code,
+#: version), after the 404 of an unknown one: raise the caller's problem, or return to let it be
+#: used. A draft is the finance bureau's work in progress and can still change: the API lets
+#: only those who may read it score against it (``scoring.router``), and stores no evaluation
+#: against one; the operator's CLI uses :func:`allow_drafts`.
+DraftCheck = Callable[[str, str], None]
+
+
+def allow_drafts(code: str, version: str) -> None:
+    """A :data:`DraftCheck` that lets every draft be used (the operator, tests)."""
+
+
 class DatabaseCatalogue:
     """The lookup over the catalogue service (published versions, latest unless pinned).
     Indicators and standards are read in the namespace versions the last resolved framework
-    pins (``requires``), else in the latest published namespace version."""
+    pins (``requires``), else in the latest published namespace version. A draft framework
+    version goes through ``drafts`` first (:data:`DraftCheck`)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, drafts: DraftCheck) -> None:
         from indicator_service.catalogue.service import IndicatorReader
 
         self._session = session
+        self._drafts = drafts
         self._pins: dict[str, str] = {}
         # set by framework(): the structures of the framework version just resolved
         self.structures: ScopedStructures | None = None
@@ -223,6 +237,8 @@ class DatabaseCatalogue:
                 exc.detail,
                 errors=[ErrorItem(loc=["body", "framework"], msg=exc.detail, type="not_found")],
             ) from exc
+        if rel.status == "draft":
+            self._drafts(rel.code, rel.version)
         key = (rel.code, rel.version, rel.content_hash)
         hit = _RELEASE_DOCS.get(key)
         if hit is None:

@@ -16,10 +16,12 @@ from indicator_service.auth.dependencies import (
     AUTH_RESPONSES,
     EvaluatorDep,
     ScorerDep,
+    ensure_draft_reader,
     ensure_region,
 )
+from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER
 from indicator_service.core.database import SessionDep, memory_first, session_scope
-from indicator_service.core.errors import UnsupportedMediaType
+from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import IdempotencyKeyHeader
@@ -27,7 +29,7 @@ from indicator_service.core.jsonbody import json_body, openapi_body
 from indicator_service.core.openapi import typed_body
 from indicator_service.core.paging import Limit, Offset
 from indicator_service.scoring import batch, evaluation_batch, evaluations, reevaluation, whatif
-from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
+from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue, DraftCheck
 from indicator_service.scoring.receipts import score_json
 from indicator_service.scoring.schemas import (
     MAX_ID,
@@ -80,13 +82,53 @@ async def get_catalogue_lookup() -> CatalogueLookup | None:
 DocumentsDep = Annotated[CatalogueLookup | None, Depends(get_catalogue_lookup)]
 
 
-def get_catalogue(documents: DocumentsDep, session: SessionDep) -> CatalogueLookup:
+def draft_readers(request: Request) -> DraftCheck:
+    """The draft check of a request that scores without storing: a draft framework version is
+    the finance bureau's work in progress, and scoring against it shows its tree, so the caller
+    must be one who may read it (a curator or reviewer of ``common``, or admin: 401/403 as the
+    catalogue's draft reads answer). The caller's key is the one the route checked; it is read
+    when a draft is met, after the route's dependencies."""
+
+    def check(code: str, version: str) -> None:
+        ensure_draft_reader(getattr(request.state, "principal", None), FRAMEWORK_OWNER)
+
+    return check
+
+
+def refuse_drafts(code: str, version: str) -> None:
+    """The draft check of stored evaluations: none is scored against a draft, for anyone (a
+    draft can change under its version, and a stored score must be reproducible from the
+    versions it echoes)."""
+    detail = _(
+        "an evaluation is stored against a published framework version: {code} {version} is a "
+        "draft and can still change",
+        code=code,
+        version=version,
+    )
+    raise Unprocessable(
+        detail, errors=[ErrorItem(loc=["body", "version"], msg=detail, type="draft_version")]
+    )
+
+
+def get_catalogue(
+    documents: DocumentsDep, session: SessionDep, request: Request
+) -> CatalogueLookup:
     """The catalogue of a request: the overriding documents, else the database catalogue read
-    with the request's session."""
-    return documents if documents is not None else DatabaseCatalogue(session)
+    with the request's session (drafts for those who may read them: :func:`draft_readers`)."""
+    if documents is not None:
+        return documents
+    return DatabaseCatalogue(session, drafts=draft_readers(request))
+
+
+def get_stored_catalogue(documents: DocumentsDep, session: SessionDep) -> CatalogueLookup:
+    """The catalogue of a request that stores evaluations: published versions only."""
+    if documents is not None:
+        return documents
+    return DatabaseCatalogue(session, drafts=refuse_drafts)
 
 
 CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
+StoredCatalogueDep = Annotated[CatalogueLookup, Depends(get_stored_catalogue)]
 
 
 ReceiptQuery = Annotated[
@@ -123,7 +165,12 @@ async def score(
             content = await run_in_threadpool(partial(score_json, summary=summary), body, documents)
     else:  # the database catalogue: from memory once the versions read are cached
         content = await memory_first(
-            request.app.state.engine, _score_with_database, body, summary, in_loop=in_loop
+            request.app.state.engine,
+            _score_with_database,
+            body,
+            summary,
+            draft_readers(request),
+            in_loop=in_loop,
         )
     return Response(content, media_type="application/json")
 
@@ -132,8 +179,10 @@ async def score(
 IN_LOOP_MAX_ROWS = 200
 
 
-def _score_with_database(session: Session, body: ScoreRequest, summary: bool) -> bytes:
-    return score_json(body, DatabaseCatalogue(session), summary=summary)
+def _score_with_database(
+    session: Session, body: ScoreRequest, summary: bool, drafts: DraftCheck
+) -> bytes:
+    return score_json(body, DatabaseCatalogue(session, drafts=drafts), summary=summary)
 
 
 # Declared typed (BatchRequest); read and validated item by item (scoring/batch.py).
@@ -200,18 +249,23 @@ async def score_columnar(
     # A compact form for large batches: 10,000 × 30 values are ~3 MB of JSON (the row-per-leaf
     # JSON batch is ~51 MB, above the default 32 MiB body limit) and the structure is validated,
     # prepared and compiled once.
-    content = await run_in_threadpool(_score_columnar, request.app.state.engine, documents, body)
+    content = await run_in_threadpool(
+        _score_columnar, request.app.state.engine, documents, body, draft_readers(request)
+    )
     return Response(content, media_type="application/json")
 
 
 def _score_columnar(
-    engine: Engine, lookup: CatalogueLookup | None, body: ColumnarBatchRequest
+    engine: Engine,
+    lookup: CatalogueLookup | None,
+    body: ColumnarBatchRequest,
+    drafts: DraftCheck,
 ) -> bytes:
     with gc_paused():  # see core.gcpause
         if lookup is not None:
             return batch.score_columnar(body.template, body.values, body.budgets, lookup)
         with session_scope(engine) as session:
-            catalogue = DatabaseCatalogue(session)
+            catalogue = DatabaseCatalogue(session, drafts=drafts)
             return batch.score_columnar(body.template, body.values, body.budgets, catalogue)
 
 
@@ -241,7 +295,7 @@ def what_if(body: WhatIfRequest, catalogue: CatalogueDep, _scorer: ScorerDep) ->
 def create_evaluation(
     body: EvaluationCreate,
     session: SessionDep,
-    catalogue: CatalogueDep,
+    catalogue: StoredCatalogueDep,
     evaluator: EvaluatorDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
@@ -263,7 +317,7 @@ def create_evaluation(
     openapi_extra=typed_body(EvaluationBatchRequest),
 )
 async def create_evaluations_batch(
-    request: Request, session: SessionDep, catalogue: CatalogueDep, evaluator: EvaluatorDep
+    request: Request, session: SessionDep, catalogue: StoredCatalogueDep, evaluator: EvaluatorDep
 ) -> EvaluationBatchResponse:
     envelope = await json_body(request, EvaluationBatchEnvelope)
     return await run_in_threadpool(

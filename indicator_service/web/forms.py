@@ -25,7 +25,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from indicator_service.auth.dependencies import AUTH_RESPONSES, ScorerDep
+from indicator_service.auth.dependencies import AUTH_RESPONSES, ReaderDep, ScorerDep
 from indicator_service.catalogue.router import FwPath, VersionQuery
 from indicator_service.core.errors import (
     ErrorItem,
@@ -457,7 +457,11 @@ async def score_uploaded_form(
     },
 )
 async def framework_template(
-    code: FwPath, request: Request, catalogue: CatalogueDep, version: VersionQuery = None
+    code: FwPath,
+    request: Request,
+    catalogue: CatalogueDep,
+    _reader: ReaderDep,  # a read of the framework: a draft's for those who may read it
+    version: VersionQuery = None,
 ) -> Response:
     from indicator_service.forms.template import template_form
     from indicator_service.forms.writer import layout, render_xlsx

@@ -327,3 +327,92 @@ def test_published_reads_stay_public(wired: tuple[FastAPI, ApiClient]) -> None:
     _, api = wired
     assert _call(api, "GET", "/v1/namespaces/education/versions/1.0.0", None).status_code == 200
     assert _call(api, "GET", "/v1/frameworks", None).status_code == 200
+
+
+def _draft_submission(api: ApiClient, keys: dict[str, str]) -> dict[str, Any]:
+    """A 30-row submission for the seed's SELF-EVAL, pinned to its draft version."""
+    from bench.bench_load import submission
+
+    version = _open_draft(api, "frameworks", "SELF-EVAL", keys["common_curator"])
+    return {**submission(1), "version": version}
+
+
+def test_scoring_against_a_draft_framework_needs_one_who_may_read_it(
+    wired: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    # a receipt shows the framework's tree: scoring against a draft is a read of the draft
+    _, api = wired
+    body = _draft_submission(api, keys)
+    published = {k: v for k, v in body.items() if k != "version"}
+    values = [[row["value"] for row in body["rows"]]]
+    template = {
+        **{k: v for k, v in body.items() if k != "budget"},
+        "rows": [{k: v for k, v in row.items() if k != "value"} for row in body["rows"]],
+    }
+    calls = [
+        ("/v1/score", body),
+        ("/v1/score?receipt=summary", body),
+        ("/v1/score/what-if", {"submission": body, "overrides": {}}),
+        ("/v1/score/columnar", {"template": template, "values": values}),
+    ]
+    for path, payload in calls:
+        for who in ("client", "evaluator"):
+            problem = assert_problem(_call(api, "POST", path, keys[who], json=payload), 403)
+            assert problem["errors"][0]["type"] == "insufficient_role", (path, who)
+    # a batch with a draft among its items is refused as a whole (a refusal of the caller, not
+    # a problem of one item's data)
+    published = {k: v for k, v in body.items() if k != "version"}
+    items = {"items": [published, body]}
+    assert_problem(_call(api, "POST", "/v1/score/batch", keys["client"], json=items), 403)
+    # the framework's template form is its tree too
+    template = f"/v1/frameworks/SELF-EVAL/template?version={body['version']}"
+    assert_problem(_call(api, "GET", template, keys["client"]), 403)
+    # admin may (every role check passes); published versions stay open to scorers
+    r = _call(api, "POST", "/v1/score", keys["admin"], json=body)
+    assert r.status_code == 200
+    assert r.json()["framework"]["version"] == body["version"]
+    r = _call(api, "POST", "/v1/score", keys["client"], json=published)
+    assert r.status_code == 200
+    assert not r.json()["framework"]["version"].endswith("-draft")
+
+
+def test_no_evaluation_is_stored_against_a_draft_framework(
+    wired: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    # a draft can change under its version: a stored score must be reproducible from the
+    # versions it echoes, so not even admin stores one against a draft
+    _, api = wired
+    body = _draft_submission(api, keys)
+
+    def stored() -> int:
+        return int(_call(api, "GET", "/v1/evaluations", keys["admin"]).json()["total"])
+
+    before = stored()
+    for who in ("evaluator", "admin"):
+        problem = assert_problem(_call(api, "POST", "/v1/evaluations", keys[who], json=body), 422)
+        assert problem["errors"][0]["loc"] == ["body", "version"]
+        assert problem["errors"][0]["type"] == "draft_version"
+        zh = _call(
+            api,
+            "POST",
+            "/v1/evaluations",
+            keys[who],
+            json=body,
+            headers={"Accept-Language": "zh-CN"},
+        )
+        assert "草稿" in zh.json()["detail"], zh.text
+    items = {"items": [{"submission": body}]}
+    r = _call(api, "POST", "/v1/evaluations/batch", keys["evaluator"], json=items)
+    assert r.status_code == 200, r.text
+    (item,) = r.json()["items"]
+    assert item["status"] == 422, item
+    assert item["errors"][0]["type"] == "draft_version"
+    assert item["evaluation"] is None
+    assert stored() == before
+    # re-scoring a stored evaluation under the draft stores nothing: a draft reader's operation
+    published = {k: v for k, v in body.items() if k != "version"}
+    created = _call(api, "POST", "/v1/evaluations", keys["evaluator"], json=published)
+    assert created.status_code == 201, created.text
+    rescore = f"/v1/evaluations/{created.json()['id']}/rescore"
+    payload = {"version": body["version"]}
+    assert_problem(_call(api, "POST", rescore, keys["evaluator"], json=payload), 403)

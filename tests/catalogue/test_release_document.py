@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from indicator_service.catalogue.source import FrameworkDoc
 from indicator_service.catalogue.validation import load_catalogue
 from indicator_service.core import database
-from indicator_service.scoring.lookup import DatabaseCatalogue
+from indicator_service.scoring.lookup import DatabaseCatalogue, allow_drafts
 from tests.paths import CATALOG_DIR
 
 SEED = load_catalogue(CATALOG_DIR)
@@ -23,7 +23,11 @@ def test_the_scoring_document_is_the_published_document(
     cat_engine: Engine, source: FrameworkDoc
 ) -> None:
     with database.session_scope(cat_engine) as session:
-        got = DatabaseCatalogue(session).framework(source.framework, source.version).doc
+        got = (
+            DatabaseCatalogue(session, drafts=allow_drafts)
+            .framework(source.framework, source.version)
+            .doc
+        )
     # every header field, as published
     assert got.model_dump(exclude={"nodes"}) == source.model_dump(exclude={"nodes"})
     # every node, in tree order, with its own fields as published (the rule is the resolved one)

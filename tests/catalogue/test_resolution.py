@@ -183,7 +183,7 @@ def test_illustrative_rows_only_on_request(demo_engine: Engine, cat_api: ApiClie
 def test_auto_resolution_reaches_professional_and_names_the_year(
     demo_engine: Engine, cat_api: ApiClient
 ) -> None:
-    from indicator_service.scoring.lookup import DatabaseCatalogue
+    from indicator_service.scoring.lookup import DatabaseCatalogue, allow_drafts
     from indicator_service.standards.service import (
         catalogue_lookup,
         resolution_to_dict,
@@ -217,7 +217,9 @@ def test_auto_resolution_reaches_professional_and_names_the_year(
         # the scoring's lookup (auto) gives the same row
         from indicator_service.scoring.lookup import find_standard
 
-        hit = find_standard(DatabaseCatalogue(session), "DMS-02-003", "auto", "110105", 2024)
+        hit = find_standard(
+            DatabaseCatalogue(session, drafts=allow_drafts), "DMS-02-003", "auto", "110105", 2024
+        )
         assert hit is not None
         assert (hit.type, hit.value) == ("professional", 70)
 
