@@ -301,6 +301,22 @@ def _build_release(session: Session, row: CatalogueFrameworkVersion, code: str) 
     )
 
 
+def refuse_draft(code: str, version: str) -> None:
+    """What is stored (evaluations, target reviews, monitoring records) is pinned to published
+    framework versions: a draft changes under its version, and a stored record must be
+    reproducible from the versions it echoes. 422 ``draft_version`` at ``body.version``, for
+    every key."""
+    detail = _(
+        "a record is stored against a published framework version: {code} {version} is a "
+        "draft and can still change",
+        code=code,
+        version=version,
+    )
+    raise Unprocessable(
+        detail, errors=[ErrorItem(loc=["body", "version"], msg=detail, type="draft_version")]
+    )
+
+
 def get_framework(session: Session, code: str, version: str | None = None) -> FrameworkRelease:
     """The resolved framework (latest published unless pinned). Published releases are cached
     in-process by (code, version, content hash): they are immutable. Which version is the

@@ -46,6 +46,7 @@ from indicator_service.catalogue.frameworks import (
     get_framework,
     get_framework_document,
     list_frameworks,
+    refuse_draft,
 )
 from indicator_service.catalogue.indicators import (
     IndicatorFilters,
@@ -107,6 +108,7 @@ __all__ = [
     "list_frameworks",
     "list_indicators",
     "list_namespaces",
+    "refuse_draft",
     "resolve_standard",
     "standards_for",
     "store_framework",

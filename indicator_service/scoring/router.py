@@ -20,8 +20,9 @@ from indicator_service.auth.dependencies import (
     ensure_region,
 )
 from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER
+from indicator_service.catalogue.service import refuse_draft
 from indicator_service.core.database import SessionDep, memory_first, session_scope
-from indicator_service.core.errors import ErrorItem, Unprocessable, UnsupportedMediaType
+from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import IdempotencyKeyHeader
@@ -95,21 +96,6 @@ def draft_readers(request: Request) -> DraftCheck:
     return check
 
 
-def refuse_drafts(code: str, version: str) -> None:
-    """The draft check of stored evaluations: none is scored against a draft, for anyone (a
-    draft can change under its version, and a stored score must be reproducible from the
-    versions it echoes)."""
-    detail = _(
-        "an evaluation is stored against a published framework version: {code} {version} is a "
-        "draft and can still change",
-        code=code,
-        version=version,
-    )
-    raise Unprocessable(
-        detail, errors=[ErrorItem(loc=["body", "version"], msg=detail, type="draft_version")]
-    )
-
-
 def get_catalogue(
     documents: DocumentsDep, session: SessionDep, request: Request
 ) -> CatalogueLookup:
@@ -121,10 +107,11 @@ def get_catalogue(
 
 
 def get_stored_catalogue(documents: DocumentsDep, session: SessionDep) -> CatalogueLookup:
-    """The catalogue of a request that stores evaluations: published versions only."""
+    """The catalogue of a request that stores evaluations: published versions only
+    (:func:`~indicator_service.catalogue.frameworks.refuse_draft`)."""
     if documents is not None:
         return documents
-    return DatabaseCatalogue(session, drafts=refuse_drafts)
+    return DatabaseCatalogue(session, drafts=refuse_draft)
 
 
 CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]

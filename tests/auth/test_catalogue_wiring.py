@@ -416,3 +416,26 @@ def test_no_evaluation_is_stored_against_a_draft_framework(
     rescore = f"/v1/evaluations/{created.json()['id']}/rescore"
     payload = {"version": body["version"]}
     assert_problem(_call(api, "POST", rescore, keys["evaluator"], json=payload), 403)
+
+
+def test_no_review_or_monitoring_record_is_stored_against_a_draft_framework(
+    wired: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    # target reviews and monitoring records are stored and pinned to the version they used,
+    # like evaluations: published versions only
+    from tests.monitoring.conftest import farmland_request
+    from tests.targets.test_review_api import table
+
+    _, api = wired
+    version = _draft_submission(api, keys)["version"]
+    for path, payload in (
+        ("/v1/targets/review", table(framework="SELF-EVAL", version=version)),
+        ("/v1/monitoring", farmland_request(version=version)),
+    ):
+        for who in ("evaluator", "admin"):
+            problem = assert_problem(_call(api, "POST", path, keys[who], json=payload), 422)
+            assert problem["errors"][0]["type"] == "draft_version", (path, problem)
+            assert problem["errors"][0]["loc"] == ["body", "version"]
+        published = {k: v for k, v in payload.items() if k != "version"}
+        created = _call(api, "POST", path, keys["evaluator"], json=published)
+        assert created.status_code == 201, created.text
