@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 
 from indicator_service.audit.service import record
 from indicator_service.auth.principal import Principal
-from indicator_service.catalogue.service import DRAFT, get_framework, refuse_draft
+from indicator_service.catalogue.service import UNPUBLISHED, get_framework, refuse_draft
 from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import Answer, idempotent_create
@@ -165,7 +165,7 @@ def _store(session: Session, req: MonitoringRequest, owner: Principal) -> dict[s
             exc.detail,
             errors=[ErrorItem(loc=["body", "framework"], msg=exc.detail, type="not_found")],
         ) from exc
-    if fw.status == DRAFT:
+    if fw.status in UNPUBLISHED:  # a draft, or one submitted for review
         refuse_draft(fw.code, fw.version)
     result = compute(req, thresholds_of(fw.monitoring))
     pending = sum(f.status == "pending_explanation" for f in result.flags)

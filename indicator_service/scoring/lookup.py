@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlmodel import Session
 
 from indicator_service import rules
+from indicator_service.catalogue.artefacts import UNPUBLISHED
 from indicator_service.catalogue.matching import match_standard
 from indicator_service.catalogue.source import (
     FrameworkDoc,
@@ -200,10 +201,11 @@ def release_document(rel: FrameworkRelease) -> FrameworkDoc:
 
 
 #: What a database catalogue does when a submission names a draft framework version (code,
-#: version), after the 404 of an unknown one: raise the caller's problem, or return to let it be
-#: used. A draft is the finance bureau's work in progress and can still change: the API lets
-#: only those who may read it score against it (``scoring.router``), and stores no evaluation
-#: against one; the operator's CLI uses :func:`allow_drafts`.
+#: version; a draft submitted for review is one too), after the 404 of an unknown one: raise
+#: the caller's problem, or return to let it be used. A draft is the finance bureau's work in
+#: progress and can still change: the API lets only those who may read it score against it
+#: (``scoring.router``) and stores nothing against one; the operator's CLI uses
+#: :func:`allow_drafts`.
 DraftCheck = Callable[[str, str], None]
 
 
@@ -237,7 +239,7 @@ class DatabaseCatalogue:
                 exc.detail,
                 errors=[ErrorItem(loc=["body", "framework"], msg=exc.detail, type="not_found")],
             ) from exc
-        if rel.status == "draft":
+        if rel.status in UNPUBLISHED:  # a draft, or one submitted for review
             self._drafts(rel.code, rel.version)
         key = (rel.code, rel.version, rel.content_hash)
         hit = _RELEASE_DOCS.get(key)

@@ -30,7 +30,12 @@ from indicator_service.core.jsonbody import json_body, openapi_body
 from indicator_service.core.openapi import typed_body
 from indicator_service.core.paging import Limit, Offset
 from indicator_service.scoring import batch, evaluation_batch, evaluations, reevaluation, whatif
-from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue, DraftCheck
+from indicator_service.scoring.lookup import (
+    CatalogueLookup,
+    DatabaseCatalogue,
+    DraftCheck,
+    allow_drafts,
+)
 from indicator_service.scoring.receipts import score_json
 from indicator_service.scoring.schemas import (
     MAX_ID,
@@ -114,8 +119,17 @@ def get_stored_catalogue(documents: DocumentsDep, session: SessionDep) -> Catalo
     return DatabaseCatalogue(session, drafts=refuse_draft)
 
 
+def get_recorded_catalogue(documents: DocumentsDep, session: SessionDep) -> CatalogueLookup:
+    """The catalogue that reads back the framework version a stored evaluation was scored
+    under, as it is (evaluations stored against a draft before drafts were refused included)."""
+    if documents is not None:
+        return documents
+    return DatabaseCatalogue(session, drafts=allow_drafts)
+
+
 CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
 StoredCatalogueDep = Annotated[CatalogueLookup, Depends(get_stored_catalogue)]
+RecordedCatalogueDep = Annotated[CatalogueLookup, Depends(get_recorded_catalogue)]
 
 
 ReceiptQuery = Annotated[
@@ -412,7 +426,7 @@ def rescore(
 def compare_evaluations(
     evaluation_id: EvaluationId,
     session: SessionDep,
-    catalogue: CatalogueDep,
+    catalogue: RecordedCatalogueDep,
     evaluator: EvaluatorDep,
 ) -> EvaluationComparison:
     return reevaluation.comparison(session, evaluation_id, catalogue, evaluator)

@@ -70,7 +70,7 @@ def framework_rules(
             exc.detail,
             errors=[ErrorItem(loc=["body", "framework"], msg=exc.detail, type="not_found")],
         ) from exc
-    if doc.status == catalogue.DRAFT:  # a review is stored: published versions only
+    if doc.status in catalogue.UNPUBLISHED:  # a review is stored: published versions only
         catalogue.refuse_draft(doc.code, doc.version)
     raw = doc.document.get("target_review")
     if raw is None:

@@ -329,6 +329,11 @@ def test_published_reads_stay_public(wired: tuple[FastAPI, ApiClient]) -> None:
     assert _call(api, "GET", "/v1/frameworks", None).status_code == 200
 
 
+def _unpinned(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without its ``version``: the latest published one is used."""
+    return {k: v for k, v in body.items() if k != "version"}
+
+
 def _draft_submission(api: ApiClient, keys: dict[str, str]) -> dict[str, Any]:
     """A 30-row submission for the seed's SELF-EVAL, pinned to its draft version."""
     from bench.bench_load import submission
@@ -343,7 +348,6 @@ def test_scoring_against_a_draft_framework_needs_one_who_may_read_it(
     # a receipt shows the framework's tree: scoring against a draft is a read of the draft
     _, api = wired
     body = _draft_submission(api, keys)
-    published = {k: v for k, v in body.items() if k != "version"}
     values = [[row["value"] for row in body["rows"]]]
     template = {
         **{k: v for k, v in body.items() if k != "budget"},
@@ -361,7 +365,7 @@ def test_scoring_against_a_draft_framework_needs_one_who_may_read_it(
             assert problem["errors"][0]["type"] == "insufficient_role", (path, who)
     # a batch with a draft among its items is refused as a whole (a refusal of the caller, not
     # a problem of one item's data)
-    published = {k: v for k, v in body.items() if k != "version"}
+    published = _unpinned(body)
     items = {"items": [published, body]}
     assert_problem(_call(api, "POST", "/v1/score/batch", keys["client"], json=items), 403)
     # the framework's template form is its tree too
@@ -410,7 +414,7 @@ def test_no_evaluation_is_stored_against_a_draft_framework(
     assert item["evaluation"] is None
     assert stored() == before
     # re-scoring a stored evaluation under the draft stores nothing: a draft reader's operation
-    published = {k: v for k, v in body.items() if k != "version"}
+    published = _unpinned(body)
     created = _call(api, "POST", "/v1/evaluations", keys["evaluator"], json=published)
     assert created.status_code == 201, created.text
     rescore = f"/v1/evaluations/{created.json()['id']}/rescore"
@@ -436,6 +440,57 @@ def test_no_review_or_monitoring_record_is_stored_against_a_draft_framework(
             problem = assert_problem(_call(api, "POST", path, keys[who], json=payload), 422)
             assert problem["errors"][0]["type"] == "draft_version", (path, problem)
             assert problem["errors"][0]["loc"] == ["body", "version"]
-        published = {k: v for k, v in payload.items() if k != "version"}
+        published = _unpinned(payload)
         created = _call(api, "POST", path, keys["evaluator"], json=published)
         assert created.status_code == 201, created.text
+
+
+def test_a_draft_submitted_for_review_stays_private_when_scored_against(
+    wired: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    # submitted, a draft keeps its -draft label and is still unpublished: the same answers
+    # (found by a review: the checks first looked at the status "draft" only)
+    from tests.monitoring.conftest import farmland_request
+    from tests.targets.test_review_api import table
+
+    _, api = wired
+    body = _draft_submission(api, keys)
+    version = body["version"]
+    submit = f"/v1/frameworks/SELF-EVAL/versions/{version}/submit"
+    assert _call(api, "POST", submit, keys["common_curator"]).status_code == 200
+    assert_problem(_call(api, "POST", "/v1/score", keys["client"], json=body), 403)
+    template = f"/v1/frameworks/SELF-EVAL/template?version={version}"
+    assert_problem(_call(api, "GET", template, None), 401)
+    for path, payload in (
+        ("/v1/evaluations", body),
+        ("/v1/targets/review", table(framework="SELF-EVAL", version=version)),
+        ("/v1/monitoring", farmland_request(version=version)),
+    ):
+        problem = assert_problem(_call(api, "POST", path, keys["evaluator"], json=payload), 422)
+        assert problem["errors"][0]["type"] == "draft_version", path
+    assert _call(api, "POST", "/v1/score", keys["admin"], json=body).status_code == 200
+
+
+def test_an_evaluation_stored_against_a_draft_before_the_refusal_still_compares(
+    wired: tuple[FastAPI, ApiClient], keys: dict[str, str]
+) -> None:
+    # rows stored against a draft before drafts were refused are read back with their own
+    # version: the comparison reads its distortion rule (found by a review: a 403 otherwise)
+    from indicator_service.scoring.models import Evaluation
+
+    app, api = wired
+    body = _draft_submission(api, keys)
+    published = _unpinned(body)
+    first = _call(api, "POST", "/v1/evaluations", keys["evaluator"], json=published)
+    assert first.status_code == 201, first.text
+    with database.session_scope(app.state.engine) as session:
+        row = session.get(Evaluation, first.json()["id"])
+        assert row is not None
+        row.framework_version = body["version"]  # as stored before the refusal
+        session.add(row)
+    again = {**published, "kind": "finance", "reevaluates": first.json()["id"]}
+    second = _call(api, "POST", "/v1/evaluations", keys["evaluator"], json=again)
+    assert second.status_code == 201, second.text
+    comparison = f"/v1/evaluations/{first.json()['id']}/comparison"
+    r = _call(api, "GET", comparison, keys["evaluator"])
+    assert r.status_code == 200, r.text
