@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
@@ -101,30 +102,29 @@ def draft_readers(request: Request) -> DraftCheck:
     return check
 
 
-def get_catalogue(
-    documents: DocumentsDep, session: SessionDep, request: Request
-) -> CatalogueLookup:
-    """The catalogue of a request: the overriding documents, else the database catalogue read
-    with the request's session (drafts for those who may read them: :func:`draft_readers`)."""
-    if documents is not None:
-        return documents
-    return DatabaseCatalogue(session, drafts=draft_readers(request))
+def _catalogue_dependency(
+    drafts: Callable[[Request], DraftCheck],
+) -> Callable[..., CatalogueLookup]:
+    """A dependency giving the catalogue of a request: the overriding documents, else the
+    database catalogue read with the request's session, meeting drafts with ``drafts``."""
+
+    def catalogue(
+        documents: DocumentsDep, session: SessionDep, request: Request
+    ) -> CatalogueLookup:
+        if documents is not None:
+            return documents
+        return DatabaseCatalogue(session, drafts=drafts(request))
+
+    return catalogue
 
 
-def get_stored_catalogue(documents: DocumentsDep, session: SessionDep) -> CatalogueLookup:
-    """The catalogue of a request that stores evaluations: published versions only
-    (:func:`~indicator_service.catalogue.frameworks.refuse_draft`)."""
-    if documents is not None:
-        return documents
-    return DatabaseCatalogue(session, drafts=refuse_draft)
-
-
-def get_recorded_catalogue(documents: DocumentsDep, session: SessionDep) -> CatalogueLookup:
-    """The catalogue that reads back the framework version a stored evaluation was scored
-    under, as it is (evaluations stored against a draft before drafts were refused included)."""
-    if documents is not None:
-        return documents
-    return DatabaseCatalogue(session, drafts=allow_drafts)
+#: Scoring without storing: drafts for those who may read them (:func:`draft_readers`).
+get_catalogue = _catalogue_dependency(draft_readers)
+#: Storing evaluations: published versions only (``catalogue.frameworks.refuse_draft``).
+get_stored_catalogue = _catalogue_dependency(lambda _request: refuse_draft)
+#: Reading back the version a stored evaluation was scored under, as it is (evaluations stored
+#: against a draft before drafts were refused included).
+get_recorded_catalogue = _catalogue_dependency(lambda _request: allow_drafts)
 
 
 CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
