@@ -384,14 +384,15 @@ _MISSING_LEFT_OUT = {
 def leaf_explain(
     static: Mapping[str, Any],
     leaf: Mapping[str, Any],
+    rule: Mapping[str, Any],
     level_score: float | None,
     budget: tuple[float, float] | None,
 ) -> tuple[dict[str, Any], Pending | None]:
-    """A leaf's explanation from its receipt fields (``leaf``) and the cached static part.
-    ``budget`` = (executed, adjusted) for the budget-execution leaf of a submission with a
-    budget. The formula comes back unrounded (``Pending``): :func:`close_formulas` rounds a
-    receipt's formulas at once and writes them in."""
-    rule = leaf["rule"]
+    """A leaf's explanation from its receipt fields (``leaf``), its rule (as in the receipt)
+    and the cached static part (copied in as it is). ``budget`` = (executed, adjusted) for
+    the budget-execution leaf of a submission with a budget. The formula comes back
+    unrounded (``Pending``): :func:`close_formulas` rounds a receipt's formulas at once and
+    writes them in."""
     w = float(leaf["points"])
     status = leaf["status"]
     out: dict[str, Any] = {

@@ -12,7 +12,7 @@ receipts through the structure cache).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from indicator_service.core.i18n import localized
@@ -27,29 +27,36 @@ def _with(data: Mapping[str, Any], **labels: Any) -> dict[str, Any]:
     return {**data, **{k: v for k, v in labels.items() if v is not None}}
 
 
-def leaf_labels(leaf: Mapping[str, Any]) -> dict[str, Any]:
-    """A receipt leaf with ``rule_label``, ``level_label`` and ``warning_labels`` (a receipt has
-    one per leaf: written out rather than through :func:`_with`, as the same dict)."""
-    out = dict(leaf)
-    rule = leaf.get("rule")
+def leaf_label_fields(
+    rule: Any, level: str | None, warnings: Sequence[str] | None
+) -> dict[str, Any]:
+    """A receipt leaf's labels from its ``rule``, ``level`` and ``warnings``: ``rule_label``
+    (when the rule has a kind), ``level_label`` (when there is a level) and
+    ``warning_labels``, in this order."""
+    out: dict[str, Any] = {}
     levels = None
     if isinstance(rule, Mapping):
         kind = rule.get("kind")
         if isinstance(kind, str):
             out["rule_label"] = label("rule_kind", kind)
         levels = rule.get("levels")
-    level = leaf.get("level")
     if level is not None:
         out["level_label"] = level_label(level, levels)
-    out["warning_labels"] = [label("warning", w) for w in leaf.get("warnings") or ()]
+    out["warning_labels"] = [label("warning", w) for w in warnings or ()]
     return out
 
 
-def receipt_labels(receipt: Mapping[str, Any]) -> dict[str, Any]:
+def leaf_labels(leaf: Mapping[str, Any]) -> dict[str, Any]:
+    """A receipt leaf with its labels (:func:`leaf_label_fields`)."""
+    return {**leaf, **leaf_label_fields(leaf.get("rule"), leaf.get("level"), leaf.get("warnings"))}
+
+
+def receipt_labels(receipt: Mapping[str, Any], *, leaves: bool = True) -> dict[str, Any]:
     """A full receipt (``Receipt`` as JSON data) with its labels: ``grade_label``,
     ``consequence`` (the grade band's recommendation in the language asked),
     ``warning_labels`` (in the order of ``warnings``), ``missing_policy_label`` and each leaf's
-    labels (:func:`leaf_labels`)."""
+    labels (:func:`leaf_labels`; not with ``leaves=False``: leaves that already carry them,
+    from ``receipts.receipt_dict(..., answer=True)``)."""
     grade = receipt.get("grade")
     if isinstance(grade, Mapping):
         name = grade_label(grade.get("grade"), grade.get("name_en"))
@@ -58,7 +65,9 @@ def receipt_labels(receipt: Mapping[str, Any]) -> dict[str, Any]:
     else:
         name = consequence = None
     return _with(
-        {**receipt, "leaves": [leaf_labels(lf) for lf in receipt.get("leaves", ())]},
+        {**receipt, "leaves": [leaf_labels(lf) for lf in receipt.get("leaves", ())]}
+        if leaves
+        else receipt,
         grade_label=name,
         consequence=consequence,
         warning_labels=[label("warning", w) for w in receipt.get("warnings") or ()],

@@ -95,6 +95,9 @@ class Structure:
     compiled: rules.CompiledTree | None = None
     # The value-independent parts of the receipt (leaves and nodes), built on first use.
     static: tuple[list[StaticLeaf], list[dict[str, Any]]] | None = None
+    # Each leaf's ``mid`` and static explanation with their JSON values serialised once
+    # (``orjson.Fragment``), for receipts answered as JSON; built on first use.
+    static_json: list[tuple[dict[str, Any], dict[str, Any]]] | None = None
 
 
 def error_item(loc: Sequence[str | int], msg: str, type_: str) -> ErrorItem:

@@ -17,7 +17,7 @@ from indicator_service import rules
 from indicator_service.core.errors import ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
 from indicator_service.scoring import explain
-from indicator_service.scoring.labels import receipt_labels, summary_labels
+from indicator_service.scoring.labels import leaf_label_fields, receipt_labels, summary_labels
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
     ResolvedFramework,
@@ -192,6 +192,33 @@ def _static_parts(
     return leaves, nodes
 
 
+def _fragments(data: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """``data`` with the values of ``keys`` serialised once (what ``orjson.dumps`` writes of
+    them, copied as they are into every receipt that contains them)."""
+    return {k: orjson.Fragment(orjson.dumps(v)) if k in keys else v for k, v in data.items()}
+
+
+def _static_json(
+    p: Prepared, compiled: rules.CompiledTree, leaves: list[StaticLeaf]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each leaf's ``mid`` and static explanation for a receipt answered as JSON: the nested
+    values (target source, rule, target words, rule words, target origin) pre-serialised,
+    cached on the structure with :func:`_static_parts`' parts."""
+    st = p.structure
+    if st is not None and st.static_json is not None and st.compiled is compiled:
+        return st.static_json
+    parts = [
+        (
+            _fragments(leaf.mid, ("target_source", "rule")),
+            _fragments(leaf.explain or {}, ("target", "rule", "target_origin")),
+        )
+        for leaf in leaves
+    ]
+    if st is not None and st.compiled is compiled:
+        st.static_json = parts
+    return parts
+
+
 def _jsonable(x: Any) -> Any:
     """A rule's parameters as JSON values (what ``model_dump(mode="json")`` gives)."""
     if isinstance(x, Mapping):
@@ -210,13 +237,21 @@ def receipt_dict(
     item: int = 0,
     leaf_offset: int = 0,
     node_offset: int = 0,
+    *,
+    answer: bool = False,
 ) -> dict[str, Any]:
     """The receipt as plain JSON data, equal to ``Receipt.model_dump(mode="json")`` (the hot
     path: no models per leaf; the value-independent parts come from the structure's cache and
-    are shared between receipts: serialise the dict, do not mutate it)."""
+    are shared between receipts: serialise the dict, do not mutate it).
+
+    With ``answer`` it is the receipt as answered, for ``orjson.dumps`` only: each leaf
+    carries its labels in the current language (``scoring.labels.leaf_label_fields``, as
+    ``receipt_labels`` adds them) and its static nested values as pre-serialised fragments
+    (:func:`_static_json`); ``receipt_labels(..., leaves=False)`` adds the receipt's own."""
     req = p.request
     fw = p.framework
     static_leaves, static_nodes = _static_parts(p, compiled)
+    static_json = _static_json(p, compiled, static_leaves) if answer else None
     n = len(static_leaves)
     sl = slice(leaf_offset, leaf_offset + n)
     applicable = result.leaf_applicable[sl].tolist()
@@ -250,6 +285,7 @@ def receipt_dict(
             raw_value = None if ob is None or ob.value is None else float(ob.value)
             target = st.target
             explanation = getattr(ob, "explanation", None)  # request values carry one
+        mid, ex_static = (st.mid, st.explain) if static_json is None else static_json[i]
         warnings = rules.warning_names(warn[i]) if warn[i] else []
         f, sc, lo = fraction[i], score_[i], lost[i]
         if explanation is None and (lo > 0 or not EXPLAINED_WARNINGS.isdisjoint(warnings)):
@@ -261,7 +297,7 @@ def receipt_dict(
             "raw_value": raw_value,
             "level": ob.level if ob else None,
             "target": target,
-            **st.mid,
+            **mid,
             "applicable": applicable[i],
             "fraction": None if f != f else f,
             "score": None if sc != sc else sc,
@@ -273,15 +309,19 @@ def receipt_dict(
             "warnings": warnings,
         }
         is_budget = st.budget and budget is not None
-        assert st.explain is not None
+        assert ex_static is not None
+        rule = st.mid["rule"]
         leaf_out["explain"], formula = explain.leaf_explain(
-            st.explain,
+            ex_static,
             leaf_out,
+            rule,
             getattr(ob, "level_score", None),
             budget_pair if is_budget else None,
         )
         if formula is not None:
             pending.append((leaf_out["explain"], formula))
+        if static_json is not None:
+            leaf_out.update(leaf_label_fields(rule, leaf_out["level"], warnings))
         if is_budget:
             budget_leaf = leaf_out
         leaves_out.append(leaf_out)
@@ -413,7 +453,9 @@ def score_json(req: ScoreRequest, catalogue: CatalogueLookup, *, summary: bool =
     bytes, built without per-leaf models, with the labels of the current language."""
     if summary:
         return orjson.dumps(summary_labels(summary_dict(*_score(req, catalogue))))
-    return orjson.dumps(receipt_labels(receipt_dict(*_score(req, catalogue))))
+    return orjson.dumps(
+        receipt_labels(receipt_dict(*_score(req, catalogue), answer=True), leaves=False)
+    )
 
 
 def _score(
