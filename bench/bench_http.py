@@ -46,7 +46,6 @@ from fastapi import APIRouter, Request, Response  # noqa: E402
 from indicator_service import rules  # noqa: E402
 from indicator_service.auth.dependencies import ScorerDep  # noqa: E402
 from indicator_service.core.jsonbody import json_body  # noqa: E402
-from indicator_service.scoring import lookup as service_lookup  # noqa: E402
 from indicator_service.scoring import prepare, receipts  # noqa: E402
 from indicator_service.scoring.router import get_catalogue_lookup  # noqa: E402
 from indicator_service.scoring.schemas import ScoreRequest  # noqa: E402
@@ -70,11 +69,7 @@ def app_factory() -> Any:
         )
     )
     lookup = catalogue()
-
-    async def documents() -> service_lookup.CatalogueLookup | None:
-        return lookup
-
-    app.dependency_overrides[get_catalogue_lookup] = documents
+    app.dependency_overrides[get_catalogue_lookup] = lambda: lookup
     from indicator_service.scoring.router import router as scoring_router
 
     floor_router = APIRouter()

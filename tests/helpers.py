@@ -77,12 +77,8 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 
 def use_documents(app: FastAPI, catalogue: CatalogueLookup) -> CatalogueLookup:
     """Make the scoring endpoints of ``app`` read ``catalogue`` (documents) instead of the
-    database, through the dependency override of ``get_catalogue_lookup``."""
-
-    async def documents() -> CatalogueLookup | None:
-        return catalogue
-
-    app.dependency_overrides[get_catalogue_lookup] = documents
+    database, through the override of ``get_catalogue_lookup``."""
+    app.dependency_overrides[get_catalogue_lookup] = lambda: catalogue
     return catalogue
 
 
