@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from indicator_service.auth.models import Role
 from indicator_service.core.console import CommandError
 from indicator_service.core.i18n import _
+from indicator_service.rules.labels import named
 
 
 def _fail(message: str) -> Exception:
@@ -29,13 +30,19 @@ def _create(args: argparse.Namespace) -> int:
 
     if args.role in (Role.curator.value, Role.reviewer.value) and not args.namespace:
         raise _fail(
-            _("a {role} key needs at least one --namespace (or --namespace '*')", role=args.role)
+            _(
+                "a {role} key needs at least one --namespace (or --namespace '*')",
+                role=named("role", args.role),
+            )
         )
     fields = {"name": args.name, "role": args.role, "namespaces": args.namespace}
     if args.region:
         if args.role != Role.evaluator.value:
             raise _fail(
-                _("--region applies to evaluator keys only, not to a {role} key", role=args.role)
+                _(
+                    "--region applies to evaluator keys only, not to a {role} key",
+                    role=named("role", args.role),
+                )
             )
         fields["regions"] = args.region
     try:

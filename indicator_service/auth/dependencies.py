@@ -43,7 +43,7 @@ from indicator_service.auth.service import (
 from indicator_service.auth.settings import auth_settings
 from indicator_service.core.database import session_scope
 from indicator_service.core.errors import ErrorItem, Forbidden, Problem, Unauthorized
-from indicator_service.core.i18n import _
+from indicator_service.core.i18n import _, alternatives
 from indicator_service.core.ratelimit import (
     CHARGED,
     Limiter,
@@ -51,6 +51,7 @@ from indicator_service.core.ratelimit import (
     key_identity,
     too_many_requests,
 )
+from indicator_service.rules.labels import named
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {
@@ -268,12 +269,12 @@ ReaderDep = Annotated[Principal | None, Depends(get_reader)]
 def ensure_role(principal: Principal, *roles: Role) -> None:
     """403 unless the key has one of ``roles`` (admin always passes)."""
     if not principal.has_role(*roles):
-        wanted = " or ".join(r.value for r in (*roles, Role.admin))
+        wanted = alternatives([named("role", r.value) for r in (*roles, Role.admin)])
         detail = _(
             "This operation needs the role {wanted}; the key {name!r} has the role {value}",
             wanted=wanted,
             name=principal.name,
-            value=principal.role.value,
+            value=named("role", principal.role.value),
         )
         raise Forbidden(
             detail,

@@ -18,6 +18,7 @@ from pydantic import (
 from indicator_service.auth.models import ALL_NAMESPACES, Role
 from indicator_service.core.i18n import _
 from indicator_service.core.types import WHITESPACE_CLASS
+from indicator_service.rules.labels import named
 
 NAMESPACE_PATTERN = r"^(\*|[a-z][a-z0-9_]{0,63})$"
 NamespaceScope = Annotated[
@@ -51,7 +52,7 @@ def normalise_regions(role: Role, regions: list[str] | None) -> list[str]:
         raise ValueError(
             _(
                 "region scopes apply to evaluator keys only, not to a {value} key",
-                value=role.value,
+                value=named("role", role.value),
             )
         )
     return sorted(set(regions))
@@ -70,7 +71,7 @@ def normalise_namespaces(role: Role, namespaces: list[str] | None) -> list[str]:
             raise ValueError(
                 _(
                     "a {value} key needs at least one namespace (or '*' for all namespaces)",
-                    value=role.value,
+                    value=named("role", role.value),
                 )
             )
         return [ALL_NAMESPACES]

@@ -142,6 +142,16 @@ def localized(en: str, zh: str, lang: str | None = None) -> str:
     return zh if (lang or _language.get()) == CHINESE else en
 
 
+def alternatives(words: Sequence[str], lang: str | None = None) -> str:
+    """Words as alternatives in a sentence: ``a or b or c`` in English, ``甲、乙或丙`` in
+    Chinese."""
+    if (lang or _language.get()) != CHINESE:
+        return " or ".join(words)
+    if len(words) < 2:
+        return "".join(words)
+    return "、".join(words[:-1]) + "或" + words[-1]
+
+
 def placeholders(text: str) -> set[str]:
     """The ``{name}`` fields of a message (a translation must keep exactly these)."""
     return {

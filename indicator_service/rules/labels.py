@@ -203,6 +203,15 @@ LABELS: dict[str, dict[str, str]] = {
         "province": N_("province level"),
         "national": N_("national level"),
     },
+    # the roles of an API key (auth/models.py Role); the English words are the codes that
+    # `--role` and the API take
+    "role": {
+        "admin": N_("admin"),
+        "curator": N_("curator"),
+        "reviewer": N_("reviewer"),
+        "evaluator": N_("evaluator"),
+        "client": N_("client"),
+    },
     # the kinds of a versioned artefact (catalogue/versioning.py), read inside sentences; the
     # Chinese is the web pages' wording (web/static/js/labels.js diff.kind.*)
     "artefact_kind": {
@@ -250,6 +259,14 @@ def label(vocabulary: str, code: str | None, lang: str | None = None) -> str | N
         return None
     text = LABELS[vocabulary].get(code)
     return code if text is None else gettext(text, lang)
+
+
+def named(vocabulary: str, code: str, lang: str | None = None) -> str:
+    """``code`` of ``vocabulary`` inside a sentence: its label, followed by the code in
+    parentheses where the label is other words than the code (``管理员（admin）``: the code
+    is what a command or a request must carry)."""
+    text = label(vocabulary, code, lang) or code
+    return text if text == code else f"{text}（{code}）"
 
 
 def definition(vocabulary: str, code: str | None, lang: str | None = None) -> str | None:

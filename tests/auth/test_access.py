@@ -202,6 +202,26 @@ def test_role_matrix(probe: ApiClient, make_key: KeyFactory, role: Role, path: s
         assert "www-authenticate" not in r.headers
 
 
+def test_role_refusal_names_the_roles_in_chinese(probe: ApiClient, make_key: KeyFactory) -> None:
+    """A Chinese refusal names the roles in Chinese, with the codes that a key is created
+    with beside them, joined as Chinese alternatives (not ``curator or admin``)."""
+    key = make_key(Role.evaluator, None, "evaluation office")
+    r = probe.post("/probe/curate/health", headers={**bearer(key), "Accept-Language": "zh-CN"})
+    body = assert_problem(r, 403)
+    assert body["detail"] == (
+        "此操作需要维护员（curator）或管理员（admin）角色，"
+        "密钥 'evaluation office' 的角色为评价员（evaluator）"
+    ), body["detail"]
+    assert body["errors"][0]["msg"] == body["detail"]
+    r = probe.post(
+        "/probe/score",
+        headers={**bearer(make_key(Role.curator, ["health"])), "Accept-Language": "zh-CN"},
+    )
+    assert (
+        "评价员（evaluator）、调用方（client）或管理员（admin）" in assert_problem(r, 403)["detail"]
+    )
+
+
 # --- 403: namespace ----------------------------------------------------------------------------
 
 

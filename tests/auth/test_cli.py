@@ -93,6 +93,17 @@ def test_cli_refuses_bad_input(cli_env: None, capsys: pytest.CaptureFixture[str]
         main(["keys", "create", "--role", "root", "--name", "x"])
 
 
+def test_cli_refusals_name_roles_in_chinese(
+    cli_env: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    assert main(["keys", "create", "--role", "curator", "--name", "no scope"]) == 2
+    assert "维护员（curator）密钥至少需要一个 --namespace" in capsys.readouterr().err
+    args = ["keys", "create", "--role", "client", "--name", "x", "--region", "330000"]
+    assert main(args) == 2
+    assert "不适用于调用方（client）密钥" in capsys.readouterr().err
+
+
 def test_cli_region_scoped_evaluator_key(
     cli_env: None, api: ApiClient, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,6 +8,7 @@ from typing import Any, get_args, get_type_hints
 
 import pytest
 
+from indicator_service.auth.models import Role
 from indicator_service.catalogue import terms
 from indicator_service.catalogue.matching import match_standard
 from indicator_service.catalogue.versioning import Bump, Change
@@ -35,6 +36,7 @@ CODES: dict[str, Any] = {
     "field": tuple(labels.LABELS["field"]),  # open: a field not listed keeps its name
     "version_status": ("draft", "submitted", "published", "deprecated"),
     "region_level": tuple(region_level(c) for c in ("110105", "110100", "110000", "000000")),
+    "role": tuple(r.value for r in Role),
 }
 
 
