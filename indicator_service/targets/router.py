@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from indicator_service.auth.dependencies import AUTH_RESPONSES, EvaluatorDep, ensure_region
 from indicator_service.auth.principal import Principal
 from indicator_service.core.database import SessionDep, session_scope
-from indicator_service.core.errors import Unprocessable, UnsupportedMediaType, excerpt
+from indicator_service.core.errors import NotFound, Unprocessable, UnsupportedMediaType, excerpt
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import IdempotencyKeyHeader
 from indicator_service.core.paging import Limit, Offset
@@ -184,5 +184,5 @@ def _review_form(
     with session_scope(engine) as session:  # commits when the review is stored
         try:
             return service.create_review(session, form.request, evaluator, idempotency_key)
-        except Unprocessable as exc:
+        except (Unprocessable, NotFound) as exc:
             raise form.relocate(exc) from exc

@@ -16,16 +16,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from indicator_service.core.errors import ErrorItem, PayloadTooLarge, Unprocessable
+from indicator_service.core.errors import ErrorItem, PayloadTooLarge, ServiceError, Unprocessable
 from indicator_service.core.i18n import _, localized, validation_message
 from indicator_service.forms.cells import label, normalise, parse_quantity
 from indicator_service.forms.model import cell_ref
 from indicator_service.tables.workbook import Sheet, WorkbookError, cell_value, read_sheets
 from indicator_service.targets.schemas import TargetReviewRequest
+
+E = TypeVar("E", bound=ServiceError)
 
 PROJECT = ("项目名称",)
 DEPARTMENT = ("主管部门", "主管部门及代码")
@@ -99,13 +101,19 @@ class Declaration:
 
     request: TargetReviewRequest
     cells: list[dict[str, str]]
+    # the request's fields given as query parameters (framework, version, region …)
+    query: frozenset[str] = frozenset()
 
-    def relocate(self, exc: Unprocessable) -> Unprocessable:
-        """The service's 422 about ``["body", "rows", i, field]`` as the cells of the form."""
+    def relocate(self, exc: E) -> E:
+        """The service's problem located where the caller wrote it: ``["body", "rows", i,
+        field]`` as the cells of the form, a field given as a query parameter (``version``)
+        at ``["query", field]``."""
         items = []
         for e in exc.errors or []:
             loc = list(e.loc)
-            if len(loc) >= 3 and loc[:2] == ["body", "rows"] and isinstance(loc[2], int):
+            if len(loc) >= 2 and loc[0] == "body" and loc[1] in self.query:
+                items.append(ErrorItem(loc=["query", *loc[1:]], msg=e.msg, type=e.type))
+            elif len(loc) >= 3 and loc[:2] == ["body", "rows"] and isinstance(loc[2], int):
                 field = str(loc[3]) if len(loc) > 3 else "name"
                 cells = self.cells[loc[2]]
                 ref = cells.get(field) or cells["name"]
@@ -118,7 +126,7 @@ class Declaration:
                 )
             else:
                 items.append(e)
-        return Unprocessable(exc.detail, errors=items)
+        return type(exc)(exc.detail, errors=items, headers=exc.headers, slug=exc.slug)
 
 
 def read_form(raw: bytes, context: Mapping[str, Any]) -> Declaration:
@@ -240,15 +248,19 @@ def read_form(raw: bytes, context: Mapping[str, Any]) -> Declaration:
         )
     if errors:
         raise Unprocessable(_("{count} problem(s) in the form", count=len(errors)), errors=errors)
-    body = {**data, **{k: v for k, v in context.items() if v is not None}, "rows": rows}
+    query = frozenset(k for k, v in context.items() if v is not None)
+    body = {**data, **{k: context[k] for k in query}, "rows": rows}
     try:
-        return Declaration(TargetReviewRequest.model_validate(body), cells)
+        return Declaration(TargetReviewRequest.model_validate(body), cells, query)
     except ValidationError as exc:
         raise Unprocessable(
             _("{count} problem(s) in the form", count=exc.error_count()),
             errors=[
                 ErrorItem(
-                    loc=["body", *[str(x) for x in e["loc"]]],
+                    loc=[
+                        "query" if e["loc"] and e["loc"][0] in query else "body",
+                        *[str(x) for x in e["loc"]],
+                    ],
                     msg=validation_message(e),
                     type=e["type"],
                 )
