@@ -209,8 +209,8 @@ def test_role_refusal_names_the_roles_in_chinese(probe: ApiClient, make_key: Key
     r = probe.post("/probe/curate/health", headers={**bearer(key), "Accept-Language": "zh-CN"})
     body = assert_problem(r, 403)
     assert body["detail"] == (
-        "此操作需要维护员（curator）或管理员（admin）角色，"
-        "密钥 'evaluation office' 的角色为评价员（evaluator）"
+        "此操作需要维护人（curator）或管理员（admin）角色，"
+        "密钥 'evaluation office' 的角色为评价人（evaluator）"
     ), body["detail"]
     assert body["errors"][0]["msg"] == body["detail"]
     r = probe.post(
@@ -218,7 +218,7 @@ def test_role_refusal_names_the_roles_in_chinese(probe: ApiClient, make_key: Key
         headers={**bearer(make_key(Role.curator, ["health"])), "Accept-Language": "zh-CN"},
     )
     assert (
-        "评价员（evaluator）、调用方（client）或管理员（admin）" in assert_problem(r, 403)["detail"]
+        "评价人（evaluator）、调用方（client）或管理员（admin）" in assert_problem(r, 403)["detail"]
     )
 
 

@@ -98,7 +98,7 @@ def test_cli_refusals_name_roles_in_chinese(
 ) -> None:
     monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
     assert main(["keys", "create", "--role", "curator", "--name", "no scope"]) == 2
-    assert "维护员（curator）密钥至少需要一个 --namespace" in capsys.readouterr().err
+    assert "维护人（curator）密钥至少需要一个 --namespace" in capsys.readouterr().err
     args = ["keys", "create", "--role", "client", "--name", "x", "--region", "330000"]
     assert main(args) == 2
     assert "不适用于调用方（client）密钥" in capsys.readouterr().err
