@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
@@ -92,6 +93,11 @@ def catalogue_documents(app: Any) -> CatalogueLookup | None:
     """The documents ``app``'s scoring endpoints read (:func:`get_catalogue_lookup`)."""
     provider = app.dependency_overrides.get(get_catalogue_lookup, get_catalogue_lookup)
     documents: CatalogueLookup | None = provider()
+    if inspect.isawaitable(documents):  # an async override would be scored as a catalogue
+        close = getattr(documents, "close", None)
+        if close is not None:
+            close()  # no "never awaited" warning on top of the error
+        raise TypeError("an override of get_catalogue_lookup must be a sync callable")
     return documents
 
 

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from indicator_service.core.i18n import language
 from indicator_service.scoring import receipts
+from indicator_service.scoring.labels import receipt_labels
 from indicator_service.scoring.schemas import Receipt, ScoreRequest
 from tests.helpers import ApiClient
 from tests.scoring.frameworks import catalogue
@@ -63,6 +65,22 @@ def test_receipts_equal_the_recorded_ones(name: str) -> None:
     d = receipts.receipt_dict(p, compiled, result)
     assert list(d) == [f for f in Receipt.model_fields if f in d]  # `form` only from forms
     assert json.dumps(d) == json.dumps(Receipt.model_validate(d).model_dump(mode="json"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_answered_receipt_is_the_labelled_receipt_byte_for_byte(name: str, lang: str) -> None:
+    """The answer path (pre-serialised static parts, labels written as each leaf is built) gives
+    the bytes of the receipt dict with its labels added afterwards: key order included, with a
+    fresh and with a cached structure."""
+    cat = catalogue()
+    req = ScoreRequest.model_validate(CASES[name])
+    with language(lang):
+        for _ in range(2):
+            expected = orjson.dumps(
+                receipt_labels(receipts.receipt_dict(*receipts._score(req, cat)))
+            )
+            assert receipts.score_json(req, cat) == expected
 
 
 def test_http_receipts_equal_the_recorded_ones(sapi: ApiClient) -> None:
@@ -121,3 +139,23 @@ def test_cached_structures_are_type_exact() -> None:
     assert len(cat.structures) == 2
     assert json.dumps(leaves[0]["rule"]["over_achievement_factor"]) == "2"
     assert json.dumps(leaves[1]["rule"]["over_achievement_factor"]) == "2.0"
+
+
+def test_an_async_documents_override_is_refused_clearly() -> None:
+    """The documents override is read without FastAPI's resolution: an ``async def`` one would
+    hand a coroutine to the scoring code as its catalogue; it is refused by name instead."""
+    from types import SimpleNamespace
+
+    from indicator_service.scoring.router import catalogue_documents, get_catalogue_lookup
+
+    cat = catalogue()
+
+    async def documents() -> Any:
+        return cat
+
+    assert catalogue_documents(SimpleNamespace(dependency_overrides={})) is None
+    app = SimpleNamespace(dependency_overrides={get_catalogue_lookup: lambda: cat})
+    assert catalogue_documents(app) is cat
+    app.dependency_overrides[get_catalogue_lookup] = documents
+    with pytest.raises(TypeError, match="get_catalogue_lookup must be a sync callable"):
+        catalogue_documents(app)
