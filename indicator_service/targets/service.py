@@ -58,6 +58,16 @@ class Linked:
     linked_by: str | None
 
 
+def _has_published(session: Session, code: str) -> bool:
+    """Whether framework ``code`` has a published version (an unknown version of a known
+    framework is the version's fault, not the framework's)."""
+    try:
+        catalogue.get_framework_document(session, code, None)
+    except NotFound:
+        return False
+    return True
+
+
 def framework_rules(
     session: Session, code: str, version: str | None
 ) -> tuple[str, str, TargetReviewRules]:
@@ -66,9 +76,10 @@ def framework_rules(
     try:
         doc = catalogue.get_framework_document(session, code, version)
     except NotFound as exc:
+        field = "version" if version is not None and _has_published(session, code) else "framework"
         raise NotFound(
             exc.detail,
-            errors=[ErrorItem(loc=["body", "framework"], msg=exc.detail, type="not_found")],
+            errors=[ErrorItem(loc=["body", field], msg=exc.detail, type="not_found")],
         ) from exc
     if doc.status in catalogue.UNPUBLISHED:  # a review is stored: published versions only
         catalogue.refuse_draft(doc.code, doc.version)

@@ -452,6 +452,7 @@ def test_the_review_form_names_the_query_parameter_that_is_at_fault(
     # (422) and an unknown framework (404) are located there, not in a body the caller did not
     # write (found by a review: both said body.version / body.framework)
     from tests.targets.declaration import declaration
+    from tests.targets.test_review_api import table
 
     _, api = wired
     version = _draft_submission(api, keys)["version"]
@@ -478,6 +479,18 @@ def test_the_review_form_names_the_query_parameter_that_is_at_fault(
         headers=xlsx,
     )
     assert [e["loc"] for e in assert_problem(r, 404)["errors"]] == [["query", "framework"]]
+    r = _call(
+        api,
+        "POST",
+        f"{url}&framework=SELF-EVAL&version=9.9.9",
+        keys["evaluator"],
+        content=declaration(),
+        headers=xlsx,
+    )
+    assert [e["loc"] for e in assert_problem(r, 404)["errors"]] == [["query", "version"]]
+    table_ = table(framework="SELF-EVAL", version="9.9.9")
+    r = _call(api, "POST", "/v1/targets/review", keys["evaluator"], json=table_)
+    assert [e["loc"] for e in assert_problem(r, 404)["errors"]] == [["body", "version"]]
     r = _call(
         api,
         "POST",
