@@ -95,6 +95,14 @@ def is_declaration(sheets: list[Sheet]) -> Sheet | None:
     return None
 
 
+def as_written(loc: list[str | int], query: frozenset[str]) -> list[str | int]:
+    """``["body", field, …]`` at ``["query", field, …]`` when ``field`` was given as a query
+    parameter (``query``): where the caller wrote it."""
+    if len(loc) >= 2 and loc[0] == "body" and loc[1] in query:
+        return ["query", *loc[1:]]
+    return loc
+
+
 @dataclass(frozen=True)
 class Declaration:
     """The request read from a form, and where each row's fields are (``申报表!D9``)."""
@@ -110,9 +118,9 @@ class Declaration:
         at ``["query", field]``."""
         items = []
         for e in exc.errors or []:
-            loc = list(e.loc)
-            if len(loc) >= 2 and loc[0] == "body" and loc[1] in self.query:
-                items.append(ErrorItem(loc=["query", *loc[1:]], msg=e.msg, type=e.type))
+            loc = as_written(list(e.loc), self.query)
+            if loc[:1] == ["query"]:
+                items.append(ErrorItem(loc=loc, msg=e.msg, type=e.type))
             elif len(loc) >= 3 and loc[:2] == ["body", "rows"] and isinstance(loc[2], int):
                 field = str(loc[3]) if len(loc) > 3 else "name"
                 cells = self.cells[loc[2]]
@@ -257,10 +265,7 @@ def read_form(raw: bytes, context: Mapping[str, Any]) -> Declaration:
             _("{count} problem(s) in the form", count=exc.error_count()),
             errors=[
                 ErrorItem(
-                    loc=[
-                        "query" if e["loc"] and e["loc"][0] in query else "body",
-                        *[str(x) for x in e["loc"]],
-                    ],
+                    loc=as_written(["body", *[str(x) for x in e["loc"]]], query),
                     msg=validation_message(e),
                     type=e["type"],
                 )

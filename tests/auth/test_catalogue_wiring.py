@@ -458,47 +458,24 @@ def test_the_review_form_names_the_query_parameter_that_is_at_fault(
     version = _draft_submission(api, keys)["version"]
     xlsx = {"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
     url = "/v1/targets/review/form?region=330102&sector=education&project_type=grant"
-    r = _call(
-        api,
-        "POST",
-        f"{url}&framework=SELF-EVAL&version={version}",
-        keys["evaluator"],
-        content=declaration(),
-        headers=xlsx,
-    )
-    problem = assert_problem(r, 422)
+
+    def upload(query: str) -> Any:
+        return _call(
+            api, "POST", url + query, keys["evaluator"], content=declaration(), headers=xlsx
+        )
+
+    problem = assert_problem(upload(f"&framework=SELF-EVAL&version={version}"), 422)
     assert [(e["type"], e["loc"]) for e in problem["errors"]] == [
         ("draft_version", ["query", "version"])
     ]
-    r = _call(
-        api,
-        "POST",
-        f"{url}&framework=NO-SUCH",
-        keys["evaluator"],
-        content=declaration(),
-        headers=xlsx,
-    )
-    assert [e["loc"] for e in assert_problem(r, 404)["errors"]] == [["query", "framework"]]
-    r = _call(
-        api,
-        "POST",
-        f"{url}&framework=SELF-EVAL&version=9.9.9",
-        keys["evaluator"],
-        content=declaration(),
-        headers=xlsx,
-    )
-    assert [e["loc"] for e in assert_problem(r, 404)["errors"]] == [["query", "version"]]
+    problem = assert_problem(upload("&framework=NO-SUCH"), 404)
+    assert [e["loc"] for e in problem["errors"]] == [["query", "framework"]]
+    problem = assert_problem(upload("&framework=SELF-EVAL&version=9.9.9"), 404)
+    assert [e["loc"] for e in problem["errors"]] == [["query", "version"]]
     table_ = table(framework="SELF-EVAL", version="9.9.9")
     r = _call(api, "POST", "/v1/targets/review", keys["evaluator"], json=table_)
     assert [e["loc"] for e in assert_problem(r, 404)["errors"]] == [["body", "version"]]
-    r = _call(
-        api,
-        "POST",
-        f"{url}&framework=SELF-EVAL",
-        keys["evaluator"],
-        content=declaration(),
-        headers=xlsx,
-    )
+    r = upload("&framework=SELF-EVAL")
     assert r.status_code == 201, r.text
 
 
