@@ -10,13 +10,13 @@ published).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlmodel import Session
 
 from indicator_service.auth.dependencies import (
@@ -122,11 +122,18 @@ IndPath = Annotated[
     str, Path(pattern=INDICATOR_CODE_RE.pattern, max_length=40, description="indicator code")
 ]
 VersionPath = Annotated[str, Path(pattern=_VERSION_PATTERN, max_length=40)]
-VersionQuery = Annotated[
-    str | None,
-    Query(pattern=_VERSION_PATTERN, max_length=40, description="pin a version (default: latest)"),
-]
-ShortQuery = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
+_PIN: dict[str, Any] = {
+    "pattern": _VERSION_PATTERN,
+    "max_length": 40,
+    "description": "pin a version (default: latest)",
+}
+_SHORT: dict[str, Any] = {"min_length": 1, "max_length": 100, "pattern": r"^[^\x00]*$"}
+VersionQuery = Annotated[str | None, Query(**_PIN)]
+ShortQuery = Annotated[str | None, Query(**_SHORT)]
+# the same constraints as fields of a query model (a route with many query parameters takes
+# them as one model: FastAPI resolves each separate parameter per request, a model at once)
+VersionField = Annotated[str | None, Field(**_PIN)]
+ShortField = Annotated[str | None, Field(**_SHORT)]
 
 
 def _diff_out(diff: Diff) -> DiffOut:
@@ -330,6 +337,22 @@ def deprecate(
 # --- indicators -----------------------------------------------------------------------------------
 
 
+class IndicatorQuery(BaseModel):
+    """The query of an indicator search (``GET /v1/indicators``), one model."""
+
+    namespace: str | None = Field(None, pattern=NAMESPACE_RE.pattern)
+    version: VersionField = None
+    sector: ShortField = None
+    level: int | None = Field(None, ge=1, le=4)
+    class_l1: ShortField = None
+    class_l2: ShortField = None
+    project_type: ShortField = None
+    value_type: Literal["quantitative", "qualitative", "quantitative_other"] | None = None
+    q: ShortField = None
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
 @router.get(
     "/indicators",
     response_model=IndicatorPage,
@@ -340,33 +363,31 @@ async def list_indicators(
     request: Request,
     response: Response,
     reader: ReaderDep,
-    namespace: Annotated[str | None, Query(pattern=NAMESPACE_RE.pattern)] = None,
-    version: VersionQuery = None,
-    sector: ShortQuery = None,
-    level: Annotated[int | None, Query(ge=1, le=4)] = None,
-    class_l1: ShortQuery = None,
-    class_l2: ShortQuery = None,
-    project_type: ShortQuery = None,
-    value_type: Literal["quantitative", "qualitative", "quantitative_other"] | None = None,
-    q: ShortQuery = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    query: Annotated[IndicatorQuery, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> IndicatorPage | Response:
     no_store(response)
     filters = service.IndicatorFilters(
-        namespace=namespace,
-        version=version,
-        sector=sector,
-        level=level,
-        class_l1=class_l1,
-        class_l2=class_l2,
-        project_type=project_type,
-        value_type=value_type,
-        q=q,
+        namespace=query.namespace,
+        version=query.version,
+        sector=query.sector,
+        level=query.level,
+        class_l1=query.class_l1,
+        class_l2=query.class_l2,
+        project_type=query.project_type,
+        value_type=query.value_type,
+        q=query.q,
     )
     return await read_published(
-        request, _indicator_page, filters, limit, offset, request, response, reader, if_none_match
+        request,
+        _indicator_page,
+        filters,
+        query.limit,
+        query.offset,
+        request,
+        response,
+        reader,
+        if_none_match,
     )
 
 
@@ -457,6 +478,33 @@ def _indicator(
     return answer(request, tag, detail, pinned=False)
 
 
+class StandardContext(BaseModel):
+    """The query of a standard lookup (``GET /v1/indicators/{code}/standard``), one model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: (
+        Literal[
+            "plan",
+            "industry",
+            "professional",
+            "historical",
+            "international",
+            "budget_expenditure",
+            "other",
+        ]
+        | None
+    ) = Field(None, description="standard type")
+    region: str | None = Field(None, pattern=REGION_RE.pattern, description="GB/T 2260 code")
+    fiscal_year: int | None = Field(None, ge=1990, le=2100)
+    sector: ShortField = None
+    project_type: ShortField = None
+    version: VersionField = None
+    include_illustrative: bool = Field(
+        False, description="also consider illustrative rows (values no public document gives)"
+    )
+
+
 @router.get(
     "/indicators/{code}/standard",
     response_model=StandardMatchOut,
@@ -468,51 +516,12 @@ async def lookup_standard(
     request: Request,
     response: Response,
     reader: ReaderDep,
-    type: Annotated[
-        Literal[
-            "plan",
-            "industry",
-            "professional",
-            "historical",
-            "international",
-            "budget_expenditure",
-            "other",
-        ]
-        | None,
-        Query(description="standard type"),
-    ] = None,
-    region: Annotated[
-        str | None, Query(pattern=REGION_RE.pattern, description="GB/T 2260 code")
-    ] = None,
-    fiscal_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-    sector: ShortQuery = None,
-    project_type: ShortQuery = None,
-    version: VersionQuery = None,
-    include_illustrative: Annotated[
-        bool,
-        Query(description="also consider illustrative rows (values no public document gives)"),
-    ] = False,
+    context: Annotated[StandardContext, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> StandardMatchOut | Response:
-    context = StandardContext(
-        type, region, fiscal_year, sector, project_type, version, include_illustrative
-    )
     return await read_published(
         request, _standard_match, code, context, request, response, reader, if_none_match
     )
-
-
-@dataclass(frozen=True)
-class StandardContext:
-    """The query of a standard lookup (``GET /v1/indicators/{code}/standard``)."""
-
-    type: str | None
-    region: str | None
-    fiscal_year: int | None
-    sector: str | None
-    project_type: str | None
-    version: str | None
-    include_illustrative: bool
 
 
 def _standard_match(

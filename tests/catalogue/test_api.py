@@ -206,6 +206,84 @@ def test_bad_query_values_are_422(cat_api: ApiClient) -> None:
     assert_problem(cat_api.get("/v1/frameworks/PRJ-2020?version=v1"), 422)
 
 
+_SEARCH = "/v1/indicators"
+_LOOKUP = "/v1/indicators/EDU-02-001/standard"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "fields"),
+    [
+        (_SEARCH, "namespace=Health!&level=5", ["namespace", "level"]),
+        (_SEARCH, "version=1.0&value_type=numeric", ["version", "value_type"]),
+        (_SEARCH, "sector=&class_l1=%00&q=" + "x" * 101, ["sector", "class_l1", "q"]),
+        (
+            _SEARCH,
+            "limit=501&offset=-1&class_l2=&project_type=",
+            ["class_l2", "project_type", "limit", "offset"],
+        ),
+        (_LOOKUP, "type=bogus&region=11", ["type", "region"]),
+        (
+            _LOOKUP,
+            "fiscal_year=1989&sector=&project_type=" + "x" * 101,
+            ["fiscal_year", "sector", "project_type"],
+        ),
+        (_LOOKUP, "version=v1&include_illustrative=maybe", ["version", "include_illustrative"]),
+    ],
+)
+def test_each_bad_query_parameter_is_named(
+    cat_api: ApiClient, path: str, query: str, fields: list[str]
+) -> None:
+    """The search's and the lookup's query parameters are read as one model each: a problem
+    still names each bad parameter at query.<name>, in the parameters' order, in Chinese."""
+    body = assert_problem(cat_api.get(f"{path}?{query}", headers={"Accept-Language": "zh"}), 422)
+    assert [e["loc"] for e in body["errors"]] == [["query", f] for f in fields]
+    assert body["detail"].endswith("、".join(f"查询参数 {f}" for f in fields))
+
+
+def test_query_models_are_listed_as_parameters(cat_api: ApiClient) -> None:
+    """The OpenAPI document lists each query parameter of the search and of the lookup on its
+    own, with its constraints (not one object parameter); unknown parameters are ignored."""
+    spec = cat_api.get("/openapi.json").json()
+    search = {p["name"]: p for p in spec["paths"]["/v1/indicators"]["get"]["parameters"]}
+    assert [n for n, p in search.items() if p["in"] == "query"] == [
+        "namespace",
+        "version",
+        "sector",
+        "level",
+        "class_l1",
+        "class_l2",
+        "project_type",
+        "value_type",
+        "q",
+        "limit",
+        "offset",
+    ]
+    assert search["limit"]["schema"] == {
+        "type": "integer",
+        "maximum": 500,
+        "minimum": 1,
+        "default": 50,
+        "title": "Limit",
+    }
+    assert not any(p["required"] for p in search.values())
+    lookup = spec["paths"]["/v1/indicators/{code}/standard"]["get"]["parameters"]
+    assert [(p["name"], p["in"]) for p in lookup] == [
+        ("code", "path"),
+        ("type", "query"),
+        ("region", "query"),
+        ("fiscal_year", "query"),
+        ("sector", "query"),
+        ("project_type", "query"),
+        ("version", "query"),
+        ("include_illustrative", "query"),
+        ("If-None-Match", "header"),
+    ]
+    assert lookup[2]["description"] == "GB/T 2260 code"
+    r = cat_api.get(_LOOKUP, params={"type": "plan", "fiscal_year": 2019, "unknown": "1"})
+    assert r.status_code == 200, r.text
+    assert r.json()["match"]["value"] == 85
+
+
 def test_draft_edit_publish_and_immutability(cat_api: ApiClient) -> None:
     # published versions cannot be written
     put = cat_api.put("/v1/namespaces/transport/drafts/1.0.0", json={}, headers={"If-Match": "*"})
