@@ -20,7 +20,7 @@ from indicator_service.core.errors import ErrorItem, NotFound, Unprocessable
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.i18n import _, validation_message
 from indicator_service.scoring.csvform import read_batch_csv, validated
-from indicator_service.scoring.labels import batch_labels, columnar_labels
+from indicator_service.scoring.labels import GradeNames, batch_labels, columnar_labels, grade_names
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
     ResolvedFramework,
@@ -34,6 +34,7 @@ from indicator_service.scoring.prepare import (
     prepare,
 )
 from indicator_service.scoring.receipts import (
+    band_names,
     hashed_template,
     input_hash,
     leaf_errors,
@@ -68,6 +69,27 @@ def score_batch(
     Every item answer echoes the item's ``project`` and, once its framework is resolved, its
     ``input_hash``; ``projects`` gives the project of each item that failed validation (when
     its project field itself is valid)."""
+    return _score_batch(
+        items,
+        catalogue,
+        validate_only=validate_only,
+        detail=detail,
+        summary=summary,
+        projects=projects,
+    )[0]
+
+
+def _score_batch(
+    items: Sequence[ScoreRequest | list[ErrorItem]],
+    catalogue: CatalogueLookup,
+    *,
+    validate_only: bool,
+    detail: bool,
+    summary: bool,
+    projects: Sequence[str | None] | None,
+) -> tuple[BatchResponse, list[GradeNames | None]]:
+    """:func:`score_batch` and each item's grade names (None for an item without a grade)."""
+    names: list[GradeNames | None] = [None] * len(items)
     prepared: list[Prepared | None] = []
     compiled: list[rules.CompiledTree] = []
     shared: StructureCache | None = getattr(catalogue, "structures", None)
@@ -138,6 +160,7 @@ def score_batch(
                     continue
             if not validate_only:
                 band = result.band(item)
+                names[i] = band_names(result.batch, item)
                 total = totals[item]
                 out[i] = BatchItemOut(
                     index=i,
@@ -154,9 +177,10 @@ def score_batch(
                     ),
                 )
     ok = sum(1 for o in out if o.ok)
-    return BatchResponse(
+    response = BatchResponse(
         count=len(out), ok=ok, failed=len(out) - ok, validate_only=validate_only, items=out
     )
+    return response, names
 
 
 _VALUE_FIELDS = ("value", "level", "level_score", "not_applicable", "deduction", "explanation")
@@ -173,7 +197,8 @@ def score_columnar(
     structure is prepared and compiled once; per submission only numbers are read. Returns the
     :class:`ColumnarBatchResponse` as JSON bytes. Totals equal those of the JSON batch for the
     same submissions."""
-    return orjson.dumps(columnar_labels(columnar_scores(template, values, budgets, catalogue)))
+    scored, _framework, names = _columnar(template, values, budgets, catalogue)
+    return orjson.dumps(columnar_labels(scored, names))
 
 
 def columnar_scores(
@@ -192,8 +217,8 @@ def _columnar(
     values: Sequence[Sequence[float | None]],
     budgets: Sequence[BudgetIn] | None,
     catalogue: CatalogueLookup,
-) -> tuple[dict[str, Any], ResolvedFramework]:
-    """:func:`columnar_scores` and the framework version it scored with."""
+) -> tuple[dict[str, Any], ResolvedFramework, GradeNames]:
+    """:func:`columnar_scores`, the framework version it scored with and its grade names."""
     loc0: tuple[str | int, ...] = ("body", "template")
     errors = [
         error_item(
@@ -266,14 +291,18 @@ def _columnar(
                 loc = ["body", "budgets", item]
             found.append({"loc": loc, "msg": msg, "type": type_})
         item_errors.append({"index": item, "errors": found})
-    return {
-        "count": n,
-        "ok": n - len(failed_items),
-        "failed": len(failed_items),
-        "totals": totals,
-        "grades": grades,
-        "errors": item_errors,
-    }, p.framework
+    return (
+        {
+            "count": n,
+            "ok": n - len(failed_items),
+            "failed": len(failed_items),
+            "totals": totals,
+            "grades": grades,
+            "errors": item_errors,
+        },
+        p.framework,
+        grade_names(bands),
+    )
 
 
 # What may differ between submissions scored as one structure (besides their rows' values).
@@ -288,8 +317,18 @@ _BUDGETS = TypeAdapter(list[BudgetIn])
 def score_shared_structure(
     subs: Sequence[Any], catalogue: CatalogueLookup, *, exact: bool = False
 ) -> dict[str, Any] | None:
+    """The :class:`BatchResponse` (as data) of submission dicts that share one structure
+    (:func:`_shared_structure`), or ``None`` for the general path."""
+    shared = _shared_structure(subs, catalogue, exact=exact)
+    return None if shared is None else shared[0]
+
+
+def _shared_structure(
+    subs: Sequence[Any], catalogue: CatalogueLookup, *, exact: bool = False
+) -> tuple[dict[str, Any], GradeNames] | None:
     """The :class:`BatchResponse` (as data) of submission dicts that share one structure, scored
-    as one columnar batch; ``None`` when they do not qualify and must go the general way.
+    as one columnar batch, and its framework's grade names; ``None`` when they do not qualify
+    and must go the general way.
 
     They qualify when every submission has the first one's fields (but for project, budget and
     its rows' numeric ``value``), row for row, each row carrying no other value field (level,
@@ -354,7 +393,7 @@ def score_shared_structure(
         budgets = _BUDGETS.validate_python([s["budget"] for s in subs]) if budgeted else None
         for project in projects:
             _PROJECT.validate_python(project)
-        scored, framework = _columnar(template, values, budgets, catalogue)
+        scored, framework, names = _columnar(template, values, budgets, catalogue)
     except (ValidationError, Unprocessable, NotFound):
         return None
     if scored["failed"]:
@@ -390,7 +429,7 @@ def score_shared_structure(
                 zip(scored["totals"], scored["grades"], subs, hashes, strict=True)
             )
         ],
-    }
+    }, names
 
 
 _ABSENT = object()  # a row without a value field
@@ -422,16 +461,16 @@ def score_batch_body(
         if media == "text/csv":
             keys, subs = read_batch_csv(raw)
             if not (validate_only or detail or summary):  # a form's lines: one structure
-                shared = score_shared_structure(subs, catalogue)
+                shared = _shared_structure(subs, catalogue)
                 if shared is not None:
-                    return orjson.dumps(batch_labels(shared))
+                    return _shared_answer(*shared)
             items = validated(keys, subs)
             raw_items = subs
         else:
             if not (validate_only or detail or summary):
                 shared = _shared_json_batch(raw, catalogue)
                 if shared is not None:
-                    return orjson.dumps(batch_labels(shared))
+                    return _shared_answer(*shared)
             try:  # the common case, every item valid: one pass of parsing and validation
                 whole = BatchRequest.model_validate_json(raw)
                 items = list(whole.items)
@@ -456,7 +495,7 @@ def score_batch_body(
             valid_project(raw_items[i]) if isinstance(item, list) else None
             for i, item in enumerate(items)
         ]
-        out = score_batch(
+        out, names = _score_batch(
             items,
             catalogue,
             validate_only=validate_only,
@@ -464,10 +503,17 @@ def score_batch_body(
             summary=summary,
             projects=projects,
         )
-        return orjson.dumps(batch_labels(out.model_dump(mode="json")))
+        return orjson.dumps(batch_labels(out.model_dump(mode="json"), names))
 
 
-def _shared_json_batch(raw: bytes, catalogue: CatalogueLookup) -> dict[str, Any] | None:
+def _shared_answer(batch: dict[str, Any], names: GradeNames) -> bytes:
+    """A batch scored as one structure, labelled (one framework: one set of grade names)."""
+    return orjson.dumps(batch_labels(batch, [names] * len(batch["items"])))
+
+
+def _shared_json_batch(
+    raw: bytes, catalogue: CatalogueLookup
+) -> tuple[dict[str, Any], GradeNames] | None:
     """A JSON batch of one structure scored as one columnar batch (see
     :func:`score_shared_structure`), or ``None`` for the general path."""
     try:
@@ -481,7 +527,7 @@ def _shared_json_batch(raw: bytes, catalogue: CatalogueLookup) -> dict[str, Any]
         return None
     if not 1 <= len(items) <= MAX_BATCH_ITEMS:
         return None
-    return score_shared_structure(items, catalogue, exact=True)
+    return _shared_structure(items, catalogue, exact=True)
 
 
 def valid_project(raw_item: Any) -> str | None:

@@ -69,7 +69,7 @@ def project_name(request: Any) -> str | None:
 
 def evaluation_summary(ev: Evaluation) -> EvaluationSummary:
     """A stored evaluation's summary with the labels of the current language."""
-    return EvaluationSummary.model_validate(evaluation_labels(_summary(ev)))
+    return EvaluationSummary.model_validate(evaluation_labels(_summary(ev), ev.result))
 
 
 def evaluation_out(ev: Evaluation, *, labels: bool = True) -> EvaluationOut:

@@ -12,12 +12,35 @@ receipts through the structure cache).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from indicator_service.core.i18n import localized
 from indicator_service.rules.labels import grade_label, label, level_label
+from indicator_service.rules.vocabulary import Band
 from indicator_service.scoring.schemas import Receipt
+
+#: A framework's names of its grades: band grade (its Chinese name) → English name. An answer
+#: that carries a grade without its band (summary, batch item, columnar, stored evaluation) is
+#: labelled through it, so that a framework's own band (合格, "pass") is named in English too.
+GradeNames = Mapping[str, str]
+
+
+def grade_names(bands: Iterable[Band]) -> dict[str, str]:
+    """The :data:`GradeNames` of a band set."""
+    return {b.grade: b.name_en for b in bands}
+
+
+def _grade(grade: Any, names: GradeNames | None) -> str | None:
+    return grade_label(grade, None if names is None or grade is None else names.get(grade))
+
+
+def _receipt_names(receipt: Any) -> GradeNames | None:
+    """The names a full receipt gives its grade (its band's ``name_en``)."""
+    band = receipt.get("grade") if isinstance(receipt, Mapping) else None
+    if isinstance(band, Mapping) and isinstance(band.get("name_en"), str):
+        return {band["grade"]: band["name_en"]}
+    return None
 
 
 def _with(data: Mapping[str, Any], **labels: Any) -> dict[str, Any]:
@@ -75,37 +98,50 @@ def receipt_labels(receipt: Mapping[str, Any], *, leaves: bool = True) -> dict[s
     )
 
 
-def summary_labels(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """A summary receipt with ``grade_label`` only (the summary stays small)."""
-    return _with(summary, grade_label=grade_label(summary.get("grade")))
+def summary_labels(summary: Mapping[str, Any], names: GradeNames | None = None) -> dict[str, Any]:
+    """A summary receipt with ``grade_label`` only (the summary stays small); ``names``: its
+    framework's :data:`GradeNames`."""
+    return _with(summary, grade_label=_grade(summary.get("grade"), names))
 
 
-def batch_labels(batch: Mapping[str, Any]) -> dict[str, Any]:
+def batch_labels(
+    batch: Mapping[str, Any], names: Sequence[GradeNames | None] | None = None
+) -> dict[str, Any]:
     """A ``BatchResponse`` (as data) with each item's ``grade_label`` and its receipt's or
     summary's labels: the one place both batch paths (shared structure and item by item) go
-    through."""
+    through. ``names``: each item's framework's :data:`GradeNames`, by position (an item with
+    its full receipt names its grade from it)."""
     items = []
-    for item in batch.get("items", ()):
-        out = _with(item, grade_label=grade_label(item.get("grade")))
+    for k, item in enumerate(batch.get("items", ())):
+        own = _receipt_names(item.get("result"))
+        if own is None and names is not None:
+            own = names[k]
+        out = _with(item, grade_label=_grade(item.get("grade"), own))
         if item.get("result") is not None:
             out["result"] = receipt_labels(item["result"])
         if item.get("summary") is not None:
-            out["summary"] = summary_labels(item["summary"])
+            out["summary"] = summary_labels(item["summary"], own)
         items.append(out)
     return {**batch, "items": items}
 
 
-def columnar_labels(scored: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``ColumnarBatchResponse`` (as data) with ``grade_labels`` beside ``grades``."""
-    return {**scored, "grade_labels": [grade_label(g) for g in scored.get("grades", ())]}
+def columnar_labels(scored: Mapping[str, Any], names: GradeNames | None = None) -> dict[str, Any]:
+    """A ``ColumnarBatchResponse`` (as data) with ``grade_labels`` beside ``grades``;
+    ``names``: the framework's :data:`GradeNames`."""
+    labels = [_grade(g, names) for g in scored.get("grades", ())]
+    return {**scored, "grade_labels": labels}
 
 
-def evaluation_labels(evaluation: Mapping[str, Any]) -> dict[str, Any]:
+def evaluation_labels(
+    evaluation: Mapping[str, Any], receipt: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A stored evaluation (``EvaluationOut`` or ``EvaluationSummary`` as data) with
-    ``grade_label``, ``kind_label`` and, when it has one, its receipt's labels."""
+    ``grade_label``, ``kind_label`` and, when it has one, its receipt's labels. The grade is
+    named from the stored receipt (``receipt``, or the evaluation's ``result``)."""
+    stored = receipt if receipt is not None else evaluation.get("result")
     out = _with(
         evaluation,
-        grade_label=grade_label(evaluation.get("grade")),
+        grade_label=_grade(evaluation.get("grade"), _receipt_names(stored)),
         kind_label=label("evaluation_kind", evaluation.get("kind", "self")),
     )
     if isinstance(evaluation.get("result"), Mapping):

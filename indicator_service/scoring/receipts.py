@@ -17,7 +17,12 @@ from indicator_service import rules
 from indicator_service.core.errors import ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
 from indicator_service.scoring import explain
-from indicator_service.scoring.labels import leaf_label_fields, receipt_labels, summary_labels
+from indicator_service.scoring.labels import (
+    grade_names,
+    leaf_label_fields,
+    receipt_labels,
+    summary_labels,
+)
 from indicator_service.scoring.lookup import (
     CatalogueLookup,
     ResolvedFramework,
@@ -452,10 +457,17 @@ def score_json(req: ScoreRequest, catalogue: CatalogueLookup, *, summary: bool =
     """``score`` serialised: the receipt (or with ``summary`` the summary receipt) as JSON
     bytes, built without per-leaf models, with the labels of the current language."""
     if summary:
-        return orjson.dumps(summary_labels(summary_dict(*_score(req, catalogue))))
+        scored = _score(req, catalogue)
+        return orjson.dumps(summary_labels(summary_dict(*scored), band_names(scored[1])))
     return orjson.dumps(
         receipt_labels(receipt_dict(*_score(req, catalogue), answer=True), leaves=False)
     )
+
+
+def band_names(compiled: rules.CompiledTree, item: int = 0) -> dict[str, str]:
+    """The grade names (``labels.GradeNames``) of the bands ``item`` of ``compiled`` is graded
+    by."""
+    return grade_names(compiled.band_sets[int(compiled.band_set[item])])
 
 
 def _score(

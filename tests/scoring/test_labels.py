@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,10 +15,17 @@ from sqlmodel import select
 
 from bench.bench_http import as_columnar
 from bench.bench_http import submission as bench_submission
+from indicator_service.app import create_app
+from indicator_service.auth.models import Role
 from indicator_service.core.database import session_scope
+from indicator_service.core.i18n import language
+from indicator_service.scoring.evaluations import evaluation_summary
+from indicator_service.scoring.labels import evaluation_labels
+from indicator_service.scoring.lookup import DocumentCatalogue
 from indicator_service.scoring.models import Evaluation
-from tests.helpers import ApiClient, kept_answers
-from tests.scoring.frameworks import WORKED_EXAMPLE
+from tests.auth.fixtures import authenticate, issue_key
+from tests.helpers import ApiClient, kept_answers, make_settings, use_documents
+from tests.scoring.frameworks import COMMON, WORKED_EXAMPLE, fixed_department, self_evaluation
 from tests.scoring.test_evaluations import published, submission, v1_rows
 
 __all__ = ["published"]  # the fixture, shared with test_evaluations
@@ -218,3 +226,85 @@ def test_a_missing_standard_is_named_in_the_language_asked(
     if lang == "zh-CN":
         assert "plan" not in single
         assert "plan" not in several
+
+
+#: A framework whose bands are its own: 合格 (pass) and 不合格 (fail), not 优/良/中/差.
+PASS_FAIL = [
+    {"grade": "合格", "name_en": "pass", "min": 60, "max": 100},
+    {"grade": "不合格", "name_en": "fail", "min": 0, "max": 60},
+]
+
+
+@pytest.fixture(scope="module")
+def banded(database_url: str) -> Iterator[ApiClient]:
+    """A client of an app whose catalogue has SELF-EVAL with the pass/fail bands."""
+    app = create_app(make_settings(database_url))
+    use_documents(
+        app, DocumentCatalogue([self_evaluation(bands=PASS_FAIL), fixed_department()], [COMMON])
+    )
+    key = issue_key(app.state.engine, app.state.settings, Role.client, name="banded client")
+    client = authenticate(ApiClient(app), key)
+    yield client
+    client.close()
+
+
+@pytest.mark.parametrize(("lang", "name"), [("zh-CN", "合格"), ("en", "pass")])
+def test_a_frameworks_own_band_names_in_every_scoring_answer(
+    banded: ApiClient, lang: str, name: str
+) -> None:
+    """Summary, batch (one structure and item by item, with and without receipts), columnar:
+    the grade's name is the framework's band name in the language asked (an English answer
+    said 合格), as the full receipt says it."""
+    headers = {"accept-language": lang}
+    names = {"合格": name, "不合格": "fail" if lang == "en" else "不合格"}
+    full = banded.post("/v1/score", json=WORKED_EXAMPLE, headers=headers).json()
+    assert (full["grade"]["grade"], full["grade_label"]) == ("合格", name)
+    summary = banded.post("/v1/score?receipt=summary", json=WORKED_EXAMPLE, headers=headers)
+    assert summary.status_code == 200, summary.text
+    assert (summary.json()["grade"], summary.json()["grade_label"]) == ("合格", name)
+    same = [bench_submission(k) for k in range(3)]
+    mixed = [WORKED_EXAMPLE, {**WORKED_EXAMPLE, "rows": WORKED_EXAMPLE["rows"][:-1]}]
+    for items, query in [
+        (same, ""),  # one structure: scored as one columnar batch
+        (same, "?receipt=summary"),
+        (mixed, ""),  # item by item
+        (mixed, "?receipt=summary"),
+        (mixed, "?detail=true"),
+    ]:
+        r = banded.post(f"/v1/score/batch{query}", json={"items": items}, headers=headers)
+        assert r.status_code == 200, r.text
+        graded = [it for it in r.json()["items"] if it["grade"] is not None]
+        assert graded, (query, r.json())
+        for item in graded:
+            assert item["grade_label"] == names[item["grade"]], (query, item)
+            for part in ("summary", "result"):
+                if item.get(part):
+                    assert item[part]["grade_label"] == item["grade_label"], (query, part)
+    r = banded.post("/v1/score/columnar", json=as_columnar(same), headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["grade_labels"] == [names[g] for g in r.json()["grades"]]
+    assert set(r.json()["grades"]) <= set(names)
+
+
+def test_a_stored_evaluation_names_its_frameworks_own_band() -> None:
+    """A stored evaluation and its summary in a list take the band's name from the stored
+    receipt (the grade alone cannot say it)."""
+    receipt = {"grade": {"grade": "合格", "name_en": "pass"}, "leaves": []}
+    ev = Evaluation(
+        id=1,
+        kind="self",
+        framework_code="SELF-EVAL",
+        framework_version="1.0.0",
+        project="P",
+        region="330000",
+        total=94.2,
+        grade="合格",
+        input_hash="0" * 64,
+        request={},
+        result=receipt,
+    )
+    with language("en"):
+        assert evaluation_summary(ev).grade_label == "pass"
+        assert evaluation_labels({"grade": "合格", "result": receipt})["grade_label"] == "pass"
+    with language("zh-CN"):
+        assert evaluation_summary(ev).grade_label == "合格"
