@@ -73,6 +73,7 @@ from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
 from indicator_service.core.idempotency import Answer, IdempotencyKeyHeader, idempotent_create
 from indicator_service.core.openapi import typed_body
+from indicator_service.rules.review import StandardType
 
 # Reads of published data are public while INDICATOR_PUBLIC_READS is true (a key that is sent
 # is verified); writes need a curator or reviewer key scoped to the namespace. Frameworks
@@ -483,18 +484,7 @@ class StandardContext(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    type: (
-        Literal[
-            "plan",
-            "industry",
-            "professional",
-            "historical",
-            "international",
-            "budget_expenditure",
-            "other",
-        ]
-        | None
-    ) = Field(None, description="standard type")
+    type: StandardType | None = Field(None, description="standard type")
     region: str | None = Field(None, pattern=REGION_RE.pattern, description="GB/T 2260 code")
     fiscal_year: int | None = Field(None, ge=1990, le=2100)
     sector: ShortField = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from sqlmodel import Session
@@ -30,6 +30,7 @@ from indicator_service.core.errors import (
 )
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import Answer, IdempotencyKeyHeader, idempotent_create
+from indicator_service.rules.review import StandardType
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.router import get_catalogue
 from indicator_service.standards import derive
@@ -196,9 +197,6 @@ async def progress(body: ProgressRequest, _reader: ReaderDep) -> ProgressOut:
     return ProgressOut.model_validate(result.to_dict())
 
 
-StandardType = Literal[
-    "plan", "industry", "professional", "historical", "international", "budget_expenditure", "other"
-]
 CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
 
 
