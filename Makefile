@@ -47,7 +47,7 @@ bench: install
 # A longer schemathesis pass (every operation with a key and without, stateful workflows).
 FUZZ_EXAMPLES ?= 300
 fuzz: install
-	INDICATOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_api_schema.py tests/auth/test_fuzz_with_keys.py tests/hardening/test_stateful.py $(PYTEST_ARGS)
+	INDICATOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) INDICATOR_FUZZ_ANONYMOUS_COVERAGE=1 $(BIN)/pytest tests/test_api_schema.py tests/auth/test_fuzz_with_keys.py tests/hardening/test_stateful.py $(PYTEST_ARGS)
 
 # HTTP figures on 1 and 2 uvicorn workers (docs/performance.md). LOAD_DATABASE_URL: an empty
 # database (PostgreSQL recommended); default a temporary SQLite file.

@@ -5,7 +5,9 @@
   ``OPERATION_ID_OVERRIDES``. They are part of the API: once published, an id does not change
   (tests/core/test_openapi_contract.py pins every one).
 - **Error responses** (every 4xx and 5xx) are declared once as ``application/problem+json`` with
-  the ``Problem`` schema, whatever a route wrote; 429 and 503 declare ``Retry-After``.
+  the ``Problem`` schema, whatever a route wrote; 429 and 503 declare ``Retry-After``. One
+  exception: ``/readyz`` answers 503 with the same ``Readiness`` body as its 200 (which check
+  failed, for probes and operators), declared as such (``NOT_PROBLEMS``).
 - **If-Match** is declared required and non-nullable wherever an operation takes it (the
   handlers accept its absence only to answer the conventional 428 problem, RFC 6585), except
   where the operation takes ``validate_only`` (a check needs no ETag): there it is optional.
@@ -63,6 +65,8 @@ class Deprecation:
 DEPRECATIONS: dict[str, Deprecation] = {}
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# Error answers whose body is not a problem: (operation id, status) → what the route declared.
+NOT_PROBLEMS = frozenset({("checkReadiness", "503")})
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 # Handler name → operation id, where the camelCase of the handler name is not the right name.
@@ -216,7 +220,8 @@ def _problem_responses(op: dict[str, Any]) -> None:
     for status, response in op.get("responses", {}).items():
         if not (status == "default" or str(status)[:1] in {"4", "5"}):
             continue
-        response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
+        if (op.get("operationId"), str(status)) not in NOT_PROBLEMS:
+            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
         if str(status) in {"429", "503"}:
             response.setdefault("headers", {}).update(RETRY_AFTER_HEADER)
 

@@ -28,8 +28,16 @@ def test_readyz_is_red_before_migrations(fresh_database_url: str) -> None:
     try:
         r = client.get("/readyz")
         assert r.status_code == 503
+        assert r.headers["content-type"] == "application/json"
+        assert r.headers["retry-after"] == "2"
         checks = {c["name"]: c for c in r.json()["checks"]}
         assert checks["migrations"]["ok"] is False
+        # the answer is the one the OpenAPI document declares for a 503
+        declared = client.get("/openapi.json").json()["paths"]["/readyz"]["get"]["responses"]
+        assert declared["503"]["content"] == {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}
+        }
+        assert "Retry-After" in declared["503"]["headers"]
         database.upgrade(fresh_database_url)
         checks = {c["name"]: c for c in client.get("/readyz").json()["checks"]}
         assert checks["migrations"]["ok"] is True
