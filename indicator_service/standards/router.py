@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from sqlmodel import Session
 
 from indicator_service.audit.service import record
@@ -18,7 +19,12 @@ from indicator_service.auth.dependencies import (
 )
 from indicator_service.auth.principal import Principal
 from indicator_service.catalogue import etags
-from indicator_service.catalogue.reads import not_modified, request_text
+from indicator_service.catalogue.reads import (
+    not_modified,
+    read_published,
+    request_text,
+    tag_response,
+)
 from indicator_service.catalogue.router import IfNoneMatch, NsPath, VersionPath
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import (
@@ -32,7 +38,7 @@ from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import Answer, IdempotencyKeyHeader, idempotent_create
 from indicator_service.rules.review import StandardType
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
-from indicator_service.scoring.router import get_catalogue
+from indicator_service.scoring.router import catalogue_documents, draft_readers
 from indicator_service.standards import derive
 from indicator_service.standards import progress as target_progress
 from indicator_service.standards.evaluations import (
@@ -66,6 +72,7 @@ from indicator_service.standards.schemas import (
     StandardRowOut,
 )
 from indicator_service.standards.service import (
+    StandardLookup,
     catalogue_lookup,
     derivation_text,
     resolution_to_dict,
@@ -197,9 +204,6 @@ async def progress(body: ProgressRequest, _reader: ReaderDep) -> ProgressOut:
     return ProgressOut.model_validate(result.to_dict())
 
 
-CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
-
-
 @router.get(
     "/resolve",
     response_model=ResolutionOut,
@@ -213,9 +217,7 @@ CatalogueDep = Annotated[CatalogueLookup, Depends(get_catalogue)]
         },
     },
 )
-def resolve_standard(
-    catalogue: CatalogueDep,
-    session: SessionDep,
+async def resolve_standard(
     request: Request,
     response: Response,
     _reader: ReaderDep,
@@ -252,45 +254,87 @@ def resolve_standard(
     """Database catalogue: sector and project type narrow the rows (exact beats open rows).
     Injected catalogue documents (tests, benchmarks) match on type, region and year only.
     The database catalogue's answers carry an ETag (If-None-Match → 304 from memory)."""
-    if isinstance(catalogue, DatabaseCatalogue):
-        tag = etags.indicator_tag(session, indicator, None, request_text(request))
-        if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
-            return unchanged
-        if tag is not None:
-            response.headers["ETag"] = f'"{tag}"'
-            response.headers["Cache-Control"] = "no-store"
-    if catalogue.indicator(indicator) is None:
+    query = _ResolveQuery(
+        indicator=indicator,
+        region=region,
+        fiscal_year=fiscal_year,
+        sector=sector,
+        project_type=project_type,
+        precedence=precedence or DEFAULT_PRECEDENCE,
+        order=order,
+        fallback=fallback,
+        include_illustrative=include_illustrative,
+    )
+    documents = catalogue_documents(request.app)
+    if documents is not None:  # documents in memory (tests, benchmarks): no ETag
+        return _resolve(query, documents)
+    # the database catalogue: from memory once the versions read are cached, as the other
+    # reads of published data (catalogue.reads.read_published)
+    return await read_published(
+        request, _resolve_in_database, query, request, response, if_none_match
+    )
+
+
+@dataclass(frozen=True)
+class _ResolveQuery:
+    indicator: str
+    region: str
+    fiscal_year: int | None
+    sector: str | None
+    project_type: str | None
+    precedence: Sequence[str]
+    order: Order
+    fallback: bool
+    include_illustrative: bool
+
+
+def _resolve_in_database(
+    session: Session,
+    query: _ResolveQuery,
+    request: Request,
+    response: Response,
+    if_none_match: str | None,
+) -> ResolutionOut | Response:
+    tag = etags.indicator_tag(session, query.indicator, None, request_text(request))
+    if (unchanged := not_modified(request, if_none_match, tag, pinned=False)) is not None:
+        return unchanged
+    tag_response(response, tag)
+    if tag is not None:
+        response.headers["Cache-Control"] = "no-store"
+    lookup = catalogue_lookup(
+        session,
+        sector=query.sector,
+        project_type=query.project_type,
+        include_illustrative=query.include_illustrative,
+    )
+    return _resolve(query, DatabaseCatalogue(session, drafts=draft_readers(request)), lookup)
+
+
+def _resolve(
+    query: _ResolveQuery, catalogue: CatalogueLookup, lookup: StandardLookup | None = None
+) -> ResolutionOut:
+    if catalogue.indicator(query.indicator) is None:
         raise NotFound(
-            _("unknown indicator {indicator!r}", indicator=indicator),
+            _("unknown indicator {indicator!r}", indicator=query.indicator),
             errors=[ErrorItem(loc=["query", "indicator"], msg=_("not found"), type="not_found")],
         )
-    lookup = (
-        catalogue_lookup(
-            session,
-            sector=sector,
-            project_type=project_type,
-            include_illustrative=include_illustrative,
-        )
-        if isinstance(catalogue, DatabaseCatalogue)
-        else catalogue.standard
-    )
     try:
         res = resolve_standard_with_precedence(
-            lookup,
-            indicator,
-            region=region,
-            fiscal_year=fiscal_year,
-            precedence=precedence or DEFAULT_PRECEDENCE,
-            order=order,
-            fallback=fallback,
+            catalogue.standard if lookup is None else lookup,
+            query.indicator,
+            region=query.region,
+            fiscal_year=query.fiscal_year,
+            precedence=query.precedence,
+            order=query.order,
+            fallback=query.fallback,
         )
     except ResolutionError as exc:
         raise Unprocessable(
             exc.msg,
             errors=[ErrorItem(loc=["query", *exc.loc], msg=exc.msg, type="invalid_precedence")],
         ) from None
-    out = resolution_to_dict(res, indicator, fiscal_year)
-    if not isinstance(catalogue, DatabaseCatalogue) and (sector or project_type):
+    out = resolution_to_dict(res, query.indicator, query.fiscal_year)
+    if lookup is None and (query.sector or query.project_type):
         out["explanation"] += _(" (sector/project type not applied: document catalogue)")
     return ResolutionOut.model_validate(out)
 

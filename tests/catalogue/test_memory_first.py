@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from fastapi import FastAPI
 from sqlmodel import select
@@ -78,6 +79,26 @@ def test_published_reads_need_no_worker_thread_after_the_first(
             assert again.headers["etag"] == first[url].headers["etag"], url
     assert worker_calls == []
     assert use.none, use.statements
+
+
+def test_published_reads_hand_nothing_to_a_worker_thread(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any thread hand-off counts, not only memory_first's: a sync handler or a sync dependency
+    (a database session) would run in the thread pool through anyio."""
+    for url in READS:
+        assert api.get(url).status_code == 200, url
+    handed: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(getattr(fn, "__qualname__", repr(fn)))
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    for url in READS:
+        assert api.get(url).status_code == 200, url
+        assert handed == [], (url, handed)
 
 
 def test_reads_memory_cannot_answer_go_to_the_database(

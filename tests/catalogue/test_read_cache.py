@@ -37,6 +37,8 @@ READS = [
     "/v1/indicators/EDU-02-001?version=1.0.0",
     "/v1/namespaces/health/versions/1.0.0",
     "/v1/indicators/EDU-02-001/standard?type=plan&fiscal_year=2019",
+    "/v1/standards/resolve?indicator=EDU-02-001&fiscal_year=2019",
+    "/v1/standards/resolve?indicator=HLT-02-001&region=110000&sector=health&order=region_first",
 ]
 
 
