@@ -44,10 +44,11 @@ openapi: install
 bench: install
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-# A longer schemathesis pass (every operation with a key and without, stateful workflows).
+# A longer schemathesis pass (every operation with a key and without, the evaluator's scoring
+# pass, schemathesis's coverage phase in each, stateful workflows).
 FUZZ_EXAMPLES ?= 300
 fuzz: install
-	INDICATOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) INDICATOR_FUZZ_ANONYMOUS_COVERAGE=1 $(BIN)/pytest tests/test_api_schema.py tests/auth/test_fuzz_with_keys.py tests/hardening/test_stateful.py $(PYTEST_ARGS)
+	INDICATOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) INDICATOR_FUZZ_FULL_COVERAGE=1 $(BIN)/pytest tests/test_api_schema.py tests/scoring/test_fuzz_scoring.py tests/auth/test_fuzz_with_keys.py tests/hardening/test_stateful.py $(PYTEST_ARGS)
 
 # HTTP figures on 1 and 2 uvicorn workers (docs/performance.md). LOAD_DATABASE_URL: an empty
 # database (PostgreSQL recommended); default a temporary SQLite file.

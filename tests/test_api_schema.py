@@ -12,7 +12,7 @@ conform to the documented schemas and status codes, and bad input is refused wit
   reads as anonymous callers see them, and the 401 answers of every operation that needs a key.
   Schemathesis's coverage phase (boundary and out-of-range values of every parameter and body
   field, several hundred requests an operation) runs in the keyed pass, where the handlers read
-  the values; in this pass it runs only in long runs (``INDICATOR_FUZZ_ANONYMOUS_COVERAGE=1``,
+  the values; in this pass it runs only in long runs (``INDICATOR_FUZZ_FULL_COVERAGE=1``,
   set by ``make fuzz``): without a key most operations answer 401 before reading a value, and
   the public reads meet the same values in the keyed pass. It took 90 of the suite's 480 s.
 
@@ -49,7 +49,7 @@ schema.config.generation.update(with_security_parameters=False)
 keyed_schema = schema.exclude(method="DELETE", path="/v1/api-keys/{key_id}")
 anonymous_schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 anonymous_schema.config.phases.coverage.enabled = (
-    os.environ.get("INDICATOR_FUZZ_ANONYMOUS_COVERAGE") == "1"
+    os.environ.get("INDICATOR_FUZZ_FULL_COVERAGE") == "1"
 )
 
 

@@ -1,8 +1,12 @@
 """Schemathesis over the scoring and evaluation operations, authenticated as an evaluator.
 
-The general schema test (tests/test_api_schema.py) sends no key, so it only reaches the 401
-answers of these routes; this one reaches the handlers (database catalogue). The checks of the
-``Allow`` header on 405 answers are the general test's concern.
+The general schema test (tests/test_api_schema.py) sends an admin key, who reads every stored
+evaluation; this one sends an evaluator's, who reads and replays only their own (the ownership
+rules, docs/security.md), so that generated requests meet the owner-scoped answers too. The
+checks of the ``Allow`` header on 405 answers are the general test's concern, and so is
+schemathesis's coverage phase (boundary values of every parameter and field, the same values
+whoever sends them): here it runs only in long runs (``INDICATOR_FUZZ_FULL_COVERAGE=1``,
+set by ``make fuzz``, which also runs this file).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ app.openapi = _scoring_openapi  # type: ignore[method-assign]
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 # The key is sent by the test, not generated (nor mutated by negative generation).
 schema.config.generation.update(with_security_parameters=False)
+schema.config.phases.coverage.enabled = os.environ.get("INDICATOR_FUZZ_FULL_COVERAGE") == "1"
 
 
 @pytest.fixture(scope="module")
