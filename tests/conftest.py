@@ -24,7 +24,7 @@ from sqlmodel import Session
 from indicator_service.app import create_app
 from indicator_service.core import database
 from indicator_service.core.settings import Settings
-from tests.helpers import ApiClient, make_settings
+from tests.helpers import ApiClient, make_settings, stop_orphaned_worker_threads
 
 TEST_DATABASE_URL = os.environ.get("INDICATOR_TEST_DATABASE_URL", "")
 IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
@@ -32,6 +32,15 @@ IS_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
 SESSION_DATABASE_URL = TEST_DATABASE_URL or (
     f"sqlite:///{Path(tempfile.mkdtemp(prefix='indicator-test-')) / 'test.db'}"
 )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop AnyIO worker threads a test left waiting (tests.helpers.stop_orphaned_worker_threads):
+    the interpreter would wait for them at exit. A CI run on 2026-12-07 passed every test and
+    then hung there, on four idle worker threads."""
+    stopped = stop_orphaned_worker_threads()
+    if stopped:
+        print(f"\nstopped {stopped} idle AnyIO worker thread(s) left by a test", flush=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

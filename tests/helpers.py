@@ -60,8 +60,43 @@ class ApiClient:
         return self.request("DELETE", url, **kwargs)
 
     def close(self) -> None:
-        self._loop.run_until_complete(self._client.aclose())
-        self._loop.close()
+        """Close the client and its event loop as ``asyncio.run`` ends one: tasks still pending
+        are cancelled and awaited first. A loop closed under a pending task leaves the AnyIO
+        worker threads that task started waiting forever (they stop when it finishes), and the
+        interpreter waits for them at exit (:func:`stop_orphaned_worker_threads`)."""
+        loop = self._loop
+        try:
+            loop.run_until_complete(self._client.aclose())
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
+
+
+def stop_orphaned_worker_threads() -> int:
+    """Stop the AnyIO worker threads still waiting for work in a non-daemon thread; how many.
+
+    A worker thread stops when the task it was started for (its event loop's root task)
+    finishes; one whose loop was closed under that task waits on its queue forever, and a worker
+    started from the main thread (``ApiClient``'s loops) is not a daemon thread, so the
+    interpreter waits for it at exit. ``stop`` is AnyIO's own way of ending a worker (a ``None``
+    on its queue); a worker still running a call is left alone."""
+    import threading
+
+    stopped = 0
+    for thread in threading.enumerate():
+        if thread.name != "AnyIO worker thread" or thread.daemon or not thread.is_alive():
+            continue
+        stop = getattr(thread, "stop", None)
+        if callable(stop):
+            stop()
+            stopped += 1
+    return stopped
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
