@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from indicator_service.audit.service import record
@@ -204,6 +204,32 @@ async def progress(body: ProgressRequest, _reader: ReaderDep) -> ProgressOut:
     return ProgressOut.model_validate(result.to_dict())
 
 
+class ResolveQuery(BaseModel):
+    """The query of ``GET /v1/standards/resolve``, one model (as the catalogue's
+    ``StandardContext``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    indicator: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    region: str = Field(NATIONAL, pattern=r"^[0-9]{6}$", description="GB/T 2260 region code")
+    fiscal_year: int | None = Field(None, ge=1990, le=2100)
+    sector: str | None = Field(None, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
+    project_type: str | None = Field(None, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
+    precedence: list[StandardType] | None = Field(
+        None,
+        description="standard types in order of precedence "
+        "[plan, industry, professional, historical], each once",
+        json_schema_extra={"uniqueItems": True},
+    )
+    order: Order = Order.type_first
+    fallback: bool = Field(True, description="fall back to broader regions")
+    include_illustrative: bool = Field(
+        False,
+        description="also consider illustrative rows (values no public document gives; "
+        "database catalogue)",
+    )
+
+
 @router.get(
     "/resolve",
     response_model=ResolutionOut,
@@ -221,50 +247,12 @@ async def resolve_standard(
     request: Request,
     response: Response,
     _reader: ReaderDep,
-    indicator: Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")],
-    region: Annotated[
-        str, Query(pattern=r"^[0-9]{6}$", description="GB/T 2260 region code")
-    ] = NATIONAL,
-    fiscal_year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-    sector: Annotated[
-        str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
-    ] = None,
-    project_type: Annotated[
-        str | None, Query(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
-    ] = None,
-    precedence: Annotated[
-        list[StandardType] | None,
-        Query(
-            description="standard types in order of precedence "
-            "[plan, industry, professional, historical], each once",
-            json_schema_extra={"uniqueItems": True},
-        ),
-    ] = None,
-    order: Order = Order.type_first,
-    fallback: Annotated[bool, Query(description="fall back to broader regions")] = True,
-    include_illustrative: Annotated[
-        bool,
-        Query(
-            description="also consider illustrative rows (values no public document gives; "
-            "database catalogue)"
-        ),
-    ] = False,
+    query: Annotated[ResolveQuery, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> ResolutionOut | Response:
     """Database catalogue: sector and project type narrow the rows (exact beats open rows).
     Injected catalogue documents (tests, benchmarks) match on type, region and year only.
     The database catalogue's answers carry an ETag (If-None-Match → 304 from memory)."""
-    query = _ResolveQuery(
-        indicator=indicator,
-        region=region,
-        fiscal_year=fiscal_year,
-        sector=sector,
-        project_type=project_type,
-        precedence=precedence or DEFAULT_PRECEDENCE,
-        order=order,
-        fallback=fallback,
-        include_illustrative=include_illustrative,
-    )
     documents = catalogue_documents(request.app)
     if documents is not None:  # documents in memory (tests, benchmarks): no ETag
         return _resolve(query, documents)
@@ -275,22 +263,9 @@ async def resolve_standard(
     )
 
 
-@dataclass(frozen=True)
-class _ResolveQuery:
-    indicator: str
-    region: str
-    fiscal_year: int | None
-    sector: str | None
-    project_type: str | None
-    precedence: Sequence[str]
-    order: Order
-    fallback: bool
-    include_illustrative: bool
-
-
 def _resolve_in_database(
     session: Session,
-    query: _ResolveQuery,
+    query: ResolveQuery,
     request: Request,
     response: Response,
     if_none_match: str | None,
@@ -311,7 +286,7 @@ def _resolve_in_database(
 
 
 def _resolve(
-    query: _ResolveQuery, catalogue: CatalogueLookup, lookup: StandardLookup | None = None
+    query: ResolveQuery, catalogue: CatalogueLookup, lookup: StandardLookup | None = None
 ) -> ResolutionOut:
     if catalogue.indicator(query.indicator) is None:
         raise NotFound(
@@ -324,7 +299,7 @@ def _resolve(
             query.indicator,
             region=query.region,
             fiscal_year=query.fiscal_year,
-            precedence=query.precedence,
+            precedence=query.precedence or DEFAULT_PRECEDENCE,
             order=query.order,
             fallback=query.fallback,
         )
