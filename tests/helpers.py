@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import copy
+import threading
 from typing import Any
 
 import httpx
@@ -35,14 +37,22 @@ class ApiClient:
     """A synchronous facade over ``httpx.AsyncClient`` + ``ASGITransport`` for tests."""
 
     def __init__(self, app: FastAPI, *, raise_app_exceptions: bool = True) -> None:
-        self._loop = asyncio.new_event_loop()
+        # asyncio.Runner ends its loop as asyncio.run does (pending tasks cancelled and awaited,
+        # async generators and the default executor shut down): a loop closed under a pending
+        # task would leave the AnyIO worker threads that task started waiting forever, and the
+        # interpreter waits for them at exit (stop_orphaned_worker_threads). Its own loop, not
+        # installed as the thread's current one: several clients may be open at once.
+        self._runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions),
             base_url="http://testserver",
         )
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        return self._loop.run_until_complete(self._client.request(method, url, **kwargs))
+        # each request in a copy of the caller's context, as a task of its own would be
+        return self._runner.run(
+            self._client.request(method, url, **kwargs), context=contextvars.copy_context()
+        )
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
@@ -60,22 +70,10 @@ class ApiClient:
         return self.request("DELETE", url, **kwargs)
 
     def close(self) -> None:
-        """Close the client and its event loop as ``asyncio.run`` ends one: tasks still pending
-        are cancelled and awaited first. A loop closed under a pending task leaves the AnyIO
-        worker threads that task started waiting forever (they stop when it finishes), and the
-        interpreter waits for them at exit (:func:`stop_orphaned_worker_threads`)."""
-        loop = self._loop
         try:
-            loop.run_until_complete(self._client.aclose())
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
+            self._runner.run(self._client.aclose())
         finally:
-            loop.close()
+            self._runner.close()
 
 
 def stop_orphaned_worker_threads() -> int:
@@ -86,8 +84,6 @@ def stop_orphaned_worker_threads() -> int:
     started from the main thread (``ApiClient``'s loops) is not a daemon thread, so the
     interpreter waits for it at exit. ``stop`` is AnyIO's own way of ending a worker (a ``None``
     on its queue); a worker still running a call is left alone."""
-    import threading
-
     stopped = 0
     for thread in threading.enumerate():
         if thread.name != "AnyIO worker thread" or thread.daemon or not thread.is_alive():
