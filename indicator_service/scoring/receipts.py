@@ -8,12 +8,14 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import orjson
 
 from indicator_service import rules
+from indicator_service.catalogue.source import Citation
 from indicator_service.core.errors import ErrorItem, Unprocessable
 from indicator_service.core.i18n import _
 from indicator_service.scoring import explain
@@ -434,7 +436,14 @@ def summary_dict(
 
 def _consequences_source(fw: ResolvedFramework) -> dict[str, Any] | None:
     src = fw.doc.consequences_source
-    return None if src is None else src.model_dump(mode="json")
+    return None if src is None else _citation_json(src)
+
+
+@lru_cache(maxsize=64)
+def _citation_json(src: Citation) -> dict[str, Any]:
+    """A citation as JSON data, dumped once per citation (frozen models, hashed by content);
+    shared between receipts like their other static parts: not to be mutated."""
+    return src.model_dump(mode="json")
 
 
 def receipt(
