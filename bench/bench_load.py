@@ -267,6 +267,39 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def memory_app_factory() -> Any:
+    """The service app as ``serve`` builds it, with its scoring routes reading the seed
+    catalogue's documents from memory (the documents override of tests and benchmarks,
+    ``scoring.router.get_catalogue_lookup``) instead of the database: the in-memory path that
+    ``--goals`` measures ``POST /v1/score`` through the database against."""
+    from indicator_service.app import app_from_env
+    from indicator_service.catalogue.validation import load_catalogue
+    from indicator_service.scoring.lookup import DocumentCatalogue
+    from indicator_service.scoring.router import get_catalogue_lookup
+
+    cat = load_catalogue(ROOT / "catalog")
+    documents = DocumentCatalogue([f for _, f in cat.frameworks], [n for _, n in cat.namespaces])
+    app = app_from_env()
+    app.dependency_overrides[get_catalogue_lookup] = lambda: documents
+    return app
+
+
+def start_memory_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    """:func:`memory_app_factory` on 127.0.0.1:``port``, one worker, run by uvicorn as
+    ``serve`` runs the service (``cli.uvicorn_options``); API keys still come from
+    ``database_url``."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-memory", str(port)]
+    return subprocess.Popen(cmd, cwd=ROOT, env=server_env(database_url), stdout=subprocess.DEVNULL)
+
+
+def _serve_memory(port: int) -> None:
+    import uvicorn
+
+    from indicator_service.cli import uvicorn_options
+
+    uvicorn.run("bench.bench_load:memory_app_factory", **uvicorn_options("127.0.0.1", port))
+
+
 def prepare_database(database_url: str) -> str:
     """Migrate ``database_url``, import the seed catalogue, return a new admin key."""
     from indicator_service.auth import service as keys
@@ -604,7 +637,12 @@ def run_figures(database_url: str, *, workers: Sequence[int], clients: int, seco
 
 # --- the goals of issue #21: ratios to /healthz measured side by side ---------------------------
 
-#: (name, method, path, body, needs the ETag of the same GET first)
+#: The full score on a second server whose scoring routes read the seed catalogue's documents
+#: from memory (:func:`memory_app_factory`): the in-memory path the database path is held to.
+MEMORY_SCORE = "… full, documents in memory (2nd server)"
+
+#: (name, method, path, body, needs the ETag of the same GET first); :data:`MEMORY_SCORE` goes
+#: to the in-memory server, the others to the service as it runs (database catalogue).
 GOALS: list[tuple[str, str, str, Callable[[], bytes | None], bool]] = [
     ("GET /healthz (trivial)", "GET", "/healthz", lambda: None, False),
     ("GET /v1/frameworks/SELF-EVAL", "GET", "/v1/frameworks/SELF-EVAL", lambda: None, False),
@@ -626,6 +664,13 @@ GOALS: list[tuple[str, str, str, Callable[[], bytes | None], bool]] = [
     ),
     ("GET /v1/frameworks/SELF-EVAL → 304", "GET", "/v1/frameworks/SELF-EVAL", lambda: None, True),
     ("POST /v1/score (30 rows, full)", "POST", "/v1/score", lambda: dumps(submission(7)), False),
+    (
+        MEMORY_SCORE,
+        "POST",
+        "/v1/score",
+        lambda: dumps(submission(7)),
+        False,
+    ),
     (
         "POST /v1/score?receipt=summary (30 rows)",
         "POST",
@@ -657,18 +702,23 @@ def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, roun
     machine; the table gives the median over the rounds of req/s, of the ratio and of p50/p99.
     Response sizes are printed once (full against summary receipt)."""
     key = prepare_database(database_url)
-    port = free_port()
+    port, memory_port = free_port(), free_port()
     proc = start_server(database_url, port, workers=1)
+    memory_proc = start_memory_server(database_url, memory_port)
     print(
         f"database: {database_url.split('@')[-1]}; one worker; {rounds} rounds of "
         f"{seconds:g} s per line; median over the rounds"
     )
     try:
         wait_ready(port, proc)
+        wait_ready(memory_port, memory_proc)
+        ports = {name: memory_port if name == MEMORY_SCORE else port for name, *_ in GOALS}
         sizes = {}
         for name, method, path, body, revalidate in GOALS:
             hdrs = asyncio.run(_etag(port, key, path)) if revalidate else None
-            conn_reply = asyncio.run(_one(port, key, method, path, body(), hdrs))
+            conn_reply = asyncio.run(_one(ports[name], key, method, path, body(), hdrs))
+            if conn_reply.status != (304 if revalidate else 200):
+                raise RuntimeError(f"{name}: {conn_reply.status} {conn_reply.body[:300]!r}")
             sizes[name] = len(conn_reply.body)
         for n in clients:
             print(
@@ -684,7 +734,7 @@ def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, roun
                     hdrs = asyncio.run(_etag(port, key, path)) if revalidate else None
                     asyncio.run(
                         measure(
-                            port,
+                            ports[name],
                             key,
                             name,
                             method,
@@ -697,7 +747,7 @@ def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, roun
                     )
                     fig = asyncio.run(
                         measure(
-                            port,
+                            ports[name],
                             key,
                             name,
                             method,
@@ -723,6 +773,7 @@ def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, roun
                 )
     finally:
         stop_server(proc)
+        stop_server(memory_proc)
 
 
 async def _one(
@@ -753,7 +804,11 @@ def main(argv: list[str] | None = None) -> None:
         "1 then --clients clients, --rounds alternating rounds",
     )
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--serve-memory", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_memory:
+        _serve_memory(args.serve_memory)
+        return
     url = (
         args.database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-load-')) / 'load.db'}"
     )

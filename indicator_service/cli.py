@@ -20,7 +20,14 @@ from indicator_service import __version__
 from indicator_service.core.console import CommandError, report
 from indicator_service.core.i18n import environment_language, language
 
-__all__ = ["CommandError", "build_parser", "listening_socket", "main", "render_openapi"]
+__all__ = [
+    "CommandError",
+    "build_parser",
+    "listening_socket",
+    "main",
+    "render_openapi",
+    "uvicorn_options",
+]
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -43,15 +50,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         if (code := import_path(seed, settings.database_url)) != 0:
             raise CommandError(f"seed catalogue {seed} was not imported", code)
-    options: dict[str, Any] = {
-        "factory": True,
-        "host": args.host,
-        "port": args.port,
-        "workers": args.workers,
-        "log_config": None,
-        "access_log": False,
-        "proxy_headers": True,
-    }
+    options = uvicorn_options(args.host, args.port, args.workers)
     if args.workers <= 1:
         uvicorn.run("indicator_service.app:app_from_env", **options)
         return 0
@@ -60,6 +59,21 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config("indicator_service.app:app_from_env", **options)
     Multiprocess(config, sockets=[listening_socket(config)]).run()
     return 0
+
+
+def uvicorn_options(host: str, port: int, workers: int = 1) -> dict[str, Any]:
+    """How ``serve`` runs uvicorn (an app factory, no access log: the request log is the
+    service's own, ``X-Forwarded-*`` from the proxy in front), for benchmarks that start another
+    app factory the same way."""
+    return {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+    }
 
 
 def listening_socket(config: Any) -> socket.socket:

@@ -1,0 +1,62 @@
+"""``bench/bench_load.py --goals`` runs end to end (a tiny run: its figures are not checked
+here): every scenario answered as expected on the service and on the in-memory server, whose
+full receipt is the database path's byte for byte."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bench import bench_load
+
+
+def test_goals_run_prints_every_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'goals.db'}"
+    bench_load.run_goals(url, clients=[1], seconds=0.1, rounds=1)
+    out = capsys.readouterr().out
+    lines = {line[:44].rstrip(): line.split() for line in out.splitlines() if "%" in line}
+    assert set(lines) == {name for name, *_ in bench_load.GOALS}
+    assert all(cols[-1] == "0" for cols in lines.values())  # no answer other than 2xx/304
+    full = lines["POST /v1/score (30 rows, full)"]
+    assert lines[bench_load.MEMORY_SCORE][-2] == full[-2]  # the same number of bytes
+
+
+def test_in_memory_server_answers_the_database_paths_receipt(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'memory.db'}"
+    key = bench_load.prepare_database(url)
+    ports = bench_load.free_port(), bench_load.free_port()
+    procs = bench_load.start_server(url, ports[0]), bench_load.start_memory_server(url, ports[1])
+    try:
+        body = bench_load.dumps(bench_load.submission(7))
+        answers = []
+        for port, proc in zip(ports, procs, strict=True):
+            bench_load.wait_ready(port, proc)
+            answers.append(asyncio.run(bench_load._one(port, key, "POST", "/v1/score", body)))
+    finally:
+        for proc in procs:
+            bench_load.stop_server(proc)
+    assert [a.status for a in answers] == [200, 200]
+    assert answers[0].body == answers[1].body
+
+
+def test_in_memory_app_reads_the_seed_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indicator_service.core.settings import get_settings
+    from indicator_service.scoring.lookup import DocumentCatalogue
+    from indicator_service.scoring.router import catalogue_documents
+
+    monkeypatch.setenv("INDICATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("INDICATOR_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    try:
+        app = bench_load.memory_app_factory()
+    finally:
+        get_settings.cache_clear()
+    documents = catalogue_documents(app)
+    assert isinstance(documents, DocumentCatalogue)
+    assert documents.framework("SELF-EVAL", None).code == "SELF-EVAL"  # no database read
