@@ -217,3 +217,53 @@ def test_one_reload_at_a_time_for_the_requests_in_the_loop(app: FastAPI) -> None
         for _ in range(2):
             with pytest.raises(NeedsDatabase):
                 zero.get(session)
+
+
+def test_the_map_is_reloaded_ahead_in_the_background(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past half its interval, the first read starts a reload of the map of versions in a
+    background thread and is answered from the map it has (no NeedsDatabase: nothing goes to
+    the thread pool, nobody waits); one reload per map; a reload that fails is not retried
+    ahead, the full interval reloads it on the request path as before."""
+    engine = app.state.engine
+    now = [0.0]
+    cache = heads.HeadsCache(refresh_seconds=2.0, clock=lambda: now[0])
+    with database.session_scope(engine) as session:
+        first = cache.get(session)
+    now[0] = 0.9
+    with memory_session(engine) as session:
+        assert cache.get(session) is first
+    cache.join_background()
+    assert cache.loads == 1  # not yet half-way: nothing started
+    now[0] = 1.5
+    with memory_session(engine) as session:
+        assert cache.get(session) is first  # answered at once …
+        assert cache.get(session) is first
+    cache.join_background()  # … and reloaded meanwhile, once
+    assert cache.loads == 2
+    with memory_session(engine) as session:
+        second = cache.get(session)
+    assert second is not first
+    assert second.loaded_at == 1.5
+    # a background reload that fails: logged, not retried ahead
+    real = heads.load_heads
+    fails = [0]
+
+    def failing(session: Any, clock: Any = None) -> heads.Heads:
+        fails[0] += 1
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(heads, "load_heads", failing)
+    now[0] = 3.0  # half-way for the second map
+    with memory_session(engine) as session:
+        assert cache.get(session) is second
+    cache.join_background()
+    with memory_session(engine) as session:
+        assert cache.get(session) is second
+    cache.join_background()
+    assert fails == [1]
+    monkeypatch.setattr(heads, "load_heads", real)
+    now[0] = 3.6  # the full interval: the request path reloads (in the thread pool)
+    with memory_session(engine) as session, pytest.raises(NeedsDatabase):
+        cache.get(session)
