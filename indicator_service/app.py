@@ -3,15 +3,17 @@ handlers and routers. Nothing here runs migrations or touches the database at st
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from pydantic import ValidationError
 
 from indicator_service.audit.router import router as audit_router
 from indicator_service.auth.dependencies import path_scope_check, rate_limit_caller
 from indicator_service.auth.router import router as auth_router
+from indicator_service.auth.settings import auth_settings_from_env
 from indicator_service.catalogue import heads as catalogue_heads
 from indicator_service.catalogue import service as catalogue_service
 from indicator_service.catalogue.bulk_router import router as curation_files_router
@@ -20,8 +22,10 @@ from indicator_service.catalogue.router import router as catalogue_router
 from indicator_service.composite.router import router as composite_router
 from indicator_service.core import health
 from indicator_service.core import openapi as api_document
+from indicator_service.core.console import CommandError
 from indicator_service.core.database import make_engine
 from indicator_service.core.errors import Problem
+from indicator_service.core.i18n import _
 from indicator_service.core.logging import configure_logging
 from indicator_service.core.metrics import Metrics
 from indicator_service.core.middleware import RequestContextMiddleware
@@ -48,6 +52,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
         500: "Internal error: a bug, reported with its request id",
     }.items()
 }
+
+T = TypeVar("T")
 
 
 def _routers() -> list[APIRouter]:
@@ -148,5 +154,22 @@ def _limiter(settings: Settings, metrics: Metrics) -> Limiter | None:
 
 
 def app_from_env() -> FastAPI:
-    """ASGI factory used by ``indicator-service serve`` (``uvicorn --factory``)."""
-    return create_app(get_settings())
+    """ASGI factory used by ``indicator-service serve`` (``uvicorn --factory``): the settings
+    from the environment, checked at start (:func:`startup_settings`)."""
+    return create_app(startup_settings(get_settings))
+
+
+def startup_settings(load: Callable[[], T]) -> T:
+    """``load()`` (the core settings) with the authentication settings read too, so that an
+    invalid ``INDICATOR_*`` variable stops ``serve`` at once with the variable named, instead of
+    failing every authenticated request (the authentication settings are otherwise read on the
+    first request that needs them)."""
+    try:
+        settings = load()
+        auth_settings_from_env()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"INDICATOR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise CommandError(_("invalid settings: {problems}", problems=problems), 2) from None
+    return settings

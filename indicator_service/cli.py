@@ -38,10 +38,11 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from indicator_service.app import startup_settings
     from indicator_service.core.database import upgrade
     from indicator_service.core.settings import get_settings
 
-    settings = get_settings()
+    settings = startup_settings(get_settings)
     if args.migrate or settings.migrate_on_start:
         upgrade(settings.database_url)
     seed = args.seed or settings.seed_path

@@ -96,6 +96,57 @@ def test_serve_refuses_an_invalid_seed(fresh_database_url: str, tmp_path: Path) 
     assert "not imported" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("INDICATOR_API_KEY_REVOCATION_CHECK_SECONDS", "1000"),  # authentication: > 60
+        ("INDICATOR_RATE_LIMIT_PER_MINUTE", "many"),  # core
+    ],
+)
+def test_serve_refuses_an_invalid_setting_at_start(
+    fresh_database_url: str, variable: str, value: str
+) -> None:
+    """Stopped at start with the variable named (the authentication settings were read on the
+    first request that needed them: every authenticated request failed with a 500)."""
+    env = {
+        **os.environ,
+        "INDICATOR_DATABASE_URL": fresh_database_url,
+        variable: value,
+        "LC_ALL": "zh_CN.UTF-8",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "indicator_service.cli", "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: 配置无效：")
+    assert variable in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_app_factory_refuses_an_invalid_authentication_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from indicator_service.app import app_from_env
+    from indicator_service.auth.settings import auth_settings_from_env
+    from indicator_service.core.console import CommandError
+    from indicator_service.core.settings import get_settings
+
+    monkeypatch.setenv("INDICATOR_API_KEY_CACHE_SECONDS", "-1")
+    get_settings.cache_clear()
+    auth_settings_from_env.cache_clear()
+    try:
+        with pytest.raises(CommandError, match="INDICATOR_API_KEY_CACHE_SECONDS"):
+            app_from_env()
+    finally:
+        get_settings.cache_clear()
+        auth_settings_from_env.cache_clear()
+
+
 def test_readyz_is_red_until_a_catalogue_is_published(fresh_database_url: str) -> None:
     database.upgrade(fresh_database_url)
     client = ApiClient(create_app(make_settings(fresh_database_url)))
