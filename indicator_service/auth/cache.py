@@ -10,10 +10,7 @@
 when the revoking transaction commits). Every other process notices within
 ``api_key_revocation_check_seconds`` (2 s by default): on a cache hit, when that long has passed
 since its last check, a process asks the database which keys were revoked since then (one
-query over ``api_key``; at most one per interval per process) and evicts them. From half the
-interval on, the check is started ahead in a background thread by the first cache hit, which
-does not wait for it; only a hit that finds the whole interval passed waits for the check
-(``auth.dependencies._check_revocations``). Revocation times
+query over ``api_key``; at most one per interval per process) and evicts them. Revocation times
 are compared with a margin of :data:`CLOCK_SKEW_SECONDS`, so replicas' clocks must agree to
 within that.
 
@@ -55,9 +52,7 @@ class KeyCache:
         self._check_lock = threading.Lock()
         self._checked_at = clock()
         self._checked_wall = wall_clock()
-        self._checking: tuple[float, datetime, bool] | None = None  # (when, wall, ahead)
-        self._ahead_failed = False  # no check ahead until one succeeds (the overdue one waits)
-        self.background: threading.Thread | None = None  # the last check run ahead
+        self._checking: tuple[float, datetime] | None = None
 
     # --- verified keys -----------------------------------------------------------------------
 
@@ -103,47 +98,26 @@ class KeyCache:
 
     # --- revocation checks -------------------------------------------------------------------
 
-    def claim_revocation_check(self, interval: float, *, ahead: bool = False) -> datetime | None:
-        """When a check is due (``interval`` seconds since the last one; with ``ahead``, half
-        of it, for a check run ahead in the background), claim it and return the time from
-        which revocations must be looked up; None when not due (or being run, or, ahead, when
-        the last check ahead failed)."""
+    def claim_revocation_check(self, interval: float) -> datetime | None:
+        """When a check is due (``interval`` seconds since the last one), claim it and return
+        the time from which revocations must be looked up; None when not due (or being run)."""
         now = self.clock()
         with self._check_lock:
-            due = interval / 2 if ahead else interval
-            if self._checking is not None or now - self._checked_at < due:
+            if self._checking is not None or now - self._checked_at < interval:
                 return None
-            if ahead and self._ahead_failed:
-                return None
-            self._checking = (now, self.wall_clock(), ahead)
+            self._checking = (now, self.wall_clock())
             return self._checked_wall - timedelta(seconds=CLOCK_SKEW_SECONDS)
-
-    def revocation_check_overdue(self, interval: float) -> bool:
-        """Whether the last completed check is ``interval`` or more old (a check is then being
-        run: otherwise :meth:`claim_revocation_check` would have claimed it)."""
-        return self.clock() - self._checked_at >= interval
 
     def revocation_check_done(self, revoked_key_ids: Iterable[int] | None) -> None:
         """Record the outcome of a claimed check: the ids revoked (evicted here), or None when
-        the check failed (the next cache hit tries again; after a failed check ahead, only when
-        the check is due)."""
+        the check failed (the next cache hit tries again)."""
         with self._check_lock:
             started = self._checking
             self._checking = None
-            if started is None:
+            if revoked_key_ids is None or started is None:
                 return
-            if revoked_key_ids is None:
-                self._ahead_failed = self._ahead_failed or started[2]
-                return
-            self._checked_at, self._checked_wall, _ahead = started
-            self._ahead_failed = False
+            self._checked_at, self._checked_wall = started
         self.evict_keys(revoked_key_ids)
-
-    def join_background(self, timeout: float = 10.0) -> None:
-        """Wait for the last check run ahead in the background (tests)."""
-        thread = self.background
-        if thread is not None:
-            thread.join(timeout)
 
     def clear(self) -> None:
         self._entries.clear()

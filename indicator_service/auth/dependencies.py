@@ -19,8 +19,6 @@ routes document the ``BearerApiKey`` security scheme in OpenAPI.
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -29,7 +27,6 @@ from fastapi import Depends, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
@@ -55,8 +52,6 @@ from indicator_service.core.ratelimit import (
     too_many_requests,
 )
 from indicator_service.rules.labels import named
-
-log = logging.getLogger(__name__)
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {
@@ -137,53 +132,22 @@ def _verify_sync(request: Request, raw: str, key_hash: str) -> Principal:
         return authenticate(session, raw, key_hash)
 
 
-def _revoked_since_sync(engine: Engine, since: datetime) -> list[int]:
-    with session_scope(engine) as session:
+def _revoked_since_sync(request: Request, since: datetime) -> list[int]:
+    with session_scope(request.app.state.engine) as session:
         return revoked_since(session, since)
 
 
 async def _check_revocations(request: Request, cache: KeyCache, interval: float) -> None:
     """Evict keys revoked (on any process) since this process last looked, when a look is due:
-    the bound on how long a revoked key keeps working on another replica.
-
-    Checked ahead: from half the interval on, the first request starts the check in a
-    background thread and goes on (under a steady flow of requests the check is renewed before
-    it is due, and no request waits for it); a request that finds the whole interval passed (an
-    idle process, a failed check) waits for the check, so the bound holds either way."""
-    engine = request.app.state.engine
+    the bound on how long a revoked key keeps working on another replica."""
     since = cache.claim_revocation_check(interval)
     if since is None:
-        if cache.revocation_check_overdue(interval):
-            # a check is running (ahead, or by another request) and the bound has passed: wait
-            # for the one ahead to finish, as the request that runs a check waits for it
-            await run_in_threadpool(cache.join_background)
-            return
-        ahead = cache.claim_revocation_check(interval, ahead=True)
-        if ahead is not None:
-            thread = threading.Thread(
-                target=_check_in_background,
-                args=(engine, cache, ahead),
-                name="api-key-revocations",
-                daemon=True,
-            )
-            cache.background = thread
-            thread.start()
         return
     try:
-        revoked = await run_in_threadpool(_revoked_since_sync, engine, since)
+        revoked = await run_in_threadpool(_revoked_since_sync, request, since)
     except BaseException:
         cache.revocation_check_done(None)
         raise
-    cache.revocation_check_done(revoked)
-
-
-def _check_in_background(engine: Engine, cache: KeyCache, since: datetime) -> None:
-    try:
-        revoked = _revoked_since_sync(engine, since)
-    except Exception:  # not recorded: the next request checks again, and waits when overdue
-        log.warning("background check of revoked API keys failed", exc_info=True)
-        cache.revocation_check_done(None)
-        return
     cache.revocation_check_done(revoked)
 
 

@@ -13,21 +13,11 @@ read with two small queries and kept per database engine.
 in this process that writes a namespace or framework version row (publish, approve, deprecate,
 draft writes, ``catalog import``) drops the snapshot of its engine at once (an ORM flush marks
 the session, the commit clears it). Another replica learns of the change at the next reload:
-**within the refresh interval**. Until then it serves the previous latest version (a
+**within the refresh interval** (while requests are being answered from memory, the first to
+find the snapshot stale reloads it and the others keep it until that reload is done: at most one
+more interval, a few milliseconds in practice). Until then it serves the previous latest version (a
 consistent, published one) and shows a version deprecated elsewhere as still published; pinned
 reads of a version it does not know yet, and every read of a draft, go to the database.
-
-**Refreshed ahead.** The first read that finds the snapshot past half its interval starts a
-reload in a background thread and is answered from the snapshot it has, as are the reads
-behind it; the reload replaces the snapshot when it is done (milliseconds). So under a steady
-flow of requests the snapshot is renewed before it is due and **no request waits for the
-database** for it (before: the request that found it stale was scored again in the thread
-pool, and under load that request, competing with the event loop for the interpreter, waited
-30–150 ms: the tail latency of ``POST /v1/score`` every 2 s). Past the full interval (an idle
-process, or a background reload that failed: logged, not retried for that snapshot), the read
-reloads it itself as before — while requests are being answered from memory, the first to find
-it stale reloads it and the others keep it until that reload is done, at most one more
-interval.
 
 One unit of work (a session) keeps the snapshot it first read, so its reads agree with each
 other, until it writes version rows itself (it then reads them, uncached, until it commits).
@@ -41,7 +31,6 @@ version, a draft) takes the database path as before, with its 404s.
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 import time
 import weakref
@@ -66,8 +55,6 @@ from indicator_service.catalogue.models import (
 from indicator_service.core.database import MEMORY_ONLY
 
 DEFAULT_REFRESH_SECONDS = 2.0
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,15 +209,11 @@ class HeadsCache:
         self._heads: Heads | None = None
         self._lock = threading.Lock()
         self._claimed_at: float | None = None  # when a request in the loop went to reload
-        self._ahead_of: Heads | None = None  # the snapshot a background reload was started for
-        self._background: threading.Thread | None = None
 
     def get(self, session: Session) -> Heads:
         current = self._heads
         now = self.clock()
         if current is not None and now - current.loaded_at < self.refresh_seconds:
-            if now - current.loaded_at >= self.refresh_seconds / 2:
-                self._refresh_ahead(session, current)
             return current
         if current is not None and session.info.get(MEMORY_ONLY):
             # One reload at a time for the requests in the event loop: the first to find the
@@ -255,40 +238,6 @@ class HeadsCache:
     def invalidate(self) -> None:
         with self._lock:
             self._heads = None
-
-    def _refresh_ahead(self, session: Session, current: Heads) -> None:
-        """Start one background reload for ``current`` (see the module's docstring)."""
-        engine = _engine_of(session)
-        if engine is None:
-            return
-        with self._lock:
-            if self._ahead_of is current:
-                return  # started already (or failed: the full interval reloads it)
-            self._ahead_of = current
-            thread = threading.Thread(
-                target=self._reload, args=(engine, current), name="catalogue-heads", daemon=True
-            )
-            self._background = thread
-        thread.start()
-
-    def _reload(self, engine: Engine, current: Heads) -> None:
-        try:
-            with Session(engine) as session:
-                fresh = load_heads(session, self.clock)
-        except Exception:  # the database is down or going away: the request path reloads
-            log.warning("background reload of the catalogue versions failed", exc_info=True)
-            return
-        with self._lock:
-            self.loads += 1
-            # a snapshot dropped by a commit, or replaced, meanwhile is not overwritten
-            if self._heads is current:
-                self._heads = fresh
-
-    def join_background(self, timeout: float = 10.0) -> None:
-        """Wait for a background reload started earlier (tests)."""
-        thread = self._background
-        if thread is not None:
-            thread.join(timeout)
 
 
 _CACHES: weakref.WeakKeyDictionary[Engine, HeadsCache] = weakref.WeakKeyDictionary()
