@@ -12,6 +12,9 @@ Two uses:
 
       .venv/bin/python bench/bench_load.py [--database-url URL] [--seconds 5] [--clients 8]
 
+  ``--goals`` prints issue #21's ratios (docs/performance.md); ``--tail`` the slowest full
+  scores under ``--clients`` clients and when they started (periodic work shows as a period).
+
   Without ``--database-url`` a SQLite file in a temporary folder is used. The database is
   migrated and seeded with ``catalog/`` first. Rate limiting is turned off in the servers (the
   load comes from one address and one key).
@@ -776,6 +779,59 @@ def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, roun
         stop_server(memory_proc)
 
 
+# --- the tail: which requests are slow, and when ---------------------------------------------
+
+
+async def timeline(
+    port: int, key: str, body: bytes, *, clients: int, seconds: float
+) -> list[tuple[float, float]]:
+    """``clients`` connections sending the full 30-row score for ``seconds``: (start time since
+    the beginning, latency) of every request, in seconds."""
+    out: list[tuple[float, float]] = []
+    begin = time.perf_counter()
+    stop = begin + seconds
+
+    async def worker() -> None:
+        conn = Connection("127.0.0.1", port, {"Authorization": f"Bearer {key}"})
+        try:
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                await conn.request("POST", "/v1/score", body)
+                out.append((t0 - begin, time.perf_counter() - t0))
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return out
+
+
+def run_tail(database_url: str, *, clients: int, seconds: float) -> None:
+    """``--tail``: the full score under ``clients`` clients on one worker; the requests slower
+    than 30 and 50 ms and when they started (periodic work shows as slow requests at a fixed
+    period), after a 1 s warm-up on the same connections' server."""
+    key = prepare_database(database_url)
+    port = free_port()
+    proc = start_server(database_url, port, workers=1)
+    try:
+        wait_ready(port, proc)
+        body = dumps(submission(7))
+        asyncio.run(timeline(port, key, body, clients=clients, seconds=1.0))
+        rec = asyncio.run(timeline(port, key, body, clients=clients, seconds=seconds))
+    finally:
+        stop_server(proc)
+    lat = sorted(x[1] for x in rec)
+    pct = [1000 * lat[min(len(lat) - 1, int(q * len(lat)))] for q in (0.5, 0.99)]
+    slow = [x for x in rec if x[1] > 0.030]
+    print(
+        f"database: {database_url.split('@')[-1]}; POST /v1/score (30 rows, full), {clients} "
+        f"clients, {seconds:g} s: {len(rec)} requests, {len(rec) / seconds:.0f} req/s, p50 "
+        f"{pct[0]:.1f} ms, p99 {pct[1]:.1f} ms, max {1000 * lat[-1]:.1f} ms; "
+        f"{len(slow)} over 30 ms, {sum(1 for x in rec if x[1] > 0.050)} over 50 ms"
+    )
+    for start, latency in sorted(sorted(rec, key=lambda x: -x[1])[:12]):
+        print(f"  at {start:7.3f} s: {1000 * latency:6.1f} ms")
+
+
 async def _one(
     port: int,
     key: str,
@@ -804,6 +860,11 @@ def main(argv: list[str] | None = None) -> None:
         "1 then --clients clients, --rounds alternating rounds",
     )
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--tail",
+        action="store_true",
+        help="the slowest full scores under --clients clients for --seconds, with their times",
+    )
     parser.add_argument("--serve-memory", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_memory:
@@ -812,6 +873,9 @@ def main(argv: list[str] | None = None) -> None:
     url = (
         args.database_url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-load-')) / 'load.db'}"
     )
+    if args.tail:
+        run_tail(url, clients=args.clients, seconds=args.seconds)
+        return
     if args.goals:
         clients = [1] if args.clients == 1 else [1, args.clients]
         run_goals(url, clients=clients, seconds=args.seconds, rounds=args.rounds)

@@ -60,3 +60,16 @@ def test_in_memory_app_reads_the_seed_documents(
     documents = catalogue_documents(app)
     assert isinstance(documents, DocumentCatalogue)
     assert documents.framework("SELF-EVAL", None).code == "SELF-EVAL"  # no database read
+
+
+def test_tail_run_prints_the_slowest_requests_with_their_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench_load.run_tail(f"sqlite:///{tmp_path / 'tail.db'}", clients=2, seconds=0.3)
+    lines = capsys.readouterr().out.splitlines()
+    assert "POST /v1/score (30 rows, full), 2 clients, 0.3 s:" in lines[0]
+    assert " over 30 ms, " in lines[0]
+    times = [float(line.split()[1]) for line in lines[1:]]
+    assert 1 <= len(times) <= 12
+    assert times == sorted(times)  # in the order they started
+    assert all(0 <= t < 0.4 for t in times)
