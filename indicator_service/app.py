@@ -23,7 +23,7 @@ from indicator_service.composite.router import router as composite_router
 from indicator_service.core import health
 from indicator_service.core import openapi as api_document
 from indicator_service.core.console import CommandError
-from indicator_service.core.database import make_engine
+from indicator_service.core.database import make_engine, make_small_reads_engine
 from indicator_service.core.errors import Problem
 from indicator_service.core.i18n import _
 from indicator_service.core.logging import configure_logging
@@ -90,10 +90,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if app.state.rate_limiter is not None:
-            await app.state.rate_limiter.aclose()
-        engine.dispose()
+        # made here, in the loop that serves the requests (core.database.read_rows)
+        small_reads = make_small_reads_engine(settings)
+        app.state.small_reads = small_reads
+        try:
+            yield
+        finally:
+            app.state.small_reads = None
+            if small_reads is not None:
+                await small_reads.dispose()
+            if app.state.rate_limiter is not None:
+                await app.state.rate_limiter.aclose()
+            engine.dispose()
 
     app = FastAPI(
         title="indicator-service",
@@ -108,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.small_reads = None  # PostgreSQL, under the lifespan: core.database.read_rows
     catalogue_heads.configure(engine, settings.catalogue_refresh_seconds)
     app.state.metrics = Metrics()
     app.state.readiness_checks = _readiness_checks()

@@ -6,6 +6,8 @@ import asyncio
 import contextvars
 import copy
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -42,6 +44,7 @@ class ApiClient:
         # task would leave the AnyIO worker threads that task started waiting forever, and the
         # interpreter waits for them at exit (stop_orphaned_worker_threads). Its own loop, not
         # installed as the thread's current one: several clients may be open at once.
+        self._app = app
         self._runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions),
@@ -68,6 +71,17 @@ class ApiClient:
 
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
+
+    @contextmanager
+    def lifespan(self) -> Iterator[None]:
+        """The app's startup and shutdown (its lifespan) around the block, run in this client's
+        event loop as a server runs them (httpx's ASGI transport sends no lifespan events)."""
+        context = self._app.router.lifespan_context(self._app)
+        self._runner.run(context.__aenter__())
+        try:
+            yield
+        finally:
+            self._runner.run(context.__aexit__(None, None, None))
 
     def close(self) -> None:
         try:

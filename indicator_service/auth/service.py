@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import event, func
+from sqlalchemy import Select, event, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from indicator_service.audit.service import record
@@ -128,10 +130,10 @@ def revoke_key(
     return row
 
 
-def revoked_since(session: Session, since: datetime) -> list[int]:
-    """Ids of the keys revoked at or after ``since`` (the revocation check of ``auth.cache``)."""
-    rows = session.exec(select(ApiKey.id).where(col(ApiKey.revoked_at) >= since)).all()
-    return [int(i) for i in rows if i is not None]
+def revoked_since(since: datetime) -> Select[Any]:
+    """The ids of the keys revoked at or after ``since``: the query of the revocation check of
+    ``auth.cache`` (read by ``core.database.read_rows``)."""
+    return sa_select(col(ApiKey.id)).where(col(ApiKey.revoked_at) >= since)
 
 
 def invalid_key(detail: str, type_: str) -> Unauthorized:

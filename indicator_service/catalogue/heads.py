@@ -6,7 +6,7 @@ version, each in a :class:`~indicator_service.core.cache.LRU` keyed by the versi
 content hash). What *can* change is which versions exist and their status: a draft is
 published (the "latest" of a namespace or framework moves), a published version is deprecated.
 That is this module's :class:`Heads`: every version row's id, number, status and content hash,
-read with two small queries and kept per database engine.
+read with one small query and kept per database engine.
 
 **How fresh it is.** A snapshot is reloaded when it is older than
 ``INDICATOR_CATALOGUE_REFRESH_SECONDS`` (2 s by default; 0 reloads it on every read). A commit
@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import CompoundSelect, event, literal, null, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
 
@@ -52,7 +53,7 @@ from indicator_service.catalogue.models import (
     CatalogueNamespace,
     CatalogueNamespaceVersion,
 )
-from indicator_service.core.database import MEMORY_ONLY
+from indicator_service.core.database import MEMORY_ONLY, read_rows
 
 DEFAULT_REFRESH_SECONDS = 2.0
 
@@ -132,54 +133,65 @@ class Heads:
         return found if all(h.readable for h in found) else None
 
 
+#: The read of a snapshot: every version row's small columns with its code, namespaces (kind
+#: "n", with their indicator code prefix) and frameworks ("f"), in one statement (one round
+#: trip, one consistent view of the database).
+HEADS: CompoundSelect[Any] = union_all(
+    sa_select(
+        literal("n").label("kind"),
+        col(CatalogueNamespace.code).label("code"),
+        col(CatalogueNamespace.code_prefix).label("prefix"),
+        col(CatalogueNamespaceVersion.id).label("id"),
+        col(CatalogueNamespaceVersion.version).label("version"),
+        col(CatalogueNamespaceVersion.status).label("status"),
+        col(CatalogueNamespaceVersion.content_hash).label("content_hash"),
+        col(CatalogueNamespaceVersion.major).label("major"),
+        col(CatalogueNamespaceVersion.minor).label("minor"),
+        col(CatalogueNamespaceVersion.patch).label("patch"),
+    ).join(
+        CatalogueNamespaceVersion,
+        col(CatalogueNamespaceVersion.namespace_id) == col(CatalogueNamespace.id),
+    ),
+    sa_select(
+        literal("f"),
+        col(CatalogueFramework.code),
+        null(),
+        col(CatalogueFrameworkVersion.id),
+        col(CatalogueFrameworkVersion.version),
+        col(CatalogueFrameworkVersion.status),
+        col(CatalogueFrameworkVersion.content_hash),
+        col(CatalogueFrameworkVersion.major),
+        col(CatalogueFrameworkVersion.minor),
+        col(CatalogueFrameworkVersion.patch),
+    ).join(
+        CatalogueFrameworkVersion,
+        col(CatalogueFrameworkVersion.framework_id) == col(CatalogueFramework.id),
+    ),
+)
+
+
 def load_heads(session: Session, clock: Callable[[], float] = time.monotonic) -> Heads:
-    """Read the snapshot: two queries over the version rows' small columns."""
+    """Read the snapshot: one query over the version rows' small columns."""
     loaded_at = clock()
-    ns_rows = session.execute(
-        sa_select(
-            col(CatalogueNamespace.code),
-            col(CatalogueNamespace.code_prefix),
-            col(CatalogueNamespaceVersion.id),
-            col(CatalogueNamespaceVersion.version),
-            col(CatalogueNamespaceVersion.status),
-            col(CatalogueNamespaceVersion.content_hash),
-            col(CatalogueNamespaceVersion.major),
-            col(CatalogueNamespaceVersion.minor),
-            col(CatalogueNamespaceVersion.patch),
-        ).join(
-            CatalogueNamespaceVersion,
-            col(CatalogueNamespaceVersion.namespace_id) == col(CatalogueNamespace.id),
-        )
-    ).all()
-    fw_rows = session.execute(
-        sa_select(
-            col(CatalogueFramework.code),
-            col(CatalogueFrameworkVersion.id),
-            col(CatalogueFrameworkVersion.version),
-            col(CatalogueFrameworkVersion.status),
-            col(CatalogueFrameworkVersion.content_hash),
-            col(CatalogueFrameworkVersion.major),
-            col(CatalogueFrameworkVersion.minor),
-            col(CatalogueFrameworkVersion.patch),
-        ).join(
-            CatalogueFrameworkVersion,
-            col(CatalogueFrameworkVersion.framework_id) == col(CatalogueFramework.id),
-        )
-    ).all()
+    return heads_from_rows(session.execute(HEADS).all(), loaded_at)
+
+
+def heads_from_rows(rows: Iterable[Any], loaded_at: float) -> Heads:
+    """The snapshot of the rows of :data:`HEADS`."""
     namespaces: dict[str, dict[str, VersionHead]] = {}
     prefixes: dict[str, str] = {}
     ns_heads = []
-    for code, prefix, id_, version, status, chash, ma, mi, pa in sorted(ns_rows, key=_by_code):
-        h = VersionHead(id_, code, version, status, chash, (ma, mi, pa))
-        namespaces.setdefault(code, {})[version] = h
-        prefixes[prefix] = code
-        ns_heads.append(h)
     frameworks: dict[str, dict[str, VersionHead]] = {}
     fw_heads = []
-    for code, id_, version, status, chash, ma, mi, pa in sorted(fw_rows, key=_by_code):
+    for kind, code, prefix, id_, version, status, chash, ma, mi, pa in sorted(rows, key=_by_code):
         h = VersionHead(id_, code, version, status, chash, (ma, mi, pa))
-        frameworks.setdefault(code, {})[version] = h
-        fw_heads.append(h)
+        if kind == "n":
+            namespaces.setdefault(code, {})[version] = h
+            prefixes[prefix] = code
+            ns_heads.append(h)
+        else:
+            frameworks.setdefault(code, {})[version] = h
+            fw_heads.append(h)
     return Heads(
         namespaces=namespaces,
         frameworks=frameworks,
@@ -191,7 +203,7 @@ def load_heads(session: Session, clock: Callable[[], float] = time.monotonic) ->
 
 
 def _by_code(row: Any) -> str:
-    return str(row[0])
+    return str(row[1])
 
 
 class HeadsCache:
@@ -226,14 +238,44 @@ class HeadsCache:
                 if claimed is not None and now - claimed < self.refresh_seconds:
                     return current
                 self._claimed_at = now
+        # (in a memory session this raises NeedsDatabase with the claim kept: the request goes
+        # on to the thread pool and reloads it there, in a database session)
         fresh = load_heads(session, self.clock)
+        self._store(current, fresh)
+        return fresh
+
+    async def renew(self, engine: Engine, small_reads: AsyncEngine | None) -> None:
+        """Reload the snapshot when it is due, before a read from memory (:func:`renew`): its
+        query is read from the event loop on PostgreSQL (``core.database.read_rows``), so the
+        read itself then runs in the loop and nothing waits in the thread pool. As in
+        :meth:`get`, one request reloads a stale snapshot and the others keep it meanwhile."""
+        if self.refresh_seconds <= 0:  # read with every read, in the read's own session
+            return
+        current = self._heads
+        now = self.clock()
+        if current is not None and now - current.loaded_at < self.refresh_seconds:
+            return
+        if current is not None:
+            with self._lock:
+                claimed = self._claimed_at
+                if claimed is not None and now - claimed < self.refresh_seconds:
+                    return
+                self._claimed_at = now
+        try:
+            (rows,) = await read_rows(engine, small_reads, HEADS)
+        except BaseException:
+            with self._lock:
+                self._claimed_at = None
+            raise
+        self._store(current, heads_from_rows(rows, now))
+
+    def _store(self, current: Heads | None, fresh: Heads) -> None:
         with self._lock:
             self.loads += 1
             self._claimed_at = None
             # a snapshot dropped by a commit while this one was read is not restored
             if self._heads is current:
                 self._heads = fresh
-        return fresh
 
     def invalidate(self) -> None:
         with self._lock:
@@ -263,6 +305,13 @@ def configure(engine: Engine, refresh_seconds: float) -> HeadsCache:
 def _engine_of(session: OrmSession) -> Engine | None:
     bind = session.get_bind()
     return bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+
+
+async def renew(engine: Engine, small_reads: AsyncEngine | None) -> None:
+    """Reload ``engine``'s snapshot if it is due (:meth:`HeadsCache.renew`): called before a
+    read or score is tried from memory (``core.database.memory_first``), so that the snapshot's
+    renewal does not send the whole read to the thread pool."""
+    await heads_cache(engine).renew(engine, small_reads)
 
 
 def heads(session: Session) -> Heads:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from fastapi import Request, Response
 from pydantic import BaseModel
 
-from indicator_service.catalogue import etags, service
+from indicator_service.catalogue import etags, heads, service
 from indicator_service.core.cache import LRU
 from indicator_service.core.database import memory_first
 from indicator_service.core.i18n import current_language
@@ -85,10 +85,16 @@ def request_text(request: Request) -> str:
     return f"{request.url.path}?{request.url.query}#{current_language()}"
 
 
-async def read_published(request: Request, work: Callable[..., R], *args: Any) -> R:
-    """A read of published data: answered from memory in the event loop when it can be, else
-    in the thread pool with a database session (``core.database.memory_first``)."""
-    return await memory_first(request.app.state.engine, work, *args)
+async def read_published(
+    request: Request, work: Callable[..., R], *args: Any, in_loop: bool = True
+) -> R:
+    """A read of published data (or a score over it): answered from memory in the event loop
+    when it can be, else in the thread pool with a database session
+    (``core.database.memory_first``). The map of catalogue versions is renewed first when it is
+    due (``heads.renew``: its two queries alone, from the loop on PostgreSQL)."""
+    engine = request.app.state.engine
+    await heads.renew(engine, request.app.state.small_reads)
+    return await memory_first(engine, work, *args, in_loop=in_loop)
 
 
 def tag_response(response: Response, tag: str | None) -> None:

@@ -6,7 +6,7 @@ it commits when the work finishes and rolls back if anything raises. Services ne
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -14,9 +14,12 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine, Row, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
@@ -162,6 +165,71 @@ async def memory_first(
 def _with_session(engine: Engine, work: Callable[..., T], *args: Any) -> T:
     with session_scope(engine) as session:
         return work(session, *args)
+
+
+# --- small reads from the event loop ------------------------------------------------------------
+#
+# Two reads keep the in-memory path current: the map of catalogue versions (catalogue/heads.py)
+# and the API-key revocation check (auth/dependencies.py), each one query of a few rows every 2 s.
+# Handed to the thread pool while the event loop is busy scoring, such a read waits for the GIL
+# at each of its driver calls (up to the 5 ms switch interval each), and so did the request that
+# waited for it: 30-150 ms, the p99 of POST /v1/score under 8 clients (issue #21). On PostgreSQL
+# they are therefore read by an asyncio connection (psycopg's, through SQLAlchemy's asyncio
+# engine) in the event loop itself. Each await of the request that reads them waits for its turn
+# behind the requests being scored, so a read is one statement on an autocommit connection taken
+# from the pool without a ping: one round trip (a connection found broken is replaced and the
+# read tried once more). SQLite (the embedded default) keeps the thread pool: its driver has no
+# asyncio interface.
+
+
+def make_small_reads_engine(settings: Settings) -> AsyncEngine | None:
+    """The asyncio engine of :func:`read_rows` on PostgreSQL (None on SQLite): a pool of two
+    autocommit connections with the libpq parameters of the main engine. Made in the event loop
+    that uses it (the app's lifespan) and disposed there: asyncio connections belong to their
+    loop."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "postgresql":
+        return None
+    return create_async_engine(
+        url.set(drivername="postgresql+psycopg_async"),
+        pool_size=2,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout,
+        isolation_level="AUTOCOMMIT",
+        connect_args={**postgres_connect_args(settings), "application_name": SMALL_READS_NAME},
+    )
+
+
+#: ``application_name`` of the connections of :func:`make_small_reads_engine` (pg_stat_activity).
+SMALL_READS_NAME = "indicator-service small reads"
+
+
+async def read_rows(
+    engine: Engine, small_reads: AsyncEngine | None, *statements: Executable
+) -> list[Sequence[Row[Any]]]:
+    """The rows of each of ``statements`` (small SELECTs): from the event loop through
+    ``small_reads`` when there is one (PostgreSQL, under the app's lifespan), in the thread pool
+    through ``engine`` otherwise."""
+    if small_reads is None:
+        return await run_in_threadpool(_read_rows_sync, engine, statements)
+    try:
+        return await _read_rows_async(small_reads, statements)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:  # not a connection lost since its last use
+            raise
+        return await _read_rows_async(small_reads, statements)
+
+
+async def _read_rows_async(
+    small_reads: AsyncEngine, statements: Sequence[Executable]
+) -> list[Sequence[Row[Any]]]:
+    async with small_reads.connect() as conn:
+        return [(await conn.execute(statement)).all() for statement in statements]
+
+
+def _read_rows_sync(engine: Engine, statements: Sequence[Executable]) -> list[Sequence[Row[Any]]]:
+    with engine.connect() as conn:
+        return [conn.execute(statement).all() for statement in statements]
 
 
 def get_engine(request: Request) -> Engine:

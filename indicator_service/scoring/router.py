@@ -22,8 +22,9 @@ from indicator_service.auth.dependencies import (
     ensure_region,
 )
 from indicator_service.catalogue.artefacts import FRAMEWORK_OWNER
+from indicator_service.catalogue.reads import read_published
 from indicator_service.catalogue.service import refuse_draft
-from indicator_service.core.database import SessionDep, memory_first, session_scope
+from indicator_service.core.database import SessionDep, session_scope
 from indicator_service.core.errors import UnsupportedMediaType
 from indicator_service.core.gcpause import gc_paused
 from indicator_service.core.i18n import _
@@ -175,13 +176,8 @@ async def score(request: Request, _scorer: ScorerDep, receipt: ReceiptQuery = "f
         else:
             content = await run_in_threadpool(partial(score_json, summary=summary), body, documents)
     else:  # the database catalogue: from memory once the versions read are cached
-        content = await memory_first(
-            request.app.state.engine,
-            _score_with_database,
-            body,
-            summary,
-            draft_readers(request),
-            in_loop=in_loop,
+        content = await read_published(
+            request, _score_with_database, body, summary, draft_readers(request), in_loop=in_loop
         )
     return Response(content, media_type="application/json")
 

@@ -12,7 +12,8 @@ from typing import Any
 import anyio.to_thread
 import pytest
 from fastapi import FastAPI
-from sqlmodel import select
+from sqlalchemy.exc import OperationalError
+from sqlmodel import select, text
 
 from indicator_service.catalogue import heads
 from indicator_service.catalogue.models import CatalogueNamespace
@@ -22,6 +23,7 @@ from indicator_service.scoring import router as scoring_router
 from tests.auth.fixtures import admin_client
 from tests.catalogue.conftest import seeded_app
 from tests.catalogue.test_read_cache import READS, quiet, self_eval
+from tests.conftest import IS_POSTGRES
 from tests.dbcount import database_use
 from tests.helpers import ApiClient
 
@@ -47,7 +49,7 @@ def worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = database.run_in_threadpool
 
     async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(getattr(args[1], "__name__", "?") if len(args) > 1 else fn.__name__)
+        calls.append(args[1].__name__ if fn is database._with_session else fn.__name__)
         return await real(fn, *args, **kwargs)
 
     monkeypatch.setattr(database, "run_in_threadpool", counting)
@@ -111,7 +113,10 @@ def test_reads_memory_cannot_answer_go_to_the_database(
     got = api.get(f"/v1/namespaces/health/versions/{number}")
     assert got.status_code == 200, got.text
     assert got.json()["status"] == "draft"
-    assert worker_calls == ["_namespace_version"]  # tried in memory, then read in a worker
+    # the draft's commit dropped the map of versions: reloaded (its two queries alone, in a
+    # worker without the lifespan's asyncio engine), then the draft is tried in memory and read
+    # in a worker
+    assert worker_calls == ["_read_rows_sync", "_namespace_version"]
     worker_calls.clear()
     missing = api.get("/v1/frameworks/SELF-EVAL?version=9.9.9")
     assert missing.status_code == 404
@@ -217,3 +222,93 @@ def test_one_reload_at_a_time_for_the_requests_in_the_loop(app: FastAPI) -> None
         for _ in range(2):
             with pytest.raises(NeedsDatabase):
                 zero.get(session)
+
+
+def test_a_due_map_of_versions_is_renewed_alone_and_the_score_stays_in_the_loop(
+    app: FastAPI, api: ApiClient, worker_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As served (under the app's lifespan): when the map of catalogue versions is due, the
+    request that finds it so reloads it (its two queries: from the event loop on PostgreSQL, in
+    a worker on SQLite) and is then scored in the loop, not sent whole to a worker."""
+    cache = heads.heads_cache(app.state.engine)
+    now = [1000.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    with api.lifespan():
+        first = api.post("/v1/score", json=self_eval(3))
+        assert first.status_code == 200, first.text
+        loads = cache.loads
+        worker_calls.clear()
+        handed: list[str] = []
+        real = anyio.to_thread.run_sync
+
+        async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            handed.append(repr(fn))
+            return await real(fn, *args, **kwargs)
+
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+        now[0] += cache.refresh_seconds
+        again = api.post("/v1/score", json=self_eval(3))
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json()
+        assert cache.loads == loads + 1
+        if IS_POSTGRES:
+            assert worker_calls == []
+            assert handed == []
+        else:
+            assert worker_calls == ["_read_rows_sync"]
+            assert len(handed) == 1
+        # not due again: nothing reloaded, nothing handed off
+        assert api.post("/v1/score", json=self_eval(3)).json() == first.json()
+        assert cache.loads == loads + 1
+        assert len(worker_calls) == (0 if IS_POSTGRES else 1)
+
+
+def test_a_failed_renewal_fails_the_request_and_the_next_one_tries_again(
+    app: FastAPI, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = heads.heads_cache(app.state.engine)
+    now = [1000.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    assert api.post("/v1/score", json=self_eval(4)).status_code == 200
+    loads = cache.loads
+    now[0] += cache.refresh_seconds
+    real = heads.read_rows
+
+    async def broken(*args: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(heads, "read_rows", broken)
+    failed = api.post("/v1/score", json=self_eval(4))
+    assert failed.status_code == 503, failed.text
+    monkeypatch.setattr(heads, "read_rows", real)
+    assert api.post("/v1/score", json=self_eval(4)).status_code == 200  # not left claimed
+    assert cache.loads == loads + 1
+
+
+@pytest.mark.postgres
+def test_a_small_reads_connection_lost_is_replaced_and_the_read_tried_again(
+    app: FastAPI, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The asyncio engine's connections are taken without a ping: one the server dropped (a
+    restart, an idle timeout) fails the read once, and the read is tried again on a new one."""
+    cache = heads.heads_cache(app.state.engine)
+    now = [1000.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    with api.lifespan():
+        assert api.post("/v1/score", json=self_eval(5)).status_code == 200
+        now[0] += cache.refresh_seconds
+        assert api.post("/v1/score", json=self_eval(5)).status_code == 200  # pooled connection
+        loads = cache.loads
+        with app.state.engine.connect() as conn:
+            ended = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = :name AND datname = current_database()"
+                ),
+                {"name": database.SMALL_READS_NAME},
+            ).scalar_one()
+        assert ended >= 1
+        now[0] += cache.refresh_seconds
+        again = api.post("/v1/score", json=self_eval(5))
+        assert again.status_code == 200, again.text
+        assert cache.loads == loads + 1

@@ -23,8 +23,10 @@ from indicator_service.auth.cache import KeyCache, get_key_cache
 from indicator_service.auth.keys import parse_key
 from indicator_service.auth.models import ApiKey, Role
 from indicator_service.auth.settings import AuthSettings
+from indicator_service.core import database
 from indicator_service.core.settings import Settings
 from tests.auth.fixtures import bearer, issue_key
+from tests.conftest import IS_POSTGRES
 from tests.helpers import ApiClient, assert_problem, make_settings
 
 BOUND = AuthSettings().api_key_revocation_check_seconds
@@ -73,14 +75,14 @@ def test_revoked_on_one_replica_stops_there_at_once_and_on_the_other_within_the_
     (a, clock_a), (b, clock_b) = replicas
     admin = issue_key(engine, settings, Role.admin)
     key = issue_key(engine, settings, Role.evaluator)
-    checks: list[datetime] = []
-    real = dependencies._revoked_since_sync
+    checks: list[object] = []
+    real = dependencies.read_rows
 
-    def counting(request: Any, since: datetime) -> list[int]:
-        checks.append(since)
-        return real(request, since)
+    async def counting(*args: Any) -> Any:
+        checks.append(args[2:])
+        return await real(*args)
 
-    monkeypatch.setattr(dependencies, "_revoked_since_sync", counting)
+    monkeypatch.setattr(dependencies, "read_rows", counting)
     # both replicas have verified (and cached) the key
     assert _status(a, key) == 200
     assert _status(b, key) == 200
@@ -140,3 +142,39 @@ def test_a_failed_revocation_check_is_retried() -> None:
     assert cache.claim_revocation_check(BOUND) == since
     cache.revocation_check_done([])
     assert cache.claim_revocation_check(BOUND) is None
+
+
+def test_as_served_the_check_is_one_query_read_from_the_event_loop_on_postgres(
+    replicas: list[Replica], engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the app's lifespan (as ``serve`` runs it): on PostgreSQL the check's query is read
+    by the asyncio engine in the event loop, not in a worker thread (on SQLite, the query alone
+    goes to one); the keys it finds revoked are evicted as on the thread-pool path."""
+    (client, clock), _ = replicas
+    kept = issue_key(engine, settings, Role.evaluator)
+    revoked = issue_key(engine, settings, Role.evaluator)
+    with client.lifespan():
+        assert _status(client, kept) == 200
+        assert _status(client, revoked) == 200
+        parsed = parse_key(revoked)
+        assert parsed is not None
+        with Session(engine) as s:
+            s.exec(
+                update(ApiKey)
+                .where(col(ApiKey.prefix) == parsed.prefix)
+                .values(revoked_at=datetime.now(UTC))
+            )
+            s.commit()
+        in_worker: list[object] = []
+        real = database._read_rows_sync
+
+        def counting(*args: Any) -> Any:
+            in_worker.append(args[1])
+            return real(*args)
+
+        monkeypatch.setattr(database, "_read_rows_sync", counting)
+        clock.now += BOUND
+        assert _status(client, kept) == 200  # ran the check
+        assert len(in_worker) == (0 if IS_POSTGRES else 1)
+        body = assert_problem(client.get("/v1/evaluations", headers=bearer(revoked)), 401)
+        assert body["errors"][0]["type"] == "revoked_key"
