@@ -3,6 +3,7 @@ handlers and routers. Nothing here runs migrations or touches the database at st
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from indicator_service.core import openapi as api_document
 from indicator_service.core.console import CommandError
 from indicator_service.core.database import make_engine, make_small_reads_engine
 from indicator_service.core.errors import Problem
+from indicator_service.core.gcpause import freeze_heap
 from indicator_service.core.i18n import _
 from indicator_service.core.logging import configure_logging
 from indicator_service.core.metrics import Metrics
@@ -54,6 +56,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 def _routers() -> list[APIRouter]:
@@ -93,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # made here, in the loop that serves the requests (core.database.read_rows)
         small_reads = make_small_reads_engine(settings)
         app.state.small_reads = small_reads
+        if settings.gc_freeze_at_start:  # last: what starting built stays for good
+            log.info("froze %d objects out of the garbage collector's walks", freeze_heap())
         try:
             yield
         finally:

@@ -30,6 +30,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "log_level": "WARNING",
         # Tests share one client address and a few keys; rate limiting is tested on its own.
         "rate_limit_per_minute": 0,
+        # A test process holds many apps: freezing its heap at each lifespan would keep their
+        # cycles for good (tested on its own in tests/core/test_gcpause.py).
+        "gc_freeze_at_start": False,
         **overrides,
     }
     return Settings(**values)

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         "namespace or framework after another replica publishes or deprecates one; 0: look "
         "the versions up on every request.",
     )
+    gc_freeze_at_start: bool = Field(
+        default=True,
+        description="Freeze the objects a process starts with out of Python's cyclic garbage "
+        "collector when the app starts (shorter pauses of full collections under load; "
+        "core/gcpause.py).",
+    )
     rate_limit_per_minute: int = Field(
         default=1200,
         ge=0,
