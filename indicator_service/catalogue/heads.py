@@ -42,7 +42,6 @@ from typing import Any
 from sqlalchemy import CompoundSelect, event, literal, null, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
 
@@ -53,7 +52,7 @@ from indicator_service.catalogue.models import (
     CatalogueNamespace,
     CatalogueNamespaceVersion,
 )
-from indicator_service.core.database import MEMORY_ONLY, read_rows
+from indicator_service.core.database import MEMORY_ONLY, SmallReads, read_rows
 
 DEFAULT_REFRESH_SECONDS = 2.0
 
@@ -244,7 +243,7 @@ class HeadsCache:
         self._store(current, fresh)
         return fresh
 
-    async def renew(self, engine: Engine, small_reads: AsyncEngine | None) -> None:
+    async def renew(self, engine: Engine, small_reads: SmallReads | None) -> None:
         """Reload the snapshot when it is due, before a read from memory (:func:`renew`): its
         query is read from the event loop on PostgreSQL (``core.database.read_rows``), so the
         read itself then runs in the loop and nothing waits in the thread pool. As in
@@ -307,7 +306,7 @@ def _engine_of(session: OrmSession) -> Engine | None:
     return bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
 
 
-async def renew(engine: Engine, small_reads: AsyncEngine | None) -> None:
+async def renew(engine: Engine, small_reads: SmallReads | None) -> None:
     """Reload ``engine``'s snapshot if it is due (:meth:`HeadsCache.renew`): called before a
     read or score is tried from memory (``core.database.memory_first``), so that the snapshot's
     renewal does not send the whole read to the thread pool."""

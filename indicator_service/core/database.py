@@ -6,8 +6,11 @@ it commits when the work finishes and rolls back if anything raises. Services ne
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -24,7 +27,11 @@ from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
 from indicator_service.core import dbwatch
+from indicator_service.core.errors import ServiceUnavailable
+from indicator_service.core.i18n import _
 from indicator_service.core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -182,7 +189,18 @@ def _with_session(engine: Engine, work: Callable[..., T], *args: Any) -> T:
 # asyncio interface.
 
 
-def make_small_reads_engine(settings: Settings) -> AsyncEngine | None:
+@dataclass(frozen=True)
+class SmallReads:
+    """The asyncio engine of :func:`read_rows` and the bound on one of its reads."""
+
+    engine: AsyncEngine
+    timeout: float  # seconds: db_stall_timeout + db_connect_timeout
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def make_small_reads_engine(settings: Settings) -> SmallReads | None:
     """The asyncio engine of :func:`read_rows` on PostgreSQL (None on SQLite): a pool of two
     autocommit connections with the libpq parameters of the main engine. Made in the event loop
     that uses it (the app's lifespan) and disposed there: asyncio connections belong to their
@@ -190,7 +208,7 @@ def make_small_reads_engine(settings: Settings) -> AsyncEngine | None:
     url = make_url(settings.database_url)
     if url.get_backend_name() != "postgresql":
         return None
-    return create_async_engine(
+    engine = create_async_engine(
         url.set(drivername="postgresql+psycopg_async"),
         pool_size=2,
         max_overflow=0,
@@ -198,6 +216,9 @@ def make_small_reads_engine(settings: Settings) -> AsyncEngine | None:
         isolation_level="AUTOCOMMIT",
         connect_args={**postgres_connect_args(settings), "application_name": SMALL_READS_NAME},
     )
+    # the stall watchdog (core/dbwatch.py) watches the main engine's connections only; a small
+    # read is bounded as a request in flight is there: stall timeout + connect timeout
+    return SmallReads(engine, settings.db_stall_timeout + settings.db_connect_timeout)
 
 
 #: ``application_name`` of the connections of :func:`make_small_reads_engine` (pg_stat_activity).
@@ -205,19 +226,45 @@ SMALL_READS_NAME = "indicator-service small reads"
 
 
 async def read_rows(
-    engine: Engine, small_reads: AsyncEngine | None, *statements: Executable
+    engine: Engine, small_reads: SmallReads | None, *statements: Executable
 ) -> list[Sequence[Row[Any]]]:
     """The rows of each of ``statements`` (small SELECTs): from the event loop through
     ``small_reads`` when there is one (PostgreSQL, under the app's lifespan), in the thread pool
-    through ``engine`` otherwise."""
+    through ``engine`` otherwise.
+
+    A small read with no answer within its bound (a database gone silent) is answered 503 at
+    once and left to end by itself in the background (its connection's TCP timeout, or the
+    answer when the database is back): cancelling it would make psycopg wait up to 10 s more
+    to cancel the query on the silent server."""
     if small_reads is None:
         return await run_in_threadpool(_read_rows_sync, engine, statements)
+    read = asyncio.ensure_future(_read_rows_retried(small_reads.engine, statements))
+    read.add_done_callback(_outcome_retrieved)
+    done, _pending = await asyncio.wait({read}, timeout=small_reads.timeout)
+    if read in done:
+        return read.result()
+    log.warning("no answer from the database within %g s (small read)", small_reads.timeout)
+    raise ServiceUnavailable(
+        _("The database is not reachable; try again shortly"), headers={"Retry-After": "2"}
+    )
+
+
+async def _read_rows_retried(
+    small_reads: AsyncEngine, statements: Sequence[Executable]
+) -> list[Sequence[Row[Any]]]:
     try:
         return await _read_rows_async(small_reads, statements)
     except DBAPIError as exc:
         if not exc.connection_invalidated:  # not a connection lost since its last use
             raise
         return await _read_rows_async(small_reads, statements)
+
+
+def _outcome_retrieved(read: asyncio.Future[Any]) -> None:
+    """Mark the outcome of a small read as seen, also when no request waits for it any more
+    (logged then: asyncio would report it as never retrieved)."""
+    if not read.cancelled() and read.exception() is not None:
+        log.debug("small read failed: %r", read.exception())
 
 
 async def _read_rows_async(

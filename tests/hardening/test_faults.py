@@ -45,6 +45,7 @@ from bench.bench_load import (
     Connection as HttpConnection,
 )
 from indicator_service.app import create_app
+from indicator_service.catalogue import heads
 from indicator_service.core import database
 from tests.auth.fixtures import admin_client
 from tests.conftest import TEST_DATABASE_URL, _create_database
@@ -351,6 +352,45 @@ def test_database_cut_gives_503_and_recovers_by_itself(seeded_url: str) -> None:
         assert status == 200
         assert client.get("/v1/frameworks/SELF-EVAL").status_code == 200
         assert client.get("/v1/namespaces").status_code == 200
+    finally:
+        client.close()
+        app.state.engine.dispose()
+        proxy.close()
+
+
+def test_a_small_read_from_a_silent_database_is_a_503_within_its_bound(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The small reads in the event loop (``core.database.read_rows``: the map of catalogue
+    versions, the revocation check) use their own asyncio connections, which the stall watchdog
+    does not watch: a read with no answer is cancelled after stall + connect timeout and the
+    request gets a 503; once the database answers again the next read succeeds (the cancelled
+    connection was discarded)."""
+    url = make_url(seeded_url)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    app = create_app(make_settings(proxied, db_stall_timeout=1, db_connect_timeout=2))
+    cache = heads.heads_cache(app.state.engine)
+    now = [1000.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    client = admin_client(app)
+    try:
+        with client.lifespan():
+            assert app.state.small_reads.timeout == 3
+            for _ in range(2):  # the second from memory, the map loaded by a small read
+                assert client.get("/v1/frameworks/SELF-EVAL").status_code == 200
+            proxy.silence()
+            now[0] += cache.refresh_seconds  # the map is due: this read reloads it first
+            started = time.monotonic()
+            body = assert_problem(client.get("/v1/frameworks/SELF-EVAL"), 503)
+            waited = time.monotonic() - started
+            assert body["type"].endswith("/service-unavailable")
+            assert 2.5 < waited < 5, waited  # 3 s; cancelling the read would take 8 s
+            proxy.restore()
+            now[0] += cache.refresh_seconds
+            loads = cache.loads
+            assert client.get("/v1/frameworks/SELF-EVAL").status_code == 200
+            assert cache.loads == loads + 1
     finally:
         client.close()
         app.state.engine.dispose()
