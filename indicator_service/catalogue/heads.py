@@ -220,9 +220,10 @@ class HeadsCache:
         self._heads: Heads | None = None
         self._lock = threading.Lock()
         self._claimed_at: float | None = None  # when a request in the loop went to reload
+        self._generation = 0  # incremented by invalidate(): a read begun before is not kept
 
     def get(self, session: Session) -> Heads:
-        current = self._heads
+        current, generation = self._heads, self._generation
         now = self.clock()
         if current is not None and now - current.loaded_at < self.refresh_seconds:
             return current
@@ -240,7 +241,7 @@ class HeadsCache:
         # (in a memory session this raises NeedsDatabase with the claim kept: the request goes
         # on to the thread pool and reloads it there, in a database session)
         fresh = load_heads(session, self.clock)
-        self._store(current, fresh)
+        self._store(current, generation, fresh)
         return fresh
 
     async def renew(self, engine: Engine, small_reads: SmallReads | None) -> None:
@@ -250,11 +251,11 @@ class HeadsCache:
         :meth:`get`, one request reloads a stale snapshot and the others keep it meanwhile."""
         if self.refresh_seconds <= 0:  # read with every read, in the read's own session
             return
-        current = self._heads
+        current, generation = self._heads, self._generation
         now = self.clock()
         if current is not None and now - current.loaded_at < self.refresh_seconds:
             return
-        if current is not None:
+        if current is not None:  # (with no snapshot at all, every request reads it)
             with self._lock:
                 claimed = self._claimed_at
                 if claimed is not None and now - claimed < self.refresh_seconds:
@@ -263,22 +264,26 @@ class HeadsCache:
         try:
             (rows,) = await read_rows(engine, small_reads, HEADS)
         except BaseException:
-            with self._lock:
-                self._claimed_at = None
+            if current is not None:  # release this request's claim, not another's
+                with self._lock:
+                    if self._claimed_at == now:
+                        self._claimed_at = None
             raise
-        self._store(current, heads_from_rows(rows, now))
+        self._store(current, generation, heads_from_rows(rows, now))
 
-    def _store(self, current: Heads | None, fresh: Heads) -> None:
+    def _store(self, current: Heads | None, generation: int, fresh: Heads) -> None:
         with self._lock:
             self.loads += 1
             self._claimed_at = None
-            # a snapshot dropped by a commit while this one was read is not restored
-            if self._heads is current:
+            # a snapshot dropped by a commit while this one was read is not restored, nor one
+            # replaced meanwhile by another reload
+            if self._generation == generation and self._heads is current:
                 self._heads = fresh
 
     def invalidate(self) -> None:
         with self._lock:
             self._heads = None
+            self._generation += 1
 
 
 _CACHES: weakref.WeakKeyDictionary[Engine, HeadsCache] = weakref.WeakKeyDictionary()

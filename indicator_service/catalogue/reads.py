@@ -91,7 +91,7 @@ async def read_published(
     """A read of published data (or a score over it): answered from memory in the event loop
     when it can be, else in the thread pool with a database session
     (``core.database.memory_first``). The map of catalogue versions is renewed first when it is
-    due (``heads.renew``: its two queries alone, from the loop on PostgreSQL)."""
+    due (``heads.renew``: its one query alone, from the loop on PostgreSQL)."""
     engine = request.app.state.engine
     await heads.renew(engine, request.app.state.small_reads)
     return await memory_first(engine, work, *args, in_loop=in_loop)

@@ -10,8 +10,8 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -189,14 +189,38 @@ def _with_session(engine: Engine, work: Callable[..., T], *args: Any) -> T:
 # asyncio interface.
 
 
-@dataclass(frozen=True)
+@dataclass
+class _Read:
+    """One small read in flight: its driver connection once it has one."""
+
+    connection: Any = None
+    abandoned: bool = False  # answered 503: not tried again, its connection cut
+
+
+@dataclass
 class SmallReads:
-    """The asyncio engine of :func:`read_rows` and the bound on one of its reads."""
+    """The asyncio engine of :func:`read_rows`, the bound on one of its reads and the reads in
+    flight (each kept referenced until it ends)."""
 
     engine: AsyncEngine
     timeout: float  # seconds: db_stall_timeout + db_connect_timeout
+    in_flight: dict[asyncio.Future[Any], _Read] = field(default_factory=dict)
+
+    def abandon(self, read: asyncio.Future[Any]) -> None:
+        """Give ``read`` up: shut its connection's socket down (``dbwatch.shut_down_socket``),
+        so that it fails at once and the pool replaces the connection, instead of holding one
+        of the two until the database or the TCP timeout ends it."""
+        state = self.in_flight.get(read)
+        if state is not None:
+            state.abandoned = True
+            if state.connection is not None:
+                dbwatch.shut_down_socket(state.connection)
 
     async def dispose(self) -> None:
+        for read in list(self.in_flight):
+            self.abandon(read)
+        if self.in_flight:  # cut: each ends at once with its error (retrieved)
+            await asyncio.wait(list(self.in_flight), timeout=self.timeout)
         await self.engine.dispose()
 
 
@@ -214,6 +238,7 @@ def make_small_reads_engine(settings: Settings) -> SmallReads | None:
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout,
         isolation_level="AUTOCOMMIT",
+        echo=settings.db_echo,
         connect_args={**postgres_connect_args(settings), "application_name": SMALL_READS_NAME},
     )
     # the stall watchdog (core/dbwatch.py) watches the main engine's connections only; a small
@@ -232,17 +257,21 @@ async def read_rows(
     ``small_reads`` when there is one (PostgreSQL, under the app's lifespan), in the thread pool
     through ``engine`` otherwise.
 
-    A small read with no answer within its bound (a database gone silent) is answered 503 at
-    once and left to end by itself in the background (its connection's TCP timeout, or the
-    answer when the database is back): cancelling it would make psycopg wait up to 10 s more
-    to cancel the query on the silent server."""
+    A small read with no answer within its bound (a database gone silent) is answered 503 and
+    given up: its connection's socket is shut down (:meth:`SmallReads.abandon`), so the read
+    fails at once and the pool replaces the connection. (Cancelling the read instead made
+    psycopg wait up to 10 s more to cancel the query on the silent server; leaving it running
+    held one of the two connections until the database or a TCP timeout ended it.)"""
     if small_reads is None:
         return await run_in_threadpool(_read_rows_sync, engine, statements)
-    read = asyncio.ensure_future(_read_rows_retried(small_reads.engine, statements))
-    read.add_done_callback(_outcome_retrieved)
+    state = _Read()
+    read = asyncio.ensure_future(_read_rows_retried(small_reads.engine, statements, state))
+    small_reads.in_flight[read] = state
+    read.add_done_callback(partial(_read_ended, small_reads.in_flight))
     done, _pending = await asyncio.wait({read}, timeout=small_reads.timeout)
     if read in done:
         return read.result()
+    small_reads.abandon(read)
     log.warning("no answer from the database within %g s (small read)", small_reads.timeout)
     raise ServiceUnavailable(
         _("The database is not reachable; try again shortly"), headers={"Retry-After": "2"}
@@ -250,28 +279,33 @@ async def read_rows(
 
 
 async def _read_rows_retried(
-    small_reads: AsyncEngine, statements: Sequence[Executable]
+    small_reads: AsyncEngine, statements: Sequence[Executable], state: _Read
 ) -> list[Sequence[Row[Any]]]:
     try:
-        return await _read_rows_async(small_reads, statements)
+        return await _read_rows_async(small_reads, statements, state)
     except DBAPIError as exc:
-        if not exc.connection_invalidated:  # not a connection lost since its last use
+        # not a connection lost since its last use, or a read given up
+        if not exc.connection_invalidated or state.abandoned:
             raise
-        return await _read_rows_async(small_reads, statements)
-
-
-def _outcome_retrieved(read: asyncio.Future[Any]) -> None:
-    """Mark the outcome of a small read as seen, also when no request waits for it any more
-    (logged then: asyncio would report it as never retrieved)."""
-    if not read.cancelled() and read.exception() is not None:
-        log.debug("small read failed: %r", read.exception())
+        return await _read_rows_async(small_reads, statements, state)
 
 
 async def _read_rows_async(
-    small_reads: AsyncEngine, statements: Sequence[Executable]
+    small_reads: AsyncEngine, statements: Sequence[Executable], state: _Read
 ) -> list[Sequence[Row[Any]]]:
     async with small_reads.connect() as conn:
+        state.connection = (await conn.get_raw_connection()).driver_connection
+        if state.abandoned:  # given up while it waited for the connection
+            dbwatch.shut_down_socket(state.connection)
         return [(await conn.execute(statement)).all() for statement in statements]
+
+
+def _read_ended(in_flight: dict[asyncio.Future[Any], _Read], read: asyncio.Future[Any]) -> None:
+    """Forget an ended read and mark its outcome as seen, also when no request waits for it any
+    more (asyncio would report it as never retrieved)."""
+    in_flight.pop(read, None)
+    if not read.cancelled() and read.exception() is not None:
+        log.debug("small read failed: %r", read.exception())
 
 
 def _read_rows_sync(engine: Engine, statements: Sequence[Executable]) -> list[Sequence[Row[Any]]]:

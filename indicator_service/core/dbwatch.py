@@ -137,14 +137,20 @@ class Watchdog:
             if busy_since > busy_before:
                 continue
             del watch.busy[key]
-            with contextlib.suppress(Exception):
-                if connection.closed:
-                    continue
-                sock = socket.socket(fileno=os.dup(connection.fileno()))
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                finally:
-                    sock.close()
+            shut_down_socket(connection)
+
+
+def shut_down_socket(connection: Any) -> None:
+    """Shut down the socket of a driver connection (psycopg's, sync or asyncio), so that a call
+    blocked on it fails at once; a connection already closed is left alone."""
+    with contextlib.suppress(Exception):
+        if connection.closed:
+            return
+        sock = socket.socket(fileno=os.dup(connection.fileno()))
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            sock.close()
 
 
 WATCHDOG = Watchdog()

@@ -5,6 +5,7 @@ between requests and scoped by the versions they read (``scoring.lookup.ScopedSt
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,7 @@ def test_reads_memory_cannot_answer_go_to_the_database(
     got = api.get(f"/v1/namespaces/health/versions/{number}")
     assert got.status_code == 200, got.text
     assert got.json()["status"] == "draft"
-    # the draft's commit dropped the map of versions: reloaded (its two queries alone, in a
+    # the draft's commit dropped the map of versions: reloaded (its one query alone, in a
     # worker without the lifespan's asyncio engine), then the draft is tried in memory and read
     # in a worker
     assert worker_calls == ["_read_rows_sync", "_namespace_version"]
@@ -228,7 +229,7 @@ def test_a_due_map_of_versions_is_renewed_alone_and_the_score_stays_in_the_loop(
     app: FastAPI, api: ApiClient, worker_calls: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As served (under the app's lifespan): when the map of catalogue versions is due, the
-    request that finds it so reloads it (its two queries: from the event loop on PostgreSQL, in
+    request that finds it so reloads it (its one query: from the event loop on PostgreSQL, in
     a worker on SQLite) and is then scored in the loop, not sent whole to a worker."""
     cache = heads.heads_cache(app.state.engine)
     now = [1000.0]
@@ -312,3 +313,28 @@ def test_a_small_reads_connection_lost_is_replaced_and_the_read_tried_again(
         again = api.post("/v1/score", json=self_eval(5))
         assert again.status_code == 200, again.text
         assert cache.loads == loads + 1
+
+
+def test_a_reload_begun_before_a_local_commit_is_not_kept(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit of this process that writes a version row drops the map at once: a reload that
+    was already reading (here with no map at all) must not put back what it read before."""
+    engine = app.state.engine
+    cache = heads.HeadsCache()
+    real = heads.read_rows
+
+    async def committed_meanwhile(*args: Any) -> Any:
+        rows = await real(*args)
+        cache.invalidate()  # as the commit of a publish in this process does
+        return rows
+
+    monkeypatch.setattr(heads, "read_rows", committed_meanwhile)
+    asyncio.run(cache.renew(engine, None))
+    assert cache.loads == 1
+    with memory_session(engine) as session, pytest.raises(NeedsDatabase):
+        cache.get(session)  # no map kept: the next read goes to the database
+    monkeypatch.setattr(heads, "read_rows", real)
+    asyncio.run(cache.renew(engine, None))  # not invalidated meanwhile: kept
+    with memory_session(engine) as session:
+        assert cache.get(session).framework("SELF-EVAL", None) is not None

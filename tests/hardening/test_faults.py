@@ -45,6 +45,7 @@ from bench.bench_load import (
     Connection as HttpConnection,
 )
 from indicator_service.app import create_app
+from indicator_service.auth.cache import KeyCache, get_key_cache
 from indicator_service.catalogue import heads
 from indicator_service.core import database
 from tests.auth.fixtures import admin_client
@@ -363,13 +364,16 @@ def test_a_small_read_from_a_silent_database_is_a_503_within_its_bound(
 ) -> None:
     """The small reads in the event loop (``core.database.read_rows``: the map of catalogue
     versions, the revocation check) use their own asyncio connections, which the stall watchdog
-    does not watch: a read with no answer is cancelled after stall + connect timeout and the
-    request gets a 503; once the database answers again the next read succeeds (the cancelled
-    connection was discarded)."""
+    does not watch: a read with no answer by stall + connect timeout gets its request a 503, and
+    its connection is cut (not left holding one of the two until a TCP timeout); once the
+    database answers again the next read succeeds."""
     url = make_url(seeded_url)
     proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     app = create_app(make_settings(proxied, db_stall_timeout=1, db_connect_timeout=2))
+    # a key cache whose revocation check is never due: the read that meets the silence is the
+    # map's
+    app.dependency_overrides[get_key_cache] = lambda keys=KeyCache(clock=lambda: 0.0): keys
     cache = heads.heads_cache(app.state.engine)
     now = [1000.0]
     monkeypatch.setattr(cache, "clock", lambda: now[0])
@@ -386,6 +390,13 @@ def test_a_small_read_from_a_silent_database_is_a_503_within_its_bound(
             waited = time.monotonic() - started
             assert body["type"].endswith("/service-unavailable")
             assert 2.5 < waited < 5, waited  # 3 s; cancelling the read would take 8 s
+            small_reads = app.state.small_reads
+            for _ in range(50):  # the abandoned read ends at once: its socket was shut down
+                if not small_reads.in_flight:
+                    break
+                assert client.get("/healthz").status_code == 200  # (runs the event loop)
+            assert not small_reads.in_flight
+            assert small_reads.engine.pool.checkedout() == 0
             proxy.restore()
             now[0] += cache.refresh_seconds
             loads = cache.loads
