@@ -139,7 +139,7 @@ async def _check_revocations(request: Request, cache: KeyCache, interval: float)
         return
     try:
         # one small query, read from the event loop on PostgreSQL (core.database.read_rows)
-        (rows,) = await read_rows(
+        rows = await read_rows(
             request.app.state.engine, request.app.state.small_reads, revoked_since(since)
         )
     except BaseException:

@@ -227,17 +227,13 @@ class HeadsCache:
         now = self.clock()
         if current is not None and now - current.loaded_at < self.refresh_seconds:
             return current
-        if current is not None and session.info.get(MEMORY_ONLY):
-            # One reload at a time for the requests in the event loop: the first to find the
-            # snapshot stale goes to the database (load_heads raises NeedsDatabase in a memory
-            # session) and reloads it there; the ones behind it keep the snapshot while that
-            # reload runs — at most one more refresh interval — instead of all going to the
-            # thread pool at once (which made the tail latency under load).
-            with self._lock:
-                claimed = self._claimed_at
-                if claimed is not None and now - claimed < self.refresh_seconds:
-                    return current
-                self._claimed_at = now
+        # One reload at a time for the requests in the event loop: the first to find the
+        # snapshot stale goes to the database (load_heads raises NeedsDatabase in a memory
+        # session) and reloads it there; the ones behind it keep the snapshot while that reload
+        # runs — at most one more refresh interval — instead of all going to the thread pool at
+        # once (which made the tail latency under load).
+        if current is not None and session.info.get(MEMORY_ONLY) and not self._claim(now):
+            return current
         # (in a memory session this raises NeedsDatabase with the claim kept: the request goes
         # on to the thread pool and reloads it there, in a database session)
         fresh = load_heads(session, self.clock)
@@ -255,14 +251,11 @@ class HeadsCache:
         now = self.clock()
         if current is not None and now - current.loaded_at < self.refresh_seconds:
             return
-        if current is not None:  # (with no snapshot at all, every request reads it)
-            with self._lock:
-                claimed = self._claimed_at
-                if claimed is not None and now - claimed < self.refresh_seconds:
-                    return
-                self._claimed_at = now
+        # (with no snapshot at all, every request reads it)
+        if current is not None and not self._claim(now):
+            return
         try:
-            (rows,) = await read_rows(engine, small_reads, HEADS)
+            rows = await read_rows(engine, small_reads, HEADS)
         except BaseException:
             if current is not None:  # release this request's claim, not another's
                 with self._lock:
@@ -270,6 +263,16 @@ class HeadsCache:
                         self._claimed_at = None
             raise
         self._store(current, generation, heads_from_rows(rows, now))
+
+    def _claim(self, now: float) -> bool:
+        """Claim the reload of a stale snapshot; False while another request's claim (made less
+        than an interval ago) stands."""
+        with self._lock:
+            claimed = self._claimed_at
+            if claimed is not None and now - claimed < self.refresh_seconds:
+                return False
+            self._claimed_at = now
+            return True
 
     def _store(self, current: Heads | None, generation: int, fresh: Heads) -> None:
         with self._lock:

@@ -251,9 +251,9 @@ SMALL_READS_NAME = "indicator-service small reads"
 
 
 async def read_rows(
-    engine: Engine, small_reads: SmallReads | None, *statements: Executable
-) -> list[Sequence[Row[Any]]]:
-    """The rows of each of ``statements`` (small SELECTs): from the event loop through
+    engine: Engine, small_reads: SmallReads | None, statement: Executable
+) -> Sequence[Row[Any]]:
+    """The rows of ``statement`` (a small SELECT): from the event loop through
     ``small_reads`` when there is one (PostgreSQL, under the app's lifespan), in the thread pool
     through ``engine`` otherwise.
 
@@ -263,9 +263,9 @@ async def read_rows(
     psycopg wait up to 10 s more to cancel the query on the silent server; leaving it running
     held one of the two connections until the database or a TCP timeout ended it.)"""
     if small_reads is None:
-        return await run_in_threadpool(_read_rows_sync, engine, statements)
+        return await run_in_threadpool(_read_rows_sync, engine, statement)
     state = _Read()
-    read = asyncio.ensure_future(_read_rows_retried(small_reads.engine, statements, state))
+    read = asyncio.ensure_future(_read_rows_retried(small_reads.engine, statement, state))
     small_reads.in_flight[read] = state
     read.add_done_callback(partial(_read_ended, small_reads.in_flight))
     done, _pending = await asyncio.wait({read}, timeout=small_reads.timeout)
@@ -279,25 +279,25 @@ async def read_rows(
 
 
 async def _read_rows_retried(
-    small_reads: AsyncEngine, statements: Sequence[Executable], state: _Read
-) -> list[Sequence[Row[Any]]]:
+    small_reads: AsyncEngine, statement: Executable, state: _Read
+) -> Sequence[Row[Any]]:
     try:
-        return await _read_rows_async(small_reads, statements, state)
+        return await _read_rows_async(small_reads, statement, state)
     except DBAPIError as exc:
         # not a connection lost since its last use, or a read given up
         if not exc.connection_invalidated or state.abandoned:
             raise
-        return await _read_rows_async(small_reads, statements, state)
+        return await _read_rows_async(small_reads, statement, state)
 
 
 async def _read_rows_async(
-    small_reads: AsyncEngine, statements: Sequence[Executable], state: _Read
-) -> list[Sequence[Row[Any]]]:
+    small_reads: AsyncEngine, statement: Executable, state: _Read
+) -> Sequence[Row[Any]]:
     async with small_reads.connect() as conn:
         state.connection = (await conn.get_raw_connection()).driver_connection
         if state.abandoned:  # given up while it waited for the connection
             dbwatch.shut_down_socket(state.connection)
-        return [(await conn.execute(statement)).all() for statement in statements]
+        return (await conn.execute(statement)).all()
 
 
 def _read_ended(in_flight: dict[asyncio.Future[Any], _Read], read: asyncio.Future[Any]) -> None:
@@ -308,9 +308,9 @@ def _read_ended(in_flight: dict[asyncio.Future[Any], _Read], read: asyncio.Futur
         log.debug("small read failed: %r", read.exception())
 
 
-def _read_rows_sync(engine: Engine, statements: Sequence[Executable]) -> list[Sequence[Row[Any]]]:
+def _read_rows_sync(engine: Engine, statement: Executable) -> Sequence[Row[Any]]:
     with engine.connect() as conn:
-        return [conn.execute(statement).all() for statement in statements]
+        return conn.execute(statement).all()
 
 
 def get_engine(request: Request) -> Engine:

@@ -65,6 +65,19 @@ def _key_id(engine: Engine, raw: str) -> int:
     return key_id
 
 
+def _revoke_in_database(engine: Engine, raw: str) -> None:
+    """Revoke ``raw`` in the database only, as the CLI does (no server's cache told)."""
+    parsed = parse_key(raw)
+    assert parsed is not None
+    with Session(engine) as s:
+        s.exec(
+            update(ApiKey)
+            .where(col(ApiKey.prefix) == parsed.prefix)
+            .values(revoked_at=datetime.now(UTC))
+        )
+        s.commit()
+
+
 def _status(client: ApiClient, key: str) -> int:
     return client.get("/v1/evaluations", headers=bearer(key)).status_code
 
@@ -114,15 +127,7 @@ def test_a_revocation_in_the_database_reaches_every_replica_within_the_bound(
     """Revoked with the CLI (no server involved): every replica notices within the bound."""
     key = issue_key(engine, settings, Role.evaluator)
     assert [_status(client, key) for client, _ in replicas] == [200, 200]
-    parsed = parse_key(key)
-    assert parsed is not None
-    with Session(engine) as s:
-        s.exec(
-            update(ApiKey)
-            .where(col(ApiKey.prefix) == parsed.prefix)
-            .values(revoked_at=datetime.now(UTC))
-        )
-        s.commit()
+    _revoke_in_database(engine, key)
     for _client, clock in replicas:
         clock.now += BOUND
     assert [_status(client, key) for client, _ in replicas] == [401, 401]
@@ -156,15 +161,7 @@ def test_as_served_the_check_is_one_query_read_from_the_event_loop_on_postgres(
     with client.lifespan():
         assert _status(client, kept) == 200
         assert _status(client, revoked) == 200
-        parsed = parse_key(revoked)
-        assert parsed is not None
-        with Session(engine) as s:
-            s.exec(
-                update(ApiKey)
-                .where(col(ApiKey.prefix) == parsed.prefix)
-                .values(revoked_at=datetime.now(UTC))
-            )
-            s.commit()
+        _revoke_in_database(engine, revoked)
         in_worker: list[object] = []
         real = database._read_rows_sync
 
