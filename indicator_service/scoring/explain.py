@@ -107,6 +107,10 @@ def warning_words(code: str, params: Mapping[str, Any] | None = None) -> dict[st
     return {"code": code, "zh": w["zh"].format_map(fmt), "en": w["en"].format_map(fmt)}
 
 
+#: The warnings whose sentences take no parameters, written once (copied into each leaf).
+_PLAIN_WARNINGS = {code: warning_words(code) for code, w in WARNINGS.items() if "{" not in w["zh"]}
+
+
 class _Params(dict[str, Any]):
     """Template parameters; a parameter not given reads as a dash."""
 
@@ -435,7 +439,14 @@ def leaf_explain(
     out["target_origin"] = static["target_origin"]
     codes = leaf["warnings"]
     out["warnings"] = (
-        [warning_words(code, _warning_params(code, rule, leaf)) for code in codes] if codes else []
+        [
+            dict(plain)  # a copy: the receipt's caller owns it
+            if (plain := _PLAIN_WARNINGS.get(code)) is not None
+            else warning_words(code, _warning_params(code, rule, leaf))
+            for code in codes
+        ]
+        if codes
+        else []
     )
     return out, result
 

@@ -11,6 +11,7 @@ import math
 import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from indicator_service import rules
@@ -44,7 +45,9 @@ from indicator_service.scoring.schemas import (
 @dataclass(frozen=True)
 class StaticLeaf:
     """A receipt leaf's value-independent fields, JSON-ready: ``head`` (id … unit) and ``mid``
-    (target_source, rule, points) keep the model's field order around the values."""
+    (target_source, rule, points) keep the model's field order around the values; ``template``
+    is the receipt leaf with them in place and its value fields None, in the model's order (a
+    receipt copies it and writes the values in)."""
 
     head: dict[str, Any]
     mid: dict[str, Any]
@@ -52,6 +55,27 @@ class StaticLeaf:
     budget: bool
     # the value-independent part of the leaf's explanation (scoring.explain.leaf_static)
     explain: dict[str, Any] | None = None
+
+    @cached_property
+    def template(self) -> dict[str, Any]:
+        return {
+            **self.head,
+            **dict.fromkeys(("status", "raw_value", "level", "target")),
+            **self.mid,
+            **dict.fromkeys(
+                (
+                    "applicable",
+                    "fraction",
+                    "score",
+                    "lost",
+                    "effective_weight",
+                    "deduction",
+                    "deduction_reason",
+                    "explanation",
+                    "warnings",
+                )
+            ),
+        }
 
 
 @dataclass(frozen=True)

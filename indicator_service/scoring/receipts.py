@@ -216,7 +216,7 @@ def _static_json(
         return st.static_json
     parts = [
         (
-            _fragments(leaf.mid, ("target_source", "rule")),
+            {**leaf.template, **_fragments(leaf.mid, ("target_source", "rule"))},
             _fragments(leaf.explain or {}, ("target", "rule", "target_origin")),
         )
         for leaf in leaves
@@ -292,29 +292,28 @@ def receipt_dict(
             raw_value = None if ob is None or ob.value is None else float(ob.value)
             target = st.target
             explanation = getattr(ob, "explanation", None)  # request values carry one
-        mid, ex_static = (st.mid, st.explain) if static_json is None else static_json[i]
+        template, ex_static = (st.template, st.explain) if static_json is None else static_json[i]
         warnings = rules.warning_names(warn[i]) if warn[i] else []
         f, sc, lo = fraction[i], score_[i], lost[i]
         if explanation is None and (lo > 0 or not EXPLAINED_WARNINGS.isdisjoint(warnings)):
             warnings.append(EXPLANATION_MISSING)  # lost is NaN (not > 0) without a score
         all_warnings.update(warnings)
-        leaf_out = {
-            **st.head,
-            "status": status,
-            "raw_value": raw_value,
-            "level": ob.level if ob else None,
-            "target": target,
-            **mid,
-            "applicable": applicable[i],
-            "fraction": None if f != f else f,
-            "score": None if sc != sc else sc,
-            "lost": None if lo != lo else lo,
-            "effective_weight": eff[i],
-            "deduction": (float(ob.deduction) if ob.deduction else None) if ob else None,
-            "deduction_reason": ob.deduction_reason if ob else None,
-            "explanation": explanation,
-            "warnings": warnings,
-        }
+        # the template's copy keeps the fields' order; the values are written in
+        leaf_out = template.copy()
+        leaf_out["status"] = status
+        leaf_out["raw_value"] = raw_value
+        leaf_out["target"] = target
+        leaf_out["applicable"] = applicable[i]
+        leaf_out["fraction"] = None if f != f else f
+        leaf_out["score"] = None if sc != sc else sc
+        leaf_out["lost"] = None if lo != lo else lo
+        leaf_out["effective_weight"] = eff[i]
+        if ob is not None:
+            leaf_out["level"] = ob.level
+            leaf_out["deduction"] = float(ob.deduction) if ob.deduction else None
+            leaf_out["deduction_reason"] = ob.deduction_reason
+        leaf_out["explanation"] = explanation
+        leaf_out["warnings"] = warnings
         is_budget = st.budget and budget is not None
         assert ex_static is not None
         rule = st.mid["rule"]
