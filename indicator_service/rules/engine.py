@@ -74,7 +74,8 @@ def round_half_up(x: npt.ArrayLike) -> Any:
     The value is first rounded to 6 decimals in hundredths so that binary noise
     (89.995 is stored as 89.99499999…) does not decide the direction: 89.995 → 90.00,
     89.994 → 89.99. Scores and totals are never negative; a negative value rounds half away
-    from zero.
+    from zero, and one that rounds to zero gives 0.0, not −0.0 (points lost when a score rounds
+    up past its points: 2.7777… − 2.78).
     """
     arr = np.asarray(x, dtype=np.float64)
     scaled = (arr * 100.0).round(6)  # np.round's own method, without its dispatch
@@ -87,6 +88,7 @@ def round_half_up(x: npt.ArrayLike) -> Any:
     np.floor(scaled, out=scaled)
     if np.count_nonzero(neg):
         scaled[neg] *= -1.0
+        scaled += 0.0  # −0.0 + 0.0 = 0.0: as the scalar path's
     scaled /= 100.0
     return scaled
 

@@ -61,6 +61,16 @@ V = Observation
 )
 def test_round_half_up(x: float, expected: float) -> None:
     assert round_half_up(x) == expected
+    assert round_half_up(np.array([x, -x])).tolist() == [expected, -expected]
+
+
+@pytest.mark.parametrize("x", [-0.002, -0.0049999, -0.0, -1e-12])
+def test_round_half_up_to_zero_is_positive_zero(x: float) -> None:
+    """Points lost when a score rounds up past its points (2.7777… − 2.78) are 0.0, not −0.0
+    (written "-0.0" in a receipt, "-0.00" in a form), from a scalar and from an array."""
+    for r in (round_half_up(x), *round_half_up(np.array([x, 1.0])).tolist()[:1]):
+        assert r == 0.0
+        assert math.copysign(1.0, r) == 1.0
 
 
 # --- higher_better / equal -------------------------------------------------------------------
