@@ -546,10 +546,31 @@ class Figure:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    server_cpu: float | None = None  # CPU seconds the server process used meanwhile
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
+
+    @property
+    def server_us(self) -> float | None:
+        """The server's CPU time per request in µs (the client's own time left out)."""
+        if self.server_cpu is None or not self.requests:
+            return None
+        return 1e6 * self.server_cpu / self.requests
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system, all threads) process ``pid`` has used so far, from
+    ``/proc/PID/stat`` (Linux; None where there is none): what a request costs the server, not
+    what it waits for."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # after "pid (comm)": state is field 3, utime 14 and stime 15 (clock ticks)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(
@@ -563,9 +584,11 @@ async def measure(
     clients: int,
     seconds: float,
     headers: dict[str, str] | None = None,
+    pid: int | None = None,
 ) -> Figure:
     """Closed loop: ``clients`` connections sending the same request for ``seconds`` (a 304
-    counts as an answer: revalidation is measured too)."""
+    counts as an answer: revalidation is measured too); with ``pid`` (the server's process),
+    the CPU time it used meanwhile too."""
     latencies: list[float] = []
     bad = 0
     stop = time.perf_counter() + seconds
@@ -583,15 +606,18 @@ async def measure(
         finally:
             await conn.close()
 
+    cpu0 = None if pid is None else cpu_seconds(pid)
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     elapsed = time.perf_counter() - start
+    cpu1 = None if pid is None else cpu_seconds(pid)
     latencies.sort()
 
     def pct(q: float) -> float:
         return 1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))]
 
-    return Figure(name, len(latencies), elapsed, pct(0.50), pct(0.99), bad)
+    cpu = None if cpu0 is None or cpu1 is None else cpu1 - cpu0
+    return Figure(name, len(latencies), elapsed, pct(0.50), pct(0.99), bad, cpu)
 
 
 SCENARIOS: list[tuple[str, str, str, Callable[[], bytes | None]]] = [
@@ -702,8 +728,10 @@ async def _etag(port: int, key: str, path: str) -> dict[str, str]:
 def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, rounds: int) -> None:
     """One worker; every round measures each scenario for ``seconds`` right after the others
     (``/healthz`` first), so each ratio to ``/healthz`` compares neighbours in time on a shared
-    machine; the table gives the median over the rounds of req/s, of the ratio and of p50/p99.
-    Response sizes are printed once (full against summary receipt)."""
+    machine; the table gives the median over the rounds of req/s, of the ratio, of p50/p99 and
+    of the server's CPU time per request (``srv µs``: the server process's own cost, without the
+    client's, from ``/proc``; "—" where there is none). Response sizes are printed once (full
+    against summary receipt)."""
     key = prepare_database(database_url)
     port, memory_port = free_port(), free_port()
     proc = start_server(database_url, port, workers=1)
@@ -716,6 +744,7 @@ def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, roun
         wait_ready(port, proc)
         wait_ready(memory_port, memory_proc)
         ports = {name: memory_port if name == MEMORY_SCORE else port for name, *_ in GOALS}
+        pids = {name: memory_proc.pid if name == MEMORY_SCORE else proc.pid for name, *_ in GOALS}
         sizes = {}
         for name, method, path, body, revalidate in GOALS:
             hdrs = asyncio.run(_etag(port, key, path)) if revalidate else None
@@ -726,7 +755,7 @@ def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, roun
         for n in clients:
             print(
                 f"\n{n} client(s)\n{'scenario':<44} {'req/s':>8} {'÷healthz':>9} "
-                f"{'p50 ms':>8} {'p99 ms':>8} {'bytes':>7} {'non-2xx':>7}"
+                f"{'p50 ms':>8} {'p99 ms':>8} {'srv µs':>7} {'bytes':>7} {'non-2xx':>7}"
             )
             figures: dict[str, list[Figure]] = {name: [] for name, *_ in GOALS}
             ratios: dict[str, list[float]] = {name: [] for name, *_ in GOALS}
@@ -759,6 +788,7 @@ def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, roun
                             clients=n,
                             seconds=seconds,
                             headers=hdrs,
+                            pid=pids[name],
                         )
                     )
                     base = fig.rps if base is None else base
@@ -766,11 +796,13 @@ def run_goals(database_url: str, *, clients: Sequence[int], seconds: float, roun
                     ratios[name].append(fig.rps / base)
             for name, *_ in GOALS:
                 figs = figures[name]
+                cpu = [us for f in figs if (us := f.server_us) is not None]
                 print(
                     f"{name:<44} {_median([f.rps for f in figs]):>8.0f} "
                     f"{100 * _median(ratios[name]):>8.0f}% "
                     f"{_median([f.p50_ms for f in figs]):>8.2f} "
-                    f"{_median([f.p99_ms for f in figs]):>8.2f} {sizes[name]:>7} "
+                    f"{_median([f.p99_ms for f in figs]):>8.2f} "
+                    f"{f'{_median(cpu):.0f}' if cpu else '—':>7} {sizes[name]:>7} "
                     f"{sum(f.non_2xx for f in figs):>7}",
                     flush=True,
                 )

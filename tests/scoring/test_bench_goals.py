@@ -5,6 +5,8 @@ full receipt is the database path's byte for byte."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +23,21 @@ def test_goals_run_prints_every_scenario(
     lines = {line[:44].rstrip(): line.split() for line in out.splitlines() if "%" in line}
     assert set(lines) == {name for name, *_ in bench_load.GOALS}
     assert all(cols[-1] == "0" for cols in lines.values())  # no answer other than 2xx/304
+    assert all(float(cols[-3]) > 0 for cols in lines.values())  # server CPU µs per request
     full = lines["POST /v1/score (30 rows, full)"]
     assert lines[bench_load.MEMORY_SCORE][-2] == full[-2]  # the same number of bytes
+
+
+def test_cpu_seconds_counts_the_process_cpu_time() -> None:
+    before = bench_load.cpu_seconds(os.getpid())
+    assert before is not None
+    end = time.process_time() + 0.05
+    while time.process_time() < end:  # busy
+        pass
+    after = bench_load.cpu_seconds(os.getpid())
+    assert after is not None
+    assert after - before >= 0.03  # clock ticks: 10 ms resolution
+    assert bench_load.cpu_seconds(2**22 + 12345) is None  # no such process
 
 
 def test_in_memory_server_answers_the_database_paths_receipt(tmp_path: Path) -> None:
