@@ -32,7 +32,8 @@ def _orphan_a_worker() -> set[threading.Thread]:
 
     loop.run_until_complete(use())
     loop.close()
-    holder._log_destroy_pending = False  # closed on purpose under the pending task
+    # closed on purpose under the pending task (a private Task attribute typeshed does not declare)
+    holder._log_destroy_pending = False  # type: ignore[attr-defined]
     return _workers() - before
 
 

@@ -369,8 +369,8 @@ def test_scoring_against_a_draft_framework_needs_one_who_may_read_it(
     items = {"items": [published, body]}
     assert_problem(_call(api, "POST", "/v1/score/batch", keys["client"], json=items), 403)
     # the framework's template form is its tree too
-    template = f"/v1/frameworks/SELF-EVAL/template?version={body['version']}"
-    assert_problem(_call(api, "GET", template, keys["client"]), 403)
+    template_url = f"/v1/frameworks/SELF-EVAL/template?version={body['version']}"
+    assert_problem(_call(api, "GET", template_url, keys["client"]), 403)
     # admin may (every role check passes); published versions stay open to scorers
     r = _call(api, "POST", "/v1/score", keys["admin"], json=body)
     assert r.status_code == 200

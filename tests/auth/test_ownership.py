@@ -282,11 +282,12 @@ def world(app: FastAPI, engine: Engine, settings: Settings) -> Iterator[World]:
         legacy = s.get(Evaluation, ids["E5"])
         assert legacy is not None
         legacy.owner_key_id = None
+    key_ids: dict[str, int] = {}
     with session_scope(engine) as s:
-        key_ids = {
-            name: s.exec(select(ApiKey.id).where(ApiKey.name == f"ownership {name} {run}")).one()
-            for name in KEYS
-        }
+        for name in KEYS:
+            key_id = s.exec(select(ApiKey.id).where(ApiKey.name == f"ownership {name} {run}")).one()
+            assert key_id is not None
+            key_ids[name] = key_id
     yield World(api, keys, key_ids, ids, projects, run)
     api.close()
 

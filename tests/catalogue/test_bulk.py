@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
 from indicator_service.catalogue import bulk
 
-DOC = {
+DOC: dict[str, Any] = {
     "namespace": "education",
     "indicators": [
         {

@@ -100,7 +100,9 @@ def test_import_refuses_invalid_catalogue(cat_engine: Engine, tmp_path: Path) ->
     cat = load_catalogue(tmp_path)
     with pytest.raises(Unprocessable) as info, database.session_scope(cat_engine) as session:
         import_catalogue(session, cat)
-    assert info.value.errors[0].loc[0].endswith("bad.yaml")
+    where = info.value.errors[0].loc[0]
+    assert isinstance(where, str)
+    assert where.endswith("bad.yaml")
 
 
 def test_published_rows_cannot_be_modified(cat_engine: Engine) -> None:

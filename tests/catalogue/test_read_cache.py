@@ -190,8 +190,8 @@ def test_the_search_in_memory_answers_as_the_database(quiet_app: FastAPI) -> Non
         pinned = standards_for(session, "EDU-02-001", "1.0.0")
     original = indicators.listed_versions, indicators.standard_versions
     try:
-        indicators.listed_versions = lambda *_a: None  # type: ignore[assignment]
-        indicators.standard_versions = lambda *_a: None  # type: ignore[assignment]
+        indicators.listed_versions = lambda *_a: None
+        indicators.standard_versions = lambda *_a: None
         with Session(quiet_app.state.engine) as session:
             database_answer = [list_indicators(session, f, 500, 0) for f in cases]
             assert list_indicators(session, IndicatorFilters(), 7, 11) == paged

@@ -115,6 +115,8 @@ def test_scopes_follow_the_documents(catalogue: Catalogue) -> None:
     assert len(historical) >= 20
     for r in historical:
         assert r.fiscal_year is not None, r.indicator
+        assert r.source is not None, r.indicator
+        assert r.source.year is not None, r.indicator
         assert r.fiscal_year < r.source.year, r.indicator
     # multi-year plan targets carry the plan period, not a fiscal year
     for r in cited:

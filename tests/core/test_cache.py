@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -44,12 +45,15 @@ def test_lru_is_safe_under_threads() -> None:
     errors: list[BaseException] = []
     start = threading.Barrier(8)
 
+    def doubled(k: int) -> Callable[[], int]:
+        return lambda: k * 2
+
     def work(seed: int) -> None:
         try:
             start.wait()
             for i in range(4000):
                 k = (seed * 7 + i) % 32
-                lru.get_or_set(k, lambda k=k: k * 2)
+                lru.get_or_set(k, doubled(k))
                 assert lru.get(k) in (None, k * 2)
                 if i % 5 == 0:
                     lru.pop((k + 1) % 32)

@@ -189,6 +189,7 @@ def test_no_error_message_is_raised_without_a_translation() -> None:
             args = _message_arguments(node)
             name = _call_name(node) if isinstance(node, ast.Call) else "="
             for arg in args:
+                assert isinstance(node, ast.Assign | ast.Call)  # the nodes messages are read from
                 rel = path.relative_to(PACKAGE.parent)
                 if _unmarked_text(arg):
                     found.append(f"{rel}:{node.lineno}: {name}({ast.unparse(arg)[:70]})")

@@ -29,7 +29,7 @@ CODES: dict[str, Any] = {
     "collection_method": terms.COLLECTION_METHODS,
     "sector": terms.SECTORS,
     "project_type": terms.PROJECT_TYPES,
-    "evaluation_kind": EvaluationKind.__args__,
+    "evaluation_kind": get_args(EvaluationKind),
     "artefact_kind": ("namespace", "framework"),
     "catalogue_entity": get_args(get_type_hints(Change)["entity"]),
     "bump": get_args(Bump),

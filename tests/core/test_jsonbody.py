@@ -4,7 +4,7 @@ of a body that is JSON but not an object."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -38,7 +38,7 @@ def _app(database_url: str) -> FastAPI:
 
 
 @pytest.fixture(scope="module")
-def client(database_url: str) -> AsyncIterator[ApiClient]:
+def client(database_url: str) -> Iterator[ApiClient]:
     c = ApiClient(_app(database_url), raise_app_exceptions=False)
     yield c
     c.close()

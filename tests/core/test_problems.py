@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -39,7 +39,7 @@ def _app_with_probe_routes(database_url: str, **overrides: object) -> FastAPI:
 
 
 @pytest.fixture(scope="module")
-def probe(database_url: str) -> AsyncIterator[ApiClient]:
+def probe(database_url: str) -> Iterator[ApiClient]:
     client = ApiClient(
         _app_with_probe_routes(database_url, max_body_bytes=1024), raise_app_exceptions=False
     )

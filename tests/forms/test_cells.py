@@ -48,6 +48,7 @@ def test_targets(cell: str, op: str, value: float, unit: str) -> None:
     t = parse_target(cell)
     assert t is not None
     assert not t.qualitative
+    assert t.quantity is not None
     assert (t.operator, t.quantity.value, t.quantity.unit) == (op, value, unit)
 
 
@@ -178,5 +179,6 @@ def test_cells_scored_in_a_form(target: str, actual: str, score: float) -> None:
         build.form_xlsx(build.farmland(rows)), None, build.document_catalogue()
     )
     assert o.ok, [(p.where, p.msg) for p in o.problems]
+    assert o.receipt is not None
     leaf = next(lf for lf in o.receipt.leaves if lf.name == "受益人数")
     assert leaf.score == score

@@ -102,4 +102,5 @@ def test_filled_in_template_scores(tmp_path: Path) -> None:
     wb.save(buf)
     (o,) = pipeline.score_forms(buf.getvalue(), None, build.document_catalogue())
     assert o.ok, [(p.where, p.msg) for p in o.problems]
+    assert o.receipt is not None
     assert o.receipt.total == 100.0

@@ -62,6 +62,7 @@ def test_shared_fixture_scores_92_56(path, catalogue) -> None:
     raw = path.read_bytes()
     o = only_ok(scored(raw, catalogue))
     assert o.receipt is not None
+    assert o.receipt.grade is not None
     assert (o.receipt.total, o.receipt.grade.grade) == (FIXTURE_TOTAL, FIXTURE_GRADE)
     assert {lf.name: lf.score for lf in o.receipt.leaves} == EXPECTED_LEAVES
     form = o.form
@@ -77,6 +78,7 @@ def test_shared_fixture_scores_92_56(path, catalogue) -> None:
         ("上年结转资金", 0, 0, 0, True),
         ("其他资金", 0, 0, 0, True),
     ]
+    assert form.goal_expected is not None
     assert form.goal_expected.startswith("新建高标准农田1.2万亩")
     # the project and funds blocks are echoed in the receipt
     header = o.receipt.form
@@ -104,11 +106,13 @@ def test_fixture_files_are_not_changed() -> None:
 
 def test_generated_form_equals_fixture(catalogue) -> None:
     o = only_ok(scored(build.form_xlsx(farmland()), catalogue))
+    assert o.receipt is not None
     assert o.receipt.total == FIXTURE_TOTAL
 
 
-def _variant_total(cells, merges, catalogue, **kw) -> float:
+def _variant_total(cells, merges, catalogue, **kw) -> float | None:
     o = only_ok(scored(xlsx([("自评表", cells, merges)], **kw), catalogue))
+    assert o.receipt is not None
     return o.receipt.total
 
 
@@ -122,6 +126,7 @@ def test_extra_title_rows_and_blank_rows(catalogue) -> None:
     assert _variant_total(cells, merges, catalogue) == FIXTURE_TOTAL
     # and as CSV, with merged cells empty
     o = only_ok(scored(csv_bytes(cells, "gb18030"), catalogue))
+    assert o.receipt is not None
     assert o.receipt.total == FIXTURE_TOTAL
 
 
@@ -158,6 +163,8 @@ def test_department_layout(catalogue) -> None:
     o = only_ok(scored(raw, catalogue))
     assert o.form.layout == "department"
     assert [x.label for x in o.form.funds] == ["年度资金总额", "基本支出", "项目支出"]
+    assert o.receipt is not None
+    assert o.receipt.form is not None
     assert o.receipt.form.layout == "department"
     assert o.receipt.total == FIXTURE_TOTAL
 
@@ -178,8 +185,11 @@ def test_several_forms_one_bad_does_not_stop_the_others(catalogue) -> None:
         outcomes = scored(xlsx(sheets, hidden_sheets=["填表说明"]), catalogue)
     assert [o.form.sheet for o in outcomes] == ["甲项目", "乙项目", "丙项目"]
     assert [o.ok for o in outcomes] == [True, False, True]
-    assert outcomes[0].receipt.total == FIXTURE_TOTAL
-    assert outcomes[2].receipt.total == round(FIXTURE_TOTAL + 0.4, 2)
+    first, third = outcomes[0].receipt, outcomes[2].receipt
+    assert first is not None
+    assert third is not None
+    assert first.total == FIXTURE_TOTAL
+    assert third.total == round(FIXTURE_TOTAL + 0.4, 2)
     (problem,) = outcomes[1].problems
     assert problem.where == "乙项目!F15"
     assert "单位" in problem.msg
@@ -248,7 +258,9 @@ def test_flat_table_is_not_national() -> None:
 def test_utf8_with_and_without_bom(catalogue) -> None:
     cells, _ = grid(farmland())
     for raw in (csv_bytes(cells, "utf-8"), b"\xef\xbb\xbf" + csv_bytes(cells, "utf-8")):
-        assert only_ok(scored(raw, catalogue)).receipt.total == FIXTURE_TOTAL
+        receipt = only_ok(scored(raw, catalogue)).receipt
+        assert receipt is not None
+        assert receipt.total == FIXTURE_TOTAL
 
 
 def test_unreadable_csv_encoding() -> None:

@@ -71,6 +71,7 @@ def test_xls_fixture_scores_as_the_xlsx(xls_bytes: bytes) -> None:
     o = outcomes[0]
     assert o.ok, [(p.where, p.msg) for p in o.problems]
     assert o.receipt is not None
+    assert o.receipt.grade is not None
     assert (o.receipt.total, o.receipt.grade.grade) == (FIXTURE_TOTAL, FIXTURE_GRADE)
     assert o.form.project == "2022年高标准农田建设项目"
 

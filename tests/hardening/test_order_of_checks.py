@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -150,7 +151,7 @@ def test_a_body_that_is_not_utf8_is_malformed_json(hapi: ApiClient, path: str) -
 def test_a_stalled_body_is_408_after_the_read_timeout(seeded_url: str) -> None:
     """ASGI level: the body's first chunk arrives, the rest never does."""
     app = create_app(make_settings(seeded_url, request_read_timeout_seconds=0.3))
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     chunks = [{"type": "http.request", "body": b'{"framework": ', "more_body": True}]
 
     async def receive() -> dict[str, Any]:
@@ -159,7 +160,7 @@ def test_a_stalled_body_is_408_after_the_read_timeout(seeded_url: str) -> None:
         await asyncio.sleep(3600)
         raise AssertionError("unreachable")
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {

@@ -223,7 +223,7 @@ class DraftLedger:
         key = (str(path.get("ns")), str(path.get("version")))
         known = self.drafts.get(key)
         if op in (CREATE_DRAFT, PUT_DRAFT, SUBMIT, APPROVE, PUBLISH):
-            sent = (case.headers or {}).get("If-Match")
+            sent = case.headers.get("If-Match")
             same = known is not None and _without_nulls(case.body) == known["document"]
             body_kind = "document" if same else type(case.body).__name__
             self.log.append(
@@ -237,7 +237,7 @@ class DraftLedger:
                 "status": "draft",
             }
         elif op == PUT_DRAFT and known is not None and known["status"] == "draft":
-            sent = _tag((case.headers or {}).get("If-Match"))
+            sent = _tag(case.headers.get("If-Match"))
             if sent == known["etag"] and _without_nulls(case.body) == known["document"]:
                 self.faithful_puts.append(status)
                 if status != 200:

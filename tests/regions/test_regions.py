@@ -13,10 +13,14 @@ from tests.helpers import ApiClient, assert_problem
 def test_the_list_has_every_province_and_known_prefectures_and_counties() -> None:
     provinces = names.search(level="province")
     assert len(provinces) == 31  # the statistical list: 31 province-level units
-    assert names.get("330000").name_zh == "浙江省"
-    assert names.get("330100").name_zh == "杭州市"
-    assert names.get("330106").name_zh == "西湖区"
-    assert names.get("330106").parent == "330100"
+    zhejiang, hangzhou, xihu = names.get("330000"), names.get("330100"), names.get("330106")
+    assert zhejiang is not None
+    assert hangzhou is not None
+    assert xihu is not None
+    assert zhejiang.name_zh == "浙江省"
+    assert hangzhou.name_zh == "杭州市"
+    assert xihu.name_zh == "西湖区"
+    assert xihu.parent == "330100"
     assert names.get("999999") is None
     # every parent exists, and every code's level is what its digits say
     with names.DATA.open(encoding="utf-8") as f:

@@ -207,7 +207,7 @@ def test_an_empty_item_of_a_batch_is_refused_alone(seed_api: ApiClient) -> None:
 
 # --- property: any accepted submission's points per fixed class equal the class's points -----
 
-CLASSES = {
+CLASSES: dict[str, dict[str, list[str | None]]] = {
     "SELF-EVAL": {
         "OUT": ["OUT.QTY", "OUT.QLT", "OUT.TIM", "OUT.CST", None],
         "BEN": ["BEN.SOC", None],
@@ -225,7 +225,7 @@ CLASSES = {
 @st.composite
 def submissions(draw: st.DrawFn) -> dict[str, Any]:
     framework = draw(st.sampled_from(sorted(CLASSES)))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for l1, l2s in CLASSES[framework].items():
         for _ in range(draw(st.integers(0, 3))):
             rows.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -72,7 +73,7 @@ def test_text_that_is_no_target_is_still_refused() -> None:
     assert info.value.errors[0].type == "float_parsing"
 
 
-def _lines(text: str) -> tuple[list[str], list[dict[str, object]]]:
+def _lines(text: str) -> tuple[list[str], list[dict[str, Any]]]:
     import csv
     import io
 

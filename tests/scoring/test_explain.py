@@ -176,7 +176,7 @@ def test_qualitative_and_manual_deduction() -> None:
     assert words["zh"] == "86 ÷ 90 × 10（人工扣分 − 1.5） = 8.06"
 
 
-KINDS_WITH_TARGET = {
+KINDS_WITH_TARGET: dict[str, dict[str, Any]] = {
     "higher_better": {},
     "equal": {},
     "lower_better": {"variant": "linear"},
@@ -221,7 +221,7 @@ def test_random_efficacy_deduction_and_rank(
     a: float, coefficients: list[float], bottom: str, rising: bool, rank: int
 ) -> None:
     levels = [100, 80, 60, 40, 20] if rising else [20, 40, 60, 80, 100]
-    rule = {"kind": "efficacy", "levels": levels, "coefficients": coefficients}
+    rule: dict[str, Any] = {"kind": "efficacy", "levels": levels, "coefficients": coefficients}
     rule["below_bottom"] = bottom
     score, _, result = engine_and_formula(rule, 20, None, rules.Observation(value=a))
     assert result == score
@@ -301,6 +301,7 @@ def test_the_real_form_explains_every_leaf(path: Any) -> None:
     docs = DocumentCatalogue([f for _, f in cat.frameworks], [n for _, n in cat.namespaces])
     (outcome,) = pipeline.score_forms(path.read_bytes(), None, docs)
     assert outcome.ok, outcome.problems
+    assert outcome.receipt is not None
     receipt = outcome.receipt.model_dump(mode="json")
     assert receipt["total"] == 92.56  # the fixture README's hand computation
     assert formulas_match(receipt) == len(receipt["leaves"])

@@ -36,7 +36,7 @@ LABEL_FIELDS = {"grade_label", "consequence", "warning_labels", "missing_policy_
 LEAF_LABEL_FIELDS = {"rule_label", "level_label", "warning_labels"}
 
 #: What the worked example's receipt says, by language.
-WORDS = {
+WORDS: dict[str, dict[str, str | None]] = {
     "zh-CN": {
         "grade": "优",
         "consequence": "根据情况予以支持",

@@ -57,6 +57,7 @@ def full_marks(seed: DocumentCatalogue, code: str) -> dict[str, Any]:
         elif kind == "budget_execution":
             budget = True  # scored from the budget figures
         elif kind == "deduction":
+            assert ind is not None  # a kind is read only off an indicator
             values[n.code] = {"value": float((ind.rule or {})["threshold"])}
         elif n.target is not None:
             values[n.code] = {"value": n.target}

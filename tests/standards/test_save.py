@@ -25,7 +25,7 @@ SERIES = [
     {"year": 2023, "value": 87, "unit": "%"},
     {"year": 2024, "value": 93, "unit": "%"},
 ]
-CONTEXT = {
+CONTEXT: dict[str, Any] = {
     "indicator": "EDU-02-001",
     "region": "110000",
     "fiscal_year": 2025,

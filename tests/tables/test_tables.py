@@ -120,7 +120,7 @@ def test_xlsx_rows_and_records_from_a_workbook() -> None:
 
 
 def test_xlsx_bytes_keeps_text_as_text() -> None:
-    body = [["=HYPERLINK(1)", 5], ["\x01ok", None]]
+    body: list[list[str | int | None]] = [["=HYPERLINK(1)", 5], ["\x01ok", None]]
     data = writers.xlsx_bytes("x" * 40, ["name", "points"], body)
     book = load_workbook(io.BytesIO(data))
     sheet = book.worksheets[0]

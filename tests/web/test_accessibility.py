@@ -96,7 +96,7 @@ def tabs(request: Any, browser: Any, server: Server) -> Iterator[tuple[str, Tab,
 
 
 def _axe(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]  # no stubs
 
     results = Axe().run(page, options={"resultTypes": ["violations"]})
     return [

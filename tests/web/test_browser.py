@@ -420,12 +420,12 @@ def test_fill_rows_save_evaluations_and_history(tab: Tab, server: Server) -> Non
     for n, row in enumerate(rows, start=1):
         if n > 1:
             page.click("#add-row")
-        for name, value in row.items():
+        for name, text in row.items():
             selector = f"#row-{n}-{name}"
             if name in ("operator", "level"):
-                page.select_option(selector, value)
+                page.select_option(selector, text)
             else:
-                page.fill(selector, value)
+                page.fill(selector, text)
     page.click("#score-go")
     page.wait_for_selector(".receipt .total")
     assert page.locator(".receipt .total").inner_text() == str(TOTAL)
