@@ -30,7 +30,7 @@ test-all: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy indicator_service
+	$(BIN)/mypy indicator_service tests
 	$(BIN)/lint-imports
 	$(BIN)/indicator-service openapi --check
 
