@@ -23,11 +23,10 @@ from indicator_service.catalogue.router import router as catalogue_router
 from indicator_service.composite.router import router as composite_router
 from indicator_service.core import health
 from indicator_service.core import openapi as api_document
-from indicator_service.core.console import CommandError
+from indicator_service.core.console import settings_error
 from indicator_service.core.database import make_engine, make_small_reads_engine
 from indicator_service.core.errors import Problem
 from indicator_service.core.gcpause import freeze_heap
-from indicator_service.core.i18n import _
 from indicator_service.core.logging import configure_logging
 from indicator_service.core.metrics import Metrics
 from indicator_service.core.middleware import RequestContextMiddleware
@@ -183,8 +182,5 @@ def startup_settings(load: Callable[[], T]) -> T:
         settings = load()
         auth_settings_from_env()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"INDICATOR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
-        )
-        raise CommandError(_("invalid settings: {problems}", problems=problems), 2) from None
+        raise settings_error(exc) from None
     return settings
