@@ -30,6 +30,7 @@ version, a draft) takes the database path as before, with its 404s.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -221,6 +222,8 @@ class HeadsCache:
         self._lock = threading.Lock()
         self._claimed_at: float | None = None  # when a request in the loop went to reload
         self._generation = 0  # incremented by invalidate(): a read begun before is not kept
+        # the read of a missing snapshot under way in an event loop: its loop and when it ends
+        self._first: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
     def get(self, session: Session) -> Heads:
         current, generation = self._heads, self._generation
@@ -244,25 +247,48 @@ class HeadsCache:
         """Reload the snapshot when it is due, before a read from memory (:func:`renew`): its
         query is read from the event loop on PostgreSQL (``core.database.read_rows``), so the
         read itself then runs in the loop and nothing waits in the thread pool. As in
-        :meth:`get`, one request reloads a stale snapshot and the others keep it meanwhile."""
+        :meth:`get`, one request reloads a stale snapshot and the others keep it meanwhile; a
+        missing one, one request reads and the others wait for it (:meth:`_read_missing`)."""
         if self.refresh_seconds <= 0:  # read with every read, in the read's own session
             return
         current, generation = self._heads, self._generation
         now = self.clock()
-        if current is not None and now - current.loaded_at < self.refresh_seconds:
+        if current is None:
+            await self._read_missing(engine, small_reads, generation, now)
             return
-        # (with no snapshot at all, every request reads it)
-        if current is not None and not self._claim(now):
+        if now - current.loaded_at < self.refresh_seconds or not self._claim(now):
             return
         try:
             rows = await read_rows(engine, small_reads, HEADS)
         except BaseException:
-            if current is not None:  # release this request's claim, not another's
-                with self._lock:
-                    if self._claimed_at == now:
-                        self._claimed_at = None
+            with self._lock:  # release this request's claim, not another's
+                if self._claimed_at == now:
+                    self._claimed_at = None
             raise
         self._store(current, generation, heads_from_rows(rows, now))
+
+    async def _read_missing(
+        self, engine: Engine, small_reads: SmallReads | None, generation: int, now: float
+    ) -> None:
+        """With no snapshot at all (at start, after a local commit of a version row), one
+        request of the event loop reads it and the others wait for that read instead of each
+        reading it (a burst of identical reads on the small reads' two connections). A waiter
+        whose reader failed or was cancelled goes on without a snapshot: its read then takes the
+        database path, as a read that memory cannot answer does."""
+        loop = asyncio.get_running_loop()
+        first = self._first
+        if first is not None and first[0] is loop and not first[1].done():
+            await asyncio.shield(first[1])  # a waiter cancelled leaves the read alone
+            return
+        done: asyncio.Future[None] = loop.create_future()
+        self._first = (loop, done)
+        try:
+            rows = await read_rows(engine, small_reads, HEADS)
+            self._store(None, generation, heads_from_rows(rows, now))
+        finally:
+            if self._first is not None and self._first[1] is done:
+                self._first = None
+            done.set_result(None)
 
     def _claim(self, now: float) -> bool:
         """Claim the reload of a stale snapshot; False while another request's claim (made less

@@ -338,3 +338,62 @@ def test_a_reload_begun_before_a_local_commit_is_not_kept(
     asyncio.run(cache.renew(engine, None))  # not invalidated meanwhile: kept
     with memory_session(engine) as session:
         assert cache.get(session).framework("SELF-EVAL", None) is not None
+
+
+def test_with_no_map_one_request_reads_it_and_the_others_wait(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At start or after a local commit of a version row there is no map at all: of a burst of
+    requests in the loop one reads it and the others wait for that read (each read it)."""
+    engine = app.state.engine
+    cache = heads.HeadsCache()
+    real = heads.read_rows
+    reads: list[int] = []
+
+    async def slow(*args: Any) -> Any:
+        reads.append(1)
+        await asyncio.sleep(0.05)
+        return await real(*args)
+
+    monkeypatch.setattr(heads, "read_rows", slow)
+
+    async def burst() -> None:
+        await asyncio.gather(*(cache.renew(engine, None) for _ in range(8)))
+
+    asyncio.run(burst())
+    assert (len(reads), cache.loads) == (1, 1)
+    with memory_session(engine) as session:
+        assert cache.get(session).framework("SELF-EVAL", None) is not None
+    cache.invalidate()  # a publish in this process: the next burst reads it once again
+    asyncio.run(burst())
+    assert (len(reads), cache.loads) == (2, 2)
+
+
+def test_with_no_map_a_failed_read_fails_its_request_and_the_waiters_go_on(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader's failure is its own request's (a 503 as before); the requests that waited
+    for it go on without a map (their read takes the database path) and the next one reads
+    it again."""
+    engine = app.state.engine
+    cache = heads.HeadsCache()
+    real = heads.read_rows
+
+    async def broken(*args: Any) -> Any:
+        await asyncio.sleep(0.05)
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(heads, "read_rows", broken)
+
+    async def burst() -> list[BaseException | None]:
+        return await asyncio.gather(
+            *(cache.renew(engine, None) for _ in range(4)), return_exceptions=True
+        )
+
+    outcomes = asyncio.run(burst())
+    assert isinstance(outcomes[0], OperationalError)
+    assert outcomes[1:] == [None, None, None]
+    assert cache.loads == 0
+    monkeypatch.setattr(heads, "read_rows", real)
+    asyncio.run(cache.renew(engine, None))
+    assert cache.loads == 1
