@@ -11,7 +11,7 @@ package's ``cli`` module can use it.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TextIO, TypeGuard
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
@@ -33,7 +33,6 @@ def report(exc: BaseException, err: TextIO | None = None) -> int | None:
     ``None`` when it is not a failure a command reports (a bug: the caller re-raises it)."""
     out = err if err is not None else sys.stderr
     if is_settings_error(exc):
-        assert isinstance(exc, ValidationError)
         exc = settings_error(exc)
     if isinstance(exc, CommandError):
         print(f"error: {exc}", file=out)
@@ -76,7 +75,7 @@ def settings_error(exc: ValidationError) -> CommandError:
     return CommandError(_("invalid settings: {problems}", problems=problems), 2)
 
 
-def is_settings_error(exc: BaseException) -> bool:
+def is_settings_error(exc: BaseException) -> TypeGuard[ValidationError]:
     """Whether ``exc`` is the validation error of a settings class (read from the environment:
     the user's to fix, not a bug), whichever command read the settings."""
     if not isinstance(exc, ValidationError):

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from indicator_service.auth import service
-from indicator_service.auth.models import Role
+from indicator_service.auth.keys import parse_key
+from indicator_service.auth.models import ApiKey, Role
 from indicator_service.auth.principal import CLI_OPERATOR
 from indicator_service.core.database import session_scope
 from indicator_service.core.settings import Settings
@@ -51,6 +55,18 @@ def issue_key(
             **scopes,
         )
     return raw
+
+
+def revoke_in_database(engine: Engine, raw: str) -> None:
+    """Revoke ``raw`` in the database only, as the CLI does (no server's cache told)."""
+    parsed = parse_key(raw)
+    assert parsed is not None
+    with session_scope(engine) as session:
+        session.exec(
+            update(ApiKey)
+            .where(col(ApiKey.prefix) == parsed.prefix)
+            .values(revoked_at=datetime.now(UTC))
+        )
 
 
 def authenticate(client: ApiClient, key: str) -> ApiClient:

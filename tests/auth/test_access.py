@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -26,7 +25,7 @@ from indicator_service.auth.dependencies import (
 from indicator_service.auth.keys import parse_key
 from indicator_service.auth.models import ApiKey, Role
 from indicator_service.auth.settings import AuthSettings, get_auth_settings
-from tests.auth.fixtures import KeyFactory, bearer
+from tests.auth.fixtures import KeyFactory, bearer, revoke_in_database
 from tests.helpers import ApiClient, assert_problem, make_settings
 
 
@@ -136,24 +135,12 @@ def test_unknown_key_is_401(probe: ApiClient, path: str, admin_key: str) -> None
         assert body["detail"] == "The API key is not recognised"
 
 
-def _revoke_in_database(engine: Engine, key: str) -> None:
-    parsed = parse_key(key)
-    assert parsed is not None
-    with Session(engine) as s:
-        s.exec(
-            update(ApiKey)
-            .where(ApiKey.prefix == parsed.prefix)  # type: ignore[arg-type]
-            .values(revoked_at=datetime.now(UTC))
-        )
-        s.commit()
-
-
 @pytest.mark.parametrize("path", WRITE_ROUTES)
 def test_revoked_key_is_401(
     probe: ApiClient, path: str, make_key: KeyFactory, engine: Engine
 ) -> None:
     key = make_key(Role.admin)
-    _revoke_in_database(engine, key)
+    revoke_in_database(engine, key)
     cache_module.KEY_CACHE.clear()
     body = _unauthorized(probe.post(path, headers=bearer(key)), "revoked_key")
     assert "revoked" in str(body["detail"])
@@ -295,7 +282,7 @@ def test_revocation_elsewhere_takes_effect_within_the_revocation_check_interval(
     key = make_key(Role.evaluator)
     assert probe.post("/probe/evaluations", headers=bearer(key)).status_code == 200
     # another worker revokes it: this process's cache trusts the key until its next check
-    _revoke_in_database(engine, key)
+    revoke_in_database(engine, key)
     now[0] += 1.9
     assert probe.post("/probe/evaluations", headers=bearer(key)).status_code == 200
     now[0] += 0.1  # 2 s: the default INDICATOR_API_KEY_REVOCATION_CHECK_SECONDS

@@ -8,12 +8,10 @@ Two application instances on one database stand for two replicas: each has its o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -25,7 +23,7 @@ from indicator_service.auth.models import ApiKey, Role
 from indicator_service.auth.settings import AuthSettings
 from indicator_service.core import database
 from indicator_service.core.settings import Settings
-from tests.auth.fixtures import bearer, issue_key
+from tests.auth.fixtures import bearer, issue_key, revoke_in_database
 from tests.conftest import IS_POSTGRES
 from tests.helpers import ApiClient, assert_problem, make_settings
 
@@ -63,19 +61,6 @@ def _key_id(engine: Engine, raw: str) -> int:
         key_id = s.exec(select(ApiKey.id).where(col(ApiKey.prefix) == parsed.prefix)).one()
     assert key_id is not None
     return key_id
-
-
-def _revoke_in_database(engine: Engine, raw: str) -> None:
-    """Revoke ``raw`` in the database only, as the CLI does (no server's cache told)."""
-    parsed = parse_key(raw)
-    assert parsed is not None
-    with Session(engine) as s:
-        s.exec(
-            update(ApiKey)
-            .where(col(ApiKey.prefix) == parsed.prefix)
-            .values(revoked_at=datetime.now(UTC))
-        )
-        s.commit()
 
 
 def _status(client: ApiClient, key: str) -> int:
@@ -127,7 +112,7 @@ def test_a_revocation_in_the_database_reaches_every_replica_within_the_bound(
     """Revoked with the CLI (no server involved): every replica notices within the bound."""
     key = issue_key(engine, settings, Role.evaluator)
     assert [_status(client, key) for client, _ in replicas] == [200, 200]
-    _revoke_in_database(engine, key)
+    revoke_in_database(engine, key)
     for _client, clock in replicas:
         clock.now += BOUND
     assert [_status(client, key) for client, _ in replicas] == [401, 401]
@@ -161,7 +146,7 @@ def test_as_served_the_check_is_one_query_read_from_the_event_loop_on_postgres(
     with client.lifespan():
         assert _status(client, kept) == 200
         assert _status(client, revoked) == 200
-        _revoke_in_database(engine, revoked)
+        revoke_in_database(engine, revoked)
         in_worker: list[object] = []
         real = database._read_rows_sync
 
