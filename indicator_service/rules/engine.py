@@ -82,15 +82,15 @@ def round_half_up(x: npt.ArrayLike) -> Any:
     if arr.ndim == 0:
         v = float(scaled)
         return math.copysign(math.floor(abs(v) + 0.5), v) / 100.0 + 0.0
-    neg = scaled < 0
-    np.abs(scaled, out=scaled)
-    scaled += 0.5
-    np.floor(scaled, out=scaled)
-    if np.count_nonzero(neg):
-        scaled[neg] *= -1.0
-        scaled += 0.0  # −0.0 + 0.0 = 0.0: as the scalar path's
-    scaled /= 100.0
-    return scaled
+    # as the scalar path, element-wise: copysign(floor(|v| + 0.5), v) / 100 + 0.0 (the + 0.0
+    # turns −0.0 into 0.0); no branch on the signs, no masks
+    out = np.abs(scaled)
+    out += 0.5
+    np.floor(out, out=out)
+    np.copysign(out, scaled, out=out)
+    out /= 100.0
+    out += 0.0
+    return out
 
 
 # --- observations as columns ---------------------------------------------------------------------

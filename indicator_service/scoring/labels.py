@@ -50,23 +50,34 @@ def _with(data: Mapping[str, Any], **labels: Any) -> dict[str, Any]:
     return {**data, **{k: v for k, v in labels.items() if v is not None}}
 
 
+def rule_label_field(rule: Any, lang: str | None = None) -> dict[str, Any]:
+    """A receipt leaf's ``rule_label`` (when its rule has a kind) in ``lang``: the label that
+    depends on the leaf's structure only (the answered receipt's per-language leaf template
+    carries it, ``receipts._static_json``)."""
+    kind = rule.get("kind") if isinstance(rule, Mapping) else None
+    return {"rule_label": label("rule_kind", kind, lang)} if isinstance(kind, str) else {}
+
+
+def leaf_value_labels(
+    rule: Any, level: str | None, warnings: Sequence[str] | None, lang: str | None = None
+) -> dict[str, Any]:
+    """A receipt leaf's labels that depend on its values: ``level_label`` (when there is a
+    level) and ``warning_labels``, in this order, in ``lang``."""
+    out: dict[str, Any] = {}
+    if level is not None:
+        levels = rule.get("levels") if isinstance(rule, Mapping) else None
+        out["level_label"] = level_label(level, levels, lang)
+    out["warning_labels"] = [label("warning", w, lang) for w in warnings or ()]
+    return out
+
+
 def leaf_label_fields(
     rule: Any, level: str | None, warnings: Sequence[str] | None
 ) -> dict[str, Any]:
     """A receipt leaf's labels from its ``rule``, ``level`` and ``warnings``: ``rule_label``
-    (when the rule has a kind), ``level_label`` (when there is a level) and
-    ``warning_labels``, in this order."""
-    out: dict[str, Any] = {}
-    levels = None
-    if isinstance(rule, Mapping):
-        kind = rule.get("kind")
-        if isinstance(kind, str):
-            out["rule_label"] = label("rule_kind", kind)
-        levels = rule.get("levels")
-    if level is not None:
-        out["level_label"] = level_label(level, levels)
-    out["warning_labels"] = [label("warning", w) for w in warnings or ()]
-    return out
+    (:func:`rule_label_field`), then ``level_label`` and ``warning_labels``
+    (:func:`leaf_value_labels`)."""
+    return {**rule_label_field(rule), **leaf_value_labels(rule, level, warnings)}
 
 
 def leaf_labels(leaf: Mapping[str, Any]) -> dict[str, Any]:

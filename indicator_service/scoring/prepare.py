@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -119,9 +119,12 @@ class Structure:
     compiled: rules.CompiledTree | None = None
     # The value-independent parts of the receipt (leaves and nodes), built on first use.
     static: tuple[list[StaticLeaf], list[dict[str, Any]]] | None = None
-    # Each leaf's ``mid`` and static explanation with their JSON values serialised once
+    # Per language (one today: a structure's key holds its language): each leaf's answer
+    # template and static explanation with their JSON values serialised once
     # (``orjson.Fragment``), for receipts answered as JSON; built on first use.
-    static_json: list[tuple[dict[str, Any], dict[str, Any]]] | None = None
+    static_json: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = field(
+        default_factory=dict
+    )
 
 
 def error_item(loc: Sequence[str | int], msg: str, type_: str) -> ErrorItem:

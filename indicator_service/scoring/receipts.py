@@ -17,12 +17,13 @@ import orjson
 from indicator_service import rules
 from indicator_service.catalogue.source import Citation
 from indicator_service.core.errors import ErrorItem, Unprocessable
-from indicator_service.core.i18n import _
+from indicator_service.core.i18n import _, current_language
 from indicator_service.scoring import explain
 from indicator_service.scoring.labels import (
     grade_names,
-    leaf_label_fields,
+    leaf_value_labels,
     receipt_labels,
+    rule_label_field,
     summary_labels,
 )
 from indicator_service.scoring.lookup import (
@@ -206,23 +207,31 @@ def _fragments(data: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
 
 
 def _static_json(
-    p: Prepared, compiled: rules.CompiledTree, leaves: list[StaticLeaf]
+    p: Prepared, compiled: rules.CompiledTree, leaves: list[StaticLeaf], lang: str
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Each leaf's ``mid`` and static explanation for a receipt answered as JSON: the nested
-    values (target source, rule, target words, rule words, target origin) pre-serialised,
-    cached on the structure with :func:`_static_parts`' parts."""
+    """Each leaf's template and static explanation for a receipt answered as JSON in ``lang``:
+    the nested values (target source, rule, target words, rule words, target origin)
+    pre-serialised, the ``explain`` slot and the ``rule_label`` in ``lang`` in place (the
+    answer's field order); cached per language on the structure with :func:`_static_parts`'
+    parts."""
     st = p.structure
-    if st is not None and st.static_json is not None and st.compiled is compiled:
-        return st.static_json
+    cached = st.static_json.get(lang) if st is not None and st.compiled is compiled else None
+    if cached is not None:
+        return cached
     parts = [
         (
-            {**leaf.template, **_fragments(leaf.mid, ("target_source", "rule"))},
+            {
+                **leaf.template,
+                **_fragments(leaf.mid, ("target_source", "rule")),
+                "explain": None,
+                **rule_label_field(leaf.mid["rule"], lang),
+            },
             _fragments(leaf.explain or {}, ("target", "rule", "target_origin")),
         )
         for leaf in leaves
     ]
     if st is not None and st.compiled is compiled:
-        st.static_json = parts
+        st.static_json[lang] = parts
     return parts
 
 
@@ -252,13 +261,15 @@ def receipt_dict(
     are shared between receipts: serialise the dict, do not mutate it).
 
     With ``answer`` it is the receipt as answered, for ``orjson.dumps`` only: each leaf
-    carries its labels in the current language (``scoring.labels.leaf_label_fields``, as
-    ``receipt_labels`` adds them) and its static nested values as pre-serialised fragments
+    carries its labels in the current language (those of ``scoring.labels.leaf_label_fields``,
+    as ``receipt_labels`` adds them: the rule's from the language's template, the values'
+    per leaf) and its static nested values as pre-serialised fragments
     (:func:`_static_json`); ``receipt_labels(..., leaves=False)`` adds the receipt's own."""
     req = p.request
     fw = p.framework
     static_leaves, static_nodes = _static_parts(p, compiled)
-    static_json = _static_json(p, compiled, static_leaves) if answer else None
+    lang = current_language()
+    static_json = _static_json(p, compiled, static_leaves, lang) if answer else None
     n = len(static_leaves)
     sl = slice(leaf_offset, leaf_offset + n)
     applicable = result.leaf_applicable[sl].tolist()
@@ -327,7 +338,7 @@ def receipt_dict(
         if formula is not None:
             pending.append((leaf_out["explain"], formula))
         if static_json is not None:
-            leaf_out.update(leaf_label_fields(rule, leaf_out["level"], warnings))
+            leaf_out.update(leaf_value_labels(rule, leaf_out["level"], warnings, lang))
         if is_budget:
             budget_leaf = leaf_out
         leaves_out.append(leaf_out)

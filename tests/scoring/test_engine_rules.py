@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from indicator_service.rules import (
     DEFAULT_BANDS,
@@ -71,6 +73,22 @@ def test_round_half_up_to_zero_is_positive_zero(x: float) -> None:
     for r in (round_half_up(x), *round_half_up(np.array([x, 1.0])).tolist()[:1]):
         assert r == 0.0
         assert math.copysign(1.0, r) == 1.0
+
+
+@given(st.lists(st.floats(min_value=-1e300, max_value=1e300), min_size=1, max_size=40))
+def test_round_half_up_array_is_the_scalar_path_bit_for_bit(xs: list[float]) -> None:
+    """The array path (the engine's, the receipts') gives each element exactly what the scalar
+    path gives it: the same bits, 0.0 for a value rounding to zero from below."""
+    out = round_half_up(np.array(xs)).tolist()
+    for x, r in zip(xs, out, strict=True):
+        s = round_half_up(x)
+        assert (r, math.copysign(1.0, r)) == (s, math.copysign(1.0, s))
+
+
+def test_round_half_up_array_keeps_nan_and_infinity() -> None:
+    out = round_half_up(np.array([math.nan, math.inf, -math.inf, 1.005]))
+    assert math.isnan(out[0])
+    assert out[1:].tolist() == [math.inf, -math.inf, 1.01]
 
 
 # --- higher_better / equal -------------------------------------------------------------------

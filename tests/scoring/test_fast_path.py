@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indicator_service.core.i18n import language
+from indicator_service.core.i18n import CHINESE, ENGLISH, language
 from indicator_service.scoring import receipts
 from indicator_service.scoring.labels import receipt_labels
 from indicator_service.scoring.schemas import Receipt, ScoreRequest
@@ -67,7 +67,7 @@ def test_receipts_equal_the_recorded_ones(name: str) -> None:
     assert json.dumps(d) == json.dumps(Receipt.model_validate(d).model_dump(mode="json"))
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("lang", [ENGLISH, CHINESE])
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_answered_receipt_is_the_labelled_receipt_byte_for_byte(name: str, lang: str) -> None:
     """The answer path (pre-serialised static parts, labels written as each leaf is built) gives
@@ -82,6 +82,28 @@ def test_answered_receipt_is_the_labelled_receipt_byte_for_byte(name: str, lang:
             )
             assert receipts.score_json(req, cat) == expected
             assert b":-0.0" not in expected  # no negative zero (points lost by rounding up)
+
+
+def test_answer_templates_are_kept_per_language() -> None:
+    """One cached structure answered in English, Chinese and English again: each answer has the
+    labels of its own language (the rule's label sits in a per-language leaf template)."""
+    cat = catalogue()
+    req = ScoreRequest.model_validate(CASES["rows_30_a"])
+    answers: dict[str, bytes] = {}
+    for lang in (ENGLISH, CHINESE, ENGLISH, CHINESE):
+        with language(lang):
+            expected = orjson.dumps(
+                receipt_labels(receipts.receipt_dict(*receipts._score(req, cat)))
+            )
+            got = receipts.score_json(req, cat)
+            assert got == expected
+            answers.setdefault(lang, got)
+            assert got == answers[lang]
+    rule_labels = {
+        lang: {lf["rule_label"] for lf in orjson.loads(body)["leaves"]}
+        for lang, body in answers.items()
+    }
+    assert rule_labels[ENGLISH].isdisjoint(rule_labels[CHINESE])
 
 
 def test_http_receipts_equal_the_recorded_ones(sapi: ApiClient) -> None:
