@@ -137,7 +137,7 @@ def observations_to_columns(
     level_score = np.full(n * m, np.nan)
     deduction = np.zeros(n * m)
     errors: list[tuple[int, str, str, str]] = []
-    index = {leaf.code: i for i, leaf in enumerate(leaves)}
+    index = compiled.leaf_index
     for item, obs_map in enumerate(observations):
         for code, obs in obs_map.items():
             i = index.get(code)
@@ -424,16 +424,21 @@ def evaluate(batch: CompiledTree, cols: Columns) -> BatchResult:
 
     score = round_half_up(score)  # THE rounding of leaf scores
     any_error = bool(np.count_nonzero(error))
-    if any_error:
-        scored = applicable & (error == 0)
-        score[~scored] = np.nan
-        fraction[~scored] = np.nan
+    if every_value and not any_error:
+        # every leaf applicable and scored (the common submission): nothing to blank out; the
+        # sums below only read these
+        s0, w_app = score, w
     else:
-        scored = applicable
-    score[~applicable] = np.nan
-    fraction[~applicable] = np.nan
-    s0 = np.where(scored, score, 0.0)  # leaves in error add nothing (their item has no total)
-    w_app = np.where(applicable, w, 0.0)
+        if any_error:
+            scored = applicable & (error == 0)
+            score[~scored] = np.nan
+            fraction[~scored] = np.nan
+        else:
+            scored = applicable
+        score[~applicable] = np.nan
+        fraction[~applicable] = np.nan
+        s0 = np.where(scored, score, 0.0)  # leaves in error add nothing (their item: no total)
+        w_app = np.where(applicable, w, 0.0)
 
     # Aggregation: sums over the (leaf, ancestor) pairs and per item.
     n, nn = batch.n_items, batch.n_nodes

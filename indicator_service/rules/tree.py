@@ -175,6 +175,11 @@ class CompiledTree:
     # Structure-only arrays the evaluation needs, computed once per compiled tree (a cached
     # tree is evaluated for many requests; a single small tree pays numpy's per-call overhead).
     @cached_property
+    def leaf_index(self) -> dict[str, int]:
+        """Position of each leaf of a single tree by its code."""
+        return {leaf.code: i for i, leaf in enumerate(self.leaves)}
+
+    @cached_property
     def leaf_kind(self) -> IntArray:
         """(M,) rule kind of each leaf."""
         return _frozen(self.kind[self.row])

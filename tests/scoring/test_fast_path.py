@@ -142,9 +142,22 @@ def test_canonical_json_is_json_dumps_byte_for_byte(value: Any) -> None:
     assert receipts.canonical_json(value) == expected.encode("utf-8")
 
 
-@pytest.mark.parametrize("number", [1e-05, 5e-324, 1e16, 2.5e16, -1e-7, 0.0001, 1e15, -0.0])
+@pytest.mark.parametrize(
+    "number",
+    [1e-05, 5e-324, 1e16, 2.5e16, -1e-7, 0.0001, 1e15, -0.0, -1e16, 1e22, 1.5e300, 1.2e17, 1e-10],
+)
 def test_canonical_json_numbers_where_orjson_differs(number: float) -> None:
     payload = {"x": [number], "s": "a\x01\u2028/"}
+    expected = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert receipts.canonical_json(payload) == expected.encode("utf-8")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_canonical_json_numbers_of_every_magnitude(number: float) -> None:
+    """Where orjson writes a number otherwise than ``json.dumps`` (below 1e-4 only), the
+    canonical text is still ``json.dumps``'s; large numbers are written alike."""
+    payload = {"x": number}
     expected = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert receipts.canonical_json(payload) == expected.encode("utf-8")
 
