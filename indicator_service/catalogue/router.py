@@ -72,7 +72,8 @@ from indicator_service.catalogue.versioning import Diff
 from indicator_service.core.database import SessionDep
 from indicator_service.core.errors import Problem
 from indicator_service.core.idempotency import Answer, IdempotencyKeyHeader, idempotent_create
-from indicator_service.core.openapi import typed_body
+from indicator_service.core.openapi import typed_body, typed_query
+from indicator_service.core.querymodel import query_model
 from indicator_service.rules.review import StandardType
 
 # Reads of published data are public while INDICATOR_PUBLIC_READS is true (a key that is sent
@@ -359,14 +360,15 @@ class IndicatorQuery(BaseModel):
     response_model=IndicatorPage,
     responses=_READ,
     summary="Search indicators (latest published versions unless a namespace version is pinned)",
+    openapi_extra=typed_query(IndicatorQuery),
 )
 async def list_indicators(
     request: Request,
     response: Response,
     reader: ReaderDep,
-    query: Annotated[IndicatorQuery, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> IndicatorPage | Response:
+    query = query_model(request, IndicatorQuery)  # one call (core/querymodel.py)
     no_store(response)
     filters = service.IndicatorFilters(
         namespace=query.namespace,
@@ -500,15 +502,16 @@ class StandardContext(BaseModel):
     response_model=StandardMatchOut,
     responses=_READ,
     summary="The best-matching standard for an indicator in a context, and why it matched",
+    openapi_extra=typed_query(StandardContext),
 )
 async def lookup_standard(
     code: IndPath,
     request: Request,
     response: Response,
     reader: ReaderDep,
-    context: Annotated[StandardContext, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> StandardMatchOut | Response:
+    context = query_model(request, StandardContext)  # one call (core/querymodel.py)
     return await read_published(
         request, _standard_match, code, context, request, response, reader, if_none_match
     )

@@ -137,6 +137,37 @@ def typed_body(
     return {"requestBody": body}
 
 
+# Models declared by typed_query: the schemas they refer to are published by finish_document.
+_QUERY_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def typed_query(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` declaring the fields of ``model`` as query parameters, as FastAPI
+    declares a query model (``Annotated[model, Query()]``) that the handler reads itself
+    (``core.querymodel.query_model``): each parameter with its field's schema, its description
+    and whether it is required; the schemas it refers to are published as components by
+    :func:`finish_document`, which also puts the parameters in FastAPI's order (path, query,
+    header, cookie)."""
+    _QUERY_MODELS[model.__name__] = model
+    full = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    parameters = []
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        schema = dict(full["properties"][alias])
+        if schema.get("default", ...) is None:  # FastAPI leaves a None default out
+            del schema["default"]
+        param: dict[str, Any] = {
+            "name": alias,
+            "in": "query",
+            "required": field.is_required(),
+            "schema": schema,
+        }
+        if field.description:
+            param["description"] = field.description
+        parameters.append(param)
+    return {"parameters": parameters}
+
+
 def merge_patch_model(model: type[BaseModel], name: str) -> type[BaseModel]:
     """A model named ``name`` declaring a JSON merge patch (RFC 7396) of ``model``: every field
     of ``model`` with its own type, optional, and nullable (``null`` removes the field). Used to
@@ -166,7 +197,20 @@ def _publish_body_models(schema: dict[str, Any]) -> None:
         full = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for def_name, definition in {**full.pop("$defs", {}), name: full}.items():
             components.setdefault(def_name, definition)
+    for model in _QUERY_MODELS.values():  # only what the parameters refer to
+        full = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for def_name, definition in full.get("$defs", {}).items():
+            components.setdefault(def_name, definition)
     schema["components"]["schemas"] = dict(sorted(components.items()))
+
+
+#: FastAPI's order of an operation's parameters (``typed_query``'s are appended after them).
+_PARAMETER_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
+
+
+def _order_parameters(op: dict[str, Any]) -> None:
+    if "parameters" in op:
+        op["parameters"].sort(key=lambda p: _PARAMETER_ORDER.get(p.get("in"), 4))
 
 
 def camel_case(name: str) -> str:
@@ -189,6 +233,7 @@ def finish_document(
         for op in item.values():
             if not isinstance(op, dict):
                 continue
+            _order_parameters(op)
             _require_if_match(op)
             _problem_responses(op)
             if op.get("operationId") in (deprecations or {}):

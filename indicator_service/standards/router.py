@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
@@ -36,6 +36,8 @@ from indicator_service.core.errors import (
 )
 from indicator_service.core.i18n import _
 from indicator_service.core.idempotency import Answer, IdempotencyKeyHeader, idempotent_create
+from indicator_service.core.openapi import typed_query
+from indicator_service.core.querymodel import query_model
 from indicator_service.rules.review import StandardType
 from indicator_service.scoring.lookup import CatalogueLookup, DatabaseCatalogue
 from indicator_service.scoring.router import catalogue_documents, draft_readers
@@ -242,17 +244,18 @@ class ResolveQuery(BaseModel):
             "content": {"application/problem+json": {}},
         },
     },
+    openapi_extra=typed_query(ResolveQuery),
 )
 async def resolve_standard(
     request: Request,
     response: Response,
     _reader: ReaderDep,
-    query: Annotated[ResolveQuery, Query()],
     if_none_match: IfNoneMatch = None,
 ) -> ResolutionOut | Response:
     """Database catalogue: sector and project type narrow the rows (exact beats open rows).
     Injected catalogue documents (tests, benchmarks) match on type, region and year only.
     The database catalogue's answers carry an ETag (If-None-Match → 304 from memory)."""
+    query = query_model(request, ResolveQuery)  # one call (core/querymodel.py)
     documents = catalogue_documents(request.app)
     if documents is not None:  # documents in memory (tests, benchmarks): no ETag
         return _resolve(query, documents)
