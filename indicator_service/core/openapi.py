@@ -137,8 +137,10 @@ def typed_body(
     return {"requestBody": body}
 
 
-# Models declared by typed_query: the schemas they refer to are published by finish_document.
-_QUERY_MODELS: dict[str, type[BaseModel]] = {}
+# The schemas that the parameters declared by typed_query refer to (an enum …), published as
+# components by finish_document. The first schema of a name is kept: a model declared later
+# (a test's) cannot replace the service's.
+_QUERY_DEFS: dict[str, dict[str, Any]] = {}
 
 
 def typed_query(model: type[BaseModel]) -> dict[str, Any]:
@@ -148,8 +150,9 @@ def typed_query(model: type[BaseModel]) -> dict[str, Any]:
     and whether it is required; the schemas it refers to are published as components by
     :func:`finish_document`, which also puts the parameters in FastAPI's order (path, query,
     header, cookie)."""
-    _QUERY_MODELS[model.__name__] = model
     full = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for def_name, definition in full.get("$defs", {}).items():
+        _QUERY_DEFS.setdefault(def_name, definition)
     parameters = []
     for name, field in model.model_fields.items():
         alias = field.alias or name
@@ -197,10 +200,8 @@ def _publish_body_models(schema: dict[str, Any]) -> None:
         full = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for def_name, definition in {**full.pop("$defs", {}), name: full}.items():
             components.setdefault(def_name, definition)
-    for model in _QUERY_MODELS.values():  # only what the parameters refer to
-        full = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for def_name, definition in full.get("$defs", {}).items():
-            components.setdefault(def_name, definition)
+    for def_name, definition in _QUERY_DEFS.items():
+        components.setdefault(def_name, definition)
     schema["components"]["schemas"] = dict(sorted(components.items()))
 
 
