@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import copy
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -140,3 +141,19 @@ def kept_answers(engine: Engine, scope: str, key: str) -> list[Any]:
             )
         ).all()
         return [copy.deepcopy(r.response_body) for r in rows]
+
+
+def held_read(real: Any, gate: threading.Event, reads: list[int]) -> Any:
+    """A stand-in for ``core.database.read_rows`` that counts its calls in ``reads`` and holds
+    each until ``gate`` is set (the event loop keeps serving meanwhile), then reads with
+    ``real``; held for 10 s it fails (a request that waited for it would hang)."""
+
+    async def held(*args: Any) -> Any:
+        reads.append(1)
+        deadline = time.monotonic() + 10
+        while not gate.is_set():
+            assert time.monotonic() < deadline, "held for 10 s"
+            await asyncio.sleep(0.005)
+        return await real(*args)
+
+    return held

@@ -8,9 +8,11 @@
 
 **Revocation.** Revoking a key evicts it from the revoking process's cache at once (and again
 when the revoking transaction commits). Every other process notices within
-``api_key_revocation_check_seconds`` (2 s by default): on a cache hit, when that long has passed
-since its last check, a process asks the database which keys were revoked since then (one
-query over ``api_key``; at most one per interval per process) and evicts them. Revocation times
+``api_key_revocation_check_seconds`` (2 s by default): on a cache hit, when three quarters of
+that have passed since its last check (``core.database.RENEW_AHEAD``), a process asks the
+database in the background which keys were revoked since then (one query over ``api_key``; at
+most one at a time per process) and evicts them; a request that finds the whole interval passed
+(after a quiet spell) waits for the check. Revocation times
 are compared with a margin of :data:`CLOCK_SKEW_SECONDS`, so replicas' clocks must agree to
 within that.
 
@@ -20,14 +22,16 @@ used dropped first.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from indicator_service.auth.principal import Principal
 from indicator_service.core.cache import LRU
+from indicator_service.core.database import RENEW_AHEAD
 
 REFUSED_TTL_SECONDS = 60.0
 CLOCK_SKEW_SECONDS = 60.0
@@ -35,6 +39,13 @@ CLOCK_SKEW_SECONDS = 60.0
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class RevocationCheck(NamedTuple):
+    """A claimed check of revoked keys (:meth:`KeyCache.claim_revocation_check`)."""
+
+    since: datetime | None  # look up the keys revoked from then on (None: being run)
+    overdue: bool  # the whole interval has passed: wait for the check
 
 
 class KeyCache:
@@ -53,6 +64,8 @@ class KeyCache:
         self._checked_at = clock()
         self._checked_wall = wall_clock()
         self._checking: tuple[float, datetime] | None = None
+        # the check being run in an event loop, and that loop (for the requests that wait)
+        self.running: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
     # --- verified keys -----------------------------------------------------------------------
 
@@ -98,15 +111,24 @@ class KeyCache:
 
     # --- revocation checks -------------------------------------------------------------------
 
-    def claim_revocation_check(self, interval: float) -> datetime | None:
-        """When a check is due (``interval`` seconds since the last one), claim it and return
-        the time from which revocations must be looked up; None when not due (or being run)."""
+    def claim_revocation_check(self, interval: float) -> RevocationCheck | None:
+        """When a check is due (``RENEW_AHEAD`` of ``interval`` since the last one), claim it:
+        the time from which revocations must be looked up, and whether the whole interval has
+        passed (the caller then waits for the check; before, it runs in the background). When
+        a check is being run, ``since`` is None: the caller waits for that one if ``overdue``.
+        None when not due."""
         now = self.clock()
         with self._check_lock:
-            if self._checking is not None or now - self._checked_at < interval:
+            age = now - self._checked_at
+            if age < interval * RENEW_AHEAD:
                 return None
+            if self._checking is not None:
+                return RevocationCheck(since=None, overdue=age >= interval)
             self._checking = (now, self.wall_clock())
-            return self._checked_wall - timedelta(seconds=CLOCK_SKEW_SECONDS)
+            return RevocationCheck(
+                since=self._checked_wall - timedelta(seconds=CLOCK_SKEW_SECONDS),
+                overdue=age >= interval,
+            )
 
     def revocation_check_done(self, revoked_key_ids: Iterable[int] | None) -> None:
         """Record the outcome of a claimed check: the ids revoked (evicted here), or None when

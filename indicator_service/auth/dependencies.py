@@ -19,13 +19,17 @@ routes document the ``BearerApiKey`` security scheme in OpenAPI.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
@@ -40,7 +44,12 @@ from indicator_service.auth.service import (
     revoked_since,
 )
 from indicator_service.auth.settings import auth_settings
-from indicator_service.core.database import read_rows, session_scope
+from indicator_service.core.database import (
+    SmallReads,
+    read_rows,
+    renew_in_background,
+    session_scope,
+)
 from indicator_service.core.errors import ErrorItem, Forbidden, Problem, Unauthorized
 from indicator_service.core.i18n import _, alternatives
 from indicator_service.core.ratelimit import (
@@ -134,14 +143,33 @@ def _verify_sync(request: Request, raw: str, key_hash: str) -> Principal:
 async def _check_revocations(request: Request, cache: KeyCache, interval: float) -> None:
     """Evict keys revoked (on any process) since this process last looked, when a look is due:
     the bound on how long a revoked key keeps working on another replica."""
-    since = cache.claim_revocation_check(interval)
-    if since is None:
+    check = cache.claim_revocation_check(interval)
+    if check is None:
         return
+    loop = asyncio.get_running_loop()
+    if check.since is None:  # being run: past the bound, wait for its outcome
+        running = cache.running
+        if check.overdue and running is not None and running[0] is loop:
+            with contextlib.suppress(Exception):  # its failure is its claimer's to answer
+                await asyncio.shield(running[1])
+        return
+    task = renew_in_background(
+        _revocation_check(
+            request.app.state.engine, request.app.state.small_reads, cache, check.since
+        ),
+        "the check of revoked API keys",
+    )
+    cache.running = (loop, task)
+    if check.overdue:  # no request came since RENEW_AHEAD of the bound: wait for it
+        await asyncio.shield(task)
+
+
+async def _revocation_check(
+    engine: Engine, small_reads: SmallReads | None, cache: KeyCache, since: datetime
+) -> None:
     try:
         # one small query, read from the event loop on PostgreSQL (core.database.read_rows)
-        rows = await read_rows(
-            request.app.state.engine, request.app.state.small_reads, revoked_since(since)
-        )
+        rows = await read_rows(engine, small_reads, revoked_since(since))
     except BaseException:
         cache.revocation_check_done(None)
         raise

@@ -14,8 +14,10 @@ in this process that writes a namespace or framework version row (publish, appro
 draft writes, ``catalog import``) drops the snapshot of its engine at once (an ORM flush marks
 the session, the commit clears it). Another replica learns of the change at the next reload:
 **within the refresh interval** (while requests are being answered from memory, the first to
-find the snapshot stale reloads it and the others keep it until that reload is done: at most one
-more interval, a few milliseconds in practice). Until then it serves the previous latest version (a
+find the snapshot three quarters through its interval starts its reload in the background,
+``core.database.RENEW_AHEAD``, and the requests keep the snapshot until that reload is done:
+tens of milliseconds under load; one that finds it past the whole interval waits for the reload,
+starting it after a quiet spell). Until then it serves the previous latest version (a
 consistent, published one) and shows a version deprecated elsewhere as still published; pinned
 reads of a version it does not know yet, and every read of a draft, go to the database.
 
@@ -31,6 +33,7 @@ version, a draft) takes the database path as before, with its 404s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import threading
 import time
@@ -53,7 +56,13 @@ from indicator_service.catalogue.models import (
     CatalogueNamespace,
     CatalogueNamespaceVersion,
 )
-from indicator_service.core.database import MEMORY_ONLY, SmallReads, read_rows
+from indicator_service.core.database import (
+    MEMORY_ONLY,
+    RENEW_AHEAD,
+    SmallReads,
+    read_rows,
+    renew_in_background,
+)
 
 DEFAULT_REFRESH_SECONDS = 2.0
 
@@ -224,6 +233,8 @@ class HeadsCache:
         self._generation = 0  # incremented by invalidate(): a read begun before is not kept
         # the read of a missing snapshot under way in an event loop: its loop and when it ends
         self._first: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
+        # the reload of a stale snapshot under way in an event loop (renew), and its loop
+        self._running: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
     def get(self, session: Session) -> Heads:
         current, generation = self._heads, self._generation
@@ -246,8 +257,11 @@ class HeadsCache:
     async def renew(self, engine: Engine, small_reads: SmallReads | None) -> None:
         """Reload the snapshot when it is due, before a read from memory (:func:`renew`): its
         query is read from the event loop on PostgreSQL (``core.database.read_rows``), so the
-        read itself then runs in the loop and nothing waits in the thread pool. As in
-        :meth:`get`, one request reloads a stale snapshot and the others keep it meanwhile; a
+        read itself then runs in the loop and nothing waits in the thread pool. From
+        ``RENEW_AHEAD`` of the interval the first request to find it so starts the reload in the
+        background and goes on with the snapshot, as the others do until the reload is done; a
+        request that finds it past its whole interval waits for the reload (starting it if
+        none is under way; a reload it did not start that fails leaves it the old snapshot). A
         missing one, one request reads and the others wait for it (:meth:`_read_missing`)."""
         if self.refresh_seconds <= 0:  # read with every read, in the read's own session
             return
@@ -256,16 +270,41 @@ class HeadsCache:
         if current is None:
             await self._read_missing(engine, small_reads, generation, now)
             return
-        if now - current.loaded_at < self.refresh_seconds or not self._claim(now):
+        age = now - current.loaded_at
+        if age < self.refresh_seconds * RENEW_AHEAD:
             return
+        loop = asyncio.get_running_loop()
+        overdue = age >= self.refresh_seconds
+        if not self._claim(now):  # being reloaded: past the interval, wait for the reload
+            running = self._running
+            if overdue and running is not None and running[0] is loop:
+                with contextlib.suppress(Exception):  # its failure is its claimer's to answer
+                    await asyncio.shield(running[1])
+            return
+        task = renew_in_background(
+            self._reload(engine, small_reads, current, generation, now),
+            "the renewal of the map of catalogue versions",
+        )
+        self._running = (loop, task)
+        if overdue:  # no request came since RENEW_AHEAD of the interval: wait for it
+            await asyncio.shield(task)
+
+    async def _reload(
+        self,
+        engine: Engine,
+        small_reads: SmallReads | None,
+        current: Heads,
+        generation: int,
+        claimed_at: float,
+    ) -> None:
         try:
             rows = await read_rows(engine, small_reads, HEADS)
         except BaseException:
-            with self._lock:  # release this request's claim, not another's
-                if self._claimed_at == now:
+            with self._lock:  # release this claim, not another's
+                if self._claimed_at == claimed_at:
                     self._claimed_at = None
             raise
-        self._store(current, generation, heads_from_rows(rows, now))
+        self._store(current, generation, heads_from_rows(rows, claimed_at))
 
     async def _read_missing(
         self, engine: Engine, small_reads: SmallReads | None, generation: int, now: float

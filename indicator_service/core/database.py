@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -276,6 +276,36 @@ async def read_rows(
     raise ServiceUnavailable(
         _("The database is not reachable; try again shortly"), headers={"Retry-After": "2"}
     )
+
+
+#: How far into its interval a periodic small read (the map of catalogue versions, the check of
+#: revoked keys) is started ahead of time, by the first request that finds it so, in the
+#: background (:func:`renew_in_background`): it is done before the interval has passed, and no
+#: request waits for it. (Under load a read in the event loop waits behind the requests being
+#: served at each of its steps: 60-140 ms for the request that waited for it, measured with
+#: ``bench_load.py --tail``.) One found past its whole interval is still read before the
+#: request goes on, as the bound requires.
+RENEW_AHEAD = 0.75
+
+# The renewals under way, kept referenced until they end (the loop keeps weak references only).
+_RENEWALS: set[asyncio.Future[None]] = set()
+
+
+def renew_in_background(renewal: Coroutine[Any, Any, None], what: str) -> asyncio.Future[None]:
+    """Run ``renewal`` (a periodic small read and what it updates) as a task of the running
+    loop that no request waits for (a request past the interval may: ``asyncio.shield`` it);
+    its failure is logged and left to the next request, which tries it again
+    (:data:`RENEW_AHEAD`)."""
+    task = asyncio.ensure_future(renewal)
+    _RENEWALS.add(task)
+    task.add_done_callback(partial(_renewal_ended, what))
+    return task
+
+
+def _renewal_ended(what: str, task: asyncio.Future[None]) -> None:
+    _RENEWALS.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("%s failed (the next request tries again): %r", what, task.exception())
 
 
 async def _read_rows_retried(

@@ -6,6 +6,9 @@ between requests and scoped by the versions they read (``scoring.lookup.ScopedSt
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,7 @@ from tests.catalogue.conftest import seeded_app
 from tests.catalogue.test_read_cache import READS, quiet, self_eval
 from tests.conftest import IS_POSTGRES
 from tests.dbcount import database_use
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, held_read
 
 
 @pytest.fixture
@@ -262,6 +265,83 @@ def test_a_due_map_of_versions_is_renewed_alone_and_the_score_stays_in_the_loop(
         assert api.post("/v1/score", json=self_eval(3)).json() == first.json()
         assert cache.loads == loads + 1
         assert len(worker_calls) == (0 if IS_POSTGRES else 1)
+
+
+def _until(condition: Any, api: ApiClient) -> None:
+    """Serve ``GET /healthz`` (the client's event loop runs only during a request, as a
+    server's runs all the time) until ``condition`` holds."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "not within 10 s"
+        assert api.get("/healthz").status_code == 200
+
+
+def test_ahead_of_its_interval_the_map_is_renewed_in_the_background(
+    app: FastAPI, api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three quarters through its interval (``core.database.RENEW_AHEAD``) the first request
+    starts the map's reload and is answered without waiting for it, as are the requests behind
+    it (one reload); a request that comes past the whole interval while the reload is still
+    under way waits for it."""
+    cache = heads.heads_cache(app.state.engine)
+    now = [1000.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    gate, reads = threading.Event(), list[int]()
+    with api.lifespan():
+        first = api.post("/v1/score", json=self_eval(6))
+        assert first.status_code == 200, first.text
+        loads = cache.loads
+        monkeypatch.setattr(heads, "read_rows", held_read(heads.read_rows, gate, reads))
+        now[0] += cache.refresh_seconds * (database.RENEW_AHEAD - 0.05)
+        assert api.post("/v1/score", json=self_eval(6)).json() == first.json()
+        assert reads == []  # not yet
+        now[0] += cache.refresh_seconds * 0.1
+        for _ in range(3):  # the reload held: answered all the same, from the map
+            assert api.post("/v1/score", json=self_eval(6)).json() == first.json()
+        assert (reads, cache.loads) == ([1], loads)
+        gate.set()
+        _until(lambda: cache.loads == loads + 1, api)
+        # past the whole interval with a reload under way: the request waits for it
+        gate.clear()
+        now[0] += cache.refresh_seconds * database.RENEW_AHEAD
+        assert api.post("/v1/score", json=self_eval(6)).status_code == 200  # starts it
+        assert (len(reads), cache.loads) == (2, loads + 1)
+        now[0] += cache.refresh_seconds * 0.5
+        threading.Timer(0.2, gate.set).start()
+        started = time.monotonic()
+        assert api.post("/v1/score", json=self_eval(6)).status_code == 200
+        assert time.monotonic() - started >= 0.15
+        assert (len(reads), cache.loads) == (2, loads + 2)
+
+
+def test_a_failed_renewal_in_the_background_is_logged_and_tried_again(
+    app: FastAPI, api: ApiClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = heads.heads_cache(app.state.engine)
+    now = [1000.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    real = heads.read_rows
+    failures: list[int] = []
+
+    async def broken(*args: Any) -> Any:
+        failures.append(1)
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    with api.lifespan():
+        assert api.post("/v1/score", json=self_eval(7)).status_code == 200
+        loads = cache.loads
+        monkeypatch.setattr(heads, "read_rows", broken)
+        now[0] += cache.refresh_seconds * (database.RENEW_AHEAD + 0.05)
+        with caplog.at_level(logging.WARNING, logger=database.log.name):
+            assert api.post("/v1/score", json=self_eval(7)).status_code == 200  # not a 503
+            _until(
+                lambda: any("map of catalogue versions" in r.getMessage() for r in caplog.records),
+                api,
+            )
+        assert failures == [1]
+        monkeypatch.setattr(heads, "read_rows", real)
+        assert api.post("/v1/score", json=self_eval(7)).status_code == 200  # tries again
+        _until(lambda: cache.loads == loads + 1, api)
 
 
 def test_a_failed_renewal_fails_the_request_and_the_next_one_tries_again(

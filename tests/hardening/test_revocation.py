@@ -7,6 +7,8 @@ Two application instances on one database stand for two replicas: each has its o
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +27,7 @@ from indicator_service.core import database
 from indicator_service.core.settings import Settings
 from tests.auth.fixtures import bearer, issue_key, revoke_in_database
 from tests.conftest import IS_POSTGRES
-from tests.helpers import ApiClient, assert_problem, make_settings
+from tests.helpers import ApiClient, assert_problem, held_read, make_settings
 
 BOUND = AuthSettings().api_key_revocation_check_seconds
 
@@ -118,6 +120,48 @@ def test_a_revocation_in_the_database_reaches_every_replica_within_the_bound(
     assert [_status(client, key) for client, _ in replicas] == [401, 401]
 
 
+def test_ahead_of_the_bound_the_check_runs_in_the_background(
+    replicas: list[Replica], engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three quarters through the bound (``core.database.RENEW_AHEAD``) the first request
+    starts the check and is answered from the cache without waiting for it, as are the requests
+    behind it; once the check is done the revoked key is refused, before the bound. A request
+    that comes past the bound while a check is under way waits for it."""
+    _a, (b, clock) = replicas
+    gate, reads = threading.Event(), list[int]()
+    monkeypatch.setattr(dependencies, "read_rows", held_read(dependencies.read_rows, gate, reads))
+    key = issue_key(engine, settings, Role.evaluator)
+    assert _status(b, key) == 200
+    revoke_in_database(engine, key)
+    clock.now += BOUND * (database.RENEW_AHEAD - 0.05)
+    assert _status(b, key) == 200
+    assert reads == []  # not due yet
+    clock.now += BOUND * 0.1
+    assert [_status(b, key) for _ in range(3)] == [200] * 3  # the check held: from the cache
+    assert reads == [1]
+    gate.set()
+    deadline = time.monotonic() + 10
+    while _status(b, key) == 200:  # each request runs the event loop a little
+        assert time.monotonic() < deadline
+    body = assert_problem(b.get("/v1/evaluations", headers=bearer(key)), 401)
+    assert body["errors"][0]["type"] == "revoked_key"
+    # past the bound with a check under way: the request waits for its outcome
+    gate.clear()
+    other = issue_key(engine, settings, Role.evaluator)
+    assert _status(b, other) == 200
+    revoke_in_database(engine, other)
+    clock.now += BOUND * database.RENEW_AHEAD
+    assert _status(b, other) == 200  # starts the check
+    assert len(reads) == 2
+    clock.now += BOUND * 0.5
+    threading.Timer(0.2, gate.set).start()
+    started = time.monotonic()
+    body = assert_problem(b.get("/v1/evaluations", headers=bearer(other)), 401)
+    assert body["errors"][0]["type"] == "revoked_key"
+    assert time.monotonic() - started >= 0.15
+    assert len(reads) == 2
+
+
 def test_a_failed_revocation_check_is_retried() -> None:
     """A check that fails is not recorded as done: the next cache hit checks again."""
     clock = FakeClock()
@@ -125,11 +169,12 @@ def test_a_failed_revocation_check_is_retried() -> None:
     first = cache.claim_revocation_check(BOUND)
     assert first is None  # not due right after start
     clock.now += BOUND
-    since = cache.claim_revocation_check(BOUND)
-    assert since is not None
-    assert cache.claim_revocation_check(BOUND) is None  # one check at a time
+    check = cache.claim_revocation_check(BOUND)
+    assert check is not None
+    assert check.overdue
+    assert cache.claim_revocation_check(BOUND) == (None, True)  # one at a time: wait for it
     cache.revocation_check_done(None)  # failed
-    assert cache.claim_revocation_check(BOUND) == since
+    assert cache.claim_revocation_check(BOUND) == check
     cache.revocation_check_done([])
     assert cache.claim_revocation_check(BOUND) is None
 
