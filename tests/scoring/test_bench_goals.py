@@ -18,14 +18,22 @@ def test_goals_run_prints_every_scenario(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'goals.db'}"
-    bench_load.run_goals(url, clients=[1], seconds=0.1, rounds=1)
+    bench_load.run_goals(url, clients=[1], seconds=0.1, rounds=1, steadiness_seconds=0.5)
     out = capsys.readouterr().out
+    assert "host steadiness: a CPU loop alone, 250 ms slices over 0.5 s" in out
     lines = {line[:44].rstrip(): line.split() for line in out.splitlines() if "%" in line}
     assert set(lines) == {name for name, *_ in bench_load.GOALS}
     assert all(cols[-1] == "0" for cols in lines.values())  # no answer other than 2xx/304
     assert all(float(cols[-3]) > 0 for cols in lines.values())  # server CPU µs per request
     full = lines["POST /v1/score (30 rows, full)"]
     assert lines[bench_load.MEMORY_SCORE][-2] == full[-2]  # the same number of bytes
+
+
+def test_host_steadiness_counts_the_rounds_of_each_slice() -> None:
+    line = bench_load.host_steadiness(0.3, window=0.1)
+    low, high = (int(x) for x in line.split(": ")[-1].split(" rounds")[0].split("-"))
+    assert 0 < low <= high
+    assert line.endswith(f"(slowest / fastest {low / high:.2f})")
 
 
 def test_cpu_seconds_counts_the_process_cpu_time() -> None:
@@ -80,11 +88,13 @@ def test_in_memory_app_reads_the_seed_documents(
 def test_tail_run_prints_the_slowest_requests_with_their_times(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bench_load.run_tail(f"sqlite:///{tmp_path / 'tail.db'}", clients=2, seconds=0.3)
+    url = f"sqlite:///{tmp_path / 'tail.db'}"
+    bench_load.run_tail(url, clients=2, seconds=0.3, steadiness_seconds=0.5)
     lines = capsys.readouterr().out.splitlines()
     assert "POST /v1/score (30 rows, full), 2 clients, 0.3 s:" in lines[0]
     assert " over 30 ms, " in lines[0]
-    times = [float(line.split()[1]) for line in lines[1:]]
+    assert lines[1].startswith("host steadiness: a CPU loop alone, 250 ms slices over 0.5 s: ")
+    times = [float(line.split()[1]) for line in lines[2:]]
     assert 1 <= len(times) <= 12
     assert times == sorted(times)  # in the order they started
     assert all(0 <= t < 0.4 for t in times)
