@@ -24,7 +24,11 @@ from indicator_service.composite.router import router as composite_router
 from indicator_service.core import health
 from indicator_service.core import openapi as api_document
 from indicator_service.core.console import settings_error
-from indicator_service.core.database import make_engine, make_small_reads_engine
+from indicator_service.core.database import (
+    cancel_renewals,
+    make_engine,
+    make_small_reads_engine,
+)
 from indicator_service.core.errors import Problem
 from indicator_service.core.gcpause import freeze_heap
 from indicator_service.core.logging import configure_logging
@@ -101,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await cancel_renewals()  # a periodic read under way: ended, not failed
             app.state.small_reads = None
             if small_reads is not None:
                 await small_reads.dispose()

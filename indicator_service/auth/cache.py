@@ -26,8 +26,9 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from indicator_service.auth.principal import Principal
 from indicator_service.core.cache import LRU
@@ -41,11 +42,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class RevocationCheck(NamedTuple):
-    """A claimed check of revoked keys (:meth:`KeyCache.claim_revocation_check`)."""
+@dataclass(frozen=True, eq=False)
+class RevocationCheck:
+    """A check of revoked keys to run (:meth:`KeyCache.claim_revocation_check`)."""
 
-    since: datetime | None  # look up the keys revoked from then on (None: being run)
-    overdue: bool  # the whole interval has passed: wait for the check
+    since: datetime  # look up the keys revoked from then on
+    overdue: bool  # the whole interval has passed since the last check: wait for one
+    claimed: bool  # this caller's to run (False: another's is under way)
+    started: float  # the cache's clock when claimed
+    started_wall: datetime
 
 
 class KeyCache:
@@ -63,7 +68,7 @@ class KeyCache:
         self._check_lock = threading.Lock()
         self._checked_at = clock()
         self._checked_wall = wall_clock()
-        self._checking: tuple[float, datetime] | None = None
+        self._checking: RevocationCheck | None = None  # the claim of the check under way
         # the check being run in an event loop, and that loop (for the requests that wait)
         self.running: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
 
@@ -112,34 +117,38 @@ class KeyCache:
     # --- revocation checks -------------------------------------------------------------------
 
     def claim_revocation_check(self, interval: float) -> RevocationCheck | None:
-        """When a check is due (``RENEW_AHEAD`` of ``interval`` since the last one), claim it:
-        the time from which revocations must be looked up, and whether the whole interval has
-        passed (the caller then waits for the check; before, it runs in the background). When
-        a check is being run, ``since`` is None: the caller waits for that one if ``overdue``.
-        None when not due."""
+        """The check due, if one is: from ``RENEW_AHEAD`` of ``interval`` since the last
+        completed check. Claimed for the caller (``claimed``) unless another caller's claim,
+        made less than two intervals ago, stands (a claim older than that is taken as lost: its
+        outcome no longer counts). ``overdue`` when the whole interval has passed: the caller
+        must not trust a cached key before a check has completed. None when not due."""
         now = self.clock()
         with self._check_lock:
             age = now - self._checked_at
             if age < interval * RENEW_AHEAD:
                 return None
-            if self._checking is not None:
-                return RevocationCheck(since=None, overdue=age >= interval)
-            self._checking = (now, self.wall_clock())
-            return RevocationCheck(
-                since=self._checked_wall - timedelta(seconds=CLOCK_SKEW_SECONDS),
-                overdue=age >= interval,
-            )
+            since = self._checked_wall - timedelta(seconds=CLOCK_SKEW_SECONDS)
+            current = self._checking
+            if current is not None and now - current.started < 2 * interval:
+                return RevocationCheck(since, age >= interval, False, now, self.wall_clock())
+            check = RevocationCheck(since, age >= interval, True, now, self.wall_clock())
+            self._checking = check
+            return check
 
-    def revocation_check_done(self, revoked_key_ids: Iterable[int] | None) -> None:
-        """Record the outcome of a claimed check: the ids revoked (evicted here), or None when
-        the check failed (the next cache hit tries again)."""
+    def revocation_check_done(
+        self, check: RevocationCheck, revoked_key_ids: Iterable[int] | None
+    ) -> None:
+        """Record the outcome of ``check``: the ids it found revoked (evicted here), or None
+        when it failed. A claimed check that succeeded becomes the last completed one; a claimed
+        check's claim is released either way (the next cache hit tries again after a failure).
+        Idempotent: a claim released already, or replaced, is left alone."""
         with self._check_lock:
-            started = self._checking
-            self._checking = None
-            if revoked_key_ids is None or started is None:
-                return
-            self._checked_at, self._checked_wall = started
-        self.evict_keys(revoked_key_ids)
+            if self._checking is check:
+                self._checking = None
+                if revoked_key_ids is not None:
+                    self._checked_at, self._checked_wall = check.started, check.started_wall
+        if revoked_key_ids is not None:
+            self.evict_keys(revoked_key_ids)
 
     def clear(self) -> None:
         self._entries.clear()

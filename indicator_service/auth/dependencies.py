@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
-from indicator_service.auth.cache import KeyCache, key_cache
+from indicator_service.auth.cache import KeyCache, RevocationCheck, key_cache
 from indicator_service.auth.keys import hash_key
 from indicator_service.auth.models import Role
 from indicator_service.auth.principal import Principal
@@ -142,38 +142,52 @@ def _verify_sync(request: Request, raw: str, key_hash: str) -> Principal:
 
 async def _check_revocations(request: Request, cache: KeyCache, interval: float) -> None:
     """Evict keys revoked (on any process) since this process last looked, when a look is due:
-    the bound on how long a revoked key keeps working on another replica."""
-    check = cache.claim_revocation_check(interval)
-    if check is None:
-        return
+    the bound on how long a revoked key keeps working on another replica.
+
+    From ``RENEW_AHEAD`` of the interval the first request starts the check in the background
+    and goes on (``core.database.renew_in_background``). Past the whole interval no cached key
+    is trusted before a check has completed: the request waits for the check under way in its
+    event loop and, when that one failed or runs elsewhere, checks for itself (a failure is
+    then its own: a 503)."""
+    state = request.app.state
     loop = asyncio.get_running_loop()
-    if check.since is None:  # being run: past the bound, wait for its outcome
+    waited = False
+    while (check := cache.claim_revocation_check(interval)) is not None:
+        if check.claimed:
+            task = renew_in_background(
+                _revocation_check(state.engine, state.small_reads, cache, check),
+                "the check of revoked API keys",
+            )
+            cache.running = (loop, task)
+            task.add_done_callback(partial(_check_ended, cache, check))
+            if check.overdue:
+                await asyncio.shield(task)
+            return
+        if not check.overdue:  # another request's check, ahead of the bound
+            return
         running = cache.running
-        if check.overdue and running is not None and running[0] is loop:
-            with contextlib.suppress(Exception):  # its failure is its claimer's to answer
-                await asyncio.shield(running[1])
-        return
-    task = renew_in_background(
-        _revocation_check(
-            request.app.state.engine, request.app.state.small_reads, cache, check.since
-        ),
-        "the check of revoked API keys",
-    )
-    cache.running = (loop, task)
-    if check.overdue:  # no request came since RENEW_AHEAD of the bound: wait for it
-        await asyncio.shield(task)
+        if waited or running is None or running[0] is not loop or running[1].done():
+            await _revocation_check(state.engine, state.small_reads, cache, check)
+            return
+        with contextlib.suppress(Exception):  # failed: this request checks for itself
+            await asyncio.shield(running[1])
+        waited = True
 
 
 async def _revocation_check(
-    engine: Engine, small_reads: SmallReads | None, cache: KeyCache, since: datetime
+    engine: Engine, small_reads: SmallReads | None, cache: KeyCache, check: RevocationCheck
 ) -> None:
-    try:
-        # one small query, read from the event loop on PostgreSQL (core.database.read_rows)
-        rows = await read_rows(engine, small_reads, revoked_since(since))
-    except BaseException:
-        cache.revocation_check_done(None)
-        raise
-    cache.revocation_check_done(int(row[0]) for row in rows)
+    # one small query, read from the event loop on PostgreSQL (core.database.read_rows)
+    rows = await read_rows(engine, small_reads, revoked_since(check.since))
+    cache.revocation_check_done(check, [int(row[0]) for row in rows])
+
+
+def _check_ended(cache: KeyCache, check: RevocationCheck, task: asyncio.Future[None]) -> None:
+    """A claimed check's task has ended: release its claim if it did not complete (failed,
+    or cancelled, even before its first step), and forget the task."""
+    cache.revocation_check_done(check, None)
+    if cache.running is not None and cache.running[1] is task:
+        cache.running = None
 
 
 async def _charge_key(request: Request, principal: Principal) -> None:

@@ -286,8 +286,13 @@ class HeadsCache:
             "the renewal of the map of catalogue versions",
         )
         self._running = (loop, task)
+        task.add_done_callback(self._reload_ended)
         if overdue:  # no request came since RENEW_AHEAD of the interval: wait for it
             await asyncio.shield(task)
+
+    def _reload_ended(self, task: asyncio.Future[None]) -> None:
+        if self._running is not None and self._running[1] is task:
+            self._running = None
 
     async def _reload(
         self,

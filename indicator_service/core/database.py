@@ -7,6 +7,7 @@ it commits when the work finishes and rolls back if anything raises. Services ne
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
@@ -293,10 +294,11 @@ _RENEWALS: set[asyncio.Future[None]] = set()
 
 def renew_in_background(renewal: Coroutine[Any, Any, None], what: str) -> asyncio.Future[None]:
     """Run ``renewal`` (a periodic small read and what it updates) as a task of the running
-    loop that no request waits for (a request past the interval may: ``asyncio.shield`` it);
-    its failure is logged and left to the next request, which tries it again
-    (:data:`RENEW_AHEAD`)."""
-    task = asyncio.ensure_future(renewal)
+    loop that no request waits for (a request past the interval may: ``asyncio.shield`` it),
+    in a context of its own (not the request's that started it: its log lines are not that
+    request's); its failure is logged and left to the next request, which tries it again
+    (:data:`RENEW_AHEAD`). :func:`cancel_renewals` ends the loop's renewals at shutdown."""
+    task = asyncio.get_running_loop().create_task(renewal, context=contextvars.Context())
     _RENEWALS.add(task)
     task.add_done_callback(partial(_renewal_ended, what))
     return task
@@ -306,6 +308,16 @@ def _renewal_ended(what: str, task: asyncio.Future[None]) -> None:
     _RENEWALS.discard(task)
     if not task.cancelled() and task.exception() is not None:
         log.warning("%s failed (the next request tries again): %r", what, task.exception())
+
+
+async def cancel_renewals() -> None:
+    """Cancel the renewals under way in the running loop and wait for them to end (the app's
+    lifespan, before it disposes of the small reads' connections)."""
+    loop = asyncio.get_running_loop()
+    mine = [t for t in _RENEWALS if t.get_loop() is loop and not t.done()]
+    for task in mine:
+        task.cancel()
+    await asyncio.gather(*mine, return_exceptions=True)
 
 
 async def _read_rows_retried(

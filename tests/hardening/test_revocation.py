@@ -7,6 +7,7 @@ Two application instances on one database stand for two replicas: each has its o
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from indicator_service.app import create_app
@@ -171,12 +173,100 @@ def test_a_failed_revocation_check_is_retried() -> None:
     clock.now += BOUND
     check = cache.claim_revocation_check(BOUND)
     assert check is not None
-    assert check.overdue
-    assert cache.claim_revocation_check(BOUND) == (None, True)  # one at a time: wait for it
-    cache.revocation_check_done(None)  # failed
-    assert cache.claim_revocation_check(BOUND) == check
-    cache.revocation_check_done([])
+    assert (check.claimed, check.overdue) == (True, True)
+    other = cache.claim_revocation_check(BOUND)  # one at a time: another's is under way
+    assert other is not None
+    assert (other.claimed, other.overdue, other.since) == (False, True, check.since)
+    cache.revocation_check_done(check, None)  # failed (or cancelled before its first step)
+    again = cache.claim_revocation_check(BOUND)
+    assert again is not None
+    assert (again.claimed, again.since) == (True, check.since)
+    cache.revocation_check_done(again, [])
     assert cache.claim_revocation_check(BOUND) is None
+    cache.revocation_check_done(again, None)  # its task ending after the outcome: no effect
+    assert cache.claim_revocation_check(BOUND) is None
+
+
+def test_a_lost_claim_is_replaced_and_its_late_outcome_does_not_count() -> None:
+    clock = FakeClock()
+    cache = KeyCache(clock=clock)
+    clock.now += BOUND
+    lost = cache.claim_revocation_check(BOUND)
+    assert lost is not None
+    assert lost.claimed
+    clock.now += 2 * BOUND  # its claim has stood for two intervals: taken as lost
+    check = cache.claim_revocation_check(BOUND)
+    assert check is not None
+    assert check.claimed
+    cache.revocation_check_done(lost, [])  # late: evicts what it found, records nothing
+    late = cache.claim_revocation_check(BOUND)
+    assert late is not None
+    assert not late.claimed  # the new claim still stands
+    cache.revocation_check_done(check, [])
+    assert cache.claim_revocation_check(BOUND) is None
+
+
+def test_past_the_bound_a_request_whose_awaited_check_failed_checks_for_itself(
+    replicas: list[Replica], engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check started ahead of the bound fails after a request past the bound began to wait
+    for it: that request does not trust its cached key on the failed check, it checks for
+    itself (and is refused: the key was revoked)."""
+    _a, (b, clock) = replicas
+    real = dependencies.read_rows
+    gate, calls = threading.Event(), list[int]()
+
+    async def fails_once_held(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            deadline = time.monotonic() + 10
+            while not gate.is_set():
+                assert time.monotonic() < deadline, "held for 10 s"
+                await asyncio.sleep(0.005)
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+        return await real(*args)
+
+    monkeypatch.setattr(dependencies, "read_rows", fails_once_held)
+    key = issue_key(engine, settings, Role.evaluator)
+    assert _status(b, key) == 200
+    revoke_in_database(engine, key)
+    clock.now += BOUND * (database.RENEW_AHEAD + 0.05)
+    assert _status(b, key) == 200  # starts the check, held
+    clock.now += BOUND * 0.5
+    threading.Timer(0.2, gate.set).start()
+    body = assert_problem(b.get("/v1/evaluations", headers=bearer(key)), 401)
+    assert body["errors"][0]["type"] == "revoked_key"
+    assert len(calls) == 2
+
+
+def test_past_the_bound_a_check_claimed_in_another_event_loop_is_not_relied_on(
+    database_url: str, engine: Engine, settings: Settings
+) -> None:
+    """One key cache used from two event loops (tests share the process's cache): a request
+    past the bound whose check was claimed in the other loop (idle, so its check does not move)
+    checks for itself instead of trusting its cached key."""
+    clock = FakeClock()
+    cache = KeyCache(clock=clock)
+    app = create_app(make_settings(database_url))
+    app.dependency_overrides[get_key_cache] = lambda: cache
+    client = ApiClient(app)
+    try:
+        key = issue_key(engine, settings, Role.evaluator)
+        assert _status(client, key) == 200
+        revoke_in_database(engine, key)
+        clock.now += BOUND
+        elsewhere = cache.claim_revocation_check(BOUND)  # claimed in a loop that is not running
+        assert elsewhere is not None
+        assert elsewhere.claimed
+        other_loop = asyncio.new_event_loop()
+        try:
+            cache.running = (other_loop, other_loop.create_future())
+            body = assert_problem(client.get("/v1/evaluations", headers=bearer(key)), 401)
+            assert body["errors"][0]["type"] == "revoked_key"
+        finally:
+            other_loop.close()
+    finally:
+        client.close()
 
 
 def test_as_served_the_check_is_one_query_read_from_the_event_loop_on_postgres(
