@@ -344,6 +344,27 @@ def test_a_failed_renewal_in_the_background_is_logged_and_tried_again(
         _until(lambda: cache.loads == loads + 1, api)
 
 
+def test_a_renewal_under_way_at_shutdown_is_cancelled_not_reported_as_failed(
+    app: FastAPI, api: ApiClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = heads.heads_cache(app.state.engine)
+    now = [1000.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    reads = list[int]()
+    with caplog.at_level(logging.WARNING, logger=database.log.name):
+        with api.lifespan():
+            assert api.post("/v1/score", json=self_eval(8)).status_code == 200
+            monkeypatch.setattr(
+                heads, "read_rows", held_read(heads.read_rows, threading.Event(), reads)
+            )
+            now[0] += cache.refresh_seconds * (database.RENEW_AHEAD + 0.05)
+            assert api.post("/v1/score", json=self_eval(8)).status_code == 200
+            assert reads == [1]  # held when the lifespan ends
+            assert [t for t in database._RENEWALS if not t.done()]
+        assert not [t for t in database._RENEWALS if not t.done()]
+    assert not [r for r in caplog.records if "failed" in r.getMessage()]
+
+
 def test_a_failed_renewal_fails_the_request_and_the_next_one_tries_again(
     app: FastAPI, api: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
