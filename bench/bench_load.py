@@ -14,6 +14,8 @@ Two uses:
 
   ``--goals`` prints issue #21's ratios (docs/performance.md); ``--tail`` the slowest full
   scores under ``--clients`` clients and when they started (periodic work shows as a period).
+  Both print first how steady the host's own speed is (:func:`host_steadiness`): on a shared
+  machine a p99 measures the host as much as the code.
 
   Without ``--database-url`` a SQLite file in a temporary folder is used. The database is
   migrated and seeded with ``catalog/`` first. Rate limiting is turned off in the servers (the
