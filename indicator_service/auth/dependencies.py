@@ -149,10 +149,13 @@ async def _check_revocations(request: Request, cache: KeyCache, interval: float)
     is trusted before a check has completed: the request waits for the check under way in its
     event loop and, when that one failed or runs elsewhere, checks for itself (a failure is
     then its own: a 503)."""
+    check = cache.claim_revocation_check(interval)
+    if check is None:  # not due: every other request
+        return
     state = request.app.state
     loop = asyncio.get_running_loop()
     waited = False
-    while (check := cache.claim_revocation_check(interval)) is not None:
+    while check is not None:
         if check.claimed:
             task = renew_in_background(
                 _revocation_check(state.engine, state.small_reads, cache, check),
@@ -172,6 +175,7 @@ async def _check_revocations(request: Request, cache: KeyCache, interval: float)
         with contextlib.suppress(Exception):  # failed: this request checks for itself
             await asyncio.shield(running[1])
         waited = True
+        check = cache.claim_revocation_check(interval)
 
 
 async def _revocation_check(

@@ -60,6 +60,16 @@ def worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+def driven_heads(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> tuple[heads.HeadsCache, list[float]]:
+    """The app's map of catalogue versions on a clock the test drives (``now[0]``, seconds)."""
+    cache = heads.heads_cache(app.state.engine)
+    now = [1000.0]
+    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    return cache, now
+
+
 def test_a_memory_session_refuses_to_query_and_checks_out_nothing(app: FastAPI) -> None:
     engine = app.state.engine
     with database_use(engine) as use, memory_session(engine) as session:
@@ -234,9 +244,7 @@ def test_a_due_map_of_versions_is_renewed_alone_and_the_score_stays_in_the_loop(
     """As served (under the app's lifespan): when the map of catalogue versions is due, the
     request that finds it so reloads it (its one query: from the event loop on PostgreSQL, in
     a worker on SQLite) and is then scored in the loop, not sent whole to a worker."""
-    cache = heads.heads_cache(app.state.engine)
-    now = [1000.0]
-    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    cache, now = driven_heads(app, monkeypatch)
     with api.lifespan():
         first = api.post("/v1/score", json=self_eval(3))
         assert first.status_code == 200, first.text
@@ -283,9 +291,7 @@ def test_ahead_of_its_interval_the_map_is_renewed_in_the_background(
     starts the map's reload and is answered without waiting for it, as are the requests behind
     it (one reload); a request that comes past the whole interval while the reload is still
     under way waits for it."""
-    cache = heads.heads_cache(app.state.engine)
-    now = [1000.0]
-    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    cache, now = driven_heads(app, monkeypatch)
     gate, reads = threading.Event(), list[int]()
     with api.lifespan():
         first = api.post("/v1/score", json=self_eval(6))
@@ -317,9 +323,7 @@ def test_ahead_of_its_interval_the_map_is_renewed_in_the_background(
 def test_a_failed_renewal_in_the_background_is_logged_and_tried_again(
     app: FastAPI, api: ApiClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cache = heads.heads_cache(app.state.engine)
-    now = [1000.0]
-    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    cache, now = driven_heads(app, monkeypatch)
     real = heads.read_rows
     failures: list[int] = []
 
@@ -347,9 +351,7 @@ def test_a_failed_renewal_in_the_background_is_logged_and_tried_again(
 def test_a_renewal_under_way_at_shutdown_is_cancelled_not_reported_as_failed(
     app: FastAPI, api: ApiClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cache = heads.heads_cache(app.state.engine)
-    now = [1000.0]
-    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    cache, now = driven_heads(app, monkeypatch)
     reads = list[int]()
     with caplog.at_level(logging.WARNING, logger=database.log.name):
         with api.lifespan():
@@ -368,9 +370,7 @@ def test_a_renewal_under_way_at_shutdown_is_cancelled_not_reported_as_failed(
 def test_a_failed_renewal_fails_the_request_and_the_next_one_tries_again(
     app: FastAPI, api: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = heads.heads_cache(app.state.engine)
-    now = [1000.0]
-    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    cache, now = driven_heads(app, monkeypatch)
     assert api.post("/v1/score", json=self_eval(4)).status_code == 200
     loads = cache.loads
     now[0] += cache.refresh_seconds
@@ -393,9 +393,7 @@ def test_a_small_reads_connection_lost_is_replaced_and_the_read_tried_again(
 ) -> None:
     """The asyncio engine's connections are taken without a ping: one the server dropped (a
     restart, an idle timeout) fails the read once, and the read is tried again on a new one."""
-    cache = heads.heads_cache(app.state.engine)
-    now = [1000.0]
-    monkeypatch.setattr(cache, "clock", lambda: now[0])
+    cache, now = driven_heads(app, monkeypatch)
     with api.lifespan():
         assert api.post("/v1/score", json=self_eval(5)).status_code == 200
         now[0] += cache.refresh_seconds
